@@ -1,0 +1,14 @@
+//! The bit-exact MX golden model (SPEC sections 2 and 3): block formats, conversion from
+//! f32, the packed layout, and the DPE's dot product and GEMM.
+
+mod block;
+mod dot;
+mod format;
+mod gemm;
+mod matrix;
+
+pub use block::{Block, CANONICAL_NAN, NAN_EXP};
+pub use dot::{block_product, block_sum, dot, f32_add};
+pub use format::{Format, Rounding, BLOCK};
+pub use gemm::{auto_kernel_name, gemm, gemm_into, gemm_with, GemmOptions, Kernel};
+pub use matrix::{Axis, MxMatrix};

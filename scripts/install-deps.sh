@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Installs the external tools dacapo needs (verilator, yosys, iverilog, libclang for bindgen)
+# from Debian's packages when they are missing, then checks their versions. Idempotent:
+# `apt-get update` runs only when something must be installed.
+set -euo pipefail
+
+# tool, Debian package, minimum version
+tools=(
+  "verilator verilator 5.006"
+  "yosys yosys 0.23"
+  "iverilog iverilog 11.0"
+)
+
+# The first version-looking number a tool prints about itself.
+tool_version() {
+  case "$1" in
+    verilator) verilator --version ;;
+    yosys) yosys -V ;;
+    iverilog) iverilog -V 2>/dev/null | head -n 1 ;;
+  esac | grep -oE '[0-9]+\.[0-9]+(\.[0-9]+)?' | head -n 1
+}
+
+# True when version $1 >= version $2.
+version_at_least() {
+  [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n 1)" = "$2" ]
+}
+
+have_libclang() {
+  dpkg-query -W -f='${Status}' libclang-dev 2>/dev/null | grep -q 'install ok installed'
+}
+
+missing=()
+for entry in "${tools[@]}"; do
+  read -r tool pkg _ <<<"$entry"
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$pkg")
+done
+have_libclang || missing+=(libclang-dev)
+
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "error: missing ${missing[*]}; run this script as root (or: sudo apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+status=0
+for entry in "${tools[@]}"; do
+  read -r tool pkg min <<<"$entry"
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "error: $tool is still missing after installing package $pkg" >&2
+    status=1
+    continue
+  fi
+  version=$(tool_version "$tool")
+  if ! version_at_least "${version:-0}" "$min"; then
+    echo "error: $tool $version is older than $min; install a newer $pkg" >&2
+    status=1
+    continue
+  fi
+  echo "install-deps: found $tool $version ($(command -v "$tool"))"
+done
+if have_libclang; then
+  echo "install-deps: found libclang-dev $(dpkg-query -W -f='${Version}' libclang-dev)"
+else
+  echo "error: libclang-dev is still missing; bindgen needs it" >&2
+  status=1
+fi
+exit $status

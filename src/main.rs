@@ -1,0 +1,55 @@
+//! `dacapo`: generate, verify and run the DaCapo continuous-learning accelerator.
+
+mod demo;
+mod mx_cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "dacapo",
+    version,
+    about = "Generate, verify and run the DaCapo continuous-learning accelerator"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The bit-exact MX golden model, on numpy .npy files.
+    #[command(subcommand)]
+    Mx(mx_cmd::MxCommand),
+    /// Show what MX9, MX6 and MX4 cost in accuracy on a random GEMM, and how fast the
+    /// golden model runs it.
+    Demo(demo::DemoArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        Err(e) => {
+            // clap's first paragraph names the problem (and the allowed values); the usage
+            // and help hint after it are left out so the error stays one line.
+            let rendered = e.render().to_string();
+            let problem: Vec<&str> = rendered.lines().map(str::trim).take_while(|l| !l.is_empty()).collect();
+            eprintln!("{}", problem.join(" "));
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Command::Mx(command) => mx_cmd::run(command),
+        Command::Demo(args) => demo::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
