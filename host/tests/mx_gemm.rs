@@ -54,7 +54,7 @@ fn reference_block(a: &Block, b: &Block, format: Format) -> f32 {
     for k in 0..BLOCK {
         let (sa, sb) = (a.signs >> k & 1, b.signs >> k & 1);
         let (ua, ub) = (i64::from(a.micro >> (k / 2) & 1), i64::from(b.micro >> (k / 2) & 1));
-        let term = i64::from(a.mags[k]) * i64::from(b.mags[k]) << (2 - ua - ub);
+        let term = (i64::from(a.mags[k]) * i64::from(b.mags[k])) << (2 - ua - ub);
         p += if sa ^ sb == 1 { -term } else { term };
     }
     let exp2 = i32::from(a.exp) + i32::from(b.exp) - 254 - 2 * (m - 1) - 2;
