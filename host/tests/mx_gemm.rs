@@ -2,7 +2,8 @@
 //! with exact integers: bit for bit, on every kernel and thread count.
 
 use host::mx::{
-    dot, gemm, gemm_with, Axis, Block, Format, GemmOptions, Kernel, MxMatrix, Rounding, BLOCK, CANONICAL_NAN,
+    dot, gemm, gemm_into, gemm_with, Axis, Block, Format, GemmOptions, Kernel, MxMatrix, Rounding, BLOCK,
+    CANONICAL_NAN,
 };
 use host::rng::Rng;
 
@@ -265,4 +266,19 @@ fn mismatched_operands_are_errors() {
     assert!(gemm(&q(0, 16, Axis::Row, Format::Mx9), &q(16, 3, Axis::Col, Format::Mx9)).unwrap().is_empty());
     let zero_k = gemm(&q(2, 0, Axis::Row, Format::Mx9), &q(0, 3, Axis::Col, Format::Mx9)).unwrap();
     assert_eq!(bits(&zero_k), vec![0; 6]);
+}
+
+#[test]
+fn gemm_into_overwrites_a_reused_buffer() {
+    let mut rng = Rng::new(6);
+    let mut out = vec![f32::NAN; 9 * 21];
+    // Shapes and formats change between calls, so the packing buffers are reused resized.
+    for (format, k) in [(Format::Mx6, 100), (Format::Mx9, 7), (Format::Mx4, 33)] {
+        let (a, b) = operands(&mut rng, 9, k, 21, format, false);
+        gemm_into(&a, &b, GemmOptions::default(), &mut out).unwrap();
+        assert_eq!(bits(&out), bits(&reference_gemm(&a, &b)), "{format}");
+    }
+    let (a, b) = operands(&mut rng, 9, 16, 21, Format::Mx9, false);
+    let err = gemm_into(&a, &b, GemmOptions::default(), &mut out[1..]).unwrap_err();
+    assert!(err.to_string().contains("needs 189"), "{err}");
 }

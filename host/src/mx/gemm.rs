@@ -93,7 +93,7 @@ pub fn gemm_into(a: &MxMatrix, b: &MxMatrix, options: GemmOptions, c: &mut [f32]
 /// (as f32) and the starting value of its block sums (`bias`) at `r * nblk + b`.
 /// B: tiles of 16 columns; tile t, block b, group g holds for each column c the G values of
 /// K elements `G g .. G g + G` side by side (one 512-bit vector) at `((t * nblk + b) * 16 / G
-/// + g) * 16 G`; scales of tile t, block b at `(t * nblk + b) * 16`. Columns past N are zero.
+/// + g) * 16 G`; scales of tile t, block b at `(t * nblk + b) * 16`. Columns past N hold zeros.
 #[derive(Default)]
 struct Packed<T> {
     nblk: usize,
@@ -235,6 +235,17 @@ impl<T: Lane> Packed<T> {
         }
     }
 
+    fn capacity_bytes(&self) -> usize {
+        fn bytes<V>(v: &Vec<V>) -> usize {
+            v.capacity() * std::mem::size_of::<V>()
+        }
+        bytes(&self.a_values)
+            + bytes(&self.b_values)
+            + bytes(&self.a_scales)
+            + bytes(&self.b_scales)
+            + bytes(&self.a_bias)
+    }
+
     /// A NaN block poisons its whole output row or column, and NaNs leave canonical.
     #[inline(always)]
     fn finish(&self, c: &mut [f32]) {
@@ -255,6 +266,9 @@ impl<T: Lane> Packed<T> {
 
 /// Computes `rows` output rows from `row0` of column tile t into `out` (those rows, N each).
 type RowsKernel<T> = fn(&Packed<T>, usize, usize, usize, &mut [f32]);
+
+/// Packing buffers larger than this are freed after the call rather than kept by the thread.
+const SCRATCH_KEEP_MAX_BYTES: usize = 64 << 20;
 
 /// Makes `v` hold `len` copies of `value`, reusing its allocation.
 fn refill<T: Copy>(v: &mut Vec<T>, len: usize, value: T) {
@@ -277,7 +291,9 @@ fn compute<T: Lane>(a: &MxMatrix, b: &MxMatrix, threads: usize, c: &mut [f32], k
     packed.fill(a, b);
     packed.run(threads, c, kernel);
     packed.finish(c);
-    T::scratch().set(packed);
+    if packed.capacity_bytes() <= SCRATCH_KEEP_MAX_BYTES {
+        T::scratch().set(packed);
+    }
 }
 
 /// The kernel `kernel` resolves to on this CPU for this format, and its name.
