@@ -163,18 +163,18 @@ impl<T: Lane> Packed<T> {
     #[inline(always)]
     fn fill(&mut self, a: &MxMatrix, b: &MxMatrix) {
         let (nblk, n) = (a.blocks_per_line(), b.cols());
-        let p = self;
-        p.nblk = nblk;
-        p.n = n;
-        refill(&mut p.a_values, a.rows() * nblk * BLOCK, T::default());
-        refill(&mut p.a_scales, a.rows() * nblk, 0.0);
-        refill(&mut p.a_bias, a.rows() * nblk, 0);
-        refill(&mut p.b_values, n.div_ceil(TILE) * nblk * BLOCK * TILE, T::default());
-        refill(&mut p.b_scales, n.div_ceil(TILE) * nblk * TILE, 0.0);
-        p.nan_rows = nan_lines(a);
-        p.nan_cols = nan_lines(b);
+        self.nblk = nblk;
+        self.n = n;
+        refill(&mut self.a_values, a.rows() * nblk * BLOCK, T::default());
+        refill(&mut self.a_scales, a.rows() * nblk, 0.0);
+        refill(&mut self.a_bias, a.rows() * nblk, 0);
+        refill(&mut self.b_values, n.div_ceil(TILE) * nblk * BLOCK * TILE, T::default());
+        refill(&mut self.b_scales, n.div_ceil(TILE) * nblk * TILE, 0.0);
+        self.nan_rows = nan_lines(a);
+        self.nan_cols = nan_lines(b);
         let a_blocks = (0..a.rows()).flat_map(|r| a.line(r));
-        let a_out = p.a_values.chunks_exact_mut(BLOCK).zip(p.a_scales.iter_mut().zip(p.a_bias.iter_mut()));
+        let a_out =
+            self.a_values.chunks_exact_mut(BLOCK).zip(self.a_scales.iter_mut().zip(self.a_bias.iter_mut()));
         for (block, (values, (scale, bias))) in a_blocks.zip(a_out) {
             let ints = block.int_values();
             for (v, &x) in values.iter_mut().zip(&ints) {
@@ -192,9 +192,9 @@ impl<T: Lane> Packed<T> {
                 for (c, ints) in ints.iter_mut().enumerate().take(width) {
                     let block = &b.line(t * TILE + c)[blk];
                     *ints = block.int_values();
-                    p.b_scales[tile_block * TILE + c] = block.scale_log2(b.format()) as f32;
+                    self.b_scales[tile_block * TILE + c] = block.scale_log2(b.format()) as f32;
                 }
-                let out = &mut p.b_values[tile_block * BLOCK * TILE..][..BLOCK * TILE];
+                let out = &mut self.b_values[tile_block * BLOCK * TILE..][..BLOCK * TILE];
                 for (group, out) in out.chunks_exact_mut(T::GROUP * TILE).enumerate() {
                     for (lane, ints) in out.chunks_exact_mut(T::GROUP).zip(&ints) {
                         for (v, &x) in lane.iter_mut().zip(&ints[group * T::GROUP..]) {
@@ -206,8 +206,8 @@ impl<T: Lane> Packed<T> {
         }
     }
 
-    /// Runs `rows_kernel(packed, row0, rows, tile, out)` over every tile and row group of the
-    /// rows `first_row..` that `out` holds, `threads` ways.
+    /// Runs `rows_kernel` over every column tile and row group of C, split into bands of
+    /// rows, one per thread.
     fn run(&self, threads: usize, c: &mut [f32], rows_kernel: RowsKernel<T>) {
         let m = self.nan_rows.len();
         if m == 0 || self.n == 0 {
