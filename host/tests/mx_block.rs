@@ -49,6 +49,9 @@ fn any_format() -> impl Strategy<Value = Format> {
 }
 
 proptest! {
+    // Cheap cases: many of them cover more exponent spreads and saturation corners.
+    #![proptest_config(ProptestConfig::with_cases(4096))]
+
     #[test]
     fn nearest_is_within_half_a_step(x in spread_block(), format in any_format()) {
         let block = Block::encode(&x, format, Rounding::NearestEven, 0);
