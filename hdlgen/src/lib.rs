@@ -1,5 +1,32 @@
-//! The DaCapo hardware generator.
-//!
-//! It will hold `ArrayConfig`, the single source of truth for a generated accelerator, and one
-//! Verilog generator per hardware module. The datapath modules arrive with the RTL issue; until
-//! then this crate only reserves its place in the workspace.
+//! The DaCapo hardware generator: a structured Verilog emitter and one generator function per
+//! hardware module, parameterized where the hardware is.
+
+pub mod fp_add;
+pub mod testbench;
+pub mod verilog;
+
+pub use fp_add::{fp_add, FloatFormat};
+pub use verilog::Module;
+
+/// A module to simulate or ship, with every module it instantiates.
+pub struct Design {
+    pub top: Module,
+    pub submodules: Vec<Module>,
+}
+
+impl Design {
+    fn leaf(top: Module) -> Design {
+        Design { top, submodules: Vec::new() }
+    }
+
+    /// The top first, then what it instantiates.
+    pub fn modules(&self) -> impl Iterator<Item = &Module> {
+        std::iter::once(&self.top).chain(&self.submodules)
+    }
+}
+
+/// The datapath modules at their default parameters: what `make rtl` writes and what the
+/// `sim` crate compiles.
+pub fn designs() -> Vec<Design> {
+    vec![Design::leaf(fp_add(FloatFormat::F32))]
+}

@@ -1,5 +1,19 @@
-//! The DaCapo simulated chip.
-//!
-//! It will compile the Verilog that `hdlgen` emits with Verilator and expose a safe Rust `Chip`
-//! over the model. The build script and the bindings arrive with the RTL issue; until then this
-//! crate only reserves its place in the workspace.
+//! The DaCapo simulated chip: the Verilog that `hdlgen` emits, compiled by Verilator and
+//! driven from Rust. Each simulated top has a generated `*Model` struct with one setter per
+//! input and one getter per output; the typed wrappers here speak in `f32`s and MX blocks.
+
+#[allow(non_camel_case_types, dead_code, clippy::all)]
+mod ffi {
+    include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
+}
+
+mod models {
+    use super::ffi;
+    include!(concat!(env!("OUT_DIR"), "/models.rs"));
+}
+
+pub use models::*;
+
+mod fp32;
+
+pub use fp32::Fp32Add;

@@ -1,0 +1,146 @@
+//! `fp32_add`: IEEE-754 addition, round to nearest even, subnormals in and out, IEEE signed
+//! zeros, every NaN out as the canonical quiet NaN, overflow to infinity. Combinational, so a
+//! DPE can add one block sum per cycle into its accumulator.
+
+use crate::verilog::{for_, if_, set, Module};
+
+/// An IEEE-754 binary interchange format: sign, `exp_bits` of biased exponent, `frac_bits` of
+/// fraction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FloatFormat {
+    pub exp_bits: u32,
+    pub frac_bits: u32,
+}
+
+impl FloatFormat {
+    pub const F32: FloatFormat = FloatFormat { exp_bits: 8, frac_bits: 23 };
+
+    pub fn width(self) -> u32 {
+        1 + self.exp_bits + self.frac_bits
+    }
+
+    /// The all-ones exponent field of infinities and NaNs.
+    pub fn exp_max(self) -> u64 {
+        (1 << self.exp_bits) - 1
+    }
+
+    /// The quiet NaN every operation returns: positive, top fraction bit set.
+    pub fn canonical_nan(self) -> u64 {
+        (self.exp_max() << self.frac_bits) | (1 << (self.frac_bits - 1))
+    }
+
+    /// `fp32_add` for binary32, `fp_add_e{E}f{F}` for other formats.
+    pub fn add_module_name(self) -> String {
+        if self == FloatFormat::F32 {
+            "fp32_add".into()
+        } else {
+            format!("fp_add_e{}f{}", self.exp_bits, self.frac_bits)
+        }
+    }
+}
+
+/// Generates the adder. Ports: `a_i`, `b_i`, `sum_o`.
+pub fn fp_add(f: FloatFormat) -> Module {
+    let (e, m) = (f.exp_bits, f.frac_bits);
+    let w = f.width();
+    let sig = m + 1; // significand with its hidden bit
+    let ext = sig + 3; // significand, guard, round, sticky
+    let lzc_w = bits_for(ext as u64);
+    let exp_max = f.exp_max();
+    let mut md = Module::new(
+        f.add_module_name(),
+        format!(
+            "IEEE-754 addition of {w}-bit floats ({e}-bit exponent, {m}-bit fraction): round to nearest\n\
+             even, subnormals in and out, IEEE signed zeros, NaN out as {w}'h{:X}, overflow to\n\
+             infinity. Combinational.",
+            f.canonical_nan()
+        ),
+    );
+    md.input("a_i", w).input("b_i", w).output("sum_o", w);
+
+    md.blank().comment("Order the operands by magnitude: x is the larger, y the smaller.");
+    md.wire("a_larger", 1, format!("a_i[{}:0] >= b_i[{}:0]", w - 2, w - 2));
+    md.wire("x", w, "a_larger ? a_i : b_i");
+    md.wire("y", w, "a_larger ? b_i : a_i");
+
+    md.blank().comment("Special classes. |x| >= |y|, so y is infinite only if x is too.");
+    let class = |v: &str, frac_zero: bool| {
+        let op = if frac_zero { "==" } else { "!=" };
+        format!("{v}[{}:{m}] == {e}'h{exp_max:X} && {v}[{}:0] {op} '0", w - 2, m - 1)
+    };
+    md.wire("any_nan", 1, format!("({}) || ({})", class("a_i", false), class("b_i", false)));
+    md.wire("x_inf", 1, class("x", true));
+    md.wire("y_inf", 1, class("y", true));
+    md.wire("subtract", 1, format!("x[{}] ^ y[{}]", w - 1, w - 1));
+
+    md.blank()
+        .comment("Significands with the hidden bit; subnormals use the exponent of the smallest normal.");
+    for v in ["x", "y"] {
+        md.wire(format!("{v}_normal"), 1, format!("{v}[{}:{m}] != '0", w - 2));
+        md.wire(format!("{v}_exp"), e, format!("{v}_normal ? {v}[{}:{m}] : {e}'d1", w - 2));
+        md.wire(format!("{v}_sig"), sig, format!("{{{v}_normal, {v}[{}:0]}}", m - 1));
+    }
+
+    md.blank()
+        .comment("Align y to x, keeping guard and round bits and an OR of everything shifted out (sticky).");
+    md.wire("shift", e, "x_exp - y_exp");
+    md.wire("y_full", ext, "{y_sig, 3'b000}");
+    md.wire("shift_out", 1, format!("shift >= {e}'d{ext}"));
+    md.wire("y_shifted", ext, "shift_out ? '0 : y_full >> shift");
+    md.wire("y_lost", ext, format!("shift_out ? y_full : y_full & ~({ext}'({{{ext}{{1'b1}}}}) << shift)"));
+    md.wire(
+        "y_aligned",
+        ext,
+        "{y_shifted[EXT:1], y_shifted[0] | (y_lost != '0)}".replace("EXT", &(ext - 1).to_string()),
+    );
+
+    md.blank().comment("Exact sum or difference; a difference is never negative.");
+    md.wire("x_full", ext + 1, "{1'b0, x_sig, 3'b000}");
+    md.wire("raw", ext + 1, "subtract ? x_full - {1'b0, y_aligned} : x_full + {1'b0, y_aligned}");
+
+    md.blank().comment("Leading zeros of the sum below its carry bit.");
+    md.logic("lzc", lzc_w);
+    md.always_comb(vec![
+        set("lzc", format!("{lzc_w}'d{ext}")),
+        for_("i", ext, vec![if_("raw[i]", vec![set("lzc", format!("{lzc_w}'({} - i)", ext - 1))])]),
+    ]);
+
+    md.blank().comment(
+        "Normalize: right by one after a carry; left by the leading zeros, but never below the\n\
+         smallest normal exponent (the result is then subnormal). Exponents get one more bit\n\
+         for overflow.",
+    );
+    let ew = e + 1;
+    md.wire("carry", 1, format!("raw[{ext}]"));
+    md.wire("headroom", ew, format!("{{1'b0, x_exp}} - {ew}'d1"));
+    md.wire("left", ew, format!("({ew}'(lzc) < headroom) ? {ew}'(lzc) : headroom"));
+    md.wire("norm", ext, format!("carry ? {{raw[{ext}:2], raw[1] | raw[0]}} : raw[{}:0] << left", ext - 1));
+    md.wire("norm_exp", ew, format!("carry ? {{1'b0, x_exp}} + {ew}'d1 : {{1'b0, x_exp}} - left"));
+    md.wire("overflow", 1, format!("norm_exp >= {ew}'d{exp_max}"));
+
+    md.blank().comment(
+        "Round to nearest even on guard, round and sticky. Adding the increment to the packed\n\
+         exponent and fraction lets a carry move into the exponent (and up to infinity).",
+    );
+    md.wire("round_up", 1, "norm[2] & (norm[1] | norm[0] | norm[3])");
+    md.wire("biased", e, format!("norm[{}] ? norm_exp[{}:0] : '0", ext - 1, e - 1));
+    md.wire("rounded", w - 1, format!("{{biased, norm[{}:3]}} + {}'(round_up)", ext - 2, w - 1));
+    md.wire("zero", 1, "raw == '0");
+    md.wire("sign", 1, format!("x[{}] & ~(subtract & zero)", w - 1));
+
+    md.blank();
+    md.assign(
+        "sum_o",
+        format!(
+            "(any_nan || (x_inf && y_inf && subtract)) ? {w}'h{:X}\n               : x_inf ? x\n               : overflow ? {{x[{}], {e}'h{exp_max:X}, {m}'d0}}\n               : {{sign, rounded}}",
+            f.canonical_nan(),
+            w - 1
+        ),
+    );
+    md
+}
+
+/// Bits needed to hold the values 0..=n.
+pub(crate) fn bits_for(n: u64) -> u32 {
+    64 - n.leading_zeros()
+}

@@ -1,0 +1,307 @@
+//! A small structured description of a Verilog module and its printer.
+//!
+//! Generators build a [`Module`] from ports, declarations, continuous assignments, always
+//! blocks and instances; expressions stay Verilog text. The printer owns layout: one module
+//! per file, a header comment, aligned port and signal declarations, 2-space indentation,
+//! `always_comb` with blocking and `always_ff` with non-blocking assignments. The output is
+//! the SystemVerilog subset that Verilator, Icarus Verilog (-g2012) and Yosys (-sv) all read.
+
+use std::fmt::Write;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dir {
+    Input,
+    Output,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Port {
+    pub name: String,
+    pub dir: Dir,
+    pub width: u32,
+}
+
+/// A statement inside an always block.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Stmt {
+    /// `lhs = rhs` in `always_comb`, `lhs <= rhs` in `always_ff`.
+    Set(String, String),
+    If(String, Vec<Stmt>, Vec<Stmt>),
+    /// `for (int var = 0; var < count; var++)`.
+    For(String, u32, Vec<Stmt>),
+    Comment(String),
+}
+
+pub fn set(lhs: impl Into<String>, rhs: impl Into<String>) -> Stmt {
+    Stmt::Set(lhs.into(), rhs.into())
+}
+
+pub fn if_(cond: impl Into<String>, then: Vec<Stmt>) -> Stmt {
+    Stmt::If(cond.into(), then, Vec::new())
+}
+
+pub fn if_else(cond: impl Into<String>, then: Vec<Stmt>, otherwise: Vec<Stmt>) -> Stmt {
+    Stmt::If(cond.into(), then, otherwise)
+}
+
+pub fn for_(var: impl Into<String>, count: u32, body: Vec<Stmt>) -> Stmt {
+    Stmt::For(var.into(), count, body)
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Item {
+    Blank,
+    Comment(String),
+    Logic {
+        name: String,
+        width: u32,
+        comment: Option<String>,
+    },
+    Assign {
+        lhs: String,
+        rhs: String,
+    },
+    AlwaysComb(Vec<Stmt>),
+    /// Clocked by `clk_i`, reset asynchronously by `rst_ni` low.
+    AlwaysFf {
+        reset: Vec<Stmt>,
+        body: Vec<Stmt>,
+    },
+    Instance {
+        module: String,
+        name: String,
+        conns: Vec<(String, String)>,
+    },
+}
+
+/// One Verilog module.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Module {
+    name: String,
+    doc: String,
+    ports: Vec<Port>,
+    body: Vec<Item>,
+}
+
+impl Module {
+    /// `doc` says what the module is for; it becomes the header comment.
+    pub fn new(name: impl Into<String>, doc: impl Into<String>) -> Module {
+        Module { name: name.into(), doc: doc.into(), ports: Vec::new(), body: Vec::new() }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn ports(&self) -> &[Port] {
+        &self.ports
+    }
+
+    pub fn port(&self, name: &str) -> Option<&Port> {
+        self.ports.iter().find(|p| p.name == name)
+    }
+
+    pub fn input(&mut self, name: impl Into<String>, width: u32) -> &mut Module {
+        self.ports.push(Port { name: name.into(), dir: Dir::Input, width });
+        self
+    }
+
+    pub fn output(&mut self, name: impl Into<String>, width: u32) -> &mut Module {
+        self.ports.push(Port { name: name.into(), dir: Dir::Output, width });
+        self
+    }
+
+    /// The clock and active-low asynchronous reset every sequential module has.
+    pub fn clock_and_reset(&mut self) -> &mut Module {
+        self.input("clk_i", 1).input("rst_ni", 1)
+    }
+
+    pub fn blank(&mut self) -> &mut Module {
+        self.body.push(Item::Blank);
+        self
+    }
+
+    /// A comment line (or several, split at newlines) in the body.
+    pub fn comment(&mut self, text: impl Into<String>) -> &mut Module {
+        self.body.push(Item::Comment(text.into()));
+        self
+    }
+
+    pub fn logic(&mut self, name: impl Into<String>, width: u32) -> &mut Module {
+        self.body.push(Item::Logic { name: name.into(), width, comment: None });
+        self
+    }
+
+    /// A signal with a trailing comment that says what it holds.
+    pub fn logic_doc(
+        &mut self,
+        name: impl Into<String>,
+        width: u32,
+        comment: impl Into<String>,
+    ) -> &mut Module {
+        self.body.push(Item::Logic { name: name.into(), width, comment: Some(comment.into()) });
+        self
+    }
+
+    /// Declares `name` and drives it: `logic [w-1:0] name;` then `assign name = rhs;`.
+    pub fn wire(&mut self, name: impl Into<String>, width: u32, rhs: impl Into<String>) -> &mut Module {
+        let name = name.into();
+        self.logic(name.clone(), width).assign(name, rhs)
+    }
+
+    pub fn assign(&mut self, lhs: impl Into<String>, rhs: impl Into<String>) -> &mut Module {
+        self.body.push(Item::Assign { lhs: lhs.into(), rhs: rhs.into() });
+        self
+    }
+
+    pub fn always_comb(&mut self, body: Vec<Stmt>) -> &mut Module {
+        self.body.push(Item::AlwaysComb(body));
+        self
+    }
+
+    pub fn always_ff(&mut self, reset: Vec<Stmt>, body: Vec<Stmt>) -> &mut Module {
+        self.body.push(Item::AlwaysFf { reset, body });
+        self
+    }
+
+    pub fn instance(
+        &mut self,
+        module: &Module,
+        name: impl Into<String>,
+        conns: &[(&str, String)],
+    ) -> &mut Module {
+        for (port, _) in conns {
+            assert!(module.port(port).is_some(), "{} has no port {port}", module.name);
+        }
+        assert_eq!(conns.len(), module.ports.len(), "instance of {} must connect every port", module.name);
+        let conns = conns.iter().map(|(p, s)| (p.to_string(), s.clone())).collect();
+        self.body.push(Item::Instance { module: module.name.clone(), name: name.into(), conns });
+        self
+    }
+
+    /// The module as Verilog text.
+    pub fn to_verilog(&self) -> String {
+        let mut out = String::new();
+        for line in self.doc.lines() {
+            writeln!(out, "// {line}").unwrap();
+        }
+        writeln!(out, "module {} (", self.name).unwrap();
+        let decls: Vec<(String, &str)> = self
+            .ports
+            .iter()
+            .map(|p| {
+                let dir = match p.dir {
+                    Dir::Input => "input ",
+                    Dir::Output => "output",
+                };
+                (format!("{dir} logic {}", range(p.width)), p.name.as_str())
+            })
+            .collect();
+        let pad = decls.iter().map(|(t, _)| t.trim_end().len()).max().unwrap_or(0);
+        for (i, (ty, name)) in decls.iter().enumerate() {
+            let sep = if i + 1 < decls.len() { "," } else { "" };
+            writeln!(out, "  {:<pad$} {name}{sep}", ty.trim_end()).unwrap();
+        }
+        writeln!(out, ");").unwrap();
+        self.print_body(&mut out);
+        writeln!(out, "endmodule").unwrap();
+        out
+    }
+
+    fn print_body(&self, out: &mut String) {
+        // Consecutive declarations are aligned as a group.
+        let mut decls: Vec<(String, &str, &Option<String>)> = Vec::new();
+        let flush = |decls: &mut Vec<(String, &str, &Option<String>)>, out: &mut String| {
+            let pad = decls.iter().map(|(t, _, _)| t.len()).max().unwrap_or(0);
+            for (ty, name, comment) in decls.drain(..) {
+                let line = format!("{ty:<pad$} {name};");
+                match comment {
+                    Some(c) => writeln!(out, "  {line}  // {c}").unwrap(),
+                    None => writeln!(out, "  {}", line.trim_end()).unwrap(),
+                }
+            }
+        };
+        for item in &self.body {
+            if let Item::Logic { name, width, comment } = item {
+                decls.push((format!("logic {}", range(*width)).trim_end().to_string(), name, comment));
+                continue;
+            }
+            flush(&mut decls, out);
+            match item {
+                Item::Logic { .. } => unreachable!("declarations are grouped above"),
+                Item::Blank => out.push('\n'),
+                Item::Comment(text) => {
+                    for line in text.lines() {
+                        writeln!(out, "  // {line}").unwrap();
+                    }
+                }
+                Item::Assign { lhs, rhs } => writeln!(out, "  assign {lhs} = {rhs};").unwrap(),
+                Item::AlwaysComb(body) => {
+                    writeln!(out, "  always_comb begin").unwrap();
+                    print_stmts(out, body, 2, "=");
+                    writeln!(out, "  end").unwrap();
+                }
+                Item::AlwaysFf { reset, body } => {
+                    writeln!(out, "  always_ff @(posedge clk_i or negedge rst_ni) begin").unwrap();
+                    writeln!(out, "    if (!rst_ni) begin").unwrap();
+                    print_stmts(out, reset, 3, "<=");
+                    writeln!(out, "    end else begin").unwrap();
+                    print_stmts(out, body, 3, "<=");
+                    writeln!(out, "    end").unwrap();
+                    writeln!(out, "  end").unwrap();
+                }
+                Item::Instance { module, name, conns } => {
+                    writeln!(out, "  {module} {name} (").unwrap();
+                    let pad = conns.iter().map(|(p, _)| p.len()).max().unwrap_or(0);
+                    for (i, (port, signal)) in conns.iter().enumerate() {
+                        let sep = if i + 1 < conns.len() { "," } else { "" };
+                        writeln!(out, "    .{port:<pad$} ({signal}){sep}").unwrap();
+                    }
+                    writeln!(out, "  );").unwrap();
+                }
+            }
+        }
+        flush(&mut decls, out);
+    }
+}
+
+/// `[w-1:0]` for vectors, nothing for single bits.
+fn range(width: u32) -> String {
+    assert!(width > 0, "zero-width signal");
+    if width == 1 {
+        String::new()
+    } else {
+        format!("[{}:0]", width - 1)
+    }
+}
+
+fn print_stmts(out: &mut String, stmts: &[Stmt], depth: usize, op: &str) {
+    let indent = "  ".repeat(depth);
+    for stmt in stmts {
+        match stmt {
+            Stmt::Set(lhs, rhs) => writeln!(out, "{indent}{lhs} {op} {rhs};").unwrap(),
+            Stmt::Comment(text) => writeln!(out, "{indent}// {text}").unwrap(),
+            Stmt::If(cond, then, otherwise) => {
+                writeln!(out, "{indent}if ({cond}) begin").unwrap();
+                print_stmts(out, then, depth + 1, op);
+                if otherwise.is_empty() {
+                    writeln!(out, "{indent}end").unwrap();
+                } else if let [nested @ Stmt::If(..)] = otherwise.as_slice() {
+                    // else-if chains print flat.
+                    let mut rest = String::new();
+                    print_stmts(&mut rest, std::slice::from_ref(nested), depth, op);
+                    write!(out, "{indent}end else {}", rest.trim_start()).unwrap();
+                } else {
+                    writeln!(out, "{indent}end else begin").unwrap();
+                    print_stmts(out, otherwise, depth + 1, op);
+                    writeln!(out, "{indent}end").unwrap();
+                }
+            }
+            Stmt::For(var, count, body) => {
+                writeln!(out, "{indent}for (int {var} = 0; {var} < {count}; {var}++) begin").unwrap();
+                print_stmts(out, body, depth + 1, op);
+                writeln!(out, "{indent}end").unwrap();
+            }
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! Builds the simulated tops: hdlgen writes the Verilog (so the RTL and its generator never
+//! drift), Verilator turns it into C++, `cc` compiles that with the Verilator runtime and a
+//! small C shim per top, and bindgen binds the shim's header. Each top's build directory is
+//! keyed by a hash of everything that goes into it, so a changed generator rebuilds exactly
+//! what changed and two configurations never share a stale model.
+
+mod shim;
+
+use std::collections::hash_map::DefaultHasher;
+use std::env;
+use std::fs;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::process::{exit, Command};
+
+use hdlgen::Module;
+
+/// The oldest Verilator whose runtime and generated code this build knows.
+const MIN_VERILATOR: (u32, u32) = (5, 6);
+
+/// C++ flags for the model and the runtime: -O2 runs arrays about 3x faster than Verilator's
+/// default -Os; tracing is compiled in and switched on per model at run time.
+const CXX_FLAGS: &[&str] = &["-std=c++17", "-faligned-new", "-fno-strict-aliasing"];
+const DEFINES: &[(&str, &str)] =
+    &[("VM_TRACE", "1"), ("VM_TRACE_VCD", "1"), ("VM_COVERAGE", "0"), ("VM_SC", "0")];
+const VERILATOR_FLAGS: &[&str] =
+    &["--cc", "-O3", "--x-assign", "fast", "--x-initial", "fast", "--trace", "-Wno-fatal"];
+
+fn main() {
+    println!("cargo:rerun-if-changed=build");
+    let (version, root) = verilator();
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let include = root.join("include");
+
+    let tops = hdlgen::designs();
+    let mut header = String::from(shim::HEADER_PRELUDE);
+    let mut wrappers = String::new();
+    for top in &tops {
+        build_top(top, &version, &include, &out);
+        header += &shim::c_header(&top.top);
+        wrappers += &shim::rust_wrapper(&top.top);
+    }
+    // The runtime links after the models that use it.
+    build_runtime(&version, &include, &out);
+    println!("cargo:rustc-link-lib=stdc++");
+    println!("cargo:rustc-link-lib=pthread");
+
+    let header_path = out.join("shim.h");
+    write_if_changed(&header_path, &header);
+    bindgen::Builder::default()
+        .header(header_path.to_string_lossy())
+        .allowlist_function(".*_model_.*")
+        .allowlist_type(".*_model")
+        .generate()
+        .unwrap_or_else(|e| fail(&format!("bindgen could not bind the shim header: {e}")))
+        .write_to_file(out.join("bindings.rs"))
+        .unwrap_or_else(|e| fail(&format!("cannot write the bindings: {e}")));
+    write_if_changed(&out.join("models.rs"), &wrappers);
+}
+
+/// One line naming the problem and the fix, then a failed build.
+fn fail(message: &str) -> ! {
+    eprintln!("error: {message}");
+    exit(1);
+}
+
+/// Verilator's version line and root folder, or a failed build that says how to install it.
+fn verilator() -> (String, PathBuf) {
+    let run =
+        |args: &[&str]| Command::new("verilator").args(args).output().ok().filter(|o| o.status.success());
+    let Some(version) = run(&["--version"]) else {
+        fail("verilator not found; run scripts/install-deps.sh");
+    };
+    let version = String::from_utf8_lossy(&version.stdout).trim().to_string();
+    let number = version.split_whitespace().nth(1).unwrap_or("");
+    let mut parts = number.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let found = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    if found < MIN_VERILATOR {
+        fail(&format!(
+            "verilator {number} is too old (need {}.{:03} or newer); run scripts/install-deps.sh",
+            MIN_VERILATOR.0, MIN_VERILATOR.1
+        ));
+    }
+    let root = run(&["--getenv", "VERILATOR_ROOT"])
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
+        .unwrap_or_else(|| fail("verilator does not report its VERILATOR_ROOT; run scripts/install-deps.sh"));
+    (version, root)
+}
+
+fn key(parts: &[&str]) -> String {
+    let mut h = DefaultHasher::new();
+    parts.hash(&mut h);
+    CXX_FLAGS.hash(&mut h);
+    DEFINES.hash(&mut h);
+    VERILATOR_FLAGS.hash(&mut h);
+    format!("{:016x}", h.finish())
+}
+
+/// Compiles `sources` into `dir/lib{name}.a` unless that library is already there.
+fn compile(name: &str, dir: &Path, include: &Path, extra_include: Option<&Path>, sources: &[PathBuf]) {
+    if dir.join(format!("lib{name}.a")).exists() {
+        println!("cargo:rustc-link-search=native={}", dir.display());
+        println!("cargo:rustc-link-lib=static={name}");
+        return;
+    }
+    let mut build = cc::Build::new();
+    build
+        .cpp(true)
+        .cpp_link_stdlib(None)
+        .opt_level(2)
+        .debug(false)
+        .warnings(false)
+        .out_dir(dir)
+        .include(include)
+        .include(include.join("vltstd"))
+        .files(sources);
+    if let Some(extra) = extra_include {
+        build.include(extra);
+    }
+    for flag in CXX_FLAGS {
+        build.flag(flag);
+    }
+    for (name, value) in DEFINES {
+        build.define(name, *value);
+    }
+    build.compile(name);
+}
+
+/// The Verilator runtime: Verilator 5.006 ships no library of it, so each build compiles it.
+fn build_runtime(version: &str, include: &Path, out: &Path) {
+    let dir = out.join(format!("verilated-{}", key(&[version])));
+    let sources: Vec<PathBuf> = ["verilated.cpp", "verilated_threads.cpp", "verilated_vcd_c.cpp"]
+        .iter()
+        .map(|f| include.join(f))
+        .collect();
+    compile("verilated", &dir, include, None, &sources);
+}
+
+/// Verilates one top and compiles its model and shim.
+fn build_top(top: &hdlgen::Design, version: &str, include: &Path, out: &Path) {
+    let name = top.top.name();
+    let verilog: Vec<String> = top.modules().map(Module::to_verilog).collect();
+    let shim_cpp = shim::cpp(&top.top);
+    let mut parts: Vec<&str> = verilog.iter().map(String::as_str).collect();
+    parts.extend([shim_cpp.as_str(), version]);
+    let dir = out.join(format!("{name}-{}", key(&parts)));
+    if !dir.join(format!("lib{name}.a")).exists() {
+        let rtl = dir.join("rtl");
+        fs::create_dir_all(&rtl).unwrap_or_else(|e| fail(&format!("cannot create {}: {e}", rtl.display())));
+        let files: Vec<PathBuf> = top
+            .modules()
+            .map(|m| {
+                let path = rtl.join(format!("{}.sv", m.name()));
+                write_if_changed(&path, &m.to_verilog());
+                path
+            })
+            .collect();
+        let mdir = dir.join("obj");
+        let status = Command::new("verilator")
+            .args(VERILATOR_FLAGS)
+            .args(["--top-module", name, "--prefix", &format!("V{name}"), "--Mdir"])
+            .arg(&mdir)
+            .args(&files)
+            .status()
+            .unwrap_or_else(|e| fail(&format!("cannot run verilator: {e}; run scripts/install-deps.sh")));
+        if !status.success() {
+            fail(&format!("verilator rejected the generated {name}; see its messages above"));
+        }
+        let shim_path = dir.join(format!("{name}_shim.cpp"));
+        write_if_changed(&shim_path, &shim_cpp);
+        let mut sources: Vec<PathBuf> = fs::read_dir(&mdir)
+            .unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", mdir.display())))
+            .map(|e| e.expect("directory entry").path())
+            .filter(|p| p.extension().is_some_and(|x| x == "cpp"))
+            .collect();
+        sources.sort();
+        sources.push(shim_path);
+        compile(name, &dir, include, Some(&mdir), &sources);
+    } else {
+        compile(name, &dir, include, None, &[]);
+    }
+}
+
+fn write_if_changed(path: &Path, text: &str) {
+    if fs::read_to_string(path).ok().as_deref() != Some(text) {
+        fs::write(path, text).unwrap_or_else(|e| fail(&format!("cannot write {}: {e}", path.display())));
+    }
+}
