@@ -2,10 +2,12 @@
 //! hardware module, parameterized where the hardware is.
 
 pub mod fp_add;
+pub mod mx;
 pub mod testbench;
 pub mod verilog;
 
 pub use fp_add::{fp_add, FloatFormat};
+pub use mx::{mx_convert, MxFormat};
 pub use verilog::Module;
 
 /// A module to simulate or ship, with every module it instantiates.
@@ -28,5 +30,5 @@ impl Design {
 /// The datapath modules at their default parameters: what `make rtl` writes and what the
 /// `sim` crate compiles.
 pub fn designs() -> Vec<Design> {
-    vec![Design::leaf(fp_add(FloatFormat::F32))]
+    vec![Design::leaf(fp_add(FloatFormat::F32)), Design::leaf(mx_convert())]
 }

@@ -15,5 +15,7 @@ mod models {
 pub use models::*;
 
 mod fp32;
+mod mx_convert;
 
 pub use fp32::Fp32Add;
+pub use mx_convert::MxConvert;

@@ -1,0 +1,178 @@
+//! The MX block formats as the hardware sees them (SPEC section 2), and `mx_convert`: 16 f32
+//! values to one packed MX block in any format, nearest-even or truncate. Combinational.
+
+use crate::verilog::{for_, if_, set, Module};
+
+/// Elements per block.
+pub const BLOCK: u32 = 16;
+
+/// An MX format and the 2-bit code that selects it on `format_i` ports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MxFormat {
+    pub name: &'static str,
+    pub code: u32,
+    /// Magnitude bits per element (m).
+    pub mag_bits: u32,
+}
+
+impl MxFormat {
+    pub const MX9: MxFormat = MxFormat { name: "MX9", code: 0, mag_bits: 7 };
+    pub const MX6: MxFormat = MxFormat { name: "MX6", code: 1, mag_bits: 4 };
+    pub const MX4: MxFormat = MxFormat { name: "MX4", code: 2, mag_bits: 2 };
+    pub const ALL: [MxFormat; 3] = [MxFormat::MX9, MxFormat::MX6, MxFormat::MX4];
+
+    /// Bits of a packed block: exponent, micro-exponents, sign and magnitude per element.
+    pub fn block_bits(self) -> u32 {
+        16 + BLOCK * (self.mag_bits + 1)
+    }
+
+    /// Cycles a DPE spends on one block: the 16 two-bit lanes cover (m + 1) / 2 digits of
+    /// each operand, so 16 / digits^2 elements per cycle.
+    pub fn cycles_per_block(self) -> u32 {
+        let digits = self.mag_bits.div_ceil(2);
+        BLOCK / (BLOCK / (digits * digits))
+    }
+}
+
+/// The widest packed block (MX9).
+pub fn max_block_bits() -> u32 {
+    MxFormat::ALL.iter().map(|f| f.block_bits()).max().unwrap_or(0)
+}
+
+/// Generates `mx_convert`. Ports: `data_i` (16 f32, element i in bits 32i upward),
+/// `format_i` (an [`MxFormat`] code; the reserved code 3 gives a NaN block), `truncate_i`
+/// (1: toward zero, 0: nearest even), `block_o` (the packed block, zero above its size).
+pub fn mx_convert() -> Module {
+    let n = BLOCK;
+    let fmax = max_block_bits();
+    let mut md = Module::new(
+        "mx_convert",
+        "Converts 16 IEEE-754 binary32 values to one MX block (SPEC section 2): shared exponent from\n\
+         the largest magnitude, one micro-exponent per pair, signs and magnitudes rounded to nearest\n\
+         even or toward zero and saturated, packed little-endian. Any NaN or infinity gives a NaN\n\
+         block (exponent 8'hFF, all else zero). Combinational.",
+    );
+    md.input("data_i", 32 * n).input("format_i", 2).input("truncate_i", 1).output("block_o", fmax);
+
+    md.blank().comment(
+        "Per element: biased exponent field, significand with its hidden bit, and\n\
+         log2|x| + 149 (0 for the smallest subnormal), found by a priority encoder for subnormals.",
+    );
+    md.logic_doc("exp_field", 8 * n, "element i in bits [8i +: 8]")
+        .logic_doc("sig", 24 * n, "element i in bits [24i +: 24]")
+        .logic_doc("log2p", 9 * n, "element i in bits [9i +: 9]")
+        .logic("nonzero", n)
+        .logic("nonfinite", n)
+        .logic("signs", n);
+    md.always_comb(vec![for_(
+        "i",
+        n,
+        vec![
+            set("exp_field[8*i +: 8]", "data_i[32*i+23 +: 8]"),
+            set("sig[24*i +: 24]", "{data_i[32*i+23 +: 8] != 8'd0, data_i[32*i +: 23]}"),
+            set("nonzero[i]", "data_i[32*i +: 31] != 31'd0"),
+            set("nonfinite[i]", "data_i[32*i+23 +: 8] == 8'hFF"),
+            set("signs[i]", "data_i[32*i+31]"),
+            set("log2p[9*i +: 9]", "{1'b0, data_i[32*i+23 +: 8]} + 9'd22"),
+            if_(
+                "data_i[32*i+23 +: 8] == 8'd0",
+                vec![
+                    set("log2p[9*i +: 9]", "9'd0"),
+                    for_("b", 23, vec![if_("data_i[32*i+b]", vec![set("log2p[9*i +: 9]", "9'(b)")])]),
+                ],
+            ),
+        ],
+    )]);
+
+    md.blank().comment("Shared exponent: the largest log2 among nonzero elements, at least -127 (log2p 22).");
+    md.logic("emax", 9);
+    md.always_comb(vec![
+        set("emax", "9'd22"),
+        for_("i", n, vec![if_("nonzero[i] && log2p[9*i +: 9] > emax", vec![set("emax", "log2p[9*i +: 9]")])]),
+    ]);
+
+    md.blank().comment("u[p] = 1 where neither element of pair p holds the shared exponent.");
+    md.logic("micro", n / 2);
+    md.always_comb(vec![for_(
+        "p",
+        n / 2,
+        vec![set(
+            "micro[p]",
+            "!(nonzero[2*p] && log2p[18*p +: 9] == emax) && !(nonzero[2*p+1] && log2p[18*p+9 +: 9] == emax)",
+        )],
+    )]);
+
+    md.blank().comment(
+        "Magnitudes: the significand shifted right by emax - max(exp, 1) - u - m + 2, rounded\n\
+         (guard bit and sticky OR) and saturated to 2^m - 1. Shifts past 24 leave less than half\n\
+         a step: zero in both rounding modes.",
+    );
+    md.logic("mag_bits", 4)
+        .logic_doc("mags", 8 * n, "element i in bits [8i +: 8]")
+        .logic("shift", 10)
+        .logic("kept", 9)
+        .logic("half", 1)
+        .logic("sticky", 1)
+        .logic("rounded", 9)
+        .logic("max_mag", 9);
+    let mag_case = MxFormat::ALL.iter().rev().fold("4'd2".to_string(), |rest, f| {
+        format!("format_i == 2'd{} ? 4'd{} : {rest}", f.code, f.mag_bits)
+    });
+    md.always_comb(vec![
+        set("mag_bits", mag_case),
+        set("max_mag", "(9'd1 << mag_bits) - 9'd1"),
+        for_(
+            "i",
+            n,
+            vec![
+                set(
+                    "shift",
+                    "{1'b0, emax} + 10'd2 - 10'(micro[i/2]) - 10'(mag_bits)\n        - ((exp_field[8*i +: 8] == 8'd0) ? 10'd1 : {2'b0, exp_field[8*i +: 8]})",
+                ),
+                set("kept", "9'd0"),
+                set("half", "1'b0"),
+                set("sticky", "1'b0"),
+                if_(
+                    "shift <= 10'd24",
+                    vec![
+                        set("kept", "9'(sig[24*i +: 24] >> shift)"),
+                        set("half", "shift != 10'd0 && sig[24*i + 32'(shift) - 1]"),
+                        set("sticky", "shift > 10'd1 && (sig[24*i +: 24] & ((24'd1 << (shift - 1)) - 24'd1)) != 24'd0"),
+                    ],
+                ),
+                set("rounded", "kept + 9'(!truncate_i && half && (sticky || kept[0]))"),
+                set("mags[8*i +: 8]", "(rounded > max_mag) ? max_mag[7:0] : rounded[7:0]"),
+            ],
+        ),
+    ]);
+
+    md.blank().comment("Packing: exponent, micro-exponents, then {sign, magnitude} per element.");
+    md.logic("shared_exp", 8);
+    md.assign("shared_exp", "emax[7:0] - 8'd22");
+    for f in MxFormat::ALL {
+        let name = format!("packed_{}", f.name.to_lowercase());
+        let m = f.mag_bits;
+        md.logic(name.clone(), f.block_bits());
+        md.always_comb(vec![
+            set(format!("{name}[15:0]"), "(nonzero == '0) ? {8'd0, 8'd0} : {micro, shared_exp}"),
+            for_(
+                "i",
+                n,
+                vec![set(
+                    format!("{name}[16+{}*i +: {}]", m + 1, m + 1),
+                    format!("{{signs[i], mags[8*i +: {m}]}}"),
+                )],
+            ),
+        ]);
+    }
+    let nan = format!("{fmax}'hFF");
+    let mut chain = nan.clone();
+    for f in MxFormat::ALL.iter().rev() {
+        let packed = format!("packed_{}", f.name.to_lowercase());
+        let value = if f.block_bits() == fmax { packed } else { format!("{fmax}'({packed})") };
+        chain = format!("format_i == 2'd{} ? {value}\n               : {chain}", f.code);
+    }
+    md.blank();
+    md.assign("block_o", format!("(nonfinite != '0) ? {nan}\n               : {chain}"));
+    md
+}
