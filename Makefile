@@ -22,7 +22,7 @@ test: deps
 
 # Criterion benchmark of the bit-exact MX GEMM against an f32 GEMM; prints the speed ratios.
 bench:
-	$(CARGO) bench -p host --bench gemm
+	$(CARGO) bench -p mx --bench gemm
 
 clean:
 	$(CARGO) clean

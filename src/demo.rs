@@ -5,8 +5,8 @@ use std::time::Instant;
 
 use anyhow::ensure;
 use clap::Args;
-use host::mx::{auto_kernel_name, gemm, Axis, Format, MxMatrix, Rounding};
-use host::rng::Rng;
+use mx::rng::Rng;
+use mx::{auto_kernel_name, gemm, Axis, Format, MxMatrix, Rounding};
 
 #[derive(Args)]
 pub struct DemoArgs {

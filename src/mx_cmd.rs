@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
-use host::mx::{gemm, Axis, Format, MxMatrix, Rounding};
 use host::npy::{self, Array2};
+use mx::{gemm, Axis, Format, MxMatrix, Rounding};
 
 #[derive(Subcommand)]
 pub enum MxCommand {

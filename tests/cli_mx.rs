@@ -4,9 +4,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use host::mx::{gemm, Axis, Format, MxMatrix, Rounding};
 use host::npy::{self, Array2};
-use host::rng::Rng;
+use mx::rng::Rng;
+use mx::{gemm, Axis, Format, MxMatrix, Rounding};
 
 fn dacapo(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_dacapo")).args(args).output().expect("dacapo runs")

@@ -7,8 +7,8 @@ use std::process::Command;
 
 use hdlgen::testbench::vector_testbench;
 use hdlgen::{Design, FloatFormat};
-use host::mx::f32_add;
-use host::rng::Rng;
+use mx::f32_add;
+use mx::rng::Rng;
 
 /// Runs `vectors` (hex lines of concatenated inputs) through `design` on iverilog and returns
 /// the hex lines of concatenated outputs.

@@ -1,6 +1,7 @@
-//! The DaCapo host runtime. For now: the bit-exact MX golden model and `.npy` file I/O.
-//! Kernels, the two-part scheduler and the backends build on these.
+//! The DaCapo host runtime. For now: `.npy` file I/O, and the MX golden model re-exported
+//! from the `mx` crate. Kernels, the two-part scheduler and the backends build on these.
 
-pub mod mx;
+pub use mx;
+pub use mx::rng;
+
 pub mod npy;
-pub mod rng;

@@ -1,8 +1,8 @@
 //! The generated `fp32_add` on Verilator against IEEE-754 addition (Rust's f32 `+`, NaN made
 //! canonical), bit for bit.
 
-use host::mx::f32_add;
-use host::rng::Rng;
+use mx::f32_add;
+use mx::rng::Rng;
 use sim::Fp32Add;
 
 /// Operand pairs that reach every exponent difference: a random exponent for a, one for b at a

@@ -1,8 +1,8 @@
 //! The generated `mx_convert` on Verilator against the golden encoder, bit for bit.
 
 use hdlgen::MxFormat;
-use host::mx::{Block, Format, Rounding, BLOCK};
-use host::rng::Rng;
+use mx::rng::Rng;
+use mx::{Block, Format, Rounding, BLOCK};
 use sim::MxConvert;
 
 fn hw_format(format: Format) -> MxFormat {

@@ -353,7 +353,7 @@ mod avx512 {
     use std::arch::x86_64::*;
 
     use super::{compute, Lane, Packed, BLOCK, ROW_GROUP, TILE};
-    use crate::mx::{Format, MxMatrix};
+    use crate::{Format, MxMatrix};
 
     pub(super) fn detected() -> bool {
         is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bw")

@@ -1,6 +1,6 @@
 //! Encoding, decoding and the packed layout of MX blocks against SPEC section 2.
 
-use host::mx::{Axis, Block, Format, MxMatrix, Rounding, BLOCK, CANONICAL_NAN};
+use mx::{Axis, Block, Format, MxMatrix, Rounding, BLOCK, CANONICAL_NAN};
 use proptest::prelude::*;
 
 /// A finite f32 from its parts: |x| = mant * 2^(exp - 23) for normal exponents, subnormal

@@ -8,8 +8,8 @@ use std::hint::black_box;
 use std::path::PathBuf;
 
 use criterion::Criterion;
-use host::mx::{auto_kernel_name, gemm_into, Axis, Format, GemmOptions, Kernel, MxMatrix, Rounding};
-use host::rng::Rng;
+use mx::rng::Rng;
+use mx::{auto_kernel_name, gemm_into, Axis, Format, GemmOptions, Kernel, MxMatrix, Rounding};
 
 const SIZE: usize = 256;
 const GROUP: &str = "gemm_256";

@@ -1,11 +1,11 @@
 //! The GEMM and the DPE dot product against a slow reference written here from SPEC section 3
 //! with exact integers: bit for bit, on every kernel and thread count.
 
-use host::mx::{
+use mx::rng::Rng;
+use mx::{
     dot, gemm, gemm_into, gemm_with, Axis, Block, Format, GemmOptions, Kernel, MxMatrix, Rounding, BLOCK,
     CANONICAL_NAN,
 };
-use host::rng::Rng;
 
 /// `mag * 2^exp2` rounded to f32, nearest-even, by integer arithmetic alone.
 fn round_to_f32(negative: bool, mag: u64, exp2: i32) -> f32 {

@@ -1,11 +1,13 @@
 //! The bit-exact MX golden model (SPEC sections 2 and 3): block formats, conversion from
-//! f32, the packed layout, and the DPE's dot product and GEMM.
+//! f32, the packed layout, and the DPE's dot product and GEMM. The RTL, the simulator's typed
+//! ports and the host runtime all build on it.
 
 mod block;
 mod dot;
 mod format;
 mod gemm;
 mod matrix;
+pub mod rng;
 
 pub use block::{Block, CANONICAL_NAN, NAN_EXP};
 pub use dot::{block_product, block_sum, dot, f32_add};
