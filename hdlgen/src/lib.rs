@@ -1,11 +1,13 @@
 //! The DaCapo hardware generator: a structured Verilog emitter and one generator function per
 //! hardware module, parameterized where the hardware is.
 
+pub mod dpe;
 pub mod fp_add;
 pub mod mx;
 pub mod testbench;
 pub mod verilog;
 
+pub use dpe::dpe_design;
 pub use fp_add::{fp_add, FloatFormat};
 pub use mx::{mx_convert, MxFormat};
 pub use verilog::Module;
@@ -30,5 +32,5 @@ impl Design {
 /// The datapath modules at their default parameters: what `make rtl` writes and what the
 /// `sim` crate compiles.
 pub fn designs() -> Vec<Design> {
-    vec![Design::leaf(fp_add(FloatFormat::F32)), Design::leaf(mx_convert())]
+    vec![Design::leaf(fp_add(FloatFormat::F32)), Design::leaf(mx_convert()), dpe_design()]
 }

@@ -14,8 +14,10 @@ mod models {
 
 pub use models::*;
 
+mod dpe;
 mod fp32;
 mod mx_convert;
 
+pub use dpe::{format_code, Dpe};
 pub use fp32::Fp32Add;
 pub use mx_convert::MxConvert;

@@ -1,17 +1,8 @@
 //! The generated `mx_convert` on Verilator against the golden encoder, bit for bit.
 
-use hdlgen::MxFormat;
 use mx::rng::Rng;
 use mx::{Block, Format, Rounding, BLOCK};
 use sim::MxConvert;
-
-fn hw_format(format: Format) -> MxFormat {
-    match format {
-        Format::Mx9 => MxFormat::MX9,
-        Format::Mx6 => MxFormat::MX6,
-        Format::Mx4 => MxFormat::MX4,
-    }
-}
 
 fn golden(values: &[f32; BLOCK], format: Format, rounding: Rounding) -> Vec<u8> {
     let mut packed = vec![0; format.block_bytes()];
@@ -46,7 +37,7 @@ fn a_hundred_thousand_blocks_per_format_and_rounding() {
         for (rounding, truncate) in [(Rounding::NearestEven, false), (Rounding::Truncate, true)] {
             for _ in 0..100_000 {
                 let values = random_block(&mut rng);
-                let got = hw.convert(&values, hw_format(format), truncate);
+                let got = hw.convert(&values, format, truncate);
                 let want = golden(&values, format, rounding);
                 assert_eq!(got, want, "{format} {rounding:?} {:08x?}", values.map(f32::to_bits));
             }
@@ -75,7 +66,7 @@ fn corner_blocks() {
         for format in Format::ALL {
             for (rounding, truncate) in [(Rounding::NearestEven, false), (Rounding::Truncate, true)] {
                 assert_eq!(
-                    hw.convert(values, hw_format(format), truncate),
+                    hw.convert(values, format, truncate),
                     golden(values, format, rounding),
                     "{format} {values:?}"
                 );

@@ -1,0 +1,260 @@
+//! `dpe`: the precision-flexible dot-product engine (SPEC section 3). Sixteen two-bit by
+//! two-bit multipliers form, per cycle, 16 MX4, 4 MX6 or 1 MX9 element products (4- and 8-bit
+//! magnitudes are split into two-bit digits whose partial products are recombined by shifts);
+//! micro-exponent shifts and signs make them exact integer terms; an integer register sums a
+//! block over 1, 4 or 16 cycles; the block sum is scaled by the two shared exponents into an
+//! f32 (one rounding, only below the normal range) and added into the output-stationary
+//! accumulator by one `fp32_add`.
+
+use crate::fp_add::{fp_add, FloatFormat};
+use crate::mx::{MxFormat, BLOCK};
+use crate::verilog::{for_, if_, if_else, set, Module, Stmt};
+use crate::Design;
+
+/// Bits of an exact block sum: |P| <= 16 * (2 (2^7 - 1))^2 < 2^20, plus the sign.
+const SUM_BITS: u32 = 22;
+/// Bits of one element product before micro-exponent shifts: 127 * 127 < 2^14.
+const PROD_BITS: u32 = 14;
+
+/// The DPE and the adder it instantiates.
+pub fn dpe_design() -> Design {
+    let adder = fp_add(FloatFormat::F32);
+    Design { top: dpe(&adder), submodules: vec![adder] }
+}
+
+/// `value` per format code, as a Verilog conditional on `format_i`.
+fn by_format(width: u32, value: impl Fn(MxFormat) -> u32) -> String {
+    let [mx9, mx6, mx4] = MxFormat::ALL;
+    format!(
+        "(format_i == 2'd{}) ? {width}'d{} : (format_i == 2'd{}) ? {width}'d{} : {width}'d{}",
+        mx9.code,
+        value(mx9),
+        mx6.code,
+        value(mx6),
+        value(mx4)
+    )
+}
+
+fn format_is(f: MxFormat) -> String {
+    format!("format_i == 2'd{}", f.code)
+}
+
+pub fn dpe(adder: &Module) -> Module {
+    let lanes = BLOCK;
+    let mut md = Module::new(
+        "dpe",
+        "Precision-flexible dot-product engine, output-stationary (SPEC section 3). Each valid cycle\n\
+         takes one slice of a block pair: 1 element of MX9, 4 of MX6 or 16 of MX4 from each\n\
+         operand, as 16 two-bit digits per operand (MX9: the element's 4 digits; MX6: element e's 2\n\
+         digits in bits [4e +: 4]; MX4: element e in bits [2e +: 2]) and a sign per element. The\n\
+         block's shared exponents and micro-exponents stay on their ports for all of its slices.\n\
+         After the last slice (cycle 16, 4 or 1) the exact block sum, scaled to f32, is added to the\n\
+         accumulator; block_done_o pulses the cycle after. clear_i (to +0) and load_i (to\n\
+         load_data_i, to accumulate into an existing output) take priority over valid_i and restart\n\
+         the block. A block with a NaN exponent (8'hFF) makes the accumulator NaN.",
+    );
+    md.clock_and_reset()
+        .input("format_i", 2)
+        .input("clear_i", 1)
+        .input("load_i", 1)
+        .input("load_data_i", 32)
+        .input("valid_i", 1)
+        .input("a_exp_i", 8)
+        .input("b_exp_i", 8)
+        .input("a_micro_i", 8)
+        .input("b_micro_i", 8)
+        .input("a_sign_i", lanes)
+        .input("a_mag_i", 2 * lanes)
+        .input("b_sign_i", lanes)
+        .input("b_mag_i", 2 * lanes)
+        .output("acc_o", 32)
+        .output("block_done_o", 1);
+
+    md.blank().comment("Slice position within the block.");
+    md.logic("slice_q", 4).logic("last_slice", 4);
+    md.assign("last_slice", by_format(4, |f| f.cycles_per_block() - 1));
+
+    md.blank().comment(
+        "The 16 two-bit multipliers. Multiplier k takes A digit da and B digit db of one element:\n\
+         MX9 da = k / 4, db = k % 4 of the single element; MX6 da = (k / 2) % 2, db = k % 2 of\n\
+         element k / 4; MX4 both digits 0 of element k.",
+    );
+    md.logic_doc("digit_prod", 4 * lanes, "multiplier k in bits [4k +: 4]")
+        .logic("a_digit", 2)
+        .logic("b_digit", 2);
+    md.always_comb(vec![for_(
+        "k",
+        lanes,
+        vec![
+            if_else(
+                format_is(MxFormat::MX9),
+                vec![set("a_digit", "a_mag_i[2*(k/4) +: 2]"), set("b_digit", "b_mag_i[2*(k%4) +: 2]")],
+                vec![if_else(
+                    format_is(MxFormat::MX6),
+                    vec![
+                        set("a_digit", "a_mag_i[4*(k/4) + 2*((k/2)%2) +: 2]"),
+                        set("b_digit", "b_mag_i[4*(k/4) + 2*(k%2) +: 2]"),
+                    ],
+                    vec![set("a_digit", "a_mag_i[2*k +: 2]"), set("b_digit", "b_mag_i[2*k +: 2]")],
+                )],
+            ),
+            set("digit_prod[4*k +: 4]", "{2'b00, a_digit} * {2'b00, b_digit}"),
+        ],
+    )]);
+
+    md.blank()
+        .comment("Recombination: digit products shifted by their digit weights and summed per element.");
+    md.logic_doc("elem_prod", PROD_BITS * lanes, "element e of the slice in bits [14e +: 14]");
+    let pb = PROD_BITS;
+    md.always_comb(vec![
+        set("elem_prod", "'0"),
+        for_(
+            "k",
+            lanes,
+            vec![if_else(
+                format_is(MxFormat::MX9),
+                vec![set(
+                    format!("elem_prod[{}:0]", pb - 1),
+                    format!("elem_prod[{}:0] + ({pb}'(digit_prod[4*k +: 4]) << (2*(k/4) + 2*(k%4)))", pb - 1),
+                )],
+                vec![if_else(
+                    format_is(MxFormat::MX6),
+                    vec![set(
+                        format!("elem_prod[{pb}*(k/4) +: {pb}]"),
+                        format!("elem_prod[{pb}*(k/4) +: {pb}] + ({pb}'(digit_prod[4*k +: 4]) << (2*((k/2)%2) + 2*(k%2)))"),
+                    )],
+                    vec![set(format!("elem_prod[{pb}*k +: {pb}]"), format!("{pb}'(digit_prod[4*k +: 4])"))],
+                )],
+            )],
+        ),
+    ]);
+
+    md.blank().comment(
+        "Exact terms: each element product times 2^(2 - ua - ub), signed; u of element e comes\n\
+         from its pair, which depends on the slice position.",
+    );
+    let sb = SUM_BITS;
+    md.logic_doc("slice_sum", sb, "two's complement")
+        .logic("pair", 3)
+        .logic("term", sb)
+        .logic("micro_shift", 2);
+    md.always_comb(vec![
+        set("slice_sum", "'0"),
+        for_(
+            "e",
+            lanes,
+            vec![
+                if_else(
+                    format_is(MxFormat::MX9),
+                    vec![set("pair", "slice_q[3:1]")],
+                    vec![if_else(
+                        format_is(MxFormat::MX6),
+                        vec![set("pair", "3'(2*slice_q + e/2)")],
+                        vec![set("pair", "3'(e/2)")],
+                    )],
+                ),
+                set("micro_shift", "2'd2 - 2'(a_micro_i[pair]) - 2'(b_micro_i[pair])"),
+                set("term", format!("{sb}'(elem_prod[{pb}*e +: {pb}]) << micro_shift")),
+                set("slice_sum", "(a_sign_i[e] ^ b_sign_i[e]) ? slice_sum - term : slice_sum + term"),
+            ],
+        ),
+    ]);
+
+    md.blank().comment("The block sum including this slice, and the block's end.");
+    md.logic("block_sum_q", sb).wire("block_sum", sb, "block_sum_q + slice_sum");
+    md.wire("block_end", 1, "valid_i && slice_q == last_slice");
+
+    md.blank().comment(
+        "Block value: P * 2^(Ea + Eb - 254 - 2m) as f32. Normal results are exact; below the\n\
+         normal range P is shifted right with round to nearest even (a carry may reach the\n\
+         smallest normal); above it, infinity.",
+    );
+    md.wire("nan_block", 1, "a_exp_i == 8'hFF || b_exp_i == 8'hFF");
+    md.wire("negative", 1, format!("block_sum[{}]", sb - 1));
+    md.wire("magnitude", sb - 1, format!("negative ? {}'(-block_sum) : block_sum[{}:0]", sb - 1, sb - 2));
+    md.logic("msb", 5);
+    md.always_comb(vec![
+        set("msb", "5'd0"),
+        for_("i", sb - 1, vec![if_("magnitude[i]", vec![set("msb", "5'(i)")])]),
+    ]);
+    md.wire("exp_sum", 10, "10'(a_exp_i) + 10'(b_exp_i)");
+    md.comment("Exponent offsets: 127 + 2m places the leading bit; 105 + 2m places bit 0 at 2^-149.");
+    md.wire("lead_offset", 10, by_format(10, |f| 127 + 2 * f.mag_bits));
+    md.wire("sub_offset", 10, by_format(10, |f| 105 + 2 * f.mag_bits));
+    md.wire("lead_exp", 10, "exp_sum + 10'(msb)");
+    md.wire("frac_normal", 23, format!("23'({{23'd0, magnitude}} << (5'd23 - msb))"));
+    md.logic("right", 5).logic("kept", 23).logic("round_up", 1).logic("block_value", 32);
+    md.always_comb(vec![
+        set("right", "5'd0"),
+        set("kept", "23'd0"),
+        set("round_up", "1'b0"),
+        if_else(
+            "nan_block",
+            vec![set("block_value", "32'h7FC00000")],
+            vec![if_else(
+                "magnitude == '0",
+                vec![set("block_value", "32'd0")],
+                vec![if_else(
+                    "lead_exp >= lead_offset + 10'd255",
+                    vec![set("block_value", "{negative, 8'hFF, 23'd0}")],
+                    vec![if_else(
+                        "lead_exp > lead_offset",
+                        vec![set("block_value", "{negative, 8'(lead_exp - lead_offset), frac_normal}")],
+                        vec![if_else(
+                            "exp_sum >= sub_offset",
+                            vec![set("block_value", "{negative, 8'd0, {2'b00, magnitude} << (exp_sum - sub_offset)}")],
+                            vec![
+                                Stmt::Comment("Subnormal after a right shift; 22 or more leaves less than half.".into()),
+                                set("right", "(sub_offset - exp_sum > 10'd22) ? 5'd22 : 5'(sub_offset - exp_sum)"),
+                                set("kept", "{2'b00, magnitude} >> right"),
+                                set(
+                                    "round_up",
+                                    "magnitude[right - 5'd1] && (kept[0] || (magnitude & ((21'd1 << (right - 5'd1)) - 21'd1)) != '0)",
+                                ),
+                                set("block_value", "{negative, 31'(kept) + 31'(round_up)}"),
+                            ],
+                        )],
+                    )],
+                )],
+            )],
+        ),
+    ]);
+
+    md.blank().comment("Accumulator.");
+    md.logic("acc_q", 32).logic("acc_sum", 32).logic("block_done_q", 1);
+    md.instance(
+        adder,
+        "u_acc_add",
+        &[("a_i", "acc_q".into()), ("b_i", "block_value".into()), ("sum_o", "acc_sum".into())],
+    );
+    let restart = |acc: &str| vec![set("acc_q", acc), set("block_sum_q", "'0"), set("slice_q", "'0")];
+    md.always_ff(
+        vec![set("acc_q", "'0"), set("block_sum_q", "'0"), set("slice_q", "'0"), set("block_done_q", "1'b0")],
+        vec![
+            set("block_done_q", "1'b0"),
+            if_else(
+                "clear_i",
+                restart("'0"),
+                vec![if_else(
+                    "load_i",
+                    restart("load_data_i"),
+                    vec![if_else(
+                        "block_end",
+                        vec![
+                            set("acc_q", "acc_sum"),
+                            set("block_sum_q", "'0"),
+                            set("slice_q", "'0"),
+                            set("block_done_q", "1'b1"),
+                        ],
+                        vec![if_(
+                            "valid_i",
+                            vec![set("block_sum_q", "block_sum"), set("slice_q", "slice_q + 4'd1")],
+                        )],
+                    )],
+                )],
+            ),
+        ],
+    );
+    md.assign("acc_o", "acc_q").assign("block_done_o", "block_done_q");
+    md
+}

@@ -1,0 +1,121 @@
+//! The simulated `dpe`, driven with MX blocks.
+
+use mx::{Block, Format, BLOCK};
+
+use crate::DpeModel;
+
+/// One dot-product engine on the generated RTL, clocked one cycle at a time.
+pub struct Dpe {
+    model: DpeModel,
+    cycles: u64,
+}
+
+impl Default for Dpe {
+    fn default() -> Self {
+        Dpe::new()
+    }
+}
+
+/// The format code on `format_i` (hdlgen's `MxFormat::code`).
+pub fn format_code(format: Format) -> u64 {
+    let hw = match format {
+        Format::Mx9 => hdlgen::MxFormat::MX9,
+        Format::Mx6 => hdlgen::MxFormat::MX6,
+        Format::Mx4 => hdlgen::MxFormat::MX4,
+    };
+    u64::from(hw.code)
+}
+
+impl Dpe {
+    /// A DPE just out of reset: accumulator +0, no block in flight.
+    pub fn new() -> Dpe {
+        let mut dpe = Dpe { model: DpeModel::new(), cycles: 0 };
+        dpe.model.set_rst_ni(0);
+        dpe.model.eval();
+        dpe.model.set_rst_ni(1);
+        dpe.model.eval();
+        dpe
+    }
+
+    /// One rising clock edge, then inputs back to idle.
+    fn tick(&mut self) {
+        self.model.set_clk_i(1);
+        self.model.eval();
+        self.model.advance(1);
+        self.model.set_clk_i(0);
+        self.model.set_clear_i(0);
+        self.model.set_load_i(0);
+        self.model.set_valid_i(0);
+        self.model.eval();
+        self.model.advance(1);
+        self.cycles += 1;
+    }
+
+    /// Starts a new output at +0 (one cycle).
+    pub fn clear(&mut self) {
+        self.model.set_clear_i(1);
+        self.tick();
+    }
+
+    /// Sets the accumulator to `value`, to accumulate into an existing output (one cycle).
+    pub fn load(&mut self, value: f32) {
+        self.model.set_load_i(1);
+        self.model.set_load_data_i(u64::from(value.to_bits()));
+        self.tick();
+    }
+
+    /// Streams one block pair, one slice per cycle, and returns after its last slice has been
+    /// clocked in (so `block_done` is now high and `acc` includes the block).
+    pub fn feed(&mut self, a: &Block, b: &Block, format: Format) {
+        let per_slice = BLOCK / format.cycles_per_block() as usize;
+        self.model.set_format_i(format_code(format));
+        self.model.set_a_exp_i(u64::from(a.exp));
+        self.model.set_b_exp_i(u64::from(b.exp));
+        self.model.set_a_micro_i(u64::from(a.micro));
+        self.model.set_b_micro_i(u64::from(b.micro));
+        for slice in 0..format.cycles_per_block() as usize {
+            let elements = slice * per_slice..(slice + 1) * per_slice;
+            let (a_sign, a_mag) = slice_lanes(a, elements.clone(), format);
+            let (b_sign, b_mag) = slice_lanes(b, elements, format);
+            self.model.set_valid_i(1);
+            self.model.set_a_sign_i(a_sign);
+            self.model.set_a_mag_i(a_mag);
+            self.model.set_b_sign_i(b_sign);
+            self.model.set_b_mag_i(b_mag);
+            self.tick();
+        }
+    }
+
+    /// One idle cycle.
+    pub fn idle(&mut self) {
+        self.tick();
+    }
+
+    pub fn acc(&self) -> f32 {
+        f32::from_bits(self.model.acc_o() as u32)
+    }
+
+    /// High for the one cycle after a block's last slice.
+    pub fn block_done(&self) -> bool {
+        self.model.block_done_o() == 1
+    }
+
+    /// Rising clock edges since construction.
+    pub fn cycles(&self) -> u64 {
+        self.cycles
+    }
+
+    /// The underlying model, for waveform tracing.
+    pub fn model(&mut self) -> &mut DpeModel {
+        &mut self.model
+    }
+}
+
+/// The sign and two-bit-digit lanes of the `elements` of one slice (the `dpe` port layout):
+/// element e of the slice has its magnitude at bit `e * 2 * digits` and its sign at bit e.
+fn slice_lanes(block: &Block, elements: std::ops::Range<usize>, format: Format) -> (u64, u64) {
+    let digit_bits = 2 * format.mag_bits().div_ceil(2) as usize;
+    elements.enumerate().fold((0, 0), |(signs, mags), (e, i)| {
+        (signs | u64::from(block.signs >> i & 1) << e, mags | u64::from(block.mags[i]) << (e * digit_bits))
+    })
+}
