@@ -182,7 +182,7 @@ pub fn dpe(adder: &Module) -> Module {
     md.wire("lead_offset", 10, by_format(10, |f| 127 + 2 * f.mag_bits));
     md.wire("sub_offset", 10, by_format(10, |f| 105 + 2 * f.mag_bits));
     md.wire("lead_exp", 10, "exp_sum + 10'(msb)");
-    md.wire("frac_normal", 23, format!("23'({{23'd0, magnitude}} << (5'd23 - msb))"));
+    md.wire("frac_normal", 23, "23'({23'd0, magnitude} << (5'd23 - msb))");
     md.logic("right", 5).logic("kept", 23).logic("round_up", 1).logic("block_value", 32);
     md.always_comb(vec![
         set("right", "5'd0"),
