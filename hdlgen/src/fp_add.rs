@@ -6,7 +6,7 @@ use crate::verilog::{for_, if_, set, Module};
 
 /// An IEEE-754 binary interchange format: sign, `exp_bits` of biased exponent, `frac_bits` of
 /// fraction.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct FloatFormat {
     pub exp_bits: u32,
     pub frac_bits: u32,

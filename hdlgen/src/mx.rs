@@ -1,13 +1,13 @@
 //! The MX block formats as the hardware sees them (SPEC section 2), and `mx_convert`: 16 f32
 //! values to one packed MX block in any format, nearest-even or truncate. Combinational.
 
-use crate::verilog::{for_, if_, set, Module};
+use crate::verilog::{for_, if_, set, Module, Stmt};
 
 /// Elements per block.
 pub const BLOCK: u32 = 16;
 
 /// An MX format and the 2-bit code that selects it on `format_i` ports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct MxFormat {
     pub name: &'static str,
     pub code: u32,
@@ -104,8 +104,7 @@ pub fn mx_convert() -> Module {
 
     md.blank().comment(
         "Magnitudes: the significand shifted right by emax - max(exp, 1) - u - m + 2, rounded\n\
-         (guard bit and sticky OR) and saturated to 2^m - 1. Shifts past 24 leave less than half\n\
-         a step: zero in both rounding modes.",
+         (guard bit and sticky OR) and saturated to 2^m - 1.",
     );
     md.logic("mag_bits", 4)
         .logic_doc("mags", 8 * n, "element i in bits [8i +: 8]")
@@ -129,17 +128,11 @@ pub fn mx_convert() -> Module {
                     "shift",
                     "{1'b0, emax} + 10'd2 - 10'(micro[i/2]) - 10'(mag_bits)\n        - ((exp_field[8*i +: 8] == 8'd0) ? 10'd1 : {2'b0, exp_field[8*i +: 8]})",
                 ),
-                set("kept", "9'd0"),
-                set("half", "1'b0"),
-                set("sticky", "1'b0"),
-                if_(
-                    "shift <= 10'd24",
-                    vec![
-                        set("kept", "9'(sig[24*i +: 24] >> shift)"),
-                        set("half", "shift != 10'd0 && sig[24*i + 32'(shift) - 1]"),
-                        set("sticky", "shift > 10'd1 && (sig[24*i +: 24] & ((24'd1 << (shift - 1)) - 24'd1)) != 24'd0"),
-                    ],
-                ),
+                Stmt::Comment("Shifts past 25 give the same (zero) result as 25; one shifter, always on.".into()),
+                set("shift", "(shift > 10'd25) ? 10'd25 : shift"),
+                set("kept", "9'({1'b0, sig[24*i +: 24]} >> shift)"),
+                set("half", "shift != 10'd0 && (({1'b0, sig[24*i +: 24]} >> (shift - 10'd1)) & 25'd1) != 25'd0"),
+                set("sticky", "shift > 10'd1 && ({1'b0, sig[24*i +: 24]} & ((25'd1 << (shift - 10'd1)) - 25'd1)) != 25'd0"),
                 set("rounded", "kept + 9'(!truncate_i && half && (sticky || kept[0]))"),
                 set("mags[8*i +: 8]", "(rounded > max_mag) ? max_mag[7:0] : rounded[7:0]"),
             ],

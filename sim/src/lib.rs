@@ -14,10 +14,12 @@ mod models {
 
 pub use models::*;
 
+mod baselines;
 mod dpe;
 mod fp32;
 mod mx_convert;
 
+pub use baselines::{Fp32Mul, MacF32, MacInt8};
 pub use dpe::{format_code, Dpe};
 pub use fp32::Fp32Add;
 pub use mx_convert::MxConvert;

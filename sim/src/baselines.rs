@@ -1,0 +1,72 @@
+//! The simulated baseline PEs of the resource comparison, in number terms.
+
+use crate::{Fp32MulModel, MacF32Model, MacInt8Model};
+
+/// IEEE-754 binary32 multiplication on the generated multiplier.
+#[derive(Default)]
+pub struct Fp32Mul {
+    model: Fp32MulModel,
+}
+
+impl Fp32Mul {
+    pub fn mul_bits(&mut self, a: u32, b: u32) -> u32 {
+        self.model.set_a_i(u64::from(a));
+        self.model.set_b_i(u64::from(b));
+        self.model.eval();
+        self.model.advance(1);
+        self.model.product_o() as u32
+    }
+}
+
+/// Clocks a baseline PE model: reset, clear, then one product per cycle.
+macro_rules! accumulating_pe {
+    ($name:ident, $model:ident, $operand:ty, $to_port:expr, $from_acc:expr, $acc:ty) => {
+        pub struct $name {
+            model: $model,
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                let mut model = $model::new();
+                model.set_rst_ni(0);
+                model.eval();
+                model.set_rst_ni(1);
+                model.eval();
+                $name { model }
+            }
+        }
+
+        impl $name {
+            fn tick(&mut self, clear: bool, valid: bool) {
+                self.model.set_clear_i(u64::from(clear));
+                self.model.set_valid_i(u64::from(valid));
+                self.model.set_clk_i(1);
+                self.model.eval();
+                self.model.set_clk_i(0);
+                self.model.eval();
+                self.model.advance(2);
+            }
+
+            /// The accumulator after clearing it and adding `a[i] * b[i]` one per cycle.
+            pub fn dot(&mut self, a: &[$operand], b: &[$operand]) -> $acc {
+                self.tick(true, false);
+                for (&x, &y) in a.iter().zip(b) {
+                    self.model.set_a_i($to_port(x));
+                    self.model.set_b_i($to_port(y));
+                    self.tick(false, true);
+                }
+                $from_acc(self.model.acc_o())
+            }
+        }
+    };
+}
+
+accumulating_pe!(
+    MacF32,
+    MacF32Model,
+    f32,
+    |x: f32| u64::from(x.to_bits()),
+    |v: u64| f32::from_bits(v as u32),
+    f32
+);
+accumulating_pe!(MacInt8, MacInt8Model, i8, |x: i8| u64::from(x as u8), |v: u64| v as u32 as i32, i32);
