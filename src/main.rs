@@ -2,6 +2,7 @@
 
 mod demo;
 mod mx_cmd;
+mod rtl_cmd;
 
 use std::process::ExitCode;
 
@@ -26,6 +27,10 @@ enum Command {
     /// Show what MX9, MX6 and MX4 cost in accuracy on a random GEMM, and how fast the
     /// golden model runs it.
     Demo(demo::DemoArgs),
+    /// Write the generated Verilog and its config.json (what `make rtl` runs).
+    Rtl(rtl_cmd::RtlArgs),
+    /// Lint, check and synthesize every generated design; write the resource report.
+    Synth(rtl_cmd::SynthArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +49,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Mx(command) => mx_cmd::run(command),
         Command::Demo(args) => demo::run(args),
+        Command::Rtl(args) => rtl_cmd::rtl(args),
+        Command::Synth(args) => rtl_cmd::synth(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -185,6 +185,7 @@ pub fn dpe(adder: &Module) -> Module {
     md.wire("sub_offset", 10, by_format(10, |f| 105 + 2 * f.mag_bits));
     md.wire("lead_exp", 10, "exp_sum + 10'(msb)");
     md.wire("frac_normal", 23, "23'({23'd0, magnitude} << (5'd23 - msb))");
+    md.wire("padded", sb, "{1'b0, magnitude}");
     md.logic("right", 5).logic("kept", 23).logic("round_up", 1).logic("block_value", 32);
     md.always_comb(vec![
         set("right", "5'd0"),
@@ -209,9 +210,10 @@ pub fn dpe(adder: &Module) -> Module {
                                 Stmt::Comment("Subnormal after a right shift; 22 or more leaves less than half.".into()),
                                 set("right", "(sub_offset - exp_sum > 10'd22) ? 5'd22 : 5'(sub_offset - exp_sum)"),
                                 set("kept", "{2'b00, magnitude} >> right"),
+                                Stmt::Comment("The guard bit reads the padded magnitude: bit 21 exists (and is 0).".into()),
                                 set(
                                     "round_up",
-                                    "magnitude[right - 5'd1] && (kept[0] || (magnitude & ((21'd1 << (right - 5'd1)) - 21'd1)) != '0)",
+                                    "padded[right - 5'd1] && (kept[0] || (padded & ((22'd1 << (right - 5'd1)) - 22'd1)) != '0)",
                                 ),
                                 set("block_value", "{negative, 31'(kept) + 31'(round_up)}"),
                             ],

@@ -5,6 +5,7 @@
 //! per file, a header comment, aligned port and signal declarations, 2-space indentation,
 //! `always_comb` with blocking and `always_ff` with non-blocking assignments. The output is
 //! the SystemVerilog subset that Verilator, Icarus Verilog (-g2012) and Yosys (-sv) all read.
+//! Combinational blocks print as `always @*` with blocking assignments.
 
 use std::fmt::Write;
 
@@ -237,7 +238,10 @@ impl Module {
                 }
                 Item::Assign { lhs, rhs } => writeln!(out, "  assign {lhs} = {rhs};").unwrap(),
                 Item::AlwaysComb(body) => {
-                    writeln!(out, "  always_comb begin").unwrap();
+                    // `always @*` rather than `always_comb`: Icarus Verilog 11 re-runs an
+                    // always_comb that reads a variable it also assigns (a running maximum, a
+                    // sum over a loop) without end; `always @*` means the same everywhere.
+                    writeln!(out, "  always @* begin").unwrap();
                     print_stmts(out, body, 2, "=");
                     writeln!(out, "  end").unwrap();
                 }

@@ -67,21 +67,17 @@ impl Dpe {
     /// Streams one block pair, one slice per cycle, and returns after its last slice has been
     /// clocked in (so `block_done` is now high and `acc` includes the block).
     pub fn feed(&mut self, a: &Block, b: &Block, format: Format) {
-        let per_slice = BLOCK / format.cycles_per_block() as usize;
         self.model.set_format_i(format_code(format));
         self.model.set_a_exp_i(u64::from(a.exp));
         self.model.set_b_exp_i(u64::from(b.exp));
         self.model.set_a_micro_i(u64::from(a.micro));
         self.model.set_b_micro_i(u64::from(b.micro));
-        for slice in 0..format.cycles_per_block() as usize {
-            let elements = slice * per_slice..(slice + 1) * per_slice;
-            let (a_sign, a_mag) = slice_lanes(a, elements.clone(), format);
-            let (b_sign, b_mag) = slice_lanes(b, elements, format);
+        for slice in slices(a, b, format) {
             self.model.set_valid_i(1);
-            self.model.set_a_sign_i(a_sign);
-            self.model.set_a_mag_i(a_mag);
-            self.model.set_b_sign_i(b_sign);
-            self.model.set_b_mag_i(b_mag);
+            self.model.set_a_sign_i(slice.a_sign);
+            self.model.set_a_mag_i(slice.a_mag);
+            self.model.set_b_sign_i(slice.b_sign);
+            self.model.set_b_mag_i(slice.b_mag);
             self.tick();
         }
     }
@@ -109,6 +105,28 @@ impl Dpe {
     pub fn model(&mut self) -> &mut DpeModel {
         &mut self.model
     }
+}
+
+/// What the `dpe` operand ports carry in one cycle of a block pair.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Slice {
+    pub a_sign: u64,
+    pub a_mag: u64,
+    pub b_sign: u64,
+    pub b_mag: u64,
+}
+
+/// The 16, 4 or 1 slices that stream a block pair through a DPE, in cycle order.
+pub fn slices(a: &Block, b: &Block, format: Format) -> Vec<Slice> {
+    let per_slice = BLOCK / format.cycles_per_block() as usize;
+    (0..format.cycles_per_block() as usize)
+        .map(|slice| {
+            let elements = slice * per_slice..(slice + 1) * per_slice;
+            let (a_sign, a_mag) = slice_lanes(a, elements.clone(), format);
+            let (b_sign, b_mag) = slice_lanes(b, elements, format);
+            Slice { a_sign, a_mag, b_sign, b_mag }
+        })
+        .collect()
 }
 
 /// The sign and two-bit-digit lanes of the `elements` of one slice (the `dpe` port layout):

@@ -20,6 +20,6 @@ mod fp32;
 mod mx_convert;
 
 pub use baselines::{Fp32Mul, MacF32, MacInt8};
-pub use dpe::{format_code, Dpe};
+pub use dpe::{format_code, slices, Dpe, Slice};
 pub use fp32::Fp32Add;
 pub use mx_convert::MxConvert;
