@@ -2,8 +2,9 @@
 # `make run` plays the main job, `make test` runs every check CI runs.
 
 CARGO ?= cargo
+DACAPO = $(CARGO) run --release --quiet --
 
-.PHONY: all deps run test bench clean
+.PHONY: all deps run test rtl lint synth bench clean
 
 all: test
 
@@ -13,12 +14,28 @@ deps:
 
 # The main job. For now: the MX golden model's accuracy and speed on a random GEMM.
 run:
-	$(CARGO) run --release --quiet -- demo
+	$(DACAPO) demo
 
 test: deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	INSTA_UPDATE=no $(CARGO) test --workspace
+	$(MAKE) --no-print-directory lint synth
+
+# The generated Verilog of the datapath, with config.json, for FPGA and ASIC flows.
+rtl:
+	$(DACAPO) rtl --out rtl
+
+# Every checked-in module under Verilator's full lint; no warning is waived.
+lint:
+	@for f in rtl/*.sv; do \
+	  verilator --lint-only -Wall --top-module $$(basename $$f .sv) rtl/*.sv || exit 1; \
+	done
+	@echo "lint: rtl/*.sv clean under verilator --lint-only -Wall"
+
+# Yosys checks (no latches, no undriven or multi-driven nets) and resource counts.
+synth:
+	$(DACAPO) synth --out reports/synth.md
 
 # Criterion benchmark of the bit-exact MX GEMM against an f32 GEMM; prints the speed ratios.
 bench:

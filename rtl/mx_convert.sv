@@ -18,6 +18,7 @@ module mx_convert (
   logic [15:0]  nonzero;
   logic [15:0]  nonfinite;
   logic [15:0]  signs;
+  logic [4:0]   sub_lead;  // leading one of a subnormal's fraction
   always @* begin
     for (int i = 0; i < 16; i++) begin
       exp_field[8*i +: 8] = data_i[32*i+23 +: 8];
@@ -25,15 +26,13 @@ module mx_convert (
       nonzero[i] = data_i[32*i +: 31] != 31'd0;
       nonfinite[i] = data_i[32*i+23 +: 8] == 8'hFF;
       signs[i] = data_i[32*i+31];
-      log2p[9*i +: 9] = {1'b0, data_i[32*i+23 +: 8]} + 9'd22;
-      if (data_i[32*i+23 +: 8] == 8'd0) begin
-        log2p[9*i +: 9] = 9'd0;
-        for (int b = 0; b < 23; b++) begin
-          if (data_i[32*i+b]) begin
-            log2p[9*i +: 9] = 9'(b);
-          end
+      sub_lead = 5'd0;
+      for (int b = 0; b < 23; b++) begin
+        if (data_i[32*i+b]) begin
+          sub_lead = 5'(b);
         end
       end
+      log2p[9*i +: 9] = (data_i[32*i+23 +: 8] == 8'd0) ? 9'(sub_lead) : {1'b0, data_i[32*i+23 +: 8]} + 9'd22;
     end
   end
 

@@ -63,7 +63,8 @@ pub fn mx_convert() -> Module {
         .logic_doc("log2p", 9 * n, "element i in bits [9i +: 9]")
         .logic("nonzero", n)
         .logic("nonfinite", n)
-        .logic("signs", n);
+        .logic("signs", n)
+        .logic_doc("sub_lead", 5, "leading one of a subnormal's fraction");
     md.always_comb(vec![for_(
         "i",
         n,
@@ -73,13 +74,11 @@ pub fn mx_convert() -> Module {
             set("nonzero[i]", "data_i[32*i +: 31] != 31'd0"),
             set("nonfinite[i]", "data_i[32*i+23 +: 8] == 8'hFF"),
             set("signs[i]", "data_i[32*i+31]"),
-            set("log2p[9*i +: 9]", "{1'b0, data_i[32*i+23 +: 8]} + 9'd22"),
-            if_(
-                "data_i[32*i+23 +: 8] == 8'd0",
-                vec![
-                    set("log2p[9*i +: 9]", "9'd0"),
-                    for_("b", 23, vec![if_("data_i[32*i+b]", vec![set("log2p[9*i +: 9]", "9'(b)")])]),
-                ],
+            set("sub_lead", "5'd0"),
+            for_("b", 23, vec![if_("data_i[32*i+b]", vec![set("sub_lead", "5'(b)")])]),
+            set(
+                "log2p[9*i +: 9]",
+                "(data_i[32*i+23 +: 8] == 8'd0) ? 9'(sub_lead) : {1'b0, data_i[32*i+23 +: 8]} + 9'd22",
             ),
         ],
     )]);
