@@ -7,7 +7,15 @@ use crate::fp_mul::fp_mul;
 use crate::verilog::{if_else, set, Module};
 use crate::Design;
 
-fn accumulating_pe(name: &str, doc: &str, operand_bits: u32) -> Module {
+/// A PE with a 32-bit accumulator: `clear_i` zeroes it, `valid_i` loads `next` (an
+/// expression over `acc_q`, `a_i`, `b_i` and whatever `body` declares).
+fn accumulating_pe(
+    name: &str,
+    doc: &str,
+    operand_bits: u32,
+    body: impl FnOnce(&mut Module),
+    next: &str,
+) -> Module {
     let mut md = Module::new(name, doc);
     md.clock_and_reset()
         .input("clear_i", 1)
@@ -15,57 +23,54 @@ fn accumulating_pe(name: &str, doc: &str, operand_bits: u32) -> Module {
         .input("a_i", operand_bits)
         .input("b_i", operand_bits)
         .output("acc_o", 32);
+    md.blank().logic("acc_q", 32);
+    body(&mut md);
+    md.always_ff(
+        vec![set("acc_q", "'0")],
+        vec![if_else(
+            "clear_i",
+            vec![set("acc_q", "'0")],
+            vec![if_else("valid_i", vec![set("acc_q", next)], vec![])],
+        )],
+    );
+    md.assign("acc_o", "acc_q");
     md
 }
 
 /// acc += a * b in f32, one multiply-add per cycle.
 pub fn mac_f32_design() -> Design {
     let (mul, add) = (fp_mul(FloatFormat::F32), fp_add(FloatFormat::F32));
-    let mut md = accumulating_pe(
+    let md = accumulating_pe(
         "mac_f32",
         "Baseline PE: f32 multiply-add into an f32 accumulator, one product per cycle (IEEE\n\
          multiply then IEEE add, two roundings).",
         32,
+        |md| {
+            md.logic("product", 32).logic("sum", 32);
+            md.instance(
+                &mul,
+                "u_mul",
+                &[("a_i", "a_i".into()), ("b_i", "b_i".into()), ("product_o", "product".into())],
+            );
+            md.instance(
+                &add,
+                "u_add",
+                &[("a_i", "acc_q".into()), ("b_i", "product".into()), ("sum_o", "sum".into())],
+            );
+        },
+        "sum",
     );
-    md.blank().logic("product", 32).logic("sum", 32).logic("acc_q", 32);
-    md.instance(
-        &mul,
-        "u_mul",
-        &[("a_i", "a_i".into()), ("b_i", "b_i".into()), ("product_o", "product".into())],
-    );
-    md.instance(
-        &add,
-        "u_add",
-        &[("a_i", "acc_q".into()), ("b_i", "product".into()), ("sum_o", "sum".into())],
-    );
-    md.always_ff(
-        vec![set("acc_q", "'0")],
-        vec![if_else(
-            "clear_i",
-            vec![set("acc_q", "'0")],
-            vec![if_else("valid_i", vec![set("acc_q", "sum")], vec![])],
-        )],
-    );
-    md.assign("acc_o", "acc_q");
     Design { top: md, submodules: vec![mul, add] }
 }
 
 /// acc += a * b on signed 8-bit integers into 32 bits, one product per cycle.
 pub fn mac_int8_design() -> Design {
-    let mut md = accumulating_pe(
+    let md = accumulating_pe(
         "mac_int8",
         "Baseline PE: signed 8 x 8 bit multiply into a 32-bit accumulator, one product per cycle.",
         8,
+        |_| {},
+        "acc_q + 32'($signed(a_i) * $signed(b_i))",
     );
-    md.blank().logic("acc_q", 32);
-    md.always_ff(
-        vec![set("acc_q", "'0")],
-        vec![if_else(
-            "clear_i",
-            vec![set("acc_q", "'0")],
-            vec![if_else("valid_i", vec![set("acc_q", "acc_q + 32'($signed(a_i) * $signed(b_i))")], vec![])],
-        )],
-    );
-    md.assign("acc_o", "acc_q");
     Design { top: md, submodules: Vec::new() }
 }
