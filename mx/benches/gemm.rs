@@ -45,8 +45,7 @@ fn bench(c: &mut Criterion) {
             black_box(&out);
         })
     });
-    let runs = Format::ALL.map(|f| (f, Kernel::Auto)).into_iter().chain([(Format::Mx9, Kernel::Portable)]);
-    for (format, kernel) in runs {
+    for (format, kernel) in runs() {
         let qa = MxMatrix::quantize(&a, SIZE, SIZE, Axis::Row, format, Rounding::NearestEven).unwrap();
         let qb = MxMatrix::quantize(&b, SIZE, SIZE, Axis::Col, format, Rounding::NearestEven).unwrap();
         let options = GemmOptions { threads: 1, kernel };
@@ -61,9 +60,19 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
+/// Every format on the best kernel, and MX9 (all formats run the same code there) on the
+/// AVX2 and portable fallbacks.
+fn runs() -> impl Iterator<Item = (Format, Kernel)> {
+    Format::ALL
+        .map(|f| (f, Kernel::Auto))
+        .into_iter()
+        .chain([(Format::Mx9, Kernel::Avx2), (Format::Mx9, Kernel::Portable)])
+}
+
 fn bench_id(format: Format, kernel: Kernel) -> String {
     match kernel {
         Kernel::Auto => format.name().to_string(),
+        Kernel::Avx2 => format!("{}_avx2", format.name()),
         Kernel::Portable => format!("{}_portable", format.name()),
     }
 }
@@ -91,9 +100,7 @@ fn main() {
         "\nratio f32 sgemm time / MX GEMM time, {SIZE}^3, one thread, MX kernel {}:",
         auto_kernel_name()
     );
-    for (format, kernel) in
-        Format::ALL.map(|f| (f, Kernel::Auto)).into_iter().chain([(Format::Mx9, Kernel::Portable)])
-    {
+    for (format, kernel) in runs() {
         let id = bench_id(format, kernel);
         if let Some(ns) = mean_ns(&dir, &id) {
             println!("  {id:<14} {:>8.1} us   ratio {:.2}", ns / 1e3, f32_ns / ns);

@@ -24,6 +24,9 @@ pub enum Kernel {
     /// The fastest one this CPU supports.
     #[default]
     Auto,
+    /// The 256-bit AVX2 kernel, where the CPU has AVX2 (else `Portable`): what CPUs without
+    /// AVX-512 run under `Auto`; selectable to test it on CPUs that have AVX-512.
+    Avx2,
     /// Plain Rust that runs anywhere (the compiler vectorizes what it can).
     Portable,
 }
@@ -299,8 +302,13 @@ fn compute<T: Lane>(a: &MxMatrix, b: &MxMatrix, threads: usize, c: &mut [f32], k
 /// The kernel `kernel` resolves to on this CPU for this format, and its name.
 fn dispatch(a: &MxMatrix, b: &MxMatrix, threads: usize, kernel: Kernel, c: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if kernel == Kernel::Auto && avx512::detected() {
-        return avx512::gemm(a, b, threads, c);
+    {
+        if kernel == Kernel::Auto && avx512::detected() {
+            return avx512::gemm(a, b, threads, c);
+        }
+        if kernel != Kernel::Portable && avx2::detected() {
+            return avx2::gemm(a, b, threads, c);
+        }
     }
     let _ = kernel;
     compute::<i16>(a, b, threads, c, portable_rows)
@@ -309,8 +317,13 @@ fn dispatch(a: &MxMatrix, b: &MxMatrix, threads: usize, kernel: Kernel, c: &mut 
 /// The name of the kernel `Kernel::Auto` runs on this CPU, for reports.
 pub fn auto_kernel_name() -> &'static str {
     #[cfg(target_arch = "x86_64")]
-    if avx512::detected() {
-        return avx512::name();
+    {
+        if avx512::detected() {
+            return avx512::name();
+        }
+        if avx2::detected() {
+            return "avx2";
+        }
     }
     "portable"
 }
@@ -484,4 +497,110 @@ mod avx512 {
     kernel!(pairs_bw, "avx512f,avx512bw", i16, |sum, bv, a_group| {
         _mm512_add_epi32(sum, _mm512_madd_epi16(bv, _mm512_set1_epi32(a_group.read_unaligned())))
     });
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    //! 16 output columns as two 256-bit halves, two rows at a time (AVX2 has 16 vector
+    //! registers). Block sums come from `vpmaddwd` on 16-bit lanes. AVX2 has no `vscalefps`, so
+    //! a block sum is scaled by multiplying with 2^k built from its exponent bits: one IEEE
+    //! rounding, exact as SPEC section 3 asks, whenever 2^k is a normal f32 (-126 <= k <= 127,
+    //! shared exponents near 127 as real data has). A block whose k leaves that range takes
+    //! the scalar path for its 16 sums.
+    use std::arch::x86_64::*;
+
+    use super::{compute, scale_exact, Packed, BLOCK, ROW_GROUP, TILE};
+    use crate::MxMatrix;
+
+    const MR: usize = 2;
+
+    pub(super) fn detected() -> bool {
+        is_x86_feature_detected!("avx2")
+    }
+
+    /// Callers check `detected()` first.
+    pub(super) fn gemm(a: &MxMatrix, b: &MxMatrix, threads: usize, c: &mut [f32]) {
+        // SAFETY: the caller checked that the CPU has AVX2.
+        unsafe { gemm_avx2(a, b, threads, c) }
+    }
+
+    #[target_feature(enable = "avx2")]
+    unsafe fn gemm_avx2(a: &MxMatrix, b: &MxMatrix, threads: usize, c: &mut [f32]) {
+        // SAFETY: gemm_avx2 runs only where the CPU has AVX2.
+        compute::<i16>(a, b, threads, c, |p, row0, rows, t, out| unsafe { rows_avx2(p, row0, rows, t, out) })
+    }
+
+    #[target_feature(enable = "avx2")]
+    unsafe fn rows_avx2(p: &Packed<i16>, row0: usize, rows: usize, t: usize, out: &mut [f32]) {
+        debug_assert!(rows <= ROW_GROUP);
+        let mut r = 0;
+        while r < rows {
+            let group = MR.min(rows - r);
+            two_rows(p, row0 + r, group, t, &mut out[r * p.n..]);
+            r += group;
+        }
+    }
+
+    /// `group` (1 or 2) rows from `row0` of tile t.
+    #[target_feature(enable = "avx2")]
+    unsafe fn two_rows(p: &Packed<i16>, row0: usize, group: usize, t: usize, out: &mut [f32]) {
+        let (nblk, n) = (p.nblk, p.n);
+        assert!(
+            p.a_values.len() >= (row0 + group) * nblk * BLOCK && p.a_scales.len() >= (row0 + group) * nblk
+        );
+        assert!(
+            p.b_values.len() >= (t + 1) * nblk * BLOCK * TILE && p.b_scales.len() >= (t + 1) * nblk * TILE
+        );
+        let width = TILE.min(n - t * TILE);
+        let mut acc = [[_mm256_setzero_ps(); 2]; MR];
+        for blk in 0..nblk {
+            let tile_block = t * nblk + blk;
+            let b_values = p.b_values.as_ptr().add(tile_block * BLOCK * TILE);
+            let b_scales = p.b_scales.as_ptr().add(tile_block * TILE);
+            let kb = [_mm256_loadu_ps(b_scales), _mm256_loadu_ps(b_scales.add(8))];
+            let mut sums = [[_mm256_setzero_si256(); 2]; MR];
+            for kp in 0..BLOCK / 2 {
+                let lo = _mm256_loadu_si256(b_values.add(kp * 2 * TILE).cast());
+                let hi = _mm256_loadu_si256(b_values.add(kp * 2 * TILE + TILE).cast());
+                for (r, sum) in sums.iter_mut().enumerate().take(group) {
+                    let pair = p.a_values.as_ptr().add(((row0 + r) * nblk + blk) * BLOCK + 2 * kp);
+                    let a = _mm256_set1_epi32(pair.cast::<i32>().read_unaligned());
+                    sum[0] = _mm256_add_epi32(sum[0], _mm256_madd_epi16(lo, a));
+                    sum[1] = _mm256_add_epi32(sum[1], _mm256_madd_epi16(hi, a));
+                }
+            }
+            for r in 0..group {
+                let ka = _mm256_set1_ps(*p.a_scales.get_unchecked((row0 + r) * nblk + blk));
+                for h in 0..2 {
+                    let k = _mm256_cvttps_epi32(_mm256_add_ps(kb[h], ka));
+                    let out_of_range = _mm256_or_si256(
+                        _mm256_cmpgt_epi32(k, _mm256_set1_epi32(127)),
+                        _mm256_cmpgt_epi32(_mm256_set1_epi32(-126), k),
+                    );
+                    let v = if _mm256_movemask_epi8(out_of_range) == 0 {
+                        let pow2 = _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(
+                            k,
+                            _mm256_set1_epi32(127),
+                        )));
+                        _mm256_mul_ps(_mm256_cvtepi32_ps(sums[r][h]), pow2)
+                    } else {
+                        let (mut sum, mut exp, mut v) = ([0i32; 8], [0i32; 8], [0f32; 8]);
+                        _mm256_storeu_si256(sum.as_mut_ptr().cast(), sums[r][h]);
+                        _mm256_storeu_si256(exp.as_mut_ptr().cast(), k);
+                        for lane in 0..8 {
+                            v[lane] = scale_exact(sum[lane], exp[lane]);
+                        }
+                        _mm256_loadu_ps(v.as_ptr())
+                    };
+                    acc[r][h] = _mm256_add_ps(acc[r][h], v);
+                }
+            }
+        }
+        for (r, acc) in acc.iter().enumerate().take(group) {
+            let mut row = [0f32; TILE];
+            _mm256_storeu_ps(row.as_mut_ptr(), acc[0]);
+            _mm256_storeu_ps(row.as_mut_ptr().add(8), acc[1]);
+            out[r * n + t * TILE..][..width].copy_from_slice(&row[..width]);
+        }
+    }
 }

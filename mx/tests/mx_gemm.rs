@@ -123,7 +123,7 @@ fn operands(
     )
 }
 
-const KERNELS: [Kernel; 2] = [Kernel::Auto, Kernel::Portable];
+const KERNELS: [Kernel; 3] = [Kernel::Auto, Kernel::Avx2, Kernel::Portable];
 
 #[test]
 fn reference_rounding_agrees_with_ieee_where_f64_is_exact() {
