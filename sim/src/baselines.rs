@@ -1,22 +1,6 @@
 //! The simulated baseline PEs of the resource comparison, in number terms.
 
-use crate::{Fp32MulModel, MacF32Model, MacInt8Model};
-
-/// IEEE-754 binary32 multiplication on the generated multiplier.
-#[derive(Default)]
-pub struct Fp32Mul {
-    model: Fp32MulModel,
-}
-
-impl Fp32Mul {
-    pub fn mul_bits(&mut self, a: u32, b: u32) -> u32 {
-        self.model.set_a_i(u64::from(a));
-        self.model.set_b_i(u64::from(b));
-        self.model.eval();
-        self.model.advance(1);
-        self.model.product_o() as u32
-    }
-}
+use crate::{MacF32Model, MacInt8Model};
 
 /// Clocks a baseline PE model: reset, clear, then one product per cycle.
 macro_rules! accumulating_pe {

@@ -19,7 +19,7 @@ mod dpe;
 mod fp32;
 mod mx_convert;
 
-pub use baselines::{Fp32Mul, MacF32, MacInt8};
+pub use baselines::{MacF32, MacInt8};
 pub use dpe::{format_code, slices, Dpe, Slice};
-pub use fp32::Fp32Add;
+pub use fp32::{Fp32Add, Fp32Mul};
 pub use mx_convert::MxConvert;
