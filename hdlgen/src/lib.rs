@@ -1,6 +1,7 @@
 //! The DaCapo hardware generator: a structured Verilog emitter and one generator function per
 //! hardware module, parameterized where the hardware is.
 
+pub mod array;
 pub mod baselines;
 pub mod dpe;
 pub mod fp_add;
@@ -9,6 +10,7 @@ pub mod mx;
 pub mod testbench;
 pub mod verilog;
 
+pub use array::{array_design, ArrayConfig};
 pub use dpe::dpe_design;
 pub use fp_add::{fp_add, FloatFormat};
 pub use fp_mul::fp_mul;
@@ -99,7 +101,12 @@ pub fn rtl_files() -> Vec<(String, String)> {
 /// The datapath modules at their default parameters: what `make rtl` writes and what the
 /// `sim` crate compiles.
 pub fn designs() -> Vec<Design> {
-    vec![Design::leaf(fp_add(FloatFormat::F32)), Design::leaf(mx_convert()), dpe_design()]
+    vec![
+        Design::leaf(fp_add(FloatFormat::F32)),
+        Design::leaf(mx_convert()),
+        dpe_design(),
+        array_design(ArrayConfig::SMALL),
+    ]
 }
 
 /// The PEs the DPE is compared with in `reports/synth.md`; the `sim` crate compiles them too,

@@ -73,6 +73,18 @@ enum Item {
         name: String,
         conns: Vec<(String, String)>,
     },
+    /// `for (genvar var = 0; var < count; var++) begin : label ... end` over module items.
+    Generate {
+        var: String,
+        count: u32,
+        label: String,
+        body: Vec<Item>,
+    },
+    /// `localparam name = value;`
+    LocalParam {
+        name: String,
+        value: String,
+    },
 }
 
 /// One Verilog module.
@@ -165,6 +177,26 @@ impl Module {
         self
     }
 
+    /// A generate loop: `body` adds the items repeated for each value of the genvar `var`.
+    pub fn generate(
+        &mut self,
+        var: &str,
+        count: u32,
+        label: &str,
+        body: impl FnOnce(&mut Module),
+    ) -> &mut Module {
+        let mut inner = Module::new("", "");
+        body(&mut inner);
+        self.body.push(Item::Generate { var: var.into(), count, label: label.into(), body: inner.body });
+        self
+    }
+
+    /// `localparam name = value;` (untyped: Icarus Verilog 11 reads no typed localparams).
+    pub fn localparam(&mut self, name: impl Into<String>, value: impl Into<String>) -> &mut Module {
+        self.body.push(Item::LocalParam { name: name.into(), value: value.into() });
+        self
+    }
+
     pub fn instance(
         &mut self,
         module: &Module,
@@ -210,63 +242,75 @@ impl Module {
     }
 
     fn print_body(&self, out: &mut String) {
-        // Consecutive declarations are aligned as a group.
-        let mut decls: Vec<(String, &str, &Option<String>)> = Vec::new();
-        let flush = |decls: &mut Vec<(String, &str, &Option<String>)>, out: &mut String| {
-            let pad = decls.iter().map(|(t, _, _)| t.len()).max().unwrap_or(0);
-            for (ty, name, comment) in decls.drain(..) {
-                let line = format!("{ty:<pad$} {name};");
-                match comment {
-                    Some(c) => writeln!(out, "  {line}  // {c}").unwrap(),
-                    None => writeln!(out, "  {}", line.trim_end()).unwrap(),
-                }
-            }
-        };
-        for item in &self.body {
-            if let Item::Logic { name, width, comment } = item {
-                decls.push((format!("logic {}", range(*width)).trim_end().to_string(), name, comment));
-                continue;
-            }
-            flush(&mut decls, out);
-            match item {
-                Item::Logic { .. } => unreachable!("declarations are grouped above"),
-                Item::Blank => out.push('\n'),
-                Item::Comment(text) => {
-                    for line in text.lines() {
-                        writeln!(out, "  // {line}").unwrap();
-                    }
-                }
-                Item::Assign { lhs, rhs } => writeln!(out, "  assign {lhs} = {rhs};").unwrap(),
-                Item::AlwaysComb(body) => {
-                    // `always @*` rather than `always_comb`: Icarus Verilog 11 re-runs an
-                    // always_comb that reads a variable it also assigns (a running maximum, a
-                    // sum over a loop) without end; `always @*` means the same everywhere.
-                    writeln!(out, "  always @* begin").unwrap();
-                    print_stmts(out, body, 2, "=");
-                    writeln!(out, "  end").unwrap();
-                }
-                Item::AlwaysFf { reset, body } => {
-                    writeln!(out, "  always_ff @(posedge clk_i or negedge rst_ni) begin").unwrap();
-                    writeln!(out, "    if (!rst_ni) begin").unwrap();
-                    print_stmts(out, reset, 3, "<=");
-                    writeln!(out, "    end else begin").unwrap();
-                    print_stmts(out, body, 3, "<=");
-                    writeln!(out, "    end").unwrap();
-                    writeln!(out, "  end").unwrap();
-                }
-                Item::Instance { module, name, conns } => {
-                    writeln!(out, "  {module} {name} (").unwrap();
-                    let pad = conns.iter().map(|(p, _)| p.len()).max().unwrap_or(0);
-                    for (i, (port, signal)) in conns.iter().enumerate() {
-                        let sep = if i + 1 < conns.len() { "," } else { "" };
-                        writeln!(out, "    .{port:<pad$} ({signal}){sep}").unwrap();
-                    }
-                    writeln!(out, "  );").unwrap();
-                }
+        print_items(out, &self.body, 1);
+    }
+}
+
+fn print_items(out: &mut String, items: &[Item], depth: usize) {
+    let ind = "  ".repeat(depth);
+    // Consecutive declarations are aligned as a group.
+    let mut decls: Vec<(String, &str, &Option<String>)> = Vec::new();
+    let flush = |decls: &mut Vec<(String, &str, &Option<String>)>, out: &mut String| {
+        let pad = decls.iter().map(|(t, _, _)| t.len()).max().unwrap_or(0);
+        for (ty, name, comment) in decls.drain(..) {
+            let line = format!("{ty:<pad$} {name};");
+            match comment {
+                Some(c) => writeln!(out, "{ind}{line}  // {c}").unwrap(),
+                None => writeln!(out, "{ind}{}", line.trim_end()).unwrap(),
             }
         }
+    };
+    for item in items {
+        if let Item::Logic { name, width, comment } = item {
+            decls.push((format!("logic {}", range(*width)).trim_end().to_string(), name, comment));
+            continue;
+        }
         flush(&mut decls, out);
+        match item {
+            Item::Logic { .. } => unreachable!("declarations are grouped above"),
+            Item::Blank => out.push('\n'),
+            Item::Comment(text) => {
+                for line in text.lines() {
+                    writeln!(out, "{ind}// {line}").unwrap();
+                }
+            }
+            Item::LocalParam { name, value } => writeln!(out, "{ind}localparam {name} = {value};").unwrap(),
+            Item::Assign { lhs, rhs } => writeln!(out, "{ind}assign {lhs} = {rhs};").unwrap(),
+            Item::AlwaysComb(body) => {
+                // `always @*` rather than `always_comb`: Icarus Verilog 11 re-runs an
+                // always_comb that reads a variable it also assigns (a running maximum, a
+                // sum over a loop) without end; `always @*` means the same everywhere.
+                writeln!(out, "{ind}always @* begin").unwrap();
+                print_stmts(out, body, depth + 1, "=");
+                writeln!(out, "{ind}end").unwrap();
+            }
+            Item::AlwaysFf { reset, body } => {
+                writeln!(out, "{ind}always_ff @(posedge clk_i or negedge rst_ni) begin").unwrap();
+                writeln!(out, "{ind}  if (!rst_ni) begin").unwrap();
+                print_stmts(out, reset, depth + 2, "<=");
+                writeln!(out, "{ind}  end else begin").unwrap();
+                print_stmts(out, body, depth + 2, "<=");
+                writeln!(out, "{ind}  end").unwrap();
+                writeln!(out, "{ind}end").unwrap();
+            }
+            Item::Instance { module, name, conns } => {
+                writeln!(out, "{ind}{module} {name} (").unwrap();
+                let pad = conns.iter().map(|(p, _)| p.len()).max().unwrap_or(0);
+                for (i, (port, signal)) in conns.iter().enumerate() {
+                    let sep = if i + 1 < conns.len() { "," } else { "" };
+                    writeln!(out, "{ind}  .{port:<pad$} ({signal}){sep}").unwrap();
+                }
+                writeln!(out, "{ind});").unwrap();
+            }
+            Item::Generate { var, count, label, body } => {
+                writeln!(out, "{ind}for (genvar {var} = 0; {var} < {count}; {var}++) begin : {label}")
+                    .unwrap();
+                print_items(out, body, depth + 1);
+                writeln!(out, "{ind}end").unwrap();
+            }
+        }
     }
+    flush(&mut decls, out);
 }
 
 /// `[w-1:0]` for vectors, nothing for single bits.

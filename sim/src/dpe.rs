@@ -118,14 +118,18 @@ pub struct Slice {
 
 /// The 16, 4 or 1 slices that stream a block pair through a DPE, in cycle order.
 pub fn slices(a: &Block, b: &Block, format: Format) -> Vec<Slice> {
+    operand_slices(a, format)
+        .into_iter()
+        .zip(operand_slices(b, format))
+        .map(|((a_sign, a_mag), (b_sign, b_mag))| Slice { a_sign, a_mag, b_sign, b_mag })
+        .collect()
+}
+
+/// One operand's (signs, two-bit digits) per slice, in cycle order.
+pub fn operand_slices(block: &Block, format: Format) -> Vec<(u64, u64)> {
     let per_slice = BLOCK / format.cycles_per_block() as usize;
     (0..format.cycles_per_block() as usize)
-        .map(|slice| {
-            let elements = slice * per_slice..(slice + 1) * per_slice;
-            let (a_sign, a_mag) = slice_lanes(a, elements.clone(), format);
-            let (b_sign, b_mag) = slice_lanes(b, elements, format);
-            Slice { a_sign, a_mag, b_sign, b_mag }
-        })
+        .map(|slice| slice_lanes(block, slice * per_slice..(slice + 1) * per_slice, format))
         .collect()
 }
 
