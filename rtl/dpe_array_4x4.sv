@@ -6,9 +6,9 @@
 // and {drain, clear, valid} on *_ctrl_i with the format on *_format_i. Edge skew registers
 // align them: A moves east and B away from its edge one DPE per cycle. drain (with clear,
 // the cycle after a tile's last slice) copies every accumulator of the part into a
-// drain chain that shifts one row per cycle to the part's edge; column c delivers row r
-// of the part 2r + c + 1 cycles after drain entered (top: row r counted from the north,
-// bottom: from the south). Successive drains of a part must be at least 2 x rows apart.
+// drain chain that shifts one row per cycle to the part's edge; each column delivers the
+// part's rows in order from its edge, two cycles apart. Successive drains of a part must
+// be at least 2 x rows cycles apart; change split_i only while both parts are idle.
 module dpe_array_4x4 (
   input  logic         clk_i,
   input  logic         rst_ni,
@@ -39,6 +39,11 @@ module dpe_array_4x4 (
       split_q <= split_i;
     end
   end
+
+  // Which rows are top rows, padded: entry r + 1 is row r; the north pad counts as top, the south pad not.
+  logic [3:0] top_rows;
+  logic [5:0] top_pad;
+  assign top_pad = {1'b0, top_rows, 1'b1};
 
   // West edge: each row takes its part's control, then the skew of its distance from the part's edge.
   logic [275:0] west_skewed;  // row r in bits [69r +: 69]
@@ -92,10 +97,6 @@ module dpe_array_4x4 (
   logic [1535:0] b_chain;
   logic [791:0]  drain_chain;
   assign b_chain = {south_skewed, b_fwd_q, north_skewed};
-  // Which rows are top rows, padded: entry r + 1 is row r; the north pad counts as top, the south pad not.
-  logic [3:0] top_rows;
-  logic [5:0] top_pad;
-  assign top_pad = {1'b0, top_rows, 1'b1};
   assign drain_chain = {132'd0, drain_q, 132'd0};
 
   for (genvar r = 0; r < 4; r++) begin : g_row

@@ -87,9 +87,9 @@ fn array(cfg: ArrayConfig, dpe: &Module, west_line: &Module, col_line: &Module) 
              and {{drain, clear, valid}} on *_ctrl_i with the format on *_format_i. Edge skew registers\n\
              align them: A moves east and B away from its edge one DPE per cycle. drain (with clear,\n\
              the cycle after a tile's last slice) copies every accumulator of the part into a\n\
-             drain chain that shifts one row per cycle to the part's edge; column c delivers row r\n\
-             of the part 2r + c + 1 cycles after drain entered (top: row r counted from the north,\n\
-             bottom: from the south). Successive drains of a part must be at least 2 x rows apart."
+             drain chain that shifts one row per cycle to the part's edge; each column delivers the\n\
+             part's rows in order from its edge, two cycles apart. Successive drains of a part must\n\
+             be at least 2 x rows cycles apart; change split_i only while both parts are idle."
         ),
     );
     md.clock_and_reset()
@@ -113,6 +113,10 @@ fn array(cfg: ArrayConfig, dpe: &Module, west_line: &Module, col_line: &Module) 
     );
     md.logic("split_q", sb).wire("split_changed", 1, "split_i != split_q");
     md.always_ff(vec![set("split_q", "'0")], vec![set("split_q", "split_i")]);
+
+    md.blank().comment("Which rows are top rows, padded: entry r + 1 is row r; the north pad counts as top, the south pad not.");
+    md.logic("top_rows", r_n).logic("top_pad", r_n + 2);
+    md.assign("top_pad", "{1'b0, top_rows, 1'b1}");
 
     md.blank().comment(
         "West edge: each row takes its part's control, then the skew of its distance from the part's edge.",
@@ -173,9 +177,6 @@ fn array(cfg: ArrayConfig, dpe: &Module, west_line: &Module, col_line: &Module) 
         .logic("b_chain", s * c_n * (r_n + 2))
         .logic("drain_chain", 33 * c_n * (r_n + 2));
     md.assign("b_chain", "{south_skewed, b_fwd_q, north_skewed}");
-    md.comment("Which rows are top rows, padded: entry r + 1 is row r; the north pad counts as top, the south pad not.");
-    md.logic("top_rows", r_n).logic("top_pad", r_n + 2);
-    md.assign("top_pad", "{1'b0, top_rows, 1'b1}");
     md.assign("drain_chain", format!("{{{}'d0, drain_q, {}'d0}}", 33 * c_n, 33 * c_n));
 
     md.blank();
