@@ -111,3 +111,33 @@ fn a_new_split_right_after_a_tile_leaks_nothing() {
         assert_eq!(bits(&out.unwrap()), bits(&next.golden()), "split {from} -> {to}");
     }
 }
+
+#[test]
+fn tile_cycles_follow_the_closed_form() {
+    let mut rng = Rng::new(0xC7C);
+    let mut array = DpeArray::new();
+    for split in 0..=DpeArray::ROWS {
+        array.set_split(split);
+        for format in Format::ALL {
+            for blocks in 1..=3 {
+                let top_rows = split;
+                let bottom_rows = DpeArray::ROWS - split;
+                let top = (top_rows > 0).then(|| random_tile(&mut rng, format, top_rows, 4, blocks));
+                let bottom =
+                    (bottom_rows > 0).then(|| random_tile(&mut rng, Format::Mx6, bottom_rows, 3, blocks + 1));
+                let start = array.cycles();
+                array.run(top.as_ref(), bottom.as_ref());
+                // Both parts run side by side: the tile takes as long as the slower part alone.
+                let want = [
+                    top.as_ref().map(|_| DpeArray::tile_cycles(format, blocks, top_rows)),
+                    bottom.as_ref().map(|_| DpeArray::tile_cycles(Format::Mx6, blocks + 1, bottom_rows)),
+                ]
+                .into_iter()
+                .flatten()
+                .max()
+                .unwrap();
+                assert_eq!(array.cycles() - start, want, "split {split} {format} K={blocks} blocks");
+            }
+        }
+    }
+}
