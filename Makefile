@@ -4,7 +4,7 @@
 CARGO ?= cargo
 DACAPO = $(CARGO) run --release --quiet --
 
-.PHONY: all deps run test rtl lint synth bench clean
+.PHONY: all deps run test rtl lint synth wave bench clean
 
 all: test
 
@@ -37,9 +37,14 @@ lint:
 synth:
 	$(DACAPO) synth --out reports/synth.md
 
+# A VCD waveform of a small GEMM tile on each part of the 4 x 4 array (GTKWave, Surfer).
+wave:
+	$(DACAPO) sim wave --out waves/array_gemm.vcd
+
 # Criterion benchmark of the bit-exact MX GEMM against an f32 GEMM; prints the speed ratios.
 bench:
 	$(CARGO) bench -p mx --bench gemm
 
 clean:
 	$(CARGO) clean
+	rm -rf waves

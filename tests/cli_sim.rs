@@ -94,3 +94,20 @@ fn malformed_vectors_are_one_line_errors() {
         assert!(stderr.contains(needle), "{stderr:?} lacks {needle:?}");
     }
 }
+
+#[test]
+fn wave_writes_a_vcd_of_both_parts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sub/array.vcd");
+    let run = dacapo(&["sim", "wave", "--out", &path.to_string_lossy()], "");
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let vcd = std::fs::read_to_string(&path).unwrap();
+    for needle in ["$enddefinitions", "split_i", "north_result_o", "south_result_o", "u_dpe"] {
+        assert!(vcd.contains(needle), "{needle}");
+    }
+    let blocked = dir.path().join("file");
+    std::fs::write(&blocked, "").unwrap();
+    let run = dacapo(&["sim", "wave", "--out", &blocked.join("x.vcd").to_string_lossy()], "");
+    assert_eq!(run.status.code(), Some(2));
+    assert_eq!(String::from_utf8_lossy(&run.stderr).lines().count(), 1);
+}
