@@ -244,12 +244,7 @@ pub fn dpe(adder: &Module) -> Module {
                     restart("load_data_i"),
                     vec![if_else(
                         "block_end",
-                        vec![
-                            set("acc_q", "acc_sum"),
-                            set("block_sum_q", "'0"),
-                            set("slice_q", "'0"),
-                            set("block_done_q", "1'b1"),
-                        ],
+                        [restart("acc_sum"), vec![set("block_done_q", "1'b1")]].concat(),
                         vec![if_(
                             "valid_i",
                             vec![set("block_sum_q", "block_sum"), set("slice_q", "slice_q + 4'd1")],

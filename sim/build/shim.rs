@@ -171,6 +171,32 @@ pub fn rust_wrapper(m: &Module) -> String {
          \x20   }}"
     )
     .unwrap();
+    r += &if m.port("clk_i").is_some() && m.port("rst_ni").is_some() {
+        "\n    /// Holds the active-low reset for one evaluation, then releases it.\n\
+         \x20   pub fn reset(&mut self) {\n\
+         \x20       self.set_rst_ni(0);\n\
+         \x20       self.eval();\n\
+         \x20       self.set_rst_ni(1);\n\
+         \x20       self.eval();\n\
+         \x20   }\n\n\
+         \x20   /// One clock cycle: a rising edge, then the falling edge, one trace step each.\n\
+         \x20   pub fn tick(&mut self) {\n\
+         \x20       self.set_clk_i(1);\n\
+         \x20       self.eval();\n\
+         \x20       self.advance(1);\n\
+         \x20       self.set_clk_i(0);\n\
+         \x20       self.eval();\n\
+         \x20       self.advance(1);\n\
+         \x20   }\n"
+            .to_string()
+    } else {
+        "\n    /// Settles the combinational logic for the inputs set, one trace step.\n\
+         \x20   pub fn settle(&mut self) {\n\
+         \x20       self.eval();\n\
+         \x20       self.advance(1);\n\
+         \x20   }\n"
+            .to_string()
+    };
     for p in m.ports() {
         let (pn, w, k) = (&p.name, p.width, words(p.width));
         let code = match (p.dir, wide(p)) {

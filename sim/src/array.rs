@@ -59,10 +59,7 @@ impl DpeArray {
 
     pub fn new() -> DpeArray {
         let mut model = DpeArray4x4Model::new();
-        model.set_rst_ni(0);
-        model.eval();
-        model.set_rst_ni(1);
-        model.eval();
+        model.reset();
         DpeArray { model, split: 0, cycles: 0 }
     }
 
@@ -202,12 +199,7 @@ impl DpeArray {
     }
 
     fn tick(&mut self) {
-        self.model.set_clk_i(1);
-        self.model.eval();
-        self.model.advance(1);
-        self.model.set_clk_i(0);
-        self.model.eval();
-        self.model.advance(1);
+        self.model.tick();
         self.cycles += 1;
     }
 

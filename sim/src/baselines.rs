@@ -12,10 +12,7 @@ macro_rules! accumulating_pe {
         impl Default for $name {
             fn default() -> Self {
                 let mut model = $model::new();
-                model.set_rst_ni(0);
-                model.eval();
-                model.set_rst_ni(1);
-                model.eval();
+                model.reset();
                 $name { model }
             }
         }
@@ -24,11 +21,7 @@ macro_rules! accumulating_pe {
             fn tick(&mut self, clear: bool, valid: bool) {
                 self.model.set_clear_i(u64::from(clear));
                 self.model.set_valid_i(u64::from(valid));
-                self.model.set_clk_i(1);
-                self.model.eval();
-                self.model.set_clk_i(0);
-                self.model.eval();
-                self.model.advance(2);
+                self.model.tick();
             }
 
             /// The accumulator after clearing it and adding `a[i] * b[i]` one per cycle.

@@ -30,24 +30,16 @@ impl Dpe {
     /// A DPE just out of reset: accumulator +0, no block in flight.
     pub fn new() -> Dpe {
         let mut dpe = Dpe { model: DpeModel::new(), cycles: 0 };
-        dpe.model.set_rst_ni(0);
-        dpe.model.eval();
-        dpe.model.set_rst_ni(1);
-        dpe.model.eval();
+        dpe.model.reset();
         dpe
     }
 
-    /// One rising clock edge, then inputs back to idle.
+    /// One clock cycle, then the one-cycle inputs back to idle for the next.
     fn tick(&mut self) {
-        self.model.set_clk_i(1);
-        self.model.eval();
-        self.model.advance(1);
-        self.model.set_clk_i(0);
+        self.model.tick();
         self.model.set_clear_i(0);
         self.model.set_load_i(0);
         self.model.set_valid_i(0);
-        self.model.eval();
-        self.model.advance(1);
         self.cycles += 1;
     }
 

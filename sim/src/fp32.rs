@@ -20,8 +20,7 @@ macro_rules! binary_unit {
             pub fn $bits(&mut self, a: u32, b: u32) -> u32 {
                 self.model.set_a_i(u64::from(a));
                 self.model.set_b_i(u64::from(b));
-                self.model.eval();
-                self.model.advance(1);
+                self.model.settle();
                 self.model.$result() as u32
             }
 

@@ -26,8 +26,7 @@ impl MxConvert {
         self.model.set_data_i(&values.map(f32::to_bits));
         self.model.set_format_i(format_code);
         self.model.set_truncate_i(u64::from(truncate));
-        self.model.eval();
-        self.model.advance(1);
+        self.model.settle();
         self.model.block_o().iter().flat_map(|w| w.to_le_bytes()).take(18).collect()
     }
 }
