@@ -38,8 +38,10 @@ impl ArrayConfig {
 /// 16 two-bit digits (the `dpe` operand ports, concatenated).
 pub const SLICE_BITS: u32 = 64;
 /// A west word: the A slice plus the part's control and format, which travel east with it:
-/// `{format[1:0], drain, clear, valid, slice[63:0]}`.
-pub const WEST_BITS: u32 = SLICE_BITS + 5;
+/// `{format[1:0], tag, drain, clear, valid, slice[63:0]}`.
+pub const WEST_BITS: u32 = SLICE_BITS + 6;
+/// A drain chain entry: `{valid, tag, value[31:0]}`.
+const DRAIN_BITS: u32 = 34;
 
 /// A delay line with a runtime tap: `q_o` is `d_i` from `tap_i` cycles ago (0..=depth).
 fn skew_line(width: u32, depth: u32) -> Module {
@@ -84,27 +86,30 @@ fn array(cfg: ArrayConfig, dpe: &Module, west_line: &Module, col_line: &Module) 
              north edge) and a bottom part (rows split_i..{r_n}, south edge). Each part streams one\n\
              slice per cycle: A slices on a_i (row r in bits [64r +: 64], as the dpe operand ports\n\
              {{exp, micro, sign, mag}}), B slices on top_b_i / bot_b_i (column c in bits [64c +: 64]),\n\
-             and {{drain, clear, valid}} on *_ctrl_i with the format on *_format_i. Edge skew registers\n\
+             and {{tag, drain, clear, valid}} on *_ctrl_i with the format on *_format_i. Edge skew registers\n\
              align them: A moves east and B away from its edge one DPE per cycle. drain (with clear,\n\
              the cycle after a tile's last slice) copies every accumulator of the part into a\n\
              drain chain that shifts one row per cycle to the part's edge; each column delivers the\n\
-             part's rows in order from its edge, two cycles apart. Successive drains of a part must\n\
-             be at least 2 x rows cycles apart; change split_i only while both parts are idle."
+             part's rows in order from its edge, two cycles apart, with the tag given with the\n\
+             drain (the result buffer it is for). Successive drains of a part must be at least\n\
+             2 x rows cycles apart; change split_i only while both parts are idle."
         ),
     );
     md.clock_and_reset()
         .input("split_i", sb)
         .input("top_format_i", 2)
-        .input("top_ctrl_i", 3)
+        .input("top_ctrl_i", 4)
         .input("bot_format_i", 2)
-        .input("bot_ctrl_i", 3)
+        .input("bot_ctrl_i", 4)
         .input("a_i", s * r_n)
         .input("top_b_i", s * c_n)
         .input("bot_b_i", s * c_n)
         .output("north_result_o", 32 * c_n)
         .output("north_valid_o", c_n)
+        .output("north_tag_o", c_n)
         .output("south_result_o", 32 * c_n)
         .output("south_valid_o", c_n)
+        .output("south_tag_o", c_n)
         .output("block_done_o", r_n * c_n);
 
     md.blank().comment(
@@ -121,7 +126,7 @@ fn array(cfg: ArrayConfig, dpe: &Module, west_line: &Module, col_line: &Module) 
     md.blank().comment(
         "West edge: each row takes its part's control, then the skew of its distance from the part's edge.",
     );
-    md.logic_doc("west_skewed", w * r_n, "row r in bits [69r +: 69]");
+    md.logic_doc("west_skewed", w * r_n, "row r in bits [70r +: 70]");
     md.generate("r", r_n, "g_west", |g| {
         g.logic("in_top", 1).assign("in_top", format!("{sb}'(r) < split_i"));
         g.assign("top_rows[r]", "in_top");
@@ -171,13 +176,17 @@ fn array(cfg: ArrayConfig, dpe: &Module, west_line: &Module, col_line: &Module) 
          r + 1), south edge (entry R + 1); a top row reads the entry above it, a bottom row the\n\
          one below. Drains: each DPE's chain register, padded with empty entries at both ends.",
     );
-    md.logic_doc("a_fwd_q", w * r_n * (c_n - 1), "row r, column c < C-1 in bits [69((C-1)r + c) +: 69]")
+    md.logic_doc("a_fwd_q", w * r_n * (c_n - 1), "row r, column c < C-1 in bits [70((C-1)r + c) +: 70]")
         .logic_doc("b_fwd_q", s * r_n * c_n, "row r, column c in bits [64(Cr + c) +: 64]")
-        .logic_doc("drain_q", 33 * r_n * c_n, "{valid, value} of row r, column c in bits [33(Cr + c) +: 33]")
+        .logic_doc(
+            "drain_q",
+            DRAIN_BITS * r_n * c_n,
+            "{valid, tag, value} of row r, column c in bits [34(Cr + c) +: 34]",
+        )
         .logic("b_chain", s * c_n * (r_n + 2))
-        .logic("drain_chain", 33 * c_n * (r_n + 2));
+        .logic("drain_chain", DRAIN_BITS * c_n * (r_n + 2));
     md.assign("b_chain", "{south_skewed, b_fwd_q, north_skewed}");
-    md.assign("drain_chain", format!("{{{}'d0, drain_q, {}'d0}}", 33 * c_n, 33 * c_n));
+    md.assign("drain_chain", format!("{{{0}'d0, drain_q, {0}'d0}}", DRAIN_BITS * c_n));
 
     md.blank();
     md.generate("r", r_n, "g_row", |g| {
@@ -226,19 +235,19 @@ fn array(cfg: ArrayConfig, dpe: &Module, west_line: &Module, col_line: &Module) 
             g.wire("capture", 1, format!("a_in[{}]", s + 2));
             g.wire(
                 "from_below",
-                33,
-                format!("top_pad[r + 2] ? drain_chain[33*({c_n}*(r + 2) + c) +: 33] : 33'd0"),
+                DRAIN_BITS,
+                format!("top_pad[r + 2] ? drain_chain[34*({c_n}*(r + 2) + c) +: 34] : 34'd0"),
             );
-            g.wire("from_above", 33, format!("top_pad[r] ? 33'd0 : drain_chain[33*({c_n}*r + c) +: 33]"));
+            g.wire("from_above", DRAIN_BITS, format!("top_pad[r] ? 34'd0 : drain_chain[34*({c_n}*r + c) +: 34]"));
             g.always_ff(
                 vec![
-                    set(format!("drain_q[33*({c_n}*r + c) +: 33]"), "'0"),
+                    set(format!("drain_q[34*({c_n}*r + c) +: 34]"), "'0"),
                     set(format!("b_fwd_q[{s}*({c_n}*r + c) +: {s}]"), "'0"),
                 ],
                 vec![
                     set(
-                        format!("drain_q[33*({c_n}*r + c) +: 33]"),
-                        "capture ? {1'b1, acc} : split_changed ? 33'd0 : top_row ? from_below : from_above",
+                        format!("drain_q[34*({c_n}*r + c) +: 34]"),
+                        format!("capture ? {{1'b1, a_in[{}], acc}} : split_changed ? 34'd0 : top_row ? from_below : from_above", s + 3),
                     ),
                     set(format!("b_fwd_q[{s}*({c_n}*r + c) +: {s}]"), "b_in"),
                 ],
@@ -259,13 +268,13 @@ fn array(cfg: ArrayConfig, dpe: &Module, west_line: &Module, col_line: &Module) 
         "Edge outputs: row 0 drains north when it is a top row, row R-1 south when it is a bottom row.",
     );
     md.generate("c", c_n, "g_out", |g| {
-        g.assign("north_result_o[32*c +: 32]", "drain_q[33*c +: 32]");
-        g.assign("north_valid_o[c]", "split_i != '0 && drain_q[33*c + 32]");
-        g.assign("south_result_o[32*c +: 32]", format!("drain_q[33*({c_n}*{} + c) +: 32]", r_n - 1));
-        g.assign(
-            "south_valid_o[c]",
-            format!("split_i != {sb}'d{r_n} && drain_q[33*({c_n}*{} + c) + 32]", r_n - 1),
-        );
+        let south = format!("34*({c_n}*{} + c)", r_n - 1);
+        g.assign("north_result_o[32*c +: 32]", "drain_q[34*c +: 32]");
+        g.assign("north_tag_o[c]", "drain_q[34*c + 32]");
+        g.assign("north_valid_o[c]", "split_i != '0 && drain_q[34*c + 33]");
+        g.assign("south_result_o[32*c +: 32]", format!("drain_q[{south} +: 32]"));
+        g.assign("south_tag_o[c]", format!("drain_q[{south} + 32]"));
+        g.assign("south_valid_o[c]", format!("split_i != {sb}'d{r_n} && drain_q[{south} + 33]"));
     });
     md
 }

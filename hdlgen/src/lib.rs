@@ -1,6 +1,7 @@
 //! The DaCapo hardware generator: a structured Verilog emitter and one generator function per
 //! hardware module, parameterized where the hardware is.
 
+pub mod accel;
 pub mod array;
 pub mod baselines;
 pub mod dpe;
@@ -10,6 +11,7 @@ pub mod mx;
 pub mod testbench;
 pub mod verilog;
 
+pub use accel::{accel_design, preset, AccelConfig, PRESETS};
 pub use array::{array_design, ArrayConfig};
 pub use dpe::dpe_design;
 pub use fp_add::{fp_add, FloatFormat};
@@ -107,6 +109,11 @@ pub fn designs() -> Vec<Design> {
         dpe_design(),
         array_design(ArrayConfig::SMALL),
     ]
+}
+
+/// The accelerator of every preset, in `PRESETS` order.
+pub fn accel_designs() -> Vec<Design> {
+    PRESETS.iter().map(|p| accel_design(p.config)).collect()
 }
 
 /// The PEs the DPE is compared with in `reports/synth.md`; the `sim` crate compiles them too,

@@ -80,6 +80,14 @@ enum Item {
         label: String,
         body: Vec<Item>,
     },
+    /// `logic [width-1:0] name [depth];`, written and read only in `AlwaysClk` blocks.
+    Memory {
+        name: String,
+        width: u32,
+        depth: u32,
+    },
+    /// Clocked by `clk_i` without reset: memories and the registers that read them.
+    AlwaysClk(Vec<Stmt>),
     /// `localparam name = value;`
     LocalParam {
         name: String,
@@ -174,6 +182,18 @@ impl Module {
 
     pub fn always_ff(&mut self, reset: Vec<Stmt>, body: Vec<Stmt>) -> &mut Module {
         self.body.push(Item::AlwaysFf { reset, body });
+        self
+    }
+
+    /// A memory array of `depth` words (no reset: RAM macros have none).
+    pub fn memory(&mut self, name: impl Into<String>, width: u32, depth: u32) -> &mut Module {
+        self.body.push(Item::Memory { name: name.into(), width, depth });
+        self
+    }
+
+    /// A clocked block without reset, for memories.
+    pub fn always_clk(&mut self, body: Vec<Stmt>) -> &mut Module {
+        self.body.push(Item::AlwaysClk(body));
         self
     }
 
@@ -276,6 +296,14 @@ fn print_items(out: &mut String, items: &[Item], depth: usize) {
             }
             Item::LocalParam { name, value } => writeln!(out, "{ind}localparam {name} = {value};").unwrap(),
             Item::Assign { lhs, rhs } => writeln!(out, "{ind}assign {lhs} = {rhs};").unwrap(),
+            Item::Memory { name, width, depth } => {
+                writeln!(out, "{ind}logic {} {name} [{depth}];", range(*width)).unwrap()
+            }
+            Item::AlwaysClk(body) => {
+                writeln!(out, "{ind}always_ff @(posedge clk_i) begin").unwrap();
+                print_stmts(out, body, depth + 1, "<=");
+                writeln!(out, "{ind}end").unwrap();
+            }
             Item::AlwaysComb(body) => {
                 // `always @*` rather than `always_comb`: Icarus Verilog 11 re-runs an
                 // always_comb that reads a variable it also assigns (a running maximum, a

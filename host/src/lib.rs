@@ -5,3 +5,6 @@ pub use mx;
 pub use mx::rng;
 
 pub mod npy;
+pub mod plan;
+pub mod rtl;
+pub mod timing;

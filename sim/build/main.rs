@@ -32,7 +32,11 @@ fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let include = root.join("include");
 
-    let tops: Vec<_> = hdlgen::designs().into_iter().chain(hdlgen::baseline_designs()).collect();
+    let tops: Vec<_> = hdlgen::designs()
+        .into_iter()
+        .chain(hdlgen::baseline_designs())
+        .chain(hdlgen::accel_designs().into_iter().filter(|d| d.top.name() == "accel_4x4"))
+        .collect();
     let mut header = String::from(shim::HEADER_PRELUDE);
     let mut wrappers = String::new();
     for top in &tops {

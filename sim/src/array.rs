@@ -30,7 +30,7 @@ impl Tile {
 /// One cycle of a part's stream.
 #[derive(Clone, Copy)]
 struct Step {
-    ctrl: u64, // {drain, clear, valid}
+    ctrl: u64, // {tag, drain, clear, valid}; the tag stays 0 here
     block: usize,
     slice: usize,
 }

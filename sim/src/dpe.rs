@@ -16,14 +16,18 @@ impl Default for Dpe {
     }
 }
 
-/// The format code on `format_i` (hdlgen's `MxFormat::code`).
-pub fn format_code(format: Format) -> u64 {
-    let hw = match format {
+/// hdlgen's view of a format.
+pub fn hw_format(format: Format) -> hdlgen::MxFormat {
+    match format {
         Format::Mx9 => hdlgen::MxFormat::MX9,
         Format::Mx6 => hdlgen::MxFormat::MX6,
         Format::Mx4 => hdlgen::MxFormat::MX4,
-    };
-    u64::from(hw.code)
+    }
+}
+
+/// The format code on `format_i` (hdlgen's `MxFormat::code`).
+pub fn format_code(format: Format) -> u64 {
+    u64::from(hw_format(format).code)
 }
 
 impl Dpe {

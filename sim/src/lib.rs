@@ -14,14 +14,16 @@ mod models {
 
 pub use models::*;
 
+mod accel;
 mod array;
 mod baselines;
 mod dpe;
 mod fp32;
 mod mx_convert;
 
+pub use accel::{Chip, Command, Counters, PartStatus};
 pub use array::{DpeArray, Part, Tile};
 pub use baselines::{MacF32, MacInt8};
-pub use dpe::{format_code, operand_slices, slices, Dpe, Slice};
+pub use dpe::{format_code, hw_format, operand_slices, slices, Dpe, Slice};
 pub use fp32::{Fp32Add, Fp32Mul};
 pub use mx_convert::MxConvert;

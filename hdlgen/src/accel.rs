@@ -1,0 +1,1190 @@
+//! The accelerator top (SPEC section 5): the partitionable array with operand scratchpads of
+//! packed MX blocks, double-buffered f32 result buffers, one host memory port, an `mx_convert`
+//! on the result path, and per part a command queue, a compute unit, a DMA unit, a status
+//! register and performance counters. `docs/timing.md` gives the cycle count of every command.
+
+use crate::array::{array_design, ArrayConfig, SLICE_BITS};
+use crate::fp_add::bits_for;
+use crate::mx::{max_block_bits, mx_convert, MxFormat, BLOCK};
+use crate::verilog::{for_, if_, if_else, set, Module, Stmt};
+use crate::Design;
+
+/// Generator parameters of one accelerator; everything else is derived.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct AccelConfig {
+    pub rows: u32,
+    pub cols: u32,
+    /// Bits the host memory port moves per cycle (a power of two, 64..=4096).
+    pub port_bits: u32,
+    /// Words in each A bank (one bank per array row, owned by the part that owns the row).
+    pub a_depth: u32,
+    /// Words in each B bank (one bank per column and part).
+    pub b_depth: u32,
+    /// Commands each part's queue holds.
+    pub queue_depth: u32,
+}
+
+/// A named configuration that `make rtl` writes to `rtl/<name>/`.
+pub struct Preset {
+    pub name: &'static str,
+    pub config: AccelConfig,
+}
+
+pub const PRESETS: [Preset; 2] = [
+    Preset {
+        name: "dacapo",
+        config: AccelConfig {
+            rows: 16,
+            cols: 16,
+            port_bits: 2048,
+            a_depth: 512,
+            b_depth: 256,
+            queue_depth: 4,
+        },
+    },
+    Preset {
+        name: "small",
+        config: AccelConfig { rows: 4, cols: 4, port_bits: 512, a_depth: 256, b_depth: 256, queue_depth: 4 },
+    },
+];
+
+/// The preset of that name, or an error that lists them.
+pub fn preset(name: &str) -> Result<AccelConfig, String> {
+    PRESETS.iter().find(|p| p.name == name).map(|p| p.config).ok_or_else(|| {
+        let names: Vec<&str> = PRESETS.iter().map(|p| p.name).collect();
+        format!("unknown preset '{name}'; the presets are {}", names.join(", "))
+    })
+}
+
+/// Bits of one scratchpad word: one MX9 block, one MX6 block, or two MX4 blocks.
+pub const WORD_BITS: u32 = 144;
+
+/// Scratchpad word bits a format fills: the packed block, or two of them for MX4.
+pub fn word_bits(f: MxFormat) -> u32 {
+    if f == MxFormat::MX4 {
+        2 * f.block_bits()
+    } else {
+        f.block_bits()
+    }
+}
+
+/// Blocks in one scratchpad word.
+pub fn blocks_per_word(f: MxFormat) -> u32 {
+    if f == MxFormat::MX4 {
+        2
+    } else {
+        1
+    }
+}
+
+/// The 128-bit command word.
+pub mod cmd {
+    /// A field: its lowest bit and its width.
+    #[derive(Clone, Copy, Debug)]
+    pub struct Field(pub u32, pub u32);
+
+    pub const OPCODE: Field = Field(0, 4);
+    /// An MX format code; for store also 3 = f32.
+    pub const FORMAT: Field = Field(4, 2);
+    /// Compute: start the outputs from +0 (one clear cycle). Store: round toward zero.
+    pub const CLEAR_OR_TRUNCATE: Field = Field(6, 1);
+    /// Compute: drain the outputs into the result buffer at the end.
+    pub const DRAIN: Field = Field(7, 1);
+    /// Result buffer (0 or 1): compute drains into it, store reads it.
+    pub const BUFFER: Field = Field(8, 1);
+    /// Compute/store: tile rows. Load: lanes (rows for A, columns for B). Set-split: the split.
+    pub const ROWS: Field = Field(9, 7);
+    /// Compute/store: tile columns.
+    pub const COLS: Field = Field(16, 7);
+    /// Compute: K blocks. Load: lines (scratchpad words per lane).
+    pub const COUNT: Field = Field(23, 16);
+    /// Load: destination word. Compute: A word.
+    pub const ADDR: Field = Field(39, 16);
+    /// Compute: B word.
+    pub const B_ADDR: Field = Field(55, 16);
+    /// Load/store: host address, in port beats.
+    pub const HOST: Field = Field(71, 32);
+    pub const BITS: u32 = 128;
+
+    pub const LOAD_A: u64 = 1;
+    pub const LOAD_B: u64 = 2;
+    pub const COMPUTE: u64 = 3;
+    pub const STORE: u64 = 4;
+    pub const SET_SPLIT: u64 = 5;
+    pub const FENCE: u64 = 6;
+    /// The store format code for f32 results.
+    pub const F32: u64 = 3;
+}
+
+/// Error codes in a part's status register (bits 7:4), in the order they are checked.
+pub mod error {
+    pub const NONE: u32 = 0;
+    pub const OPCODE: u32 = 1;
+    pub const FORMAT: u32 = 2;
+    pub const EMPTY_PART: u32 = 3;
+    pub const SHAPE: u32 = 4;
+    pub const RANGE: u32 = 5;
+    pub const SPLIT_RANGE: u32 = 6;
+    pub const SPLIT_BUSY: u32 = 7;
+}
+
+/// The performance counters of a part, in `counters_o` order (32 bits each).
+pub const COUNTERS: [&str; 8] =
+    ["busy", "compute", "dma", "stall_operand", "stall_result", "stall_drain", "stall_port", "blocks"];
+
+impl AccelConfig {
+    /// A checked configuration; the message says which parameter is wrong and what it may be.
+    pub fn new(
+        rows: u32,
+        cols: u32,
+        port_bits: u32,
+        a_depth: u32,
+        b_depth: u32,
+        queue_depth: u32,
+    ) -> Result<AccelConfig, String> {
+        ArrayConfig::new(rows, cols)?;
+        let pow2 = |name: &str, v: u32, lo: u32, hi: u32| {
+            if v.is_power_of_two() && (lo..=hi).contains(&v) {
+                Ok(())
+            } else {
+                Err(format!("{name} must be a power of two in {lo}..={hi}, got {v}"))
+            }
+        };
+        pow2("port_bits", port_bits, 64, 4096)?;
+        pow2("a_depth", a_depth, 16, 32768)?;
+        pow2("b_depth", b_depth, 16, 32768)?;
+        pow2("queue_depth", queue_depth, 2, 16)?;
+        let line = rows.max(cols) * WORD_BITS;
+        if port_bits > line {
+            return Err(format!(
+                "port_bits {port_bits} is wider than the widest scratchpad line ({line} bits for {} lanes); use at most {}",
+                rows.max(cols),
+                1u32 << (31 - line.leading_zeros())
+            ));
+        }
+        Ok(AccelConfig { rows, cols, port_bits, a_depth, b_depth, queue_depth })
+    }
+
+    pub fn array(self) -> ArrayConfig {
+        ArrayConfig { rows: self.rows, cols: self.cols }
+    }
+
+    /// Beats of one load line: `lanes` words of the format, packed, rounded up to whole beats.
+    pub fn load_beats(self, f: MxFormat, lanes: u32) -> u32 {
+        (lanes * word_bits(f)).div_ceil(self.port_bits)
+    }
+
+    /// Beats of one stored result row of `cols` values, as f32 (`None`) or MX blocks.
+    pub fn store_beats(self, f: Option<MxFormat>, cols: u32) -> u32 {
+        let bits = match f {
+            None => 32 * cols,
+            Some(f) => cols.div_ceil(BLOCK) * f.block_bits(),
+        };
+        bits.div_ceil(self.port_bits)
+    }
+
+    fn max_load_beats(self) -> u32 {
+        self.load_beats(MxFormat::MX9, self.rows.max(self.cols))
+    }
+
+    fn max_store_beats(self) -> u32 {
+        MxFormat::ALL
+            .iter()
+            .map(|&f| self.store_beats(Some(f), self.cols))
+            .fold(self.store_beats(None, self.cols), u32::max)
+    }
+
+    /// Bits of a row index within the array.
+    fn row_bits(self) -> u32 {
+        bits_for(u64::from(self.rows - 1)).max(1)
+    }
+
+    pub fn top_name(self) -> String {
+        format!("accel_{}x{}", self.rows, self.cols)
+    }
+}
+
+/// The accelerator with every module it instantiates.
+pub fn accel_design(cfg: AccelConfig) -> Design {
+    let array = array_design(cfg.array());
+    let a_bank = sram(WORD_BITS, cfg.a_depth);
+    let b_bank = sram(WORD_BITS, cfg.b_depth);
+    let r_bank = sram(32, 2 << cfg.row_bits());
+    let select = slice_select();
+    let convert = mx_convert();
+    let part = part(cfg, &b_bank, &r_bank, &select, &convert);
+    let top = top(cfg, &part, &a_bank, &select, &array.top);
+    let mut submodules = vec![part, a_bank];
+    for m in [b_bank, r_bank] {
+        if !submodules.iter().any(|s| s.name() == m.name()) {
+            submodules.push(m);
+        }
+    }
+    submodules.extend([select, convert, array.top]);
+    submodules.extend(array.submodules);
+    Design { top, submodules }
+}
+
+/// A one-read, one-write RAM: write at the clock edge, read registered (the read word holds
+/// until the next read).
+fn sram(width: u32, depth: u32) -> Module {
+    let aw = bits_for(u64::from(depth - 1));
+    let mut md = Module::new(
+        format!("sram_w{width}_d{depth}"),
+        format!(
+            "{depth} x {width} RAM, one write port and one registered read port; rdata_o holds the\n\
+             last word read. A read and a write of the same word in one cycle read the old word."
+        ),
+    );
+    md.input("clk_i", 1)
+        .input("we_i", 1)
+        .input("waddr_i", aw)
+        .input("wdata_i", width)
+        .input("re_i", 1)
+        .input("raddr_i", aw)
+        .output("rdata_o", width);
+    md.blank().memory("mem_q", width, depth).logic("rdata_q", width);
+    md.always_clk(vec![
+        if_("we_i", vec![set("mem_q[waddr_i]", "wdata_i")]),
+        if_("re_i", vec![set("rdata_q", "mem_q[raddr_i]")]),
+    ]);
+    md.assign("rdata_o", "rdata_q");
+    md
+}
+
+/// The edge word of one slice of a scratchpad word (the `dpe` operand port layout).
+fn slice_select() -> Module {
+    let [mx9, mx6, mx4] = MxFormat::ALL;
+    let mut md = Module::new(
+        "slice_select",
+        "Picks slice slice_i of the packed block in a scratchpad word (for MX4, the block in half\n\
+         half_i) and lays it out as an array edge word {exp, micro, sign[15:0], mag[31:0]}: element\n\
+         e of the slice has its sign at bit e and its two-bit digits at bit e * 2 * digits.",
+    );
+    md.input("word_i", WORD_BITS)
+        .input("format_i", 2)
+        .input("slice_i", 4)
+        .input("half_i", 1)
+        .output("edge_o", SLICE_BITS);
+    md.blank().logic("block", WORD_BITS).logic("signs", 16).logic("mags", 32);
+    let e9 = format!("block[16 + {}*slice_i +: {}]", mx9.mag_bits + 1, mx9.mag_bits + 1);
+    md.always_comb(vec![
+        set(
+            "block",
+            format!(
+                "(format_i == 2'd{}) ? {{{}'d0, half_i ? word_i[{}:64] : word_i[63:0]}} : word_i",
+                mx4.code,
+                WORD_BITS - 64,
+                2 * mx4.block_bits() - 1
+            ),
+        ),
+        set("signs", "16'd0"),
+        set("mags", "32'd0"),
+        if_else(
+            format!("format_i == 2'd{}", mx9.code),
+            vec![set("signs[0]", format!("{e9}[7]")), set("mags[7:0]", format!("{{1'b0, {e9}[6:0]}}"))],
+            vec![if_else(
+                format!("format_i == 2'd{}", mx6.code),
+                vec![for_(
+                    "e",
+                    4,
+                    vec![
+                        set("signs[e]", "block[16 + 5*(4*slice_i + e) + 4]"),
+                        set("mags[4*e +: 4]", "block[16 + 5*(4*slice_i + e) +: 4]"),
+                    ],
+                )],
+                vec![for_(
+                    "e",
+                    16,
+                    vec![
+                        set("signs[e]", "block[16 + 3*e + 2]"),
+                        set("mags[2*e +: 2]", "block[16 + 3*e +: 2]"),
+                    ],
+                )],
+            )],
+        ),
+    ]);
+    md.assign("edge_o", "{block[7:0], block[15:8], signs, mags}");
+    md
+}
+
+/// Bits of `x` as `n`-bit `lo +: bits` field of a command word.
+fn field(f: cmd::Field) -> String {
+    format!("head[{} +: {}]", f.0, f.1)
+}
+
+/// `value(format)` per MX format code of `sel`, as a Verilog conditional.
+fn by_format(sel: &str, width: u32, value: impl Fn(MxFormat) -> u32) -> String {
+    let [mx9, mx6, mx4] = MxFormat::ALL;
+    format!(
+        "({sel} == 2'd{}) ? {width}'d{} : ({sel} == 2'd{}) ? {width}'d{} : {width}'d{}",
+        mx9.code,
+        value(mx9),
+        mx6.code,
+        value(mx6),
+        value(mx4)
+    )
+}
+
+/// One part's controller: its command queue, compute unit, DMA unit, B banks, result buffers,
+/// store converter, status and counters. The A banks live in the top (their owner follows the
+/// split); this module addresses them by lane (row from the part's edge).
+fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module, select: &Module, convert: &Module) -> Module {
+    let (r_n, c_n, p) = (cfg.rows, cfg.cols, cfg.port_bits);
+    let pl = p.trailing_zeros();
+    let sb = cfg.array().split_bits();
+    let rb = cfg.row_bits();
+    let aw = cfg.a_depth.trailing_zeros();
+    let bw = cfg.b_depth.trailing_zeros();
+    let q = cfg.queue_depth;
+    let qb = q.trailing_zeros();
+    let lanes = r_n.max(c_n);
+    let line_bits = lanes * WORD_BITS;
+    let store_line_bits = cfg.max_store_beats() * p;
+    let beat_w = bits_for(u64::from(cfg.max_load_beats().max(cfg.max_store_beats())));
+    let groups = c_n.div_ceil(BLOCK);
+    let [mx9, mx6, mx4] = MxFormat::ALL;
+    let mut md = Module::new(
+        format!("accel_part_{r_n}x{c_n}"),
+        "One sub-accelerator's control: a command queue, a compute unit that streams slices from the\n\
+         scratchpads into the array, a DMA unit that loads lines into the scratchpads and stores\n\
+         result rows (f32 or MX) through the host port, the result buffers the part's array edge\n\
+         drains into, a status register and performance counters. Commands dispatch in order,\n\
+         each to its unit once the unit is free and no hazard holds it; an illegal command sets\n\
+         the error code and is dropped. docs/timing.md gives the cycle count of every command.",
+    );
+    md.clock_and_reset()
+        .input("rows_i", sb)
+        .input("other_busy_i", 1)
+        .input("cmd_valid_i", 1)
+        .input("cmd_i", cmd::BITS)
+        .output("cmd_ready_o", 1)
+        .output("busy_o", 1)
+        .output("split_we_o", 1)
+        .output("split_o", sb)
+        .output("status_o", 32)
+        .output("counters_o", 32 * COUNTERS.len() as u32)
+        .output("mem_req_o", 1)
+        .output("mem_we_o", 1)
+        .output("mem_addr_o", 32)
+        .output("mem_wdata_o", p)
+        .input("mem_gnt_i", 1)
+        .input("mem_rdata_i", p)
+        .output("a_we_o", 1)
+        .output("a_wmask_o", r_n)
+        .output("a_waddr_o", aw)
+        .output("a_wdata_o", WORD_BITS * r_n)
+        .output("a_re_o", 1)
+        .output("a_raddr_o", aw)
+        .output("ctrl_o", 4)
+        .output("format_o", 2)
+        .output("slice_o", 4)
+        .output("half_o", 1)
+        .output("b_o", SLICE_BITS * c_n)
+        .input("drain_valid_i", c_n)
+        .input("drain_tag_i", c_n)
+        .input("drain_data_i", 32 * c_n);
+
+    // ---- Command queue ----
+    md.blank().comment("Command queue: a ring of commands; the head is decoded and dispatched in order.");
+    md.logic_doc("queue_q", cmd::BITS * q, "entry i in bits [128i +: 128]")
+        .logic("head_q", qb)
+        .logic("tail_q", qb)
+        .logic("count_q", qb + 1)
+        .logic("pop", 1)
+        .logic("head", cmd::BITS);
+    md.assign("cmd_ready_o", format!("count_q != {}'d{q}", qb + 1));
+    md.assign("head", "queue_q[128*head_q +: 128]");
+
+    md.blank().comment("Head fields (see hdlgen::accel::cmd).");
+    md.wire("h_any", 1, format!("count_q != {}'d0", qb + 1))
+        .wire("h_op", 4, field(cmd::OPCODE))
+        .wire("h_fmt", 2, field(cmd::FORMAT))
+        .wire("h_flag", 1, field(cmd::CLEAR_OR_TRUNCATE))
+        .wire("h_drain", 1, field(cmd::DRAIN))
+        .wire("h_buf", 1, field(cmd::BUFFER))
+        .wire("h_rows", 7, field(cmd::ROWS))
+        .wire("h_cols", 7, field(cmd::COLS))
+        .wire("h_count", 16, field(cmd::COUNT))
+        .wire("h_addr", 16, field(cmd::ADDR))
+        .wire("h_baddr", 16, field(cmd::B_ADDR))
+        .wire("h_host", 32, field(cmd::HOST));
+    let op = |code: u64| format!("h_op == 4'd{code}");
+    md.wire("is_load_a", 1, op(cmd::LOAD_A))
+        .wire("is_load_b", 1, op(cmd::LOAD_B))
+        .wire("is_load", 1, "is_load_a || is_load_b")
+        .wire("is_compute", 1, op(cmd::COMPUTE))
+        .wire("is_store", 1, op(cmd::STORE))
+        .wire("is_split", 1, op(cmd::SET_SPLIT))
+        .wire("is_fence", 1, op(cmd::FENCE));
+
+    md.blank().comment("Derived sizes: words a compute reads, beats per line or row, host beats.");
+    md.wire("part_rows", 7, "7'(rows_i)")
+        .wire(
+            "h_words",
+            17,
+            format!("(h_fmt == 2'd{}) ? (17'(h_count) + 17'd1) >> 1 : 17'(h_count)", mx4.code),
+        )
+        .wire("h_word_bits", 32, by_format("h_fmt", 32, word_bits))
+        .wire("h_block_bits", 32, by_format("h_fmt", 32, |f| f.block_bits()))
+        .wire("h_load_beats", 32, format!("(32'(h_rows) * h_word_bits + 32'd{}) >> {pl}", p - 1))
+        .wire(
+            "h_store_bits",
+            32,
+            format!(
+                "(h_fmt == 2'd{}) ? 32'(h_cols) * 32'd32 : ((32'(h_cols) + 32'd15) >> 4) * h_block_bits",
+                cmd::F32
+            ),
+        )
+        .wire("h_store_beats", 32, format!("(h_store_bits + 32'd{}) >> {pl}", p - 1))
+        .wire("h_beats", 32, "is_store ? h_store_beats : h_load_beats")
+        .wire("h_lines", 32, "is_store ? 32'(h_rows) : 32'(h_count)")
+        .wire("h_host_end", 33, "33'(h_host) + 33'(h_lines * h_beats)")
+        .wire("lane_limit", 7, format!("is_load_b ? 7'd{c_n} : part_rows"));
+
+    md.blank().comment("Validation, in the order of the error codes (hdlgen::accel::error).");
+    md.wire(
+        "bad_opcode",
+        1,
+        format!("!(is_load || is_compute || is_store || is_split || is_fence) || head[127:{}] != '0", cmd::HOST.0 + cmd::HOST.1),
+    )
+        .wire("bad_format", 1, "(is_load || is_compute) && h_fmt == 2'd3")
+        .wire("bad_empty", 1, "(is_load_a || is_compute || is_store) && part_rows == 7'd0")
+        .wire(
+            "bad_shape",
+            1,
+            format!(
+                "(is_load && (h_rows == 7'd0 || h_rows > lane_limit || h_count == 16'd0)) ||\n\
+                 \x20   ((is_compute || is_store) && (h_rows == 7'd0 || h_rows > part_rows || h_cols == 7'd0 ||\n\
+                 \x20                                 h_cols > 7'd{c_n})) ||\n\
+                 \x20   (is_compute && h_count == 16'd0)"
+            ),
+        )
+        .wire(
+            "bad_range",
+            1,
+            format!(
+                "(is_load_a && 17'(h_addr) + 17'(h_count) > 17'd{a}) ||\n\
+                 \x20   (is_load_b && 17'(h_addr) + 17'(h_count) > 17'd{b}) ||\n\
+                 \x20   (is_compute && (17'(h_addr) + h_words > 17'd{a} || 17'(h_baddr) + h_words > 17'd{b})) ||\n\
+                 \x20   ((is_load || is_store) && h_host_end > 33'h1_0000_0000)",
+                a = cfg.a_depth,
+                b = cfg.b_depth
+            ),
+        )
+        .wire("bad_split", 1, format!("is_split && h_rows > 7'd{r_n}"))
+        .logic("h_error", 4);
+    md.always_comb(vec![if_else(
+        "bad_opcode",
+        vec![set("h_error", "4'd1")],
+        vec![if_else(
+            "bad_format",
+            vec![set("h_error", "4'd2")],
+            vec![if_else(
+                "bad_empty",
+                vec![set("h_error", "4'd3")],
+                vec![if_else(
+                    "bad_shape",
+                    vec![set("h_error", "4'd4")],
+                    vec![if_else(
+                        "bad_range",
+                        vec![set("h_error", "4'd5")],
+                        vec![if_else(
+                            "bad_split",
+                            vec![set("h_error", "4'd6")],
+                            vec![set("h_error", "4'd0")],
+                        )],
+                    )],
+                )],
+            )],
+        )],
+    )]);
+
+    // ---- Unit state (declared before the hazards that read it) ----
+    md.blank().comment("Compute unit: an optional clear cycle, K blocks of slices, an optional drain cycle.");
+    md.logic("c_active_q", 1)
+        .logic("c_clear_q", 1)
+        .logic("c_stream_q", 1)
+        .logic("c_drain_q", 1)
+        .logic("c_tag_q", 1)
+        .logic("c_fmt_q", 2)
+        .logic("c_kb_q", 16)
+        .logic("c_k_q", 16)
+        .logic("c_s_q", 4)
+        .logic("c_a_q", 16)
+        .logic("c_b_q", 16)
+        .logic("c_words_q", 17)
+        .logic_doc("since_drain_q", 8, "cycles since this part's last drain cycle, saturating");
+    md.wire("c_last_s", 4, by_format("c_fmt_q", 4, |f| f.cycles_per_block() - 1))
+        .wire("c_emit_clear", 1, "c_active_q && c_clear_q")
+        .wire("c_emit_slice", 1, "c_active_q && !c_clear_q && c_stream_q")
+        .wire("c_at_drain", 1, "c_active_q && !c_clear_q && !c_stream_q")
+        .wire("spacing_ok", 1, "since_drain_q >= {1'b0, part_rows} << 1")
+        .wire("c_emit_drain", 1, "c_at_drain && spacing_ok")
+        .wire("c_block_end", 1, "c_emit_slice && c_s_q == c_last_s")
+        .wire("c_final_slice", 1, "c_block_end && c_k_q == c_kb_q - 16'd1")
+        .wire("c_last", 1, "(c_final_slice && !c_drain_q) || c_emit_drain")
+        .wire("c_word", 16, format!("(c_fmt_q == 2'd{}) ? c_k_q >> 1 : c_k_q", mx4.code));
+
+    md.blank().comment(
+        "DMA unit: a load requests lines x beats reads, collects each line's beats, writes the line\n\
+         into the banks; a store reads a result row, then sends its beats.",
+    );
+    md.logic_doc("d_kind_q", 2, "0 load A, 1 load B, 2 store")
+        .logic("d_active_q", 1)
+        .logic("d_fmt_q", 2)
+        .logic("d_trunc_q", 1)
+        .logic("d_buf_q", 1)
+        .logic("d_lanes_q", 7)
+        .logic("d_lines_q", 16)
+        .logic("d_line_q", 16)
+        .logic("d_bpl_q", beat_w)
+        .logic("d_beat_q", beat_w)
+        .logic("d_host_q", 32)
+        .logic("d_spad_q", 16)
+        .logic("d_need_read_q", 1)
+        .logic("rd_q", 1)
+        .logic("rd_beat_q", beat_w)
+        .logic("rd_last_q", 1)
+        .logic("rd_line_q", 16)
+        .logic("wr_q", 1)
+        .logic("wr_addr_q", aw.max(bw))
+        .logic_doc("line_q", line_bits, "the load line being collected, beat i in bits [P*i +: P]")
+        .logic("pending_q", 2)
+        .logic("drain_last", 1);
+    md.wire("d_is_store", 1, "d_kind_q == 2'd2")
+        .wire("d_more", 1, "d_line_q != d_lines_q")
+        .wire("d_req", 1, "d_active_q && d_more && !(d_is_store && d_need_read_q)")
+        .wire("d_gnt", 1, "d_req && mem_gnt_i")
+        .wire("d_last_beat", 1, format!("d_beat_q == d_bpl_q - {beat_w}'d1"))
+        .wire("d_finish", 1, "d_active_q && !d_more && !rd_q");
+
+    // ---- Hazards and dispatch ----
+    md.blank().comment(
+        "Hazards: a load must not overwrite words the running compute reads, a compute must not\n\
+         read words a running load writes, and a result buffer is drained into and stored from\n\
+         one at a time.",
+    );
+    let overlap = |lo1: &str, n1: &str, lo2: &str, n2: &str| {
+        format!("(17'({lo1}) < 17'({lo2}) + 17'({n2}) && 17'({lo2}) < 17'({lo1}) + 17'({n1}))")
+    };
+    md.wire("c_reading", 1, "c_active_q && !c_last")
+        .wire(
+            "load_hazard",
+            1,
+            format!(
+                "c_reading && (is_load_a ? {} : {})",
+                overlap("h_addr", "h_count", "c_a_q", "c_words_q"),
+                overlap("h_addr", "h_count", "c_b_q", "c_words_q")
+            ),
+        )
+        .wire(
+            "operand_hazard",
+            1,
+            format!(
+                "d_active_q && ((d_kind_q == 2'd0 && {}) || (d_kind_q == 2'd1 && {}))",
+                overlap("h_addr", "h_words", "d_spad_q", "d_lines_q"),
+                overlap("h_baddr", "h_words", "d_spad_q", "d_lines_q")
+            ),
+        )
+        .wire("buf_draining", 1, "pending_q[h_buf] || (c_active_q && c_drain_q && c_tag_q == h_buf)")
+        .wire("buf_storing", 1, "d_active_q && d_is_store && d_buf_q == h_buf")
+        .wire("result_hazard", 1, "is_store ? buf_draining : h_drain && (buf_draining || buf_storing)")
+        .wire("c_free", 1, "!c_active_q || c_last")
+        .wire("own_idle", 1, "!c_active_q && !d_active_q && pending_q == 2'd0")
+        .wire("go_load", 1, "is_load && !d_active_q && !load_hazard")
+        .wire("go_store", 1, "is_store && !d_active_q && !result_hazard")
+        .wire("go_compute", 1, "is_compute && c_free && !operand_hazard && !result_hazard")
+        .wire("go_split", 1, "is_split && own_idle && !other_busy_i")
+        .wire("legal", 1, "h_any && h_error == 4'd0")
+        .wire("split_busy", 1, "is_split && own_idle && other_busy_i")
+        .wire("reject", 1, "h_any && (h_error != 4'd0 || split_busy)")
+        .wire(
+            "dispatch",
+            1,
+            "legal && (go_load || go_store || go_compute || go_split || (is_fence && own_idle))",
+        )
+        .wire("start_load", 1, "legal && go_load")
+        .wire("start_store", 1, "legal && go_store")
+        .wire("start_compute", 1, "legal && go_compute");
+    md.assign("pop", "dispatch || reject");
+    md.assign("split_we_o", "legal && go_split").assign("split_o", format!("h_rows[{}:0]", sb - 1));
+    md.assign("busy_o", "h_any || c_active_q || d_active_q || pending_q != 2'd0");
+
+    md.always_ff(
+        vec![set("queue_q", "'0"), set("head_q", "'0"), set("tail_q", "'0"), set("count_q", "'0")],
+        vec![
+            if_(
+                "cmd_valid_i && cmd_ready_o",
+                vec![set("queue_q[128*tail_q +: 128]", "cmd_i"), set("tail_q", format!("tail_q + {qb}'d1"))],
+            ),
+            if_("pop", vec![set("head_q", format!("head_q + {qb}'d1"))]),
+            set("count_q", format!("count_q + {w}'(cmd_valid_i && cmd_ready_o) - {w}'(pop)", w = qb + 1)),
+        ],
+    );
+
+    // ---- Compute unit ----
+    md.blank()
+        .comment("Compute unit sequencing; a dispatch in its last cycle starts the next command seamlessly.");
+    md.always_ff(
+        vec![
+            set("c_active_q", "1'b0"),
+            set("c_clear_q", "1'b0"),
+            set("c_stream_q", "1'b0"),
+            set("c_drain_q", "1'b0"),
+            set("c_tag_q", "1'b0"),
+            set("c_fmt_q", "'0"),
+            set("c_kb_q", "'0"),
+            set("c_k_q", "'0"),
+            set("c_s_q", "'0"),
+            set("c_a_q", "'0"),
+            set("c_b_q", "'0"),
+            set("c_words_q", "'0"),
+            set("since_drain_q", "8'hFF"),
+        ],
+        vec![
+            if_("c_emit_clear", vec![set("c_clear_q", "1'b0")]),
+            if_(
+                "c_emit_slice",
+                vec![if_else(
+                    "c_block_end",
+                    vec![set("c_s_q", "4'd0"), set("c_k_q", "c_k_q + 16'd1")],
+                    vec![set("c_s_q", "c_s_q + 4'd1")],
+                )],
+            ),
+            if_("c_final_slice", vec![set("c_stream_q", "1'b0")]),
+            if_("c_emit_drain", vec![set("c_drain_q", "1'b0")]),
+            if_("c_last", vec![set("c_active_q", "1'b0")]),
+            set(
+                "since_drain_q",
+                "c_emit_drain ? 8'd1 : (since_drain_q == 8'hFF) ? since_drain_q : since_drain_q + 8'd1",
+            ),
+            if_(
+                "start_compute",
+                vec![
+                    set("c_active_q", "1'b1"),
+                    set("c_clear_q", "h_flag"),
+                    set("c_stream_q", "1'b1"),
+                    set("c_drain_q", "h_drain"),
+                    set("c_tag_q", "h_buf"),
+                    set("c_fmt_q", "h_fmt"),
+                    set("c_kb_q", "h_count"),
+                    set("c_k_q", "16'd0"),
+                    set("c_s_q", "4'd0"),
+                    set("c_a_q", "h_addr"),
+                    set("c_b_q", "h_baddr"),
+                    set("c_words_q", "h_words"),
+                ],
+            ),
+        ],
+    );
+    md.blank().comment("Scratchpad reads: a block's word is read at its first slice and held for the rest.");
+    md.wire("c_read", 1, "c_emit_slice && c_s_q == 4'd0");
+    md.assign("a_re_o", "c_read").assign("a_raddr_o", format!("{aw}'(c_a_q + c_word)"));
+    md.blank().comment("Stage 1: the array control, aligned with the words read (one cycle later).");
+    md.logic("st_ctrl_q", 4).logic("st_fmt_q", 2).logic("st_slice_q", 4).logic("st_half_q", 1);
+    md.always_ff(
+        vec![
+            set("st_ctrl_q", "'0"),
+            set("st_fmt_q", "'0"),
+            set("st_slice_q", "'0"),
+            set("st_half_q", "1'b0"),
+        ],
+        vec![
+            set("st_ctrl_q", "{c_tag_q, c_emit_drain, c_emit_clear || c_emit_drain, c_emit_slice}"),
+            set("st_fmt_q", "c_fmt_q"),
+            set("st_slice_q", "c_s_q"),
+            set("st_half_q", format!("c_fmt_q == 2'd{} && c_k_q[0]", mx4.code)),
+        ],
+    );
+    md.assign("ctrl_o", "st_ctrl_q")
+        .assign("format_o", "st_fmt_q")
+        .assign("slice_o", "st_slice_q")
+        .assign("half_o", "st_half_q");
+
+    // ---- DMA unit ----
+    md.blank().comment("DMA unit sequencing.");
+    let collect_beat: Vec<Stmt> = (0..cfg.max_load_beats())
+        .map(|b| {
+            let (lo, hi) = (p * b, (p * (b + 1)).min(line_bits));
+            if_(
+                format!("rd_beat_q == {beat_w}'d{b}"),
+                vec![set(format!("line_q[{}:{lo}]", hi - 1), format!("mem_rdata_i[{}:0]", hi - lo - 1))],
+            )
+        })
+        .collect();
+    md.always_ff(
+        vec![
+            set("d_active_q", "1'b0"),
+            set("d_kind_q", "'0"),
+            set("d_fmt_q", "'0"),
+            set("d_trunc_q", "1'b0"),
+            set("d_buf_q", "1'b0"),
+            set("d_lanes_q", "'0"),
+            set("d_lines_q", "'0"),
+            set("d_line_q", "'0"),
+            set("d_bpl_q", "'0"),
+            set("d_beat_q", "'0"),
+            set("d_host_q", "'0"),
+            set("d_spad_q", "'0"),
+            set("d_need_read_q", "1'b0"),
+            set("rd_q", "1'b0"),
+            set("rd_beat_q", "'0"),
+            set("rd_last_q", "1'b0"),
+            set("rd_line_q", "'0"),
+            set("wr_q", "1'b0"),
+            set("wr_addr_q", "'0"),
+            set("line_q", "'0"),
+        ],
+        vec![
+            if_("d_active_q && d_is_store && d_need_read_q", vec![set("d_need_read_q", "1'b0")]),
+            if_(
+                "d_gnt",
+                vec![
+                    set("d_host_q", "d_host_q + 32'd1"),
+                    if_else(
+                        "d_last_beat",
+                        vec![set("d_beat_q", "'0"), set("d_line_q", "d_line_q + 16'd1")],
+                        vec![set("d_beat_q", format!("d_beat_q + {beat_w}'d1"))],
+                    ),
+                ],
+            ),
+            set("rd_q", "d_gnt && !d_is_store"),
+            set("rd_beat_q", "d_beat_q"),
+            set("rd_last_q", "d_last_beat"),
+            set("rd_line_q", "d_line_q"),
+            if_("rd_q", collect_beat),
+            set("wr_q", "rd_q && rd_last_q"),
+            set("wr_addr_q", format!("{}'(d_spad_q + rd_line_q)", aw.max(bw))),
+            if_("d_finish", vec![set("d_active_q", "1'b0")]),
+            if_(
+                "start_load || start_store",
+                vec![
+                    set("d_active_q", "1'b1"),
+                    set("d_kind_q", "is_store ? 2'd2 : is_load_b ? 2'd1 : 2'd0"),
+                    set("d_fmt_q", "h_fmt"),
+                    set("d_trunc_q", "h_flag"),
+                    set("d_buf_q", "h_buf"),
+                    set("d_lanes_q", "is_store ? h_cols : h_rows"),
+                    set("d_lines_q", "16'(h_lines)"),
+                    set("d_line_q", "16'd0"),
+                    set("d_bpl_q", format!("{beat_w}'(h_beats)")),
+                    set("d_beat_q", "'0"),
+                    set("d_host_q", "h_host"),
+                    set("d_spad_q", "h_addr"),
+                    set("d_need_read_q", "is_store"),
+                ],
+            ),
+        ],
+    );
+
+    md.blank().comment("Load line into lane words: MX9 144 bits, MX6 96, MX4 128 (two blocks) per lane.");
+    md.logic_doc("lane_words", WORD_BITS * lanes, "lane l in bits [144l +: 144]");
+    md.generate("l", lanes, "g_lane", |g| {
+        g.assign(
+            format!("lane_words[{WORD_BITS}*l +: {WORD_BITS}]"),
+            format!(
+                "(d_fmt_q == 2'd{}) ? line_q[{w9}*l +: {w9}] : (d_fmt_q == 2'd{}) ? {{{p6}'d0, line_q[{w6}*l +: {w6}]}} : {{{p4}'d0, line_q[{w4}*l +: {w4}]}}",
+                mx9.code,
+                mx6.code,
+                w9 = word_bits(mx9),
+                w6 = word_bits(mx6),
+                p6 = WORD_BITS - word_bits(mx6),
+                w4 = word_bits(mx4),
+                p4 = WORD_BITS - word_bits(mx4),
+            ),
+        );
+    });
+    md.assign("a_we_o", "wr_q && d_kind_q == 2'd0")
+        .assign("a_waddr_o", format!("{aw}'(wr_addr_q)"))
+        .assign("a_wdata_o", format!("lane_words[{}:0]", WORD_BITS * r_n - 1));
+    md.generate("r", r_n, "g_amask", |g| {
+        g.assign("a_wmask_o[r]", "7'(r) < d_lanes_q");
+    });
+
+    md.blank().comment("B banks, one per column, and their edge words.");
+    md.generate("c", c_n, "g_b", |g| {
+        g.logic("word", WORD_BITS);
+        g.instance(
+            b_bank,
+            "u_bank",
+            &[
+                ("clk_i", "clk_i".into()),
+                ("we_i", "wr_q && d_kind_q == 2'd1 && 7'(c) < d_lanes_q".into()),
+                ("waddr_i", format!("{bw}'(wr_addr_q)")),
+                ("wdata_i", format!("lane_words[{WORD_BITS}*c +: {WORD_BITS}]")),
+                ("re_i", "c_read".into()),
+                ("raddr_i", format!("{bw}'(c_b_q + c_word)")),
+                ("rdata_o", "word".into()),
+            ],
+        );
+        g.instance(
+            select,
+            "u_select",
+            &[
+                ("word_i", "word".into()),
+                ("format_i", "st_fmt_q".into()),
+                ("slice_i", "st_slice_q".into()),
+                ("half_i", "st_half_q".into()),
+                ("edge_o", format!("b_o[{SLICE_BITS}*c +: {SLICE_BITS}]")),
+            ],
+        );
+    });
+
+    // ---- Result buffers ----
+    md.blank().comment(
+        "Result buffers: per column a RAM of two buffers of rows; the drain delivers each column's\n\
+         rows in order with the buffer tag. The last value of a drain (last row, last column) ends it.",
+    );
+    md.logic_doc("row_cnt_q", 7 * c_n, "next row of column c in bits [7c +: 7]")
+        .logic_doc("results", 32 * c_n, "result row being stored, column c in bits [32c +: 32]")
+        .wire("st_read", 1, "d_active_q && d_is_store && (d_need_read_q || (d_gnt && d_last_beat && d_line_q + 16'd1 != d_lines_q))")
+        .wire("st_row", rb, format!("{rb}'(d_need_read_q ? d_line_q : d_line_q + 16'd1)"));
+    md.generate("c", c_n, "g_r", |g| {
+        g.wire("row", 7, "row_cnt_q[7*c +: 7]");
+        g.instance(
+            r_bank,
+            "u_bank",
+            &[
+                ("clk_i", "clk_i".into()),
+                ("we_i", "drain_valid_i[c]".into()),
+                ("waddr_i", format!("{{drain_tag_i[c], {rb}'(row)}}")),
+                ("wdata_i", "drain_data_i[32*c +: 32]".into()),
+                ("re_i", "st_read".into()),
+                ("raddr_i", "{d_buf_q, st_row}".into()),
+                ("rdata_o", "results[32*c +: 32]".into()),
+            ],
+        );
+        g.always_ff(
+            vec![set("row_cnt_q[7*c +: 7]", "'0")],
+            vec![if_(
+                "drain_valid_i[c]",
+                vec![set("row_cnt_q[7*c +: 7]", "(row == part_rows - 7'd1) ? 7'd0 : row + 7'd1")],
+            )],
+        );
+    });
+    md.assign(
+        "drain_last",
+        format!("drain_valid_i[{0}] && row_cnt_q[7*{0} +: 7] == part_rows - 7'd1", c_n - 1),
+    );
+    md.always_ff(
+        vec![set("pending_q", "'0")],
+        vec![
+            if_("drain_last", vec![set(format!("pending_q[drain_tag_i[{}]]", c_n - 1), "1'b0")]),
+            if_("c_emit_drain", vec![set("pending_q[c_tag_q]", "1'b1")]),
+        ],
+    );
+
+    // ---- Store path ----
+    md.blank().comment(
+        "Store path: columns past the tile read as zero; MX rows go through mx_convert per 16 columns.",
+    );
+    md.logic_doc("masked", 32 * 16 * groups, "column c in bits [32c +: 32], zero past the tile")
+        .logic_doc("blocks", max_block_bits() * groups, "group g's packed block in bits [144g +: 144]")
+        .logic("store_line", store_line_bits);
+    md.wire("padded", 32 * 16 * groups, format!("{}'(results)", 32 * 16 * groups));
+    md.generate("c", 16 * groups, "g_mask", |g| {
+        g.assign("masked[32*c +: 32]", "(7'(c) < d_lanes_q) ? padded[32*c +: 32] : 32'd0");
+    });
+    md.generate("g", groups, "g_convert", |g| {
+        g.instance(
+            convert,
+            "u_convert",
+            &[
+                ("data_i", "masked[512*g +: 512]".into()),
+                ("format_i", "d_fmt_q".into()),
+                ("truncate_i", "d_trunc_q".into()),
+                ("block_o", format!("blocks[{0}*g +: {0}]", max_block_bits())),
+            ],
+        );
+    });
+    let packed = |f: MxFormat| {
+        let parts: Vec<String> = (0..groups)
+            .rev()
+            .map(|g| format!("blocks[{} +: {}]", max_block_bits() * g, f.block_bits()))
+            .collect();
+        format!("{store_line_bits}'({{{}}})", parts.join(", "))
+    };
+    md.always_comb(vec![if_else(
+        format!("d_fmt_q == 2'd{}", cmd::F32),
+        vec![set("store_line", format!("{store_line_bits}'(masked[{}:0])", 32 * c_n - 1))],
+        vec![if_else(
+            format!("d_fmt_q == 2'd{}", mx9.code),
+            vec![set("store_line", packed(mx9))],
+            vec![if_else(
+                format!("d_fmt_q == 2'd{}", mx6.code),
+                vec![set("store_line", packed(mx6))],
+                vec![set("store_line", packed(mx4))],
+            )],
+        )],
+    )]);
+    md.assign("mem_req_o", "d_req")
+        .assign("mem_we_o", "d_is_store")
+        .assign("mem_addr_o", "d_host_q")
+        .assign("mem_wdata_o", format!("store_line[{p}*d_beat_q +: {p}]"));
+
+    // ---- Status and counters ----
+    md.blank()
+        .comment("Status: {error count, last error code, busy}; counters in hdlgen::accel::COUNTERS order.");
+    md.logic("err_count_q", 16).logic("last_err_q", 4).logic("counters_q", 32 * COUNTERS.len() as u32);
+    md.always_ff(
+        vec![set("err_count_q", "'0"), set("last_err_q", "'0")],
+        vec![if_(
+            "reject",
+            vec![
+                set("err_count_q", "err_count_q + 16'd1"),
+                set("last_err_q", format!("(h_error != 4'd0) ? h_error : 4'd{}", error::SPLIT_BUSY)),
+            ],
+        )],
+    );
+    md.assign("status_o", "{err_count_q, 8'd0, last_err_q, 3'd0, busy_o}");
+    let events = [
+        "busy_o",
+        "c_emit_clear || c_emit_slice || c_emit_drain",
+        "d_active_q",
+        "legal && !dispatch && ((is_load && !d_active_q && load_hazard) || (is_compute && c_free && operand_hazard))",
+        "legal && !dispatch && ((is_store && !d_active_q) || (is_compute && c_free && !operand_hazard)) && result_hazard",
+        "c_at_drain && !spacing_ok",
+        "d_req && !mem_gnt_i",
+        "c_block_end",
+    ];
+    let mut inc = Vec::new();
+    for (i, event) in events.iter().enumerate() {
+        inc.push(if_(
+            *event,
+            vec![set(
+                format!("counters_q[{} +: 32]", 32 * i),
+                format!("counters_q[{} +: 32] + 32'd1", 32 * i),
+            )],
+        ));
+    }
+    md.always_ff(vec![set("counters_q", "'0")], inc);
+    md.assign("counters_o", "counters_q");
+    md
+}
+
+/// The top: two parts, the A banks, the array and the host port arbiter.
+fn top(cfg: AccelConfig, part: &Module, a_bank: &Module, select: &Module, array: &Module) -> Module {
+    let (r_n, c_n, p) = (cfg.rows, cfg.cols, cfg.port_bits);
+    let sb = cfg.array().split_bits();
+    let aw = cfg.a_depth.trailing_zeros();
+    let nc = 32 * COUNTERS.len() as u32;
+    let mut md = Module::new(
+        cfg.top_name(),
+        format!(
+            "DaCapo accelerator: a {r_n} x {c_n} DPE array cut by a runtime split into a top and a\n\
+             bottom part, each with its own command queue (cmd_*[0] top, [1] bottom, 128-bit\n\
+             commands), scratchpads and result buffers; one {p}-bit host memory port shared by both\n\
+             (the top part wins a cycle both want; read data arrives the cycle after the request).\n\
+             status_o and counters_o hold part 0 (top) in the low half. See docs/timing.md."
+        ),
+    );
+    md.clock_and_reset()
+        .input("cmd_valid_i", 2)
+        .input("cmd_i", 2 * cmd::BITS)
+        .output("cmd_ready_o", 2)
+        .output("mem_req_o", 1)
+        .output("mem_we_o", 1)
+        .output("mem_addr_o", 32)
+        .output("mem_wdata_o", p)
+        .input("mem_rdata_i", p)
+        .output("split_o", sb)
+        .output("status_o", 64)
+        .output("counters_o", 2 * nc)
+        .output("block_done_o", r_n * c_n);
+
+    md.blank().logic("split_q", sb).logic("busy", 2).logic("split_we", 2).logic("split_val", 2 * sb);
+    md.logic("req", 2).logic("we", 2).logic("addr", 64).logic("wdata", 2 * p);
+    md.logic("a_we", 2)
+        .logic("a_wmask", 2 * r_n)
+        .logic("a_waddr", 2 * aw)
+        .logic("a_wdata", 2 * WORD_BITS * r_n);
+    md.logic("a_re", 2).logic("a_raddr", 2 * aw);
+    md.logic("ctrl", 8).logic("fmt", 4).logic("slice", 8).logic("half", 2).logic("b", 2 * SLICE_BITS * c_n);
+    md.logic("drain_valid", 2 * c_n).logic("drain_tag", 2 * c_n).logic("drain_data", 64 * c_n);
+    md.logic("a_edge", SLICE_BITS * r_n);
+    md.wire("gnt", 2, "{req[1] && !req[0], req[0]}");
+
+    md.blank().comment("The parts: 0 is the top (rows 0..split), 1 the bottom (rows split..R).");
+    for (i, name) in ["u_top", "u_bottom"].iter().enumerate() {
+        let rows = if i == 0 { "split_q".to_string() } else { format!("{sb}'d{r_n} - split_q") };
+        let s = |w: u32| format!("[{w}*{i} +: {w}]");
+        md.instance(
+            part,
+            *name,
+            &[
+                ("clk_i", "clk_i".into()),
+                ("rst_ni", "rst_ni".into()),
+                ("rows_i", rows),
+                ("other_busy_i", format!("busy[{}]", 1 - i)),
+                ("cmd_valid_i", format!("cmd_valid_i[{i}]")),
+                ("cmd_i", format!("cmd_i{}", s(cmd::BITS))),
+                ("cmd_ready_o", format!("cmd_ready_o[{i}]")),
+                ("busy_o", format!("busy[{i}]")),
+                ("split_we_o", format!("split_we[{i}]")),
+                ("split_o", format!("split_val{}", s(sb))),
+                ("status_o", format!("status_o{}", s(32))),
+                ("counters_o", format!("counters_o{}", s(nc))),
+                ("mem_req_o", format!("req[{i}]")),
+                ("mem_we_o", format!("we[{i}]")),
+                ("mem_addr_o", format!("addr{}", s(32))),
+                ("mem_wdata_o", format!("wdata{}", s(p))),
+                ("mem_gnt_i", format!("gnt[{i}]")),
+                ("mem_rdata_i", "mem_rdata_i".into()),
+                ("a_we_o", format!("a_we[{i}]")),
+                ("a_wmask_o", format!("a_wmask{}", s(r_n))),
+                ("a_waddr_o", format!("a_waddr{}", s(aw))),
+                ("a_wdata_o", format!("a_wdata{}", s(WORD_BITS * r_n))),
+                ("a_re_o", format!("a_re[{i}]")),
+                ("a_raddr_o", format!("a_raddr{}", s(aw))),
+                ("ctrl_o", format!("ctrl{}", s(4))),
+                ("format_o", format!("fmt{}", s(2))),
+                ("slice_o", format!("slice{}", s(4))),
+                ("half_o", format!("half[{i}]")),
+                ("b_o", format!("b{}", s(SLICE_BITS * c_n))),
+                ("drain_valid_i", format!("drain_valid{}", s(c_n))),
+                ("drain_tag_i", format!("drain_tag{}", s(c_n))),
+                ("drain_data_i", format!("drain_data{}", s(32 * c_n))),
+            ],
+        );
+    }
+
+    md.blank().comment("The split register: set by a part's set-split, the top part first.");
+    md.always_ff(
+        vec![set("split_q", "'0")],
+        vec![if_else(
+            "split_we[0]",
+            vec![set("split_q", format!("split_val[{}:0]", sb - 1))],
+            vec![if_("split_we[1]", vec![set("split_q", format!("split_val[{} +: {sb}]", sb))])],
+        )],
+    );
+    md.assign("split_o", "split_q");
+
+    md.blank().comment("Host port: requests are registered; the top part has priority.");
+    md.logic("mem_req_q", 1).logic("mem_we_q", 1).logic("mem_addr_q", 32).logic("mem_wdata_q", p);
+    md.always_ff(
+        vec![
+            set("mem_req_q", "1'b0"),
+            set("mem_we_q", "1'b0"),
+            set("mem_addr_q", "'0"),
+            set("mem_wdata_q", "'0"),
+        ],
+        vec![
+            set("mem_req_q", "req != 2'd0"),
+            set("mem_we_q", "gnt[0] ? we[0] : we[1]"),
+            set("mem_addr_q", "gnt[0] ? addr[31:0] : addr[63:32]"),
+            set("mem_wdata_q", format!("gnt[0] ? wdata[{}:0] : wdata[{p} +: {p}]", p - 1)),
+        ],
+    );
+    md.assign("mem_req_o", "mem_req_q")
+        .assign("mem_we_o", "mem_we_q")
+        .assign("mem_addr_o", "mem_addr_q")
+        .assign("mem_wdata_o", "mem_wdata_q");
+
+    md.blank().comment(
+        "A banks: row r belongs to the top part when r < split (its lane r), else to the bottom\n\
+         part (its lane R-1-r, counted from the south edge).",
+    );
+    md.generate("r", r_n, "g_a", |g| {
+        g.wire("own", 1, format!("{sb}'(r) >= split_q"));
+        g.wire(
+            "lane",
+            bits_for(u64::from(r_n - 1)).max(1),
+            format!("own ? {0}'({1} - r) : {0}'(r)", bits_for(u64::from(r_n - 1)).max(1), r_n - 1),
+        );
+        g.logic("word", WORD_BITS);
+        g.instance(
+            a_bank,
+            "u_bank",
+            &[
+                ("clk_i", "clk_i".into()),
+                ("we_i", format!("a_we[own] && a_wmask[{r_n}*own + lane]")),
+                ("waddr_i", format!("a_waddr[{aw}*own +: {aw}]")),
+                ("wdata_i", format!("a_wdata[{}*own + {WORD_BITS}*lane +: {WORD_BITS}]", WORD_BITS * r_n)),
+                ("re_i", "a_re[own]".into()),
+                ("raddr_i", format!("a_raddr[{aw}*own +: {aw}]")),
+                ("rdata_o", "word".into()),
+            ],
+        );
+        g.instance(
+            select,
+            "u_select",
+            &[
+                ("word_i", "word".into()),
+                ("format_i", "fmt[2*own +: 2]".into()),
+                ("slice_i", "slice[4*own +: 4]".into()),
+                ("half_i", "half[own]".into()),
+                ("edge_o", format!("a_edge[{SLICE_BITS}*r +: {SLICE_BITS}]")),
+            ],
+        );
+    });
+
+    md.blank().comment("The array: the top part at the north edge, the bottom part at the south edge.");
+    md.instance(
+        array,
+        "u_array",
+        &[
+            ("clk_i", "clk_i".into()),
+            ("rst_ni", "rst_ni".into()),
+            ("split_i", "split_q".into()),
+            ("top_format_i", "fmt[1:0]".into()),
+            ("top_ctrl_i", "ctrl[3:0]".into()),
+            ("bot_format_i", "fmt[3:2]".into()),
+            ("bot_ctrl_i", "ctrl[7:4]".into()),
+            ("a_i", "a_edge".into()),
+            ("top_b_i", format!("b[{}:0]", SLICE_BITS * c_n - 1)),
+            ("bot_b_i", format!("b[{0} +: {0}]", SLICE_BITS * c_n)),
+            ("north_result_o", format!("drain_data[{}:0]", 32 * c_n - 1)),
+            ("north_valid_o", format!("drain_valid[{}:0]", c_n - 1)),
+            ("north_tag_o", format!("drain_tag[{}:0]", c_n - 1)),
+            ("south_result_o", format!("drain_data[{0} +: {0}]", 32 * c_n)),
+            ("south_valid_o", format!("drain_valid[{c_n} +: {c_n}]")),
+            ("south_tag_o", format!("drain_tag[{c_n} +: {c_n}]")),
+            ("block_done_o", "block_done_o".into()),
+        ],
+    );
+    md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configs_are_checked() {
+        assert_eq!(preset("small").map(|c| c.rows), Ok(4));
+        assert_eq!(preset("big").unwrap_err(), "unknown preset 'big'; the presets are dacapo, small");
+        assert_eq!(
+            AccelConfig::new(4, 4, 100, 256, 256, 4).unwrap_err(),
+            "port_bits must be a power of two in 64..=4096, got 100"
+        );
+        assert_eq!(
+            AccelConfig::new(4, 4, 1024, 256, 256, 4).unwrap_err(),
+            "port_bits 1024 is wider than the widest scratchpad line (576 bits for 4 lanes); use at most 512"
+        );
+        assert_eq!(
+            AccelConfig::new(1, 4, 512, 256, 256, 4).unwrap_err(),
+            "an array needs 2..=64 rows, got 1"
+        );
+        assert_eq!(
+            AccelConfig::new(4, 4, 512, 256, 8, 4).unwrap_err(),
+            "b_depth must be a power of two in 16..=32768, got 8"
+        );
+        for p in PRESETS {
+            let c = p.config;
+            assert_eq!(
+                AccelConfig::new(c.rows, c.cols, c.port_bits, c.a_depth, c.b_depth, c.queue_depth),
+                Ok(c)
+            );
+        }
+    }
+
+    #[test]
+    fn beats() {
+        let c = preset("dacapo").unwrap();
+        assert_eq!(c.load_beats(MxFormat::MX9, 16), 2);
+        assert_eq!(c.load_beats(MxFormat::MX4, 16), 1);
+        assert_eq!(c.store_beats(None, 16), 1);
+        assert_eq!(c.store_beats(Some(MxFormat::MX9), 16), 1);
+    }
+}

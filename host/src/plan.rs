@@ -1,0 +1,262 @@
+//! How a GEMM runs on one part of the accelerator: the command stream and the host memory
+//! layout it reads and writes. The timing model (`timing`) and the Verilator backend (`rtl`)
+//! run the same plan.
+
+use anyhow::ensure;
+use hdlgen::accel::{blocks_per_word, word_bits, AccelConfig};
+use mx::{Axis, Block, Format, MxMatrix};
+use sim::{hw_format, Command};
+
+/// A GEMM on one part: output tiles of part rows x array columns in row-major order; K in
+/// chunks that fit half of a scratchpad, so the next chunk loads into the other half while
+/// this one computes; an operand chunk still resident is not loaded again (A while the tile
+/// row stays, B when there is one tile column); drains alternate between the two result
+/// buffers; each tile is stored (f32) while the next one computes. Command order:
+/// `L(0) C(0) L(1) [S(t-1)] C(1) L(2) ...`: step s + 1's loads and the previous tile's
+/// store queue behind step s's compute.
+#[derive(Clone, Debug)]
+pub struct GemmPlan {
+    pub commands: Vec<Command>,
+    format: Format,
+    m: usize,
+    n: usize,
+    k: usize,
+    rows: usize,
+    cols: usize,
+    /// Host beat of each output tile's first result row, and beats per row.
+    c_tiles: Vec<(u32, u32)>,
+    regions: Vec<Region>,
+    port_words: usize,
+    /// The first host beat past everything the plan uses.
+    pub host_end: u32,
+}
+
+/// Operand lines in host memory: `lines` lines of `lanes` lanes from `first_block` on, for
+/// lanes `first_lane..` of the matrix.
+#[derive(Clone, Copy, Debug)]
+struct Region {
+    host: u32,
+    is_a: bool,
+    first_lane: usize,
+    lanes: usize,
+    first_block: usize,
+    lines: usize,
+}
+
+impl GemmPlan {
+    /// The plan for `a` (M x K, blocked along rows) times `b` (K x N, blocked along columns)
+    /// on a part of `part_rows` rows, with its host memory from beat `host` on. K chunks hold
+    /// at most `chunk_words` scratchpad words (`None`: half the smaller scratchpad).
+    pub fn new(
+        config: AccelConfig,
+        part_rows: u32,
+        a: &MxMatrix,
+        b: &MxMatrix,
+        host: u32,
+        chunk_words: Option<u32>,
+    ) -> anyhow::Result<GemmPlan> {
+        let format = a.format();
+        ensure!(
+            b.format() == format,
+            "A is {} but B is {}: both operands need one format",
+            a.format(),
+            b.format()
+        );
+        ensure!(
+            a.axis() == Axis::Row && b.axis() == Axis::Col,
+            "A must be blocked along rows and B along columns"
+        );
+        ensure!(
+            a.cols() == b.rows(),
+            "A is {} x {} but B is {} x {}",
+            a.rows(),
+            a.cols(),
+            b.rows(),
+            b.cols()
+        );
+        ensure!(part_rows > 0, "the part has no rows under this split");
+        let (m, n, kb) = (a.rows(), b.cols(), a.blocks_per_line());
+        ensure!(m > 0 && n > 0 && kb > 0, "empty GEMM ({m} x {} x {n})", a.cols());
+        let hw = hw_format(format);
+        let (rows, cols) = (part_rows as usize, config.cols as usize);
+        let per_word = blocks_per_word(hw) as usize;
+        let half_words = (config.a_depth.min(config.b_depth) / 2) as usize;
+        let chunk_words = chunk_words.map_or(half_words, |w| (w as usize).clamp(1, half_words));
+        let chunk = chunk_words * per_word;
+        let (tiles_m, tiles_n, chunks) = (m.div_ceil(rows), n.div_ceil(cols), kb.div_ceil(chunk));
+        let blocks = |q: usize| kb.min((q + 1) * chunk) - q * chunk;
+        let words = |q: usize| blocks(q).div_ceil(per_word);
+        let tile_rows = |i: usize| rows.min(m - i * rows);
+        let tile_cols = |j: usize| cols.min(n - j * cols);
+
+        let mut host = host;
+        let mut regions = Vec::new();
+        // Host beat of each operand chunk: at[operand][tile][chunk].
+        let mut at: [Vec<Vec<u32>>; 2] = [Vec::new(), Vec::new()];
+        for (o, tiles) in [tiles_m, tiles_n].into_iter().enumerate() {
+            for t in 0..tiles {
+                let lanes = if o == 0 { tile_rows(t) } else { tile_cols(t) };
+                let span = if o == 0 { rows } else { cols };
+                let mut chunk_at = Vec::new();
+                for q in 0..chunks {
+                    chunk_at.push(host);
+                    regions.push(Region {
+                        host,
+                        is_a: o == 0,
+                        first_lane: t * span,
+                        lanes,
+                        first_block: q * chunk,
+                        lines: words(q),
+                    });
+                    host += words(q) as u32 * config.load_beats(hw, lanes as u32);
+                }
+                at[o].push(chunk_at);
+            }
+        }
+        let mut c_tiles = Vec::new();
+        for i in 0..tiles_m {
+            for j in 0..tiles_n {
+                let per_row = config.store_beats(None, tile_cols(j) as u32);
+                c_tiles.push((host, per_row));
+                host += tile_rows(i) as u32 * per_row;
+            }
+        }
+
+        // Per step (tile, chunk): its loads and its compute. Each operand has two halves; a
+        // chunk loads into the half the previous step's compute does not read.
+        let mut resident: [[Option<(usize, usize)>; 2]; 2] = [[None; 2]; 2];
+        let mut in_use = [1usize; 2];
+        let mut steps: Vec<(Vec<Command>, Command)> = Vec::new();
+        let tiles = tiles_m * tiles_n;
+        for t in 0..tiles {
+            let (i, j) = (t / tiles_n, t % tiles_n);
+            for q in 0..chunks {
+                let mut loads = Vec::new();
+                let mut halves = [0usize; 2];
+                for (o, (key, lanes)) in
+                    [((i, q), tile_rows(i)), ((j, q), tile_cols(j))].into_iter().enumerate()
+                {
+                    let half = match resident[o].iter().position(|r| *r == Some(key)) {
+                        Some(h) => h,
+                        None => {
+                            let h = 1 - in_use[o];
+                            resident[o][h] = Some(key);
+                            let (spad, lines, lanes) =
+                                ((h * half_words) as u32, words(q) as u32, lanes as u32);
+                            let host = at[o][key.0][key.1];
+                            loads.push(if o == 0 {
+                                Command::LoadA { format, lanes, lines, spad, host }
+                            } else {
+                                Command::LoadB { format, lanes, lines, spad, host }
+                            });
+                            h
+                        }
+                    };
+                    halves[o] = half;
+                    in_use[o] = half;
+                }
+                let compute = Command::Compute {
+                    format,
+                    rows: tile_rows(i) as u32,
+                    cols: tile_cols(j) as u32,
+                    blocks: blocks(q) as u32,
+                    a: (halves[0] * half_words) as u32,
+                    b: (halves[1] * half_words) as u32,
+                    clear: t == 0 && q == 0,
+                    drain: q + 1 == chunks,
+                    buffer: (t % 2) as u32,
+                };
+                steps.push((loads, compute));
+            }
+        }
+        let store = |t: usize| Command::Store {
+            format: None,
+            truncate: false,
+            buffer: (t % 2) as u32,
+            rows: tile_rows(t / tiles_n) as u32,
+            cols: tile_cols(t % tiles_n) as u32,
+            host: c_tiles[t].0,
+        };
+        let mut commands = steps[0].0.clone();
+        for s in 0..steps.len() {
+            commands.push(steps[s].1);
+            if let Some((loads, _)) = steps.get(s + 1) {
+                commands.extend(loads);
+            }
+            let (t, q) = (s / chunks, s % chunks);
+            if q == 0 && t >= 1 {
+                commands.push(store(t - 1));
+            }
+        }
+        commands.push(store(tiles - 1));
+        Ok(GemmPlan {
+            commands,
+            format,
+            m,
+            n,
+            k: a.cols(),
+            rows,
+            cols,
+            c_tiles,
+            regions,
+            port_words: (config.port_bits / 32) as usize,
+            host_end: host,
+        })
+    }
+
+    /// The useful multiply-accumulates: M x N x K.
+    pub fn macs(&self) -> u64 {
+        (self.m * self.n * self.k) as u64
+    }
+
+    /// The host memory the plan reads: `(beat, words)` runs of operand lines. Each line holds,
+    /// per lane, the lane's scratchpad word (the packed block, or two for MX4), packed
+    /// little-endian from bit 0, lanes in order; a line fills whole beats.
+    pub fn operand_beats(&self, a: &MxMatrix, b: &MxMatrix) -> Vec<(u32, Vec<u32>)> {
+        let hw = hw_format(self.format);
+        let per_word = blocks_per_word(hw) as usize;
+        let word_bits = word_bits(hw) as usize;
+        let block_bits = 8 * self.format.block_bytes();
+        let mut bytes = vec![0u8; self.format.block_bytes()];
+        let mut out = Vec::new();
+        for r in &self.regions {
+            let matrix = if r.is_a { a } else { b };
+            let beat_words = (r.lanes * word_bits).div_ceil(32 * self.port_words) * self.port_words;
+            let mut words = vec![0u32; r.lines * beat_words];
+            for line in 0..r.lines {
+                for lane in 0..r.lanes {
+                    let blocks = matrix.line(r.first_lane + lane);
+                    for half in 0..per_word {
+                        let k = r.first_block + line * per_word + half;
+                        blocks.get(k).copied().unwrap_or_else(Block::default).pack(self.format, &mut bytes);
+                        let at = 32 * line * beat_words + lane * word_bits + half * block_bits;
+                        for (i, byte) in bytes.iter().enumerate() {
+                            let bit = at + 8 * i;
+                            words[bit / 32] |= u32::from(*byte) << (bit % 32);
+                        }
+                    }
+                }
+            }
+            out.push((r.host, words));
+        }
+        out
+    }
+
+    /// The M x N result from the host memory the stores wrote; `read(beat, beats)` reads it.
+    pub fn results(&self, read: impl Fn(u32, u32) -> Vec<u32>) -> Vec<f32> {
+        let mut c = vec![0f32; self.m * self.n];
+        let tiles_n = self.n.div_ceil(self.cols);
+        for (t, &(host, per_row)) in self.c_tiles.iter().enumerate() {
+            let (i, j) = (t / tiles_n, t % tiles_n);
+            let (tm, tn) = (self.rows.min(self.m - i * self.rows), self.cols.min(self.n - j * self.cols));
+            let words = read(host, tm as u32 * per_row);
+            for r in 0..tm {
+                for col in 0..tn {
+                    let w = words[r * per_row as usize * self.port_words + col];
+                    c[(i * self.rows + r) * self.n + j * self.cols + col] = f32::from_bits(w);
+                }
+            }
+        }
+        c
+    }
+}

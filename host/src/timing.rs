@@ -1,0 +1,167 @@
+//! The cycle count of every accelerator command and of whole command streams, as the RTL
+//! runs them (docs/timing.md derives each formula). `schedule` replays a part's command
+//! stream through the dispatch rules with these formulas and equals the Verilator chip to
+//! the cycle.
+
+use anyhow::bail;
+use hdlgen::accel::{blocks_per_word, AccelConfig};
+use mx::Format;
+use sim::{hw_format, Command};
+
+/// Cycles a DPE spends on one block: 16 (MX9), 4 (MX6), 1 (MX4).
+pub fn cycles_per_block(format: Format) -> u64 {
+    u64::from(format.cycles_per_block())
+}
+
+/// Host port beats a load or a store moves; its DMA unit is busy beats + 2 cycles when it
+/// never waits for the port.
+pub fn dma_beats(config: AccelConfig, command: &Command) -> u64 {
+    match *command {
+        Command::LoadA { format, lanes, lines, .. } | Command::LoadB { format, lanes, lines, .. } => {
+            u64::from(lines) * u64::from(config.load_beats(hw_format(format), lanes))
+        }
+        Command::Store { format, rows, cols, .. } => {
+            u64::from(rows) * u64::from(config.store_beats(format.map(hw_format), cols))
+        }
+        _ => 0,
+    }
+}
+
+/// Cycles a compute streams: an optional clear cycle, then blocks x cycles per block; a
+/// drain adds one cycle (later if the part's previous drain was less than 2 x rows ago).
+pub fn compute_cycles(format: Format, blocks: u32, clear: bool, drain: bool) -> u64 {
+    u64::from(clear) + u64::from(blocks) * cycles_per_block(format) + u64::from(drain)
+}
+
+/// Cycles from a part's drain cycle until its last result is in the result buffer, plus
+/// one: a store of that buffer can start this many cycles after the drain.
+pub fn drain_latency(part_rows: u32, cols: u32) -> u64 {
+    u64::from(2 * part_rows + cols)
+}
+
+/// When each command of a stream ran and when the part became idle.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Schedule {
+    /// Cycles from the first command entering the queue until the part is idle.
+    pub cycles: u64,
+    /// The cycle each command left the queue for its unit.
+    pub dispatch: Vec<u64>,
+    /// Cycles (first, last) during which the part requested the host port.
+    pub requests: Vec<(u64, u64)>,
+    /// Cycles the compute unit streamed (clear, slices, drains).
+    pub compute: u64,
+}
+
+/// Replays a part's command stream, all of it handed to the chip at cycle 0, one command per
+/// cycle while the queue has room. `blocked` lists the cycles (first, last; sorted) in which
+/// the other part holds the host port (the top part never waits; the bottom part waits for
+/// the top part's requests). Takes loads, computes, stores and fences.
+pub fn schedule(
+    config: AccelConfig,
+    part_rows: u32,
+    commands: &[Command],
+    blocked: &[(u64, u64)],
+) -> anyhow::Result<Schedule> {
+    let (p, c) = (u64::from(part_rows), u64::from(config.cols));
+    let q = config.queue_depth as usize;
+    let mut out = Schedule::default();
+    let mut entered: Vec<u64> = Vec::with_capacity(commands.len());
+    // Compute unit: its last cycle, the cycle it last streamed a drain, and what it reads.
+    let mut c_last: Option<u64> = None;
+    let mut c_reads: Option<(u32, u32, u32)> = None;
+    let mut last_drain: Option<u64> = None;
+    // Per result buffer: the first cycle its last drain has fully landed.
+    let mut landed = [0u64; 2];
+    // DMA unit: the first cycle it is free, and what it last ran.
+    let mut dma_free = 0u64;
+    let mut dma_last: Option<Command> = None;
+    let mut idle = 0u64;
+    for (i, command) in commands.iter().enumerate() {
+        let enter =
+            (entered.last().map_or(0, |e| e + 1)).max(if i >= q { out.dispatch[i - q] + 1 } else { 0 });
+        entered.push(enter);
+        let head = enter.max(out.dispatch.last().map_or(0, |&d| d)) + 1;
+        let overlaps = |lo1: u32, n1: u32, lo2: u32, n2: u32| lo1 < lo2 + n2 && lo2 < lo1 + n1;
+        let t = match *command {
+            Command::LoadA { spad, lines, .. } | Command::LoadB { spad, lines, .. } => {
+                let is_a = matches!(command, Command::LoadA { .. });
+                let hazard = c_reads
+                    .is_some_and(|(a, b, words)| overlaps(spad, lines, if is_a { a } else { b }, words));
+                let t = head.max(dma_free).max(if hazard { c_last.unwrap_or(0) } else { 0 });
+                let first = t + 1;
+                let last = grant(first, dma_beats(config, command), blocked);
+                out.requests.push((first, last));
+                dma_free = last + 3;
+                dma_last = Some(*command);
+                t
+            }
+            Command::Store { buffer, .. } => {
+                let t = head.max(dma_free).max(landed[buffer as usize]);
+                let first = t + 2;
+                let last = grant(first, dma_beats(config, command), blocked);
+                out.requests.push((first, last));
+                dma_free = last + 2;
+                dma_last = Some(*command);
+                t
+            }
+            Command::Compute { format, blocks, a, b, clear, drain, buffer, .. } => {
+                let words = blocks.div_ceil(blocks_per_word(hw_format(format)));
+                let operand = match dma_last {
+                    Some(Command::LoadA { spad, lines, .. }) => overlaps(a, words, spad, lines),
+                    Some(Command::LoadB { spad, lines, .. }) => overlaps(b, words, spad, lines),
+                    _ => false,
+                };
+                let storing = matches!(dma_last, Some(Command::Store { buffer: s, .. }) if s == buffer);
+                let mut t = head.max(c_last.unwrap_or(0));
+                if operand || (drain && storing) {
+                    t = t.max(dma_free);
+                }
+                if drain {
+                    t = t.max(landed[buffer as usize]);
+                }
+                let slices_end = t + u64::from(clear) + u64::from(blocks) * cycles_per_block(format);
+                out.compute += slices_end - t;
+                let last = if drain {
+                    let d = (slices_end + 1).max(last_drain.map_or(0, |l| l + 2 * p));
+                    last_drain = Some(d);
+                    landed[buffer as usize] = d + 2 * p + c;
+                    out.compute += 1;
+                    d
+                } else {
+                    slices_end
+                };
+                c_last = Some(last);
+                c_reads = Some((a, b, words));
+                t
+            }
+            Command::Fence => {
+                head.max(c_last.map_or(0, |l| l + 1)).max(dma_free).max(landed[0]).max(landed[1])
+            }
+            _ => bail!("the timing model takes loads, computes, stores and fences, not {command:?}"),
+        };
+        // A compute stops holding its operands for loads at its last cycle.
+        out.dispatch.push(t);
+        idle = idle.max(t + 1);
+    }
+    out.cycles = idle.max(c_last.map_or(0, |l| l + 1)).max(dma_free).max(landed[0]).max(landed[1]);
+    Ok(out)
+}
+
+/// The cycle of the last of `beats` port grants from cycle `first` on, skipping the blocked
+/// cycles.
+fn grant(first: u64, beats: u64, blocked: &[(u64, u64)]) -> u64 {
+    let mut at = first;
+    let mut left = beats;
+    for &(lo, hi) in blocked {
+        if hi < at {
+            continue;
+        }
+        let free = lo.saturating_sub(at);
+        if free >= left {
+            break;
+        }
+        left -= free;
+        at = hi + 1;
+    }
+    at + left - 1
+}

@@ -1,0 +1,275 @@
+//! GEMMs on the Verilator accelerator (`small` preset) against the golden model, bit for bit,
+//! with the cycles the timing model predicts.
+
+use host::rtl::{run_gemms, GemmJob};
+use mx::rng::Rng;
+use mx::{gemm, Axis, Format, MxMatrix, Rounding};
+use sim::{Chip, Command, Part};
+
+fn matrix(rng: &mut Rng, rows: usize, cols: usize, axis: Axis, format: Format) -> MxMatrix {
+    let data: Vec<f32> = (0..rows * cols).map(|_| (rng.normal() * 4.0) as f32).collect();
+    MxMatrix::quantize(&data, rows, cols, axis, format, Rounding::NearestEven).unwrap()
+}
+
+fn set_split(chip: &mut Chip, s: u32) {
+    chip.push(Part::Top, Command::SetSplit(s));
+    chip.run(1000).unwrap();
+    assert_eq!(chip.split(), s);
+}
+
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
+fn dims(rng: &mut Rng) -> (usize, usize, usize) {
+    (1 + rng.below(70) as usize, 1 + rng.below(70) as usize, 1 + rng.below(70) as usize)
+}
+
+#[test]
+fn random_gemms_every_split_and_part() {
+    let mut chip = Chip::new("small").unwrap();
+    let mut rng = Rng::new(7);
+    for s in 0..=4u32 {
+        set_split(&mut chip, s);
+        for part in [Part::Top, Part::Bottom] {
+            if chip.part_rows(part) == 0 {
+                continue;
+            }
+            for format in Format::ALL {
+                for chunk in [None, Some(1 + rng.below(3) as u32)] {
+                    let (m, n, k) = dims(&mut rng);
+                    let a = matrix(&mut rng, m, k, Axis::Row, format);
+                    let b = matrix(&mut rng, k, n, Axis::Col, format);
+                    let run = &run_gemms(&mut chip, &[GemmJob { part, a: &a, b: &b }], chunk).unwrap()[0];
+                    let what = format!("{m}x{k}x{n} {format} split {s} {part:?} chunk {chunk:?}");
+                    assert_eq!(bits(&run.c), bits(&gemm(&a, &b).unwrap()), "{what}");
+                    assert_eq!(run.cycles, run.modeled_cycles, "{what}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn both_parts_at_once_in_different_formats() {
+    let mut chip = Chip::new("small").unwrap();
+    let mut rng = Rng::new(11);
+    for s in 1..=3u32 {
+        set_split(&mut chip, s);
+        for (ft, fb) in [(Format::Mx6, Format::Mx4), (Format::Mx9, Format::Mx6), (Format::Mx4, Format::Mx9)] {
+            let ((m1, n1, k1), (m2, n2, k2)) = (dims(&mut rng), dims(&mut rng));
+            let a1 = matrix(&mut rng, m1, k1, Axis::Row, ft);
+            let b1 = matrix(&mut rng, k1, n1, Axis::Col, ft);
+            let a2 = matrix(&mut rng, m2, k2, Axis::Row, fb);
+            let b2 = matrix(&mut rng, k2, n2, Axis::Col, fb);
+            let jobs =
+                [GemmJob { part: Part::Top, a: &a1, b: &b1 }, GemmJob { part: Part::Bottom, a: &a2, b: &b2 }];
+            let runs = run_gemms(&mut chip, &jobs, None).unwrap();
+            let what = format!("split {s}: {m1}x{k1}x{n1} {ft} over {m2}x{k2}x{n2} {fb}");
+            assert_eq!(bits(&runs[0].c), bits(&gemm(&a1, &b1).unwrap()), "top, {what}");
+            assert_eq!(bits(&runs[1].c), bits(&gemm(&a2, &b2).unwrap()), "bottom, {what}");
+            assert_eq!(runs[0].cycles, runs[0].modeled_cycles, "top, {what}");
+            assert_eq!(runs[1].cycles, runs[1].modeled_cycles, "bottom, {what}");
+            assert_eq!(runs[0].counters.get("stall_port"), 0, "the top part never waits for the port");
+            // The top part runs exactly as alone; the bottom part only loses port cycles.
+            let alone = run_gemms(&mut chip, &jobs[..1], None).unwrap();
+            assert_eq!(alone[0].cycles, runs[0].cycles, "top alone, {what}");
+            let alone = run_gemms(&mut chip, &jobs[1..], None).unwrap();
+            assert_eq!(bits(&alone[0].c), bits(&runs[1].c));
+            assert!(runs[1].cycles >= alone[0].cycles, "{what}");
+            assert!(runs[1].cycles - alone[0].cycles <= runs[1].counters.get("stall_port"), "{what}");
+        }
+    }
+}
+
+/// Runs `command` alone on `part` and checks that the chip rejected it with `code`.
+fn expect_error(chip: &mut Chip, part: Part, command: Command, code: u32) {
+    let before = chip.status(part);
+    let split = chip.split();
+    chip.push(part, command);
+    chip.run(1000).unwrap();
+    let after = chip.status(part);
+    assert_eq!((after.last_error, after.errors), (code, before.errors + 1), "{command:?} on {part:?}");
+    assert_eq!(chip.split(), split, "{command:?} changed the split");
+}
+
+/// A command word with a field overwritten.
+fn with(command: Command, field: hdlgen::accel::cmd::Field, value: u128) -> Command {
+    let mask = ((1u128 << field.1) - 1) << field.0;
+    Command::Raw(command.encode() & !mask | (value << field.0) & mask)
+}
+
+#[test]
+fn illegal_commands_set_their_code_and_change_nothing() {
+    use hdlgen::accel::{cmd, error};
+    let mut chip = Chip::new("small").unwrap();
+    let mut rng = Rng::new(5);
+    let f = Format::Mx6;
+    let load_a = Command::LoadA { format: f, lanes: 2, lines: 4, spad: 0, host: 0 };
+    let load_b = Command::LoadB { format: f, lanes: 4, lines: 4, spad: 0, host: 0 };
+    let compute = Command::Compute {
+        format: f,
+        rows: 2,
+        cols: 4,
+        blocks: 4,
+        a: 0,
+        b: 0,
+        clear: true,
+        drain: true,
+        buffer: 0,
+    };
+    let store = Command::Store { format: None, truncate: false, buffer: 0, rows: 2, cols: 4, host: 0 };
+
+    // An empty top part (split 0) takes no A load, compute or store.
+    set_split(&mut chip, 0);
+    for c in [load_a, compute, store] {
+        expect_error(&mut chip, Part::Top, c, error::EMPTY_PART);
+    }
+    set_split(&mut chip, 2);
+
+    // A GEMM whose operands are loaded, then every illegal command aimed at them, then its
+    // compute and store: the result must still be right.
+    let a = matrix(&mut rng, 2, 60, Axis::Row, f);
+    let b = matrix(&mut rng, 60, 4, Axis::Col, f);
+    let plan = host::plan::GemmPlan::new(chip.config(), 2, &a, &b, 0, None).unwrap();
+    for (beat, words) in plan.operand_beats(&a, &b) {
+        chip.write_host(beat, &words);
+    }
+    let (loads, rest) = plan.commands.split_at(2);
+    for &c in loads {
+        chip.push(Part::Top, c);
+    }
+    chip.run(1000).unwrap();
+    let overflow = Command::LoadA { format: f, lanes: 2, lines: 2, spad: 0, host: u32::MAX };
+    let cases = [
+        (Command::Raw(0), error::OPCODE),
+        (with(load_a, cmd::OPCODE, 9), error::OPCODE),
+        (with(load_a, cmd::Field(127, 1), 1), error::OPCODE),
+        (with(load_a, cmd::FORMAT, 3), error::FORMAT),
+        (with(compute, cmd::FORMAT, 3), error::FORMAT),
+        (with(load_a, cmd::ROWS, 0), error::SHAPE),
+        (with(load_a, cmd::ROWS, 3), error::SHAPE),
+        (with(load_b, cmd::ROWS, 5), error::SHAPE),
+        (with(load_a, cmd::COUNT, 0), error::SHAPE),
+        (with(compute, cmd::ROWS, 3), error::SHAPE),
+        (with(compute, cmd::COLS, 5), error::SHAPE),
+        (with(compute, cmd::COLS, 0), error::SHAPE),
+        (with(compute, cmd::COUNT, 0), error::SHAPE),
+        (with(store, cmd::ROWS, 3), error::SHAPE),
+        (with(store, cmd::COLS, 5), error::SHAPE),
+        (with(load_a, cmd::ADDR, 253), error::RANGE),
+        (with(load_b, cmd::ADDR, 255), error::RANGE),
+        (with(compute, cmd::ADDR, 253), error::RANGE),
+        (with(compute, cmd::B_ADDR, 255), error::RANGE),
+        (overflow, error::RANGE),
+        (Command::SetSplit(5), error::SPLIT_RANGE),
+    ];
+    for (c, code) in cases {
+        expect_error(&mut chip, Part::Top, c, code);
+    }
+    // Set-split while the other part works.
+    chip.push(
+        Part::Bottom,
+        Command::Compute {
+            format: Format::Mx9,
+            rows: 2,
+            cols: 4,
+            blocks: 8,
+            a: 0,
+            b: 0,
+            clear: true,
+            drain: false,
+            buffer: 0,
+        },
+    );
+    chip.step();
+    chip.step();
+    expect_error(&mut chip, Part::Top, Command::SetSplit(1), error::SPLIT_BUSY);
+
+    for &c in rest {
+        chip.push(Part::Top, c);
+    }
+    chip.run(10_000).unwrap();
+    let c = plan.results(|beat, beats| chip.read_host(beat, beats));
+    assert_eq!(bits(&c), bits(&gemm(&a, &b).unwrap()));
+    assert_eq!(chip.status(Part::Bottom).errors, 0);
+}
+
+/// A command that is illegal on a part of `rows` rows of the small preset, built from a legal one.
+fn illegal(rng: &mut Rng, rows: u32) -> Command {
+    use hdlgen::accel::cmd;
+    let f = Format::ALL[rng.below(3) as usize];
+    let compute = Command::Compute {
+        format: f,
+        rows: 1,
+        cols: 1,
+        blocks: 1,
+        a: 0,
+        b: 0,
+        clear: false,
+        drain: true,
+        buffer: 0,
+    };
+    let load = Command::LoadB { format: f, lanes: 1, lines: 1, spad: 0, host: 0 };
+    match rng.below(7) {
+        0 => Command::Raw(u128::from(rng.next_u64()) << 64 | u128::from(rng.next_u64()) | 1 << 127),
+        1 => with(load, cmd::FORMAT, 3),
+        2 => with(compute, cmd::ROWS, u128::from(rows) + 1 + rng.below(4) as u128),
+        3 => with(compute, cmd::COLS, 5 + rng.below(100) as u128),
+        4 => with(load, cmd::ADDR, 256 + rng.below(1000) as u128),
+        5 => with(compute, cmd::COUNT, 0),
+        _ => Command::SetSplit(5 + rng.below(100) as u32),
+    }
+}
+
+#[test]
+fn random_command_streams_never_hang_and_stay_exact() {
+    let mut chip = Chip::new("small").unwrap();
+    let mut rng = Rng::new(2024);
+    let mut commands = 0;
+    for _round in 0..40 {
+        set_split(&mut chip, rng.below(5) as u32);
+        let mut expected = Vec::new();
+        let mut host = chip.host_beats();
+        let mut errors = [0u32; 2];
+        let before = [chip.status(Part::Top).errors, chip.status(Part::Bottom).errors];
+        for part in [Part::Top, Part::Bottom] {
+            let rows = chip.part_rows(part);
+            if rows == 0 {
+                continue;
+            }
+            let format = Format::ALL[rng.below(3) as usize];
+            let (m, n, k) =
+                (1 + rng.below(40) as usize, 1 + rng.below(40) as usize, 1 + rng.below(90) as usize);
+            let a = matrix(&mut rng, m, k, Axis::Row, format);
+            let b = matrix(&mut rng, k, n, Axis::Col, format);
+            let chunk = (rng.below(2) == 0).then(|| 1 + rng.below(4) as u32);
+            let plan = host::plan::GemmPlan::new(chip.config(), rows, &a, &b, host, chunk).unwrap();
+            for (beat, words) in plan.operand_beats(&a, &b) {
+                chip.write_host(beat, &words);
+            }
+            host = plan.host_end;
+            for &c in &plan.commands {
+                while rng.below(3) == 0 {
+                    chip.push(part, illegal(&mut rng, rows));
+                    errors[part as usize] += 1;
+                }
+                if rng.below(8) == 0 {
+                    chip.push(part, Command::Fence);
+                    commands += 1;
+                }
+                chip.push(part, c);
+            }
+            commands += plan.commands.len() + errors[part as usize] as usize;
+            expected.push((plan, gemm(&a, &b).unwrap()));
+        }
+        chip.run(1_000_000).expect("the watchdog: every stream ends");
+        for (plan, golden) in expected {
+            assert_eq!(bits(&plan.results(|beat, beats| chip.read_host(beat, beats))), bits(&golden));
+        }
+        for part in [Part::Top, Part::Bottom] {
+            assert_eq!(chip.status(part).errors - before[part as usize], errors[part as usize]);
+        }
+    }
+    assert!(commands > 2000, "only {commands} commands");
+}
