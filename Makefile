@@ -22,24 +22,27 @@ test: deps
 	INSTA_UPDATE=no $(CARGO) test --workspace
 	$(MAKE) --no-print-directory lint synth
 
-# The generated Verilog of the datapath, with config.json, for FPGA and ASIC flows.
+# The generated Verilog of every preset (rtl/dacapo, rtl/small) with its config.json, for
+# FPGA and ASIC flows.
 rtl:
 	$(DACAPO) rtl --out rtl
 
-# Every checked-in module under Verilator's full lint; no warning is waived.
+# Every checked-in module of every preset under Verilator's full lint; no warning is waived.
 lint:
-	@for f in rtl/*.sv; do \
-	  verilator --lint-only -Wall --top-module $$(basename $$f .sv) rtl/*.sv || exit 1; \
+	@for d in rtl/*/; do \
+	  for f in $$d*.sv; do \
+	    verilator --lint-only -Wall --top-module $$(basename $$f .sv) $$d*.sv || exit 1; \
+	  done; \
 	done
-	@echo "lint: rtl/*.sv clean under verilator --lint-only -Wall"
+	@echo "lint: rtl/*/*.sv clean under verilator --lint-only -Wall"
 
 # Yosys checks (no latches, no undriven or multi-driven nets) and resource counts.
 synth:
 	$(DACAPO) synth --out reports/synth.md
 
-# A VCD waveform of a small GEMM tile on each part of the 4 x 4 array (GTKWave, Surfer).
+# A VCD waveform of two small GEMMs at once, one per part, on the small preset (GTKWave, Surfer).
 wave:
-	$(DACAPO) sim wave --out waves/array_gemm.vcd
+	$(DACAPO) sim wave --out waves/accel_gemm.vcd
 
 # Criterion benchmark of the bit-exact MX GEMM against an f32 GEMM; prints the speed ratios.
 bench:

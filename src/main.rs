@@ -4,6 +4,7 @@ mod demo;
 mod mx_cmd;
 mod rtl_cmd;
 mod sim_cmd;
+mod sim_gemm;
 
 use std::process::ExitCode;
 

@@ -11,29 +11,91 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use hdlgen::{Design, GENERATED_HEADER};
+use hdlgen::{AccelConfig, Design, GENERATED_HEADER};
 
 #[derive(Args)]
 pub struct RtlArgs {
-    /// Folder to write into (created if missing).
+    /// Folder to write into (created if missing): every preset in its own subfolder, or with
+    /// --rows and --cols one custom accelerator directly.
     #[arg(long, default_value = "rtl")]
     out: PathBuf,
+    #[command(flatten)]
+    shape: ShapeArgs,
+}
+
+/// A custom accelerator: rows and columns, with the other parameters defaulting to the
+/// `dacapo` preset's.
+#[derive(Args)]
+pub struct ShapeArgs {
+    /// Array rows (2..=64); with --cols, generates one custom accelerator.
+    #[arg(long, requires = "cols")]
+    rows: Option<u32>,
+    /// Array columns (2..=64).
+    #[arg(long, requires = "rows")]
+    cols: Option<u32>,
+    /// Host memory port width in bits (a power of two, at most 144 x max(rows, cols)).
+    #[arg(long)]
+    port_bits: Option<u32>,
+    /// Words per A bank (a power of two).
+    #[arg(long)]
+    a_depth: Option<u32>,
+    /// Words per B bank (a power of two).
+    #[arg(long)]
+    b_depth: Option<u32>,
+    /// Commands per part queue (a power of two).
+    #[arg(long)]
+    queue_depth: Option<u32>,
+}
+
+impl ShapeArgs {
+    /// The custom configuration asked for, if any; an invalid one is an error that says why.
+    fn config(&self) -> anyhow::Result<Option<AccelConfig>> {
+        let (Some(rows), Some(cols)) = (self.rows, self.cols) else {
+            return Ok(None);
+        };
+        let d = hdlgen::preset("dacapo").map_err(anyhow::Error::msg)?;
+        let port = self
+            .port_bits
+            .unwrap_or_else(|| d.port_bits.min(1 << (31 - (rows.max(cols) * 144).leading_zeros())));
+        AccelConfig::new(
+            rows,
+            cols,
+            port,
+            self.a_depth.unwrap_or(d.a_depth),
+            self.b_depth.unwrap_or(d.b_depth),
+            self.queue_depth.unwrap_or(d.queue_depth),
+        )
+        .map(Some)
+        .map_err(|e| anyhow::anyhow!("invalid accelerator: {e}"))
+    }
 }
 
 pub fn rtl(args: RtlArgs) -> anyhow::Result<()> {
-    fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
-    let files = hdlgen::rtl_files();
+    let files = match args.shape.config()? {
+        Some(config) => hdlgen::design_files(config, None),
+        None => hdlgen::rtl_files(),
+    };
     for (name, text) in &files {
-        host::npy::write_atomic(&args.out.join(name), text.as_bytes())?;
+        let path = args.out.join(name);
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        host::npy::write_atomic(&path, text.as_bytes())?;
     }
     // Generated files that the generator no longer makes would go stale: remove them.
-    for entry in fs::read_dir(&args.out)? {
-        let path = entry?.path();
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let ours = fs::read_to_string(&path).is_ok_and(|t| t.starts_with(GENERATED_HEADER));
-        if ours && name.ends_with(".sv") && !files.iter().any(|(n, _)| *n == name) {
-            fs::remove_file(&path)?;
-            println!("removed stale {}", path.display());
+    let mut dirs: Vec<PathBuf> =
+        files.iter().filter_map(|(n, _)| args.out.join(n).parent().map(Path::to_path_buf)).collect();
+    dirs.push(args.out.clone());
+    dirs.dedup();
+    for dir in dirs {
+        for entry in fs::read_dir(&dir)? {
+            let path = entry?.path();
+            let ours = fs::read_to_string(&path).is_ok_and(|t| t.starts_with(GENERATED_HEADER));
+            let made = files.iter().any(|(n, _)| args.out.join(n) == path);
+            if ours && !made {
+                fs::remove_file(&path)?;
+                println!("removed stale {}", path.display());
+            }
         }
     }
     println!("wrote {} files to {}", files.len(), args.out.display());

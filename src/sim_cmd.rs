@@ -22,13 +22,19 @@ pub enum SimCommand {
         #[arg(long, value_enum, default_value_t = HwRounding::Nearest)]
         rounding: HwRounding,
     },
-    /// Write a VCD waveform (GTKWave, Surfer) of a small GEMM tile on the 4 x 4 array: split 2,
-    /// an MX6 tile on the top part and an MX4 tile on the bottom part at the same time.
+    /// Write a VCD waveform (GTKWave, Surfer) of two small GEMMs at once on the `small`
+    /// preset: split 2, MX6 on the top part, MX4 on the bottom part.
     Wave {
         /// The waveform file to write.
-        #[arg(long, default_value = "waves/array_gemm.vcd")]
+        #[arg(long, default_value = "waves/accel_gemm.vcd")]
         out: std::path::PathBuf,
     },
+    /// Run a GEMM on one part of the simulated accelerator; write C and print one JSON line
+    /// with the cycles, the modeled cycles, the MACs, the utilization and the counters.
+    Gemm(crate::sim_gemm::GemmArgs),
+    /// Per format, the utilization of a large GEMM on the whole array and the simulation
+    /// speed in simulated cycles per second.
+    Bench(crate::sim_gemm::BenchArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -56,10 +62,9 @@ pub fn run(command: SimCommand) -> anyhow::Result<bool> {
                 Ok((!ok).then(|| format!("{a:08X} + {b:08X}: expected {want:08X}, got {got:08X}")))
             })
         }
-        SimCommand::Wave { out } => {
-            wave(&out)?;
-            Ok(true)
-        }
+        SimCommand::Wave { out } => crate::sim_gemm::wave(&out).map(|()| true),
+        SimCommand::Gemm(args) => crate::sim_gemm::gemm_cmd(args),
+        SimCommand::Bench(args) => crate::sim_gemm::bench(args),
         SimCommand::MxConvert { format, rounding } => {
             let mut converter = sim::MxConvert::new();
             let truncate = matches!(rounding, HwRounding::Truncate);
@@ -128,45 +133,4 @@ fn hex_words(hex: &str) -> anyhow::Result<Vec<u64>> {
         words[i / 16] |= u64::from(c.to_digit(16).expect("checked hex digit")) << (4 * (i % 16));
     }
     Ok(words)
-}
-
-/// Runs one tile on each part of the array with tracing on, and checks the results.
-fn wave(out: &std::path::Path) -> anyhow::Result<()> {
-    use mx::rng::Rng;
-    use mx::Block;
-    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    let mut rng = Rng::new(1);
-    let mut tile = |format: Format, rows: usize| {
-        let max = u64::from(format.max_mag());
-        let mut line = || -> Vec<Block> {
-            (0..2)
-                .map(|_| Block {
-                    exp: 120 + rng.below(10) as u8,
-                    micro: rng.next_u32() as u8,
-                    signs: rng.next_u32() as u16,
-                    mags: std::array::from_fn(|_| rng.below(max + 1) as u8),
-                })
-                .collect()
-        };
-        let a = (0..rows).map(|_| line()).collect();
-        let b = (0..sim::DpeArray::COLS).map(|_| line()).collect();
-        sim::Tile { format, a, b }
-    };
-    let (top, bottom) = (tile(Format::Mx6, 2), tile(Format::Mx4, 2));
-    let mut array = sim::DpeArray::new();
-    array.model().trace_to(out).with_context(|| format!("cannot write {}", out.display()))?;
-    array.set_split(2);
-    let [t, b] = array.run(Some(&top), Some(&bottom));
-    array.model().trace_close();
-    if t.as_ref() != Some(&top.golden()) || b.as_ref() != Some(&bottom.golden()) {
-        bail!("the simulated tile differs from the golden model");
-    }
-    println!(
-        "wrote {} ({} cycles: MX6 tile on rows 0..2, MX4 tile on rows 2..4)",
-        out.display(),
-        array.cycles()
-    );
-    Ok(())
 }

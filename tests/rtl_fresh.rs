@@ -6,17 +6,23 @@ use std::path::Path;
 #[test]
 fn rtl_folder_matches_the_generator() {
     let rtl = Path::new(env!("CARGO_MANIFEST_DIR")).join("rtl");
-    for (name, text) in hdlgen::rtl_files() {
-        let on_disk = fs::read_to_string(rtl.join(&name)).unwrap_or_default();
-        assert!(on_disk == text, "rtl/{name} is stale or missing: run `make rtl`");
+    let files = hdlgen::rtl_files();
+    for (name, text) in &files {
+        let on_disk = fs::read_to_string(rtl.join(name)).unwrap_or_default();
+        assert!(on_disk == *text, "rtl/{name} is stale or missing: run `make rtl`");
     }
-    for entry in fs::read_dir(&rtl).unwrap() {
-        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-        if name.ends_with(".sv") {
+    for preset in hdlgen::PRESETS {
+        for entry in fs::read_dir(rtl.join(preset.name)).unwrap() {
+            let name = format!("{}/{}", preset.name, entry.unwrap().file_name().to_string_lossy());
             assert!(
-                hdlgen::rtl_files().iter().any(|(n, _)| *n == name),
+                files.iter().any(|(n, _)| *n == name),
                 "rtl/{name} is no longer generated: run `make rtl`"
             );
         }
+    }
+    for entry in fs::read_dir(&rtl).unwrap() {
+        let path = entry.unwrap().path();
+        let generated = fs::read_to_string(&path).is_ok_and(|t| t.starts_with(hdlgen::GENERATED_HEADER));
+        assert!(!generated, "{} is no longer generated: run `make rtl`", path.display());
     }
 }

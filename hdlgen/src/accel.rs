@@ -165,6 +165,7 @@ impl AccelConfig {
         Ok(AccelConfig { rows, cols, port_bits, a_depth, b_depth, queue_depth })
     }
 
+    /// The accelerator's array shape.
     pub fn array(self) -> ArrayConfig {
         ArrayConfig { rows: self.rows, cols: self.cols }
     }
@@ -266,8 +267,7 @@ fn slice_select() -> Module {
         .input("slice_i", 4)
         .input("half_i", 1)
         .output("edge_o", SLICE_BITS);
-    md.blank().logic("block", WORD_BITS).logic("signs", 16).logic("mags", 32);
-    let e9 = format!("block[16 + {}*slice_i +: {}]", mx9.mag_bits + 1, mx9.mag_bits + 1);
+    md.blank().logic("block", WORD_BITS).logic("signs", 16).logic("mags", 32).logic("elem9", 8);
     md.always_comb(vec![
         set(
             "block",
@@ -280,9 +280,14 @@ fn slice_select() -> Module {
         ),
         set("signs", "16'd0"),
         set("mags", "32'd0"),
+        set("elem9", "8'd0"),
         if_else(
             format!("format_i == 2'd{}", mx9.code),
-            vec![set("signs[0]", format!("{e9}[7]")), set("mags[7:0]", format!("{{1'b0, {e9}[6:0]}}"))],
+            vec![
+                set("elem9", format!("block[16 + {0}*slice_i +: {0}]", mx9.mag_bits + 1)),
+                set("signs[0]", "elem9[7]"),
+                set("mags[7:0]", "{1'b0, elem9[6:0]}"),
+            ],
             vec![if_else(
                 format!("format_i == 2'd{}", mx6.code),
                 vec![for_(
@@ -848,7 +853,7 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module, select: &Module, con
             &[
                 ("clk_i", "clk_i".into()),
                 ("we_i", "drain_valid_i[c]".into()),
-                ("waddr_i", format!("{{drain_tag_i[c], {rb}'(row)}}")),
+                ("waddr_i", format!("{{drain_tag_i[c], row[{}:0]}}", rb - 1)),
                 ("wdata_i", "drain_data_i[32*c +: 32]".into()),
                 ("re_i", "st_read".into()),
                 ("raddr_i", "{d_buf_q, st_row}".into()),

@@ -3,7 +3,8 @@
 
 #[test]
 fn generated_verilog() {
-    for design in hdlgen::designs().into_iter().chain(hdlgen::baseline_designs()) {
+    let small = hdlgen::accel_design(hdlgen::preset("small").unwrap());
+    for design in hdlgen::designs().into_iter().chain(hdlgen::baseline_designs()).chain([small]) {
         for module in design.modules() {
             insta::assert_snapshot!(module.name(), module.to_verilog());
         }
@@ -11,6 +12,7 @@ fn generated_verilog() {
 }
 
 #[test]
-fn datapath_config() {
-    insta::assert_snapshot!("config.json", hdlgen::DatapathConfig::current().to_json());
+fn small_config() {
+    let small = hdlgen::preset("small").unwrap();
+    insta::assert_snapshot!("config.json", hdlgen::ConfigFile::new(small, Some("small")).to_json());
 }

@@ -8,7 +8,7 @@ use anyhow::{bail, ensure};
 use hdlgen::accel::{cmd, AccelConfig, COUNTERS};
 use mx::Format;
 
-use crate::{format_code, Accel4x4Model, Part};
+use crate::{format_code, Accel16x16Model, Accel4x4Model, Part};
 
 /// The ports the driver uses, over the generated model of any preset.
 trait Ports: Send {
@@ -73,6 +73,7 @@ macro_rules! ports {
     };
 }
 ports!(Accel4x4Model);
+ports!(Accel16x16Model);
 
 /// One command for a part's queue (see `hdlgen::accel::cmd` and docs/timing.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -219,6 +220,7 @@ impl Chip {
         let config = hdlgen::preset(preset).map_err(anyhow::Error::msg)?;
         let ports: Box<dyn Ports> = match preset {
             "small" => Box::new(Accel4x4Model::new()),
+            "dacapo" => Box::new(Accel16x16Model::new()),
             _ => bail!("no simulation model is built for preset '{preset}'"),
         };
         let mut chip = Chip {

@@ -3,27 +3,30 @@
 // north edge) and a bottom part (rows split_i..4, south edge). Each part streams one
 // slice per cycle: A slices on a_i (row r in bits [64r +: 64], as the dpe operand ports
 // {exp, micro, sign, mag}), B slices on top_b_i / bot_b_i (column c in bits [64c +: 64]),
-// and {drain, clear, valid} on *_ctrl_i with the format on *_format_i. Edge skew registers
+// and {tag, drain, clear, valid} on *_ctrl_i with the format on *_format_i. Edge skew registers
 // align them: A moves east and B away from its edge one DPE per cycle. drain (with clear,
 // the cycle after a tile's last slice) copies every accumulator of the part into a
 // drain chain that shifts one row per cycle to the part's edge; each column delivers the
-// part's rows in order from its edge, two cycles apart. Successive drains of a part must
-// be at least 2 x rows cycles apart; change split_i only while both parts are idle.
+// part's rows in order from its edge, two cycles apart, with the tag given with the
+// drain (the result buffer it is for). Successive drains of a part must be at least
+// 2 x rows cycles apart; change split_i only while both parts are idle.
 module dpe_array_4x4 (
   input  logic         clk_i,
   input  logic         rst_ni,
   input  logic [2:0]   split_i,
   input  logic [1:0]   top_format_i,
-  input  logic [2:0]   top_ctrl_i,
+  input  logic [3:0]   top_ctrl_i,
   input  logic [1:0]   bot_format_i,
-  input  logic [2:0]   bot_ctrl_i,
+  input  logic [3:0]   bot_ctrl_i,
   input  logic [255:0] a_i,
   input  logic [255:0] top_b_i,
   input  logic [255:0] bot_b_i,
   output logic [127:0] north_result_o,
   output logic [3:0]   north_valid_o,
+  output logic [3:0]   north_tag_o,
   output logic [127:0] south_result_o,
   output logic [3:0]   south_valid_o,
+  output logic [3:0]   south_tag_o,
   output logic [15:0]  block_done_o
 );
 
@@ -46,22 +49,22 @@ module dpe_array_4x4 (
   assign top_pad = {1'b0, top_rows, 1'b1};
 
   // West edge: each row takes its part's control, then the skew of its distance from the part's edge.
-  logic [275:0] west_skewed;  // row r in bits [69r +: 69]
+  logic [279:0] west_skewed;  // row r in bits [70r +: 70]
   for (genvar r = 0; r < 4; r++) begin : g_west
     logic in_top;
     assign in_top = 3'(r) < split_i;
     assign top_rows[r] = in_top;
-    logic [68:0] word;
+    logic [69:0] word;
     assign word = in_top ? {top_format_i, top_ctrl_i, a_i[64*r +: 64]} : {bot_format_i, bot_ctrl_i, a_i[64*r +: 64]};
     logic [1:0] tap;
     assign tap = in_top ? 2'(r) : 2'(3 - r);
-    skew_line_w69_d3 u_skew (
+    skew_line_w70_d3 u_skew (
       .clk_i   (clk_i),
       .rst_ni  (rst_ni),
       .flush_i (split_changed),
       .d_i     (word),
       .tap_i   (tap),
-      .q_o     (west_skewed[69*r +: 69])
+      .q_o     (west_skewed[70*r +: 70])
     );
   end
 
@@ -91,29 +94,29 @@ module dpe_array_4x4 (
   // reads entry c). B: per column, north edge (entry 0), each row's forwarded copy (entry
   // r + 1), south edge (entry R + 1); a top row reads the entry above it, a bottom row the
   // one below. Drains: each DPE's chain register, padded with empty entries at both ends.
-  logic [827:0]  a_fwd_q;  // row r, column c < C-1 in bits [69((C-1)r + c) +: 69]
+  logic [839:0]  a_fwd_q;  // row r, column c < C-1 in bits [70((C-1)r + c) +: 70]
   logic [1023:0] b_fwd_q;  // row r, column c in bits [64(Cr + c) +: 64]
-  logic [527:0]  drain_q;  // {valid, value} of row r, column c in bits [33(Cr + c) +: 33]
+  logic [543:0]  drain_q;  // {valid, tag, value} of row r, column c in bits [34(Cr + c) +: 34]
   logic [1535:0] b_chain;
-  logic [791:0]  drain_chain;
+  logic [815:0]  drain_chain;
   assign b_chain = {south_skewed, b_fwd_q, north_skewed};
-  assign drain_chain = {132'd0, drain_q, 132'd0};
+  assign drain_chain = {136'd0, drain_q, 136'd0};
 
   for (genvar r = 0; r < 4; r++) begin : g_row
-    logic [275:0] a_chain;  // entry c feeds column c
-    assign a_chain = {a_fwd_q[69*3*r +: 207], west_skewed[69*r +: 69]};
+    logic [279:0] a_chain;  // entry c feeds column c
+    assign a_chain = {a_fwd_q[70*3*r +: 210], west_skewed[70*r +: 70]};
     logic top_row;
     assign top_row = top_pad[r + 1];
     for (genvar c = 0; c < 4; c++) begin : g_col
-      logic [68:0] a_in;
-      assign a_in = a_chain[69*c +: 69];
+      logic [69:0] a_in;
+      assign a_in = a_chain[70*c +: 70];
       logic [63:0] b_in;
       assign b_in = top_row ? b_chain[64*(4*r + c) +: 64] : b_chain[64*(4*(r + 2) + c) +: 64];
       logic [31:0] acc;
       dpe u_dpe (
         .clk_i        (clk_i),
         .rst_ni       (rst_ni),
-        .format_i     (a_in[68:67]),
+        .format_i     (a_in[69:68]),
         .clear_i      (a_in[65]),
         .load_i       (1'b0),
         .load_data_i  (32'd0),
@@ -132,16 +135,16 @@ module dpe_array_4x4 (
       // Drain: capture on the drain flag, else take the neighbour's entry toward the part's edge.
       logic capture;
       assign capture = a_in[66];
-      logic [32:0] from_below;
-      assign from_below = top_pad[r + 2] ? drain_chain[33*(4*(r + 2) + c) +: 33] : 33'd0;
-      logic [32:0] from_above;
-      assign from_above = top_pad[r] ? 33'd0 : drain_chain[33*(4*r + c) +: 33];
+      logic [33:0] from_below;
+      assign from_below = top_pad[r + 2] ? drain_chain[34*(4*(r + 2) + c) +: 34] : 34'd0;
+      logic [33:0] from_above;
+      assign from_above = top_pad[r] ? 34'd0 : drain_chain[34*(4*r + c) +: 34];
       always_ff @(posedge clk_i or negedge rst_ni) begin
         if (!rst_ni) begin
-          drain_q[33*(4*r + c) +: 33] <= '0;
+          drain_q[34*(4*r + c) +: 34] <= '0;
           b_fwd_q[64*(4*r + c) +: 64] <= '0;
         end else begin
-          drain_q[33*(4*r + c) +: 33] <= capture ? {1'b1, acc} : split_changed ? 33'd0 : top_row ? from_below : from_above;
+          drain_q[34*(4*r + c) +: 34] <= capture ? {1'b1, a_in[67], acc} : split_changed ? 34'd0 : top_row ? from_below : from_above;
           b_fwd_q[64*(4*r + c) +: 64] <= b_in;
         end
       end
@@ -149,9 +152,9 @@ module dpe_array_4x4 (
     for (genvar c = 0; c < 3; c++) begin : g_fwd
       always_ff @(posedge clk_i or negedge rst_ni) begin
         if (!rst_ni) begin
-          a_fwd_q[69*(3*r + c) +: 69] <= '0;
+          a_fwd_q[70*(3*r + c) +: 70] <= '0;
         end else begin
-          a_fwd_q[69*(3*r + c) +: 69] <= a_chain[69*c +: 69];
+          a_fwd_q[70*(3*r + c) +: 70] <= a_chain[70*c +: 70];
         end
       end
     end
@@ -159,9 +162,11 @@ module dpe_array_4x4 (
 
   // Edge outputs: row 0 drains north when it is a top row, row R-1 south when it is a bottom row.
   for (genvar c = 0; c < 4; c++) begin : g_out
-    assign north_result_o[32*c +: 32] = drain_q[33*c +: 32];
-    assign north_valid_o[c] = split_i != '0 && drain_q[33*c + 32];
-    assign south_result_o[32*c +: 32] = drain_q[33*(4*3 + c) +: 32];
-    assign south_valid_o[c] = split_i != 3'd4 && drain_q[33*(4*3 + c) + 32];
+    assign north_result_o[32*c +: 32] = drain_q[34*c +: 32];
+    assign north_tag_o[c] = drain_q[34*c + 32];
+    assign north_valid_o[c] = split_i != '0 && drain_q[34*c + 33];
+    assign south_result_o[32*c +: 32] = drain_q[34*(4*3 + c) +: 32];
+    assign south_tag_o[c] = drain_q[34*(4*3 + c) + 32];
+    assign south_valid_o[c] = split_i != 3'd4 && drain_q[34*(4*3 + c) + 33];
   end
 endmodule

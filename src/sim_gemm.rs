@@ -1,0 +1,216 @@
+//! `dacapo sim gemm`, `dacapo sim bench` and `dacapo sim wave`: whole GEMMs on the simulated
+//! accelerator of a preset.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{bail, ensure, Context};
+use clap::{Args, ValueEnum};
+use host::npy::{self, Array2};
+use host::rtl::{run_gemms, GemmJob, GemmRun};
+use mx::rng::Rng;
+use mx::{gemm, Axis, Format, MxMatrix, Rounding};
+use sim::{Chip, Command, Part};
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum PartArg {
+    Top,
+    Bottom,
+}
+
+#[derive(Args)]
+pub struct GemmArgs {
+    /// Accelerator preset: dacapo (16 x 16) or small (4 x 4).
+    #[arg(long, default_value = "small")]
+    preset: String,
+    /// Rows of the top part (0..=rows); the bottom part has the rest.
+    #[arg(long)]
+    split: u32,
+    /// The part that runs the GEMM.
+    #[arg(long, value_enum)]
+    part: PartArg,
+    /// MX format of both operands: mx9, mx6 or mx4 (quantized nearest-even).
+    #[arg(long, value_parser = parse_format)]
+    format: Format,
+    /// A, M x K f32 .npy.
+    a: std::path::PathBuf,
+    /// B, K x N f32 .npy.
+    b: std::path::PathBuf,
+    /// C = A x B, M x N f32 .npy to write.
+    c: std::path::PathBuf,
+}
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Accelerator preset: dacapo (16 x 16) or small (4 x 4).
+    #[arg(long, default_value = "dacapo")]
+    preset: String,
+    /// The reduction length K.
+    #[arg(long, default_value_t = 2048)]
+    k: usize,
+    /// Output tiles along M and along N: M = tiles x rows, N = tiles x columns.
+    #[arg(long, default_value_t = 4)]
+    tiles: usize,
+}
+
+fn parse_format(s: &str) -> anyhow::Result<Format> {
+    s.parse()
+}
+
+/// A chip of the preset with the split set.
+fn chip_with_split(preset: &str, split: u32) -> anyhow::Result<Chip> {
+    let mut chip = Chip::new(preset)?;
+    let rows = chip.config().rows;
+    ensure!(split <= rows, "--split {split} is past the {rows} rows of preset '{preset}'");
+    chip.push(Part::Top, Command::SetSplit(split));
+    chip.run(1_000)?;
+    ensure!(chip.split() == split, "the chip did not take split {split}");
+    Ok(chip)
+}
+
+fn counters_json(run: &GemmRun) -> String {
+    run.counters.to_json()
+}
+
+pub fn gemm_cmd(args: GemmArgs) -> anyhow::Result<bool> {
+    let a = npy::read_f32(&args.a)?;
+    let b = npy::read_f32(&args.b)?;
+    ensure!(
+        a.cols == b.rows,
+        "A is {} x {} but B is {} x {}: A's columns must equal B's rows",
+        a.rows,
+        a.cols,
+        b.rows,
+        b.cols
+    );
+    ensure!(
+        a.rows > 0 && a.cols > 0 && b.cols > 0,
+        "empty operands ({} x {} times {} x {})",
+        a.rows,
+        a.cols,
+        b.rows,
+        b.cols
+    );
+    let mut chip = chip_with_split(&args.preset, args.split)?;
+    let part = match args.part {
+        PartArg::Top => Part::Top,
+        PartArg::Bottom => Part::Bottom,
+    };
+    if chip.part_rows(part) == 0 {
+        bail!(
+            "the {} part has no rows under --split {}; pick the other part or another split",
+            part_name(part),
+            args.split
+        );
+    }
+    let qa = MxMatrix::quantize(&a.data, a.rows, a.cols, Axis::Row, args.format, Rounding::NearestEven)?;
+    let qb = MxMatrix::quantize(&b.data, b.rows, b.cols, Axis::Col, args.format, Rounding::NearestEven)?;
+    let run = run_gemms(&mut chip, &[GemmJob { part, a: &qa, b: &qb }], None)?.remove(0);
+    let golden = gemm(&qa, &qb)?;
+    let exact = run.c.iter().zip(&golden).all(|(x, y)| x.to_bits() == y.to_bits());
+    let c = Array2 { rows: a.rows, cols: b.cols, data: run.c.clone() };
+    npy::write_atomic(&args.c, &npy::encode_f32(&c))?;
+    println!(
+        "{{\"preset\": \"{}\", \"split\": {}, \"part\": \"{}\", \"format\": \"{}\", \"m\": {}, \"n\": {}, \"k\": {}, \
+         \"cycles\": {}, \"modeled_cycles\": {}, \"macs\": {}, \"utilization\": {:.4}, \"bit_exact\": {exact}, \"counters\": {}}}",
+        args.preset,
+        args.split,
+        part_name(part),
+        args.format,
+        a.rows,
+        b.cols,
+        a.cols,
+        run.cycles,
+        run.modeled_cycles,
+        run.macs,
+        run.utilization(args.format),
+        counters_json(&run)
+    );
+    if !exact {
+        eprintln!("the chip's result differs from the golden model");
+    }
+    Ok(exact)
+}
+
+fn part_name(part: Part) -> &'static str {
+    match part {
+        Part::Top => "top",
+        Part::Bottom => "bottom",
+    }
+}
+
+fn random(rng: &mut Rng, rows: usize, cols: usize, axis: Axis, format: Format) -> anyhow::Result<MxMatrix> {
+    let data: Vec<f32> = (0..rows * cols).map(|_| rng.normal() as f32).collect();
+    MxMatrix::quantize(&data, rows, cols, axis, format, Rounding::NearestEven)
+}
+
+pub fn bench(args: BenchArgs) -> anyhow::Result<bool> {
+    ensure!(args.k > 0 && args.tiles > 0, "--k and --tiles must be positive");
+    let start = Instant::now();
+    let mut chip = Chip::new(&args.preset)?;
+    let build = start.elapsed().as_secs_f64();
+    let (rows, cols) = (chip.config().rows, chip.config().cols);
+    chip.push(Part::Top, Command::SetSplit(rows));
+    chip.run(1_000)?;
+    let (m, n) = (args.tiles * rows as usize, args.tiles * cols as usize);
+    println!(
+        "{} ({rows} x {cols}, {}-bit port): {m} x {} x {n} GEMM on the whole array (model set up in {build:.2} s)",
+        args.preset,
+        chip.config().port_bits,
+        args.k
+    );
+    println!("format  cycles    modeled   utilization  simulated cycles/s");
+    let mut rng = Rng::new(1);
+    let mut ok = true;
+    for format in Format::ALL {
+        let a = random(&mut rng, m, args.k, Axis::Row, format)?;
+        let b = random(&mut rng, args.k, n, Axis::Col, format)?;
+        let t = Instant::now();
+        let run = run_gemms(&mut chip, &[GemmJob { part: Part::Top, a: &a, b: &b }], None)?.remove(0);
+        let seconds = t.elapsed().as_secs_f64();
+        let exact = run.c.iter().zip(gemm(&a, &b)?).all(|(x, y)| x.to_bits() == y.to_bits());
+        ok &= exact && run.cycles == run.modeled_cycles;
+        println!(
+            "{:<6}  {:<8}  {:<8}  {:<11.4}  {:.0}{}",
+            format.to_string(),
+            run.cycles,
+            run.modeled_cycles,
+            run.utilization(format),
+            run.cycles as f64 / seconds,
+            if exact { "" } else { "  (result differs from the golden model)" }
+        );
+    }
+    Ok(ok)
+}
+
+/// A VCD of two GEMMs at once on the small preset: split 2, MX6 on the top part, MX4 on the
+/// bottom part.
+pub fn wave(out: &Path) -> anyhow::Result<()> {
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let mut chip = chip_with_split("small", 2)?;
+    let mut rng = Rng::new(1);
+    let a1 = random(&mut rng, 4, 40, Axis::Row, Format::Mx6)?;
+    let b1 = random(&mut rng, 40, 6, Axis::Col, Format::Mx6)?;
+    let a2 = random(&mut rng, 3, 50, Axis::Row, Format::Mx4)?;
+    let b2 = random(&mut rng, 50, 4, Axis::Col, Format::Mx4)?;
+    chip.trace_to(out).with_context(|| format!("cannot write {}", out.display()))?;
+    let jobs = [GemmJob { part: Part::Top, a: &a1, b: &b1 }, GemmJob { part: Part::Bottom, a: &a2, b: &b2 }];
+    let runs = run_gemms(&mut chip, &jobs, None)?;
+    chip.trace_close();
+    for (run, job) in runs.iter().zip(&jobs) {
+        let golden = gemm(job.a, job.b)?;
+        ensure!(
+            run.c.iter().zip(&golden).all(|(x, y)| x.to_bits() == y.to_bits()),
+            "the simulated GEMM differs from the golden model"
+        );
+    }
+    println!(
+        "wrote {} (small preset, split 2: a 4 x 40 x 6 MX6 GEMM on the top part in {} cycles, a 3 x 50 x 4 MX4 GEMM on the bottom part in {} cycles, at once)",
+        out.display(),
+        runs[0].cycles,
+        runs[1].cycles
+    );
+    Ok(())
+}
