@@ -6,9 +6,9 @@
 //! f32 (one rounding, only below the normal range) and added into the output-stationary
 //! accumulator by one `fp32_add`.
 
-use crate::fp_add::{fp_add, FloatFormat};
+use crate::fp_add::{fp_add_function, FloatFormat};
 use crate::mx::{MxFormat, BLOCK};
-use crate::verilog::{for_, if_, if_else, set, Module, Stmt};
+use crate::verilog::{for_, if_, if_else, set, Function, Module, Stmt};
 use crate::Design;
 
 /// Bits of an exact block sum: |P| <= 16 * (2 (2^7 - 1))^2 < 2^20, plus the sign.
@@ -16,17 +16,18 @@ const SUM_BITS: u32 = 22;
 /// Bits of one element product before micro-exponent shifts: 127 * 127 < 2^14.
 const PROD_BITS: u32 = 14;
 
-/// The DPE and the adder it instantiates.
+/// The DPE. Its arithmetic is three functions called inside its clocked block, so a simulator
+/// evaluates the slice path only on valid cycles and the block-completion path (integer to
+/// f32, the adder) only when a block completes.
 pub fn dpe_design() -> Design {
-    let adder = fp_add(FloatFormat::F32);
-    Design { top: dpe(&adder), submodules: vec![adder] }
+    Design { top: dpe(), submodules: Vec::new() }
 }
 
-/// `value` per format code, as a Verilog conditional on `format_i`.
-fn by_format(width: u32, value: impl Fn(MxFormat) -> u32) -> String {
+/// `value` per format code, as a Verilog conditional on `sel`.
+fn by_format(sel: &str, width: u32, value: impl Fn(MxFormat) -> u32) -> String {
     let [mx9, mx6, mx4] = MxFormat::ALL;
     format!(
-        "(format_i == 2'd{}) ? {width}'d{} : (format_i == 2'd{}) ? {width}'d{} : {width}'d{}",
+        "({sel} == 2'd{}) ? {width}'d{} : ({sel} == 2'd{}) ? {width}'d{} : {width}'d{}",
         mx9.code,
         value(mx9),
         mx6.code,
@@ -36,77 +37,54 @@ fn by_format(width: u32, value: impl Fn(MxFormat) -> u32) -> String {
 }
 
 fn format_is(f: MxFormat) -> String {
-    format!("format_i == 2'd{}", f.code)
+    format!("format == 2'd{}", f.code)
 }
 
-pub fn dpe(adder: &Module) -> Module {
+/// The exact integer sum of one slice: digit products recombined per element, shifted by the
+/// pair's micro-exponents, signed.
+fn slice_sum_function() -> Function {
     let lanes = BLOCK;
-    let mut md = Module::new(
-        "dpe",
-        "Precision-flexible dot-product engine, output-stationary (SPEC section 3). Each valid cycle\n\
-         takes one slice of a block pair: 1 element of MX9, 4 of MX6 or 16 of MX4 from each\n\
-         operand, as 16 two-bit digits per operand (MX9: the element's 4 digits; MX6: element e's 2\n\
-         digits in bits [4e +: 4]; MX4: element e in bits [2e +: 2]) and a sign per element. The\n\
-         block's shared exponents and micro-exponents stay on their ports for all of its slices.\n\
-         After the last slice (cycle 16, 4 or 1) the exact block sum, scaled to f32, is added to the\n\
-         accumulator; block_done_o pulses the cycle after. clear_i (to +0) and load_i (to\n\
-         load_data_i, to accumulate into an existing output) take priority over valid_i and restart\n\
-         the block. A block with a NaN exponent (8'hFF) makes the accumulator NaN.",
-    );
-    md.clock_and_reset()
-        .input("format_i", 2)
-        .input("clear_i", 1)
-        .input("load_i", 1)
-        .input("load_data_i", 32)
-        .input("valid_i", 1)
-        .input("a_exp_i", 8)
-        .input("b_exp_i", 8)
-        .input("a_micro_i", 8)
-        .input("b_micro_i", 8)
-        .input("a_sign_i", lanes)
-        .input("a_mag_i", 2 * lanes)
-        .input("b_sign_i", lanes)
-        .input("b_mag_i", 2 * lanes)
-        .output("acc_o", 32)
-        .output("block_done_o", 1);
-
-    md.blank().comment("Slice position within the block.");
-    md.logic("slice_q", 4).logic("last_slice", 4);
-    md.assign("last_slice", by_format(4, |f| f.cycles_per_block() - 1));
-
-    md.blank().comment(
+    let pb = PROD_BITS;
+    let sb = SUM_BITS;
+    let mut f = Function::new("slice_sum", sb);
+    f.input("format", 2)
+        .input("slice", 4)
+        .input("a_micro", 8)
+        .input("b_micro", 8)
+        .input("a_sign", lanes)
+        .input("a_mag", 2 * lanes)
+        .input("b_sign", lanes)
+        .input("b_mag", 2 * lanes);
+    f.comment(
         "The 16 two-bit multipliers. Multiplier k takes A digit da and B digit db of one element:\n\
          MX9 da = k / 4, db = k % 4 of the single element; MX6 da = (k / 2) % 2, db = k % 2 of\n\
          element k / 4; MX4 both digits 0 of element k.",
     );
-    md.logic_doc("digit_prod", 4 * lanes, "multiplier k in bits [4k +: 4]")
-        .logic("a_digit", 2)
-        .logic("b_digit", 2);
-    md.always_comb(vec![for_(
+    f.local_doc("digit_prod", 4 * lanes, "multiplier k in bits [4k +: 4]")
+        .local("a_digit", 2)
+        .local("b_digit", 2);
+    f.stmts(vec![for_(
         "k",
         lanes,
         vec![
             if_else(
                 format_is(MxFormat::MX9),
-                vec![set("a_digit", "a_mag_i[2*(k/4) +: 2]"), set("b_digit", "b_mag_i[2*(k%4) +: 2]")],
+                vec![set("a_digit", "a_mag[2*(k/4) +: 2]"), set("b_digit", "b_mag[2*(k%4) +: 2]")],
                 vec![if_else(
                     format_is(MxFormat::MX6),
                     vec![
-                        set("a_digit", "a_mag_i[4*(k/4) + 2*((k/2)%2) +: 2]"),
-                        set("b_digit", "b_mag_i[4*(k/4) + 2*(k%2) +: 2]"),
+                        set("a_digit", "a_mag[4*(k/4) + 2*((k/2)%2) +: 2]"),
+                        set("b_digit", "b_mag[4*(k/4) + 2*(k%2) +: 2]"),
                     ],
-                    vec![set("a_digit", "a_mag_i[2*k +: 2]"), set("b_digit", "b_mag_i[2*k +: 2]")],
+                    vec![set("a_digit", "a_mag[2*k +: 2]"), set("b_digit", "b_mag[2*k +: 2]")],
                 )],
             ),
             set("digit_prod[4*k +: 4]", "{2'b00, a_digit} * {2'b00, b_digit}"),
         ],
     )]);
-
-    md.blank()
-        .comment("Recombination: digit products shifted by their digit weights and summed per element.");
-    md.logic_doc("elem_prod", PROD_BITS * lanes, "element e of the slice in bits [14e +: 14]");
-    let pb = PROD_BITS;
-    md.always_comb(vec![
+    f.comment("Recombination: digit products shifted by their digit weights and summed per element.");
+    f.local_doc("elem_prod", pb * lanes, "element e of the slice in bits [14e +: 14]");
+    f.stmts(vec![
         set("elem_prod", "'0"),
         for_(
             "k",
@@ -128,69 +106,67 @@ pub fn dpe(adder: &Module) -> Module {
             )],
         ),
     ]);
-
-    md.blank().comment(
+    f.comment(
         "Exact terms: each element product times 2^(2 - ua - ub), signed; u of element e comes\n\
          from its pair, which depends on the slice position.",
     );
-    let sb = SUM_BITS;
-    md.logic_doc("slice_sum", sb, "two's complement")
-        .logic("pair", 3)
-        .logic("term", sb)
-        .logic("micro_shift", 2);
-    md.always_comb(vec![
-        set("slice_sum", "'0"),
+    f.local("sum", sb).local("pair", 3).local("term", sb).local("micro_shift", 2);
+    f.stmts(vec![
+        set("sum", "'0"),
         for_(
             "e",
             lanes,
             vec![
                 if_else(
                     format_is(MxFormat::MX9),
-                    vec![set("pair", "slice_q[3:1]")],
+                    vec![set("pair", "slice[3:1]")],
                     vec![if_else(
                         format_is(MxFormat::MX6),
-                        vec![set("pair", "3'(2*slice_q + e/2)")],
+                        vec![set("pair", "3'(2*slice + e/2)")],
                         vec![set("pair", "3'(e/2)")],
                     )],
                 ),
-                set("micro_shift", "2'd2 - 2'(a_micro_i[pair]) - 2'(b_micro_i[pair])"),
+                set("micro_shift", "2'd2 - 2'(a_micro[pair]) - 2'(b_micro[pair])"),
                 set("term", format!("{sb}'(elem_prod[{pb}*e +: {pb}])")),
                 Stmt::Comment("A three-way mux, not a barrel shifter: the shift is 0, 1 or 2.".into()),
                 set("term", "(micro_shift == 2'd2) ? term << 2 : (micro_shift == 2'd1) ? term << 1 : term"),
-                set("slice_sum", "(a_sign_i[e] ^ b_sign_i[e]) ? slice_sum - term : slice_sum + term"),
+                set("sum", "(a_sign[e] ^ b_sign[e]) ? sum - term : sum + term"),
             ],
         ),
     ]);
+    f.result("sum");
+    f
+}
 
-    md.blank().comment("The block sum including this slice, and the block's end.");
-    md.logic("block_sum_q", sb).wire("block_sum", sb, "block_sum_q + slice_sum");
-    md.wire("block_end", 1, "valid_i && slice_q == last_slice");
-
-    md.blank().comment(
-        "Block value: P * 2^(Ea + Eb - 254 - 2m) as f32. Normal results are exact; below the\n\
-         normal range P is shifted right with round to nearest even (a carry may reach the\n\
-         smallest normal); above it, infinity.",
-    );
-    md.wire("nan_block", 1, "a_exp_i == 8'hFF || b_exp_i == 8'hFF");
-    md.wire("negative", 1, format!("block_sum[{}]", sb - 1));
-    md.wire("magnitude", sb - 1, format!("negative ? {}'(-block_sum) : block_sum[{}:0]", sb - 1, sb - 2));
-    md.logic("msb", 5);
-    md.always_comb(vec![
+/// A block's exact sum P scaled to f32: P * 2^(Ea + Eb - 254 - 2m). Normal results are exact;
+/// below the normal range P is shifted right with round to nearest even (a carry may reach
+/// the smallest normal); above it, infinity. A NaN exponent gives the canonical NaN.
+fn block_value_function() -> Function {
+    let sb = SUM_BITS;
+    let mut f = Function::new("block_value", 32);
+    f.input("block_sum", sb).input("a_exp", 8).input("b_exp", 8).input("format", 2);
+    f.let_("nan_block", 1, "a_exp == 8'hFF || b_exp == 8'hFF");
+    f.let_("negative", 1, format!("block_sum[{}]", sb - 1));
+    f.let_("magnitude", sb - 1, format!("negative ? {}'(-block_sum) : block_sum[{}:0]", sb - 1, sb - 2));
+    f.local("msb", 5);
+    f.stmts(vec![
         set("msb", "5'd0"),
         for_("i", sb - 1, vec![if_("magnitude[i]", vec![set("msb", "5'(i)")])]),
     ]);
-    md.wire("exp_sum", 10, "10'(a_exp_i) + 10'(b_exp_i)");
-    md.comment("Exponent offsets: 127 + 2m places the leading bit; 105 + 2m places bit 0 at 2^-149.");
-    md.wire("lead_offset", 10, by_format(10, |f| 127 + 2 * f.mag_bits));
-    md.wire("sub_offset", 10, by_format(10, |f| 105 + 2 * f.mag_bits));
-    md.wire("lead_exp", 10, "exp_sum + 10'(msb)");
-    md.wire("frac_normal", 23, "23'({23'd0, magnitude} << (5'd23 - msb))");
-    md.wire("padded", sb, "{1'b0, magnitude}");
-    md.logic("right", 5).logic("kept", 23).logic("round_up", 1).logic("block_value", 32);
-    md.always_comb(vec![
+    f.let_("exp_sum", 10, "10'(a_exp) + 10'(b_exp)");
+    f.comment("Exponent offsets: 127 + 2m places the leading bit; 105 + 2m places bit 0 at 2^-149.");
+    f.let_("lead_offset", 10, by_format("format", 10, |f| 127 + 2 * f.mag_bits));
+    f.let_("sub_offset", 10, by_format("format", 10, |f| 105 + 2 * f.mag_bits));
+    f.let_("lead_exp", 10, "exp_sum + 10'(msb)");
+    f.let_("frac_normal", 23, "23'({23'd0, magnitude} << (5'd23 - msb))");
+    f.let_("biased", 8, "8'(lead_exp - lead_offset)");
+    f.let_("padded", sb, "{1'b0, magnitude}");
+    f.local("right", 5).local("kept", 23).local("round_up", 1).local("kept_rounded", 31);
+    f.stmts(vec![
         set("right", "5'd0"),
         set("kept", "23'd0"),
         set("round_up", "1'b0"),
+        set("kept_rounded", "31'd0"),
         if_else(
             "nan_block",
             vec![set("block_value", "32'h7FC00000")],
@@ -202,7 +178,7 @@ pub fn dpe(adder: &Module) -> Module {
                     vec![set("block_value", "{negative, 8'hFF, 23'd0}")],
                     vec![if_else(
                         "lead_exp > lead_offset",
-                        vec![set("block_value", "{negative, 8'(lead_exp - lead_offset), frac_normal}")],
+                        vec![set("block_value", "{negative, biased, frac_normal}")],
                         vec![if_else(
                             "exp_sum >= sub_offset",
                             vec![set("block_value", "{negative, 8'd0, {2'b00, magnitude} << (exp_sum - sub_offset)}")],
@@ -215,7 +191,8 @@ pub fn dpe(adder: &Module) -> Module {
                                     "round_up",
                                     "padded[right - 5'd1] && (kept[0] || (padded & ((22'd1 << (right - 5'd1)) - 22'd1)) != '0)",
                                 ),
-                                set("block_value", "{negative, 31'(kept) + 31'(round_up)}"),
+                                set("kept_rounded", "31'(kept) + 31'(round_up)"),
+                                set("block_value", "{negative, kept_rounded}"),
                             ],
                         )],
                     )],
@@ -223,15 +200,71 @@ pub fn dpe(adder: &Module) -> Module {
             )],
         ),
     ]);
+    f
+}
 
-    md.blank().comment("Accumulator.");
-    md.logic("acc_q", 32).logic("acc_sum", 32).logic("block_done_q", 1);
-    md.instance(
-        adder,
-        "u_acc_add",
-        &[("a_i", "acc_q".into()), ("b_i", "block_value".into()), ("sum_o", "acc_sum".into())],
+pub fn dpe() -> Module {
+    let lanes = BLOCK;
+    let mut md = Module::new(
+        "dpe",
+        "Precision-flexible dot-product engine, output-stationary (SPEC section 3). Each valid cycle\n\
+         takes one slice of a block pair: 1 element of MX9, 4 of MX6 or 16 of MX4 from each\n\
+         operand, as 16 two-bit digits per operand (MX9: the element's 4 digits; MX6: element e's 2\n\
+         digits in bits [4e +: 4]; MX4: element e in bits [2e +: 2]) and a sign per element. The\n\
+         block's shared exponents and micro-exponents stay on their ports for all of its slices.\n\
+         After the last slice (cycle 16, 4 or 1) the exact block sum, scaled to f32, is added to the\n\
+         accumulator; block_done_o pulses the cycle after. clear_i (to +0) and load_i (to\n\
+         load_data_i, to accumulate into an existing output) take priority over valid_i and restart\n\
+         the block. A block with a NaN exponent (8'hFF) makes the accumulator NaN. The arithmetic\n\
+         runs only on valid cycles, and the scaling and the addition only when a block completes.",
     );
+    md.clock_and_reset()
+        .input("format_i", 2)
+        .input("clear_i", 1)
+        .input("load_i", 1)
+        .input("load_data_i", 32)
+        .input("valid_i", 1)
+        .input("a_exp_i", 8)
+        .input("b_exp_i", 8)
+        .input("a_micro_i", 8)
+        .input("b_micro_i", 8)
+        .input("a_sign_i", lanes)
+        .input("a_mag_i", 2 * lanes)
+        .input("b_sign_i", lanes)
+        .input("b_mag_i", 2 * lanes)
+        .output("acc_o", 32)
+        .output("block_done_o", 1);
+
+    let slice_sum = slice_sum_function();
+    let block_value = block_value_function();
+    let add = fp_add_function(FloatFormat::F32);
+    md.blank().comment("Slice position within the block; the last is 15, 3 or 0.");
+    md.logic("slice_q", 4).logic("last_slice", 4);
+    md.assign("last_slice", by_format("format_i", 4, |f| f.cycles_per_block() - 1));
+
+    // Called inside the clocked branches, not in a continuous assignment, so that it runs
+    // only on valid cycles.
+    let block_sum = format!(
+        "block_sum_q + {}",
+        slice_sum.call(&[
+            "format_i",
+            "slice_q",
+            "a_micro_i",
+            "b_micro_i",
+            "a_sign_i",
+            "a_mag_i",
+            "b_sign_i",
+            "b_mag_i"
+        ])
+    );
+    md.blank().comment("The block sum so far and the accumulator.");
+    md.logic("block_sum_q", SUM_BITS).logic("acc_q", 32).logic("block_done_q", 1);
     let restart = |acc: &str| vec![set("acc_q", acc), set("block_sum_q", "'0"), set("slice_q", "'0")];
+    let block_end = [
+        restart(&add.call(&["acc_q", &block_value.call(&[&block_sum, "a_exp_i", "b_exp_i", "format_i"])])),
+        vec![set("block_done_q", "1'b1")],
+    ]
+    .concat();
     md.always_ff(
         vec![set("acc_q", "'0"), set("block_sum_q", "'0"), set("slice_q", "'0"), set("block_done_q", "1'b0")],
         vec![
@@ -242,12 +275,12 @@ pub fn dpe(adder: &Module) -> Module {
                 vec![if_else(
                     "load_i",
                     restart("load_data_i"),
-                    vec![if_else(
-                        "block_end",
-                        [restart("acc_sum"), vec![set("block_done_q", "1'b1")]].concat(),
-                        vec![if_(
-                            "valid_i",
-                            vec![set("block_sum_q", "block_sum"), set("slice_q", "slice_q + 4'd1")],
+                    vec![if_(
+                        "valid_i",
+                        vec![if_else(
+                            "slice_q == last_slice",
+                            block_end,
+                            vec![set("block_sum_q", block_sum), set("slice_q", "slice_q + 4'd1")],
                         )],
                     )],
                 )],
@@ -255,5 +288,6 @@ pub fn dpe(adder: &Module) -> Module {
         ],
     );
     md.assign("acc_o", "acc_q").assign("block_done_o", "block_done_q");
+    md.blank().function(slice_sum).function(block_value).function(add);
     md
 }

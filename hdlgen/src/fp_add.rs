@@ -2,7 +2,7 @@
 //! zeros, every NaN out as the canonical quiet NaN, overflow to infinity. Combinational, so a
 //! DPE can add one block sum per cycle into its accumulator.
 
-use crate::verilog::{for_, if_, set, Module};
+use crate::verilog::{for_, if_, set, Function, Module};
 
 /// An IEEE-754 binary interchange format: sign, `exp_bits` of biased exponent, `frac_bits` of
 /// fraction.
@@ -39,105 +39,111 @@ impl FloatFormat {
     }
 }
 
-/// Generates the adder. Ports: `a_i`, `b_i`, `sum_o`.
+/// Generates the adder module: `sum_o = a_i + b_i`, through [`fp_add_function`].
 pub fn fp_add(f: FloatFormat) -> Module {
+    let w = f.width();
+    let add = fp_add_function(f);
+    let mut md = Module::new(
+        f.add_module_name(),
+        format!(
+            "IEEE-754 addition of {w}-bit floats ({}-bit exponent, {}-bit fraction): round to nearest\n\
+             even, subnormals in and out, IEEE signed zeros, NaN out as {w}'h{:X}, overflow to\n\
+             infinity. Combinational.",
+            f.exp_bits,
+            f.frac_bits,
+            f.canonical_nan()
+        ),
+    );
+    md.input("a_i", w).input("b_i", w).output("sum_o", w);
+    md.blank().assign("sum_o", add.call(&["a_i", "b_i"]));
+    md.blank().function(add);
+    md
+}
+
+/// The adder as a function of `a` and `b`, for modules that add inside a clocked branch.
+pub fn fp_add_function(f: FloatFormat) -> Function {
     let (e, m) = (f.exp_bits, f.frac_bits);
     let w = f.width();
     let sig = m + 1; // significand with its hidden bit
     let ext = sig + 3; // significand, guard, round, sticky
     let lzc_w = bits_for(ext as u64);
     let exp_max = f.exp_max();
-    let mut md = Module::new(
-        f.add_module_name(),
-        format!(
-            "IEEE-754 addition of {w}-bit floats ({e}-bit exponent, {m}-bit fraction): round to nearest\n\
-             even, subnormals in and out, IEEE signed zeros, NaN out as {w}'h{:X}, overflow to\n\
-             infinity. Combinational.",
-            f.canonical_nan()
-        ),
-    );
-    md.input("a_i", w).input("b_i", w).output("sum_o", w);
+    let mut fun = Function::new(format!("{}_f", f.add_module_name()), w);
+    fun.input("a", w).input("b", w);
 
-    md.blank().comment("Order the operands by magnitude: x is the larger, y the smaller.");
-    md.wire("a_larger", 1, format!("a_i[{}:0] >= b_i[{}:0]", w - 2, w - 2));
-    md.wire("x", w, "a_larger ? a_i : b_i");
-    md.wire("y", w, "a_larger ? b_i : a_i");
+    fun.comment("Order the operands by magnitude: x is the larger, y the smaller.");
+    fun.let_("a_larger", 1, format!("a[{}:0] >= b[{}:0]", w - 2, w - 2));
+    fun.let_("x", w, "a_larger ? a : b");
+    fun.let_("y", w, "a_larger ? b : a");
 
-    md.blank().comment("Special classes. |x| >= |y|, so y is infinite only if x is too.");
+    fun.comment("Special classes. |x| >= |y|, so y is infinite only if x is too.");
     let class = |v: &str, frac_zero: bool| {
         let op = if frac_zero { "==" } else { "!=" };
         format!("{v}[{}:{m}] == {e}'h{exp_max:X} && {v}[{}:0] {op} '0", w - 2, m - 1)
     };
-    md.wire("any_nan", 1, format!("({}) || ({})", class("a_i", false), class("b_i", false)));
-    md.wire("x_inf", 1, class("x", true));
-    md.wire("y_inf", 1, class("y", true));
-    md.wire("subtract", 1, format!("x[{}] ^ y[{}]", w - 1, w - 1));
+    fun.let_("any_nan", 1, format!("({}) || ({})", class("a", false), class("b", false)));
+    fun.let_("x_inf", 1, class("x", true));
+    fun.let_("y_inf", 1, class("y", true));
+    fun.let_("subtract", 1, format!("x[{}] ^ y[{}]", w - 1, w - 1));
 
-    md.blank()
-        .comment("Significands with the hidden bit; subnormals use the exponent of the smallest normal.");
+    fun.comment("Significands with the hidden bit; subnormals use the exponent of the smallest normal.");
     for v in ["x", "y"] {
-        md.wire(format!("{v}_normal"), 1, format!("{v}[{}:{m}] != '0", w - 2));
-        md.wire(format!("{v}_exp"), e, format!("{v}_normal ? {v}[{}:{m}] : {e}'d1", w - 2));
-        md.wire(format!("{v}_sig"), sig, format!("{{{v}_normal, {v}[{}:0]}}", m - 1));
+        fun.let_(format!("{v}_normal"), 1, format!("{v}[{}:{m}] != '0", w - 2));
+        fun.let_(format!("{v}_exp"), e, format!("{v}_normal ? {v}[{}:{m}] : {e}'d1", w - 2));
+        fun.let_(format!("{v}_sig"), sig, format!("{{{v}_normal, {v}[{}:0]}}", m - 1));
     }
 
-    md.blank()
-        .comment("Align y to x, keeping guard and round bits and an OR of everything shifted out (sticky).");
-    md.wire("shift", e, "x_exp - y_exp");
-    md.wire("y_full", ext, "{y_sig, 3'b000}");
-    md.wire("shift_out", 1, format!("shift >= {e}'d{ext}"));
-    md.wire("y_shifted", ext, "shift_out ? '0 : y_full >> shift");
-    md.wire("y_lost", ext, format!("shift_out ? y_full : y_full & ~({ext}'({{{ext}{{1'b1}}}}) << shift)"));
-    md.wire(
+    fun.comment("Align y to x, keeping guard and round bits and an OR of everything shifted out (sticky).");
+    fun.let_("shift", e, "x_exp - y_exp");
+    fun.let_("y_full", ext, "{y_sig, 3'b000}");
+    fun.let_("shift_out", 1, format!("shift >= {e}'d{ext}"));
+    fun.let_("y_shifted", ext, "shift_out ? '0 : y_full >> shift");
+    fun.let_("y_lost", ext, format!("shift_out ? y_full : y_full & ~({ext}'({{{ext}{{1'b1}}}}) << shift)"));
+    fun.let_(
         "y_aligned",
         ext,
         "{y_shifted[EXT:1], y_shifted[0] | (y_lost != '0)}".replace("EXT", &(ext - 1).to_string()),
     );
 
-    md.blank().comment("Exact sum or difference; a difference is never negative.");
-    md.wire("x_full", ext + 1, "{1'b0, x_sig, 3'b000}");
-    md.wire("raw", ext + 1, "subtract ? x_full - {1'b0, y_aligned} : x_full + {1'b0, y_aligned}");
+    fun.comment("Exact sum or difference; a difference is never negative.");
+    fun.let_("x_full", ext + 1, "{1'b0, x_sig, 3'b000}");
+    fun.let_("raw", ext + 1, "subtract ? x_full - {1'b0, y_aligned} : x_full + {1'b0, y_aligned}");
 
-    md.blank().comment("Leading zeros of the sum below its carry bit.");
-    md.logic("lzc", lzc_w);
-    md.always_comb(vec![
+    fun.comment("Leading zeros of the sum below its carry bit.");
+    fun.local("lzc", lzc_w);
+    fun.stmts(vec![
         set("lzc", format!("{lzc_w}'d{ext}")),
         for_("i", ext, vec![if_("raw[i]", vec![set("lzc", format!("{lzc_w}'({} - i)", ext - 1))])]),
     ]);
 
-    md.blank().comment(
+    fun.comment(
         "Normalize: right by one after a carry; left by the leading zeros, but never below the\n\
          smallest normal exponent (the result is then subnormal). Exponents get one more bit\n\
          for overflow.",
     );
     let ew = e + 1;
-    md.wire("carry", 1, format!("raw[{ext}]"));
-    md.wire("headroom", ew, format!("{{1'b0, x_exp}} - {ew}'d1"));
-    md.wire("left", ew, format!("({ew}'(lzc) < headroom) ? {ew}'(lzc) : headroom"));
-    md.wire("norm", ext, format!("carry ? {{raw[{ext}:2], raw[1] | raw[0]}} : raw[{}:0] << left", ext - 1));
-    md.wire("norm_exp", ew, format!("carry ? {{1'b0, x_exp}} + {ew}'d1 : {{1'b0, x_exp}} - left"));
-    md.wire("overflow", 1, format!("norm_exp >= {ew}'d{exp_max}"));
+    fun.let_("carry", 1, format!("raw[{ext}]"));
+    fun.let_("headroom", ew, format!("{{1'b0, x_exp}} - {ew}'d1"));
+    fun.let_("left", ew, format!("({ew}'(lzc) < headroom) ? {ew}'(lzc) : headroom"));
+    fun.let_("norm", ext, format!("carry ? {{raw[{ext}:2], raw[1] | raw[0]}} : raw[{}:0] << left", ext - 1));
+    fun.let_("norm_exp", ew, format!("carry ? {{1'b0, x_exp}} + {ew}'d1 : {{1'b0, x_exp}} - left"));
+    fun.let_("overflow", 1, format!("norm_exp >= {ew}'d{exp_max}"));
 
-    md.blank().comment(
+    fun.comment(
         "Round to nearest even on guard, round and sticky. Adding the increment to the packed\n\
          exponent and fraction lets a carry move into the exponent (and up to infinity).",
     );
-    md.wire("round_up", 1, "norm[2] & (norm[1] | norm[0] | norm[3])");
-    md.wire("biased", e, format!("norm[{}] ? norm_exp[{}:0] : '0", ext - 1, e - 1));
-    md.wire("rounded", w - 1, format!("{{biased, norm[{}:3]}} + {}'(round_up)", ext - 2, w - 1));
-    md.wire("zero", 1, "raw == '0");
-    md.wire("sign", 1, format!("x[{}] & ~(subtract & zero)", w - 1));
-
-    md.blank();
-    md.assign(
-        "sum_o",
-        format!(
-            "(any_nan || (x_inf && y_inf && subtract)) ? {w}'h{:X}\n               : x_inf ? x\n               : overflow ? {{x[{}], {e}'h{exp_max:X}, {m}'d0}}\n               : {{sign, rounded}}",
-            f.canonical_nan(),
-            w - 1
-        ),
-    );
-    md
+    fun.let_("round_up", 1, "norm[2] & (norm[1] | norm[0] | norm[3])");
+    fun.let_("biased", e, format!("norm[{}] ? norm_exp[{}:0] : '0", ext - 1, e - 1));
+    fun.let_("rounded", w - 1, format!("{{biased, norm[{}:3]}} + {}'(round_up)", ext - 2, w - 1));
+    fun.let_("zero", 1, "raw == '0");
+    fun.let_("sign", 1, format!("x[{}] & ~(subtract & zero)", w - 1));
+    fun.result(format!(
+        "(any_nan || (x_inf && y_inf && subtract)) ? {w}'h{:X}\n      : x_inf ? x\n      : overflow ? {{x[{}], {e}'h{exp_max:X}, {m}'d0}}\n      : {{sign, rounded}}",
+        f.canonical_nan(),
+        w - 1
+    ));
+    fun
 }
 
 /// Bits needed to hold the values 0..=n.

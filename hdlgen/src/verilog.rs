@@ -22,6 +22,107 @@ pub struct Port {
     pub width: u32,
 }
 
+/// A pure function: inputs, local variables and blocking statements that assign the result
+/// to the function's name. Generators write a computation once as a function so that a
+/// module can call it inside a clocked branch (simulators then evaluate it only when the
+/// branch is taken) and another module can wrap it as a combinational unit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Function {
+    name: String,
+    width: u32,
+    inputs: Vec<(String, u32)>,
+    locals: Vec<(String, u32, Option<String>)>,
+    body: Vec<Stmt>,
+}
+
+impl Function {
+    /// A function returning `width` bits.
+    pub fn new(name: impl Into<String>, width: u32) -> Function {
+        Function { name: name.into(), width, inputs: Vec::new(), locals: Vec::new(), body: Vec::new() }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn input(&mut self, name: impl Into<String>, width: u32) -> &mut Function {
+        self.inputs.push((name.into(), width));
+        self
+    }
+
+    /// A local variable, assigned by later statements.
+    pub fn local(&mut self, name: impl Into<String>, width: u32) -> &mut Function {
+        self.locals.push((name.into(), width, None));
+        self
+    }
+
+    /// A local variable with a comment on its layout.
+    pub fn local_doc(
+        &mut self,
+        name: impl Into<String>,
+        width: u32,
+        doc: impl Into<String>,
+    ) -> &mut Function {
+        self.locals.push((name.into(), width, Some(doc.into())));
+        self
+    }
+
+    /// A local variable computed once: `name = rhs`.
+    pub fn let_(&mut self, name: impl Into<String>, width: u32, rhs: impl Into<String>) -> &mut Function {
+        let name = name.into();
+        self.locals.push((name.clone(), width, None));
+        self.body.push(set(name, rhs));
+        self
+    }
+
+    pub fn stmts(&mut self, stmts: Vec<Stmt>) -> &mut Function {
+        self.body.extend(stmts);
+        self
+    }
+
+    pub fn comment(&mut self, text: impl Into<String>) -> &mut Function {
+        for line in text.into().lines() {
+            self.body.push(Stmt::Comment(line.to_string()));
+        }
+        self
+    }
+
+    /// The result: `name = rhs`.
+    pub fn result(&mut self, rhs: impl Into<String>) -> &mut Function {
+        self.body.push(set(self.name.clone(), rhs));
+        self
+    }
+
+    /// A call with these argument expressions, in input order.
+    pub fn call(&self, args: &[&str]) -> String {
+        assert_eq!(args.len(), self.inputs.len(), "{} takes {} arguments", self.name, self.inputs.len());
+        format!("{}({})", self.name, args.join(", "))
+    }
+
+    fn print(&self, out: &mut String, depth: usize) {
+        let ind = "  ".repeat(depth);
+        writeln!(out, "{ind}function automatic logic {} {}(", range(self.width), self.name).unwrap();
+        for (i, (name, width)) in self.inputs.iter().enumerate() {
+            let sep = if i + 1 < self.inputs.len() { "," } else { "" };
+            let ty = format!("input logic {}", range(*width));
+            writeln!(out, "{ind}  {} {name}{sep}", ty.trim_end()).unwrap();
+        }
+        writeln!(out, "{ind});").unwrap();
+        let decls: Vec<Item> = self
+            .locals
+            .iter()
+            .map(|(name, width, comment)| Item::Logic {
+                name: name.clone(),
+                width: *width,
+                comment: comment.clone(),
+            })
+            .collect();
+        print_items(out, &decls, depth + 1);
+        print_stmts(out, &self.body, depth + 1, "=");
+        writeln!(out, "{ind}endfunction").unwrap();
+    }
+}
+
 /// A statement inside an always block.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Stmt {
@@ -88,6 +189,7 @@ enum Item {
     },
     /// Clocked by `clk_i` without reset: memories and the registers that read them.
     AlwaysClk(Vec<Stmt>),
+    Function(Function),
     /// `localparam name = value;`
     LocalParam {
         name: String,
@@ -188,6 +290,12 @@ impl Module {
     /// A memory array of `depth` words (no reset: RAM macros have none).
     pub fn memory(&mut self, name: impl Into<String>, width: u32, depth: u32) -> &mut Module {
         self.body.push(Item::Memory { name: name.into(), width, depth });
+        self
+    }
+
+    /// Declares a function for this module's statements and assignments to call.
+    pub fn function(&mut self, f: Function) -> &mut Module {
+        self.body.push(Item::Function(f));
         self
     }
 
@@ -299,6 +407,7 @@ fn print_items(out: &mut String, items: &[Item], depth: usize) {
             Item::Memory { name, width, depth } => {
                 writeln!(out, "{ind}logic {} {name} [{depth}];", range(*width)).unwrap()
             }
+            Item::Function(f) => f.print(out, depth),
             Item::AlwaysClk(body) => {
                 writeln!(out, "{ind}always_ff @(posedge clk_i) begin").unwrap();
                 print_stmts(out, body, depth + 1, "<=");

@@ -7,7 +7,8 @@
 // After the last slice (cycle 16, 4 or 1) the exact block sum, scaled to f32, is added to the
 // accumulator; block_done_o pulses the cycle after. clear_i (to +0) and load_i (to
 // load_data_i, to accumulate into an existing output) take priority over valid_i and restart
-// the block. A block with a NaN exponent (8'hFF) makes the accumulator NaN.
+// the block. A block with a NaN exponent (8'hFF) makes the accumulator NaN. The arithmetic
+// runs only on valid cycles, and the scaling and the addition only when a block completes.
 module dpe (
   input  logic        clk_i,
   input  logic        rst_ni,
@@ -28,147 +29,15 @@ module dpe (
   output logic        block_done_o
 );
 
-  // Slice position within the block.
+  // Slice position within the block; the last is 15, 3 or 0.
   logic [3:0] slice_q;
   logic [3:0] last_slice;
   assign last_slice = (format_i == 2'd0) ? 4'd15 : (format_i == 2'd1) ? 4'd3 : 4'd0;
 
-  // The 16 two-bit multipliers. Multiplier k takes A digit da and B digit db of one element:
-  // MX9 da = k / 4, db = k % 4 of the single element; MX6 da = (k / 2) % 2, db = k % 2 of
-  // element k / 4; MX4 both digits 0 of element k.
-  logic [63:0] digit_prod;  // multiplier k in bits [4k +: 4]
-  logic [1:0]  a_digit;
-  logic [1:0]  b_digit;
-  always @* begin
-    for (int k = 0; k < 16; k++) begin
-      if (format_i == 2'd0) begin
-        a_digit = a_mag_i[2*(k/4) +: 2];
-        b_digit = b_mag_i[2*(k%4) +: 2];
-      end else if (format_i == 2'd1) begin
-        a_digit = a_mag_i[4*(k/4) + 2*((k/2)%2) +: 2];
-        b_digit = b_mag_i[4*(k/4) + 2*(k%2) +: 2];
-      end else begin
-        a_digit = a_mag_i[2*k +: 2];
-        b_digit = b_mag_i[2*k +: 2];
-      end
-      digit_prod[4*k +: 4] = {2'b00, a_digit} * {2'b00, b_digit};
-    end
-  end
-
-  // Recombination: digit products shifted by their digit weights and summed per element.
-  logic [223:0] elem_prod;  // element e of the slice in bits [14e +: 14]
-  always @* begin
-    elem_prod = '0;
-    for (int k = 0; k < 16; k++) begin
-      if (format_i == 2'd0) begin
-        elem_prod[13:0] = elem_prod[13:0] + (14'(digit_prod[4*k +: 4]) << (2*(k/4) + 2*(k%4)));
-      end else if (format_i == 2'd1) begin
-        elem_prod[14*(k/4) +: 14] = elem_prod[14*(k/4) +: 14] + (14'(digit_prod[4*k +: 4]) << (2*((k/2)%2) + 2*(k%2)));
-      end else begin
-        elem_prod[14*k +: 14] = 14'(digit_prod[4*k +: 4]);
-      end
-    end
-  end
-
-  // Exact terms: each element product times 2^(2 - ua - ub), signed; u of element e comes
-  // from its pair, which depends on the slice position.
-  logic [21:0] slice_sum;  // two's complement
-  logic [2:0]  pair;
-  logic [21:0] term;
-  logic [1:0]  micro_shift;
-  always @* begin
-    slice_sum = '0;
-    for (int e = 0; e < 16; e++) begin
-      if (format_i == 2'd0) begin
-        pair = slice_q[3:1];
-      end else if (format_i == 2'd1) begin
-        pair = 3'(2*slice_q + e/2);
-      end else begin
-        pair = 3'(e/2);
-      end
-      micro_shift = 2'd2 - 2'(a_micro_i[pair]) - 2'(b_micro_i[pair]);
-      term = 22'(elem_prod[14*e +: 14]);
-      // A three-way mux, not a barrel shifter: the shift is 0, 1 or 2.
-      term = (micro_shift == 2'd2) ? term << 2 : (micro_shift == 2'd1) ? term << 1 : term;
-      slice_sum = (a_sign_i[e] ^ b_sign_i[e]) ? slice_sum - term : slice_sum + term;
-    end
-  end
-
-  // The block sum including this slice, and the block's end.
+  // The block sum so far and the accumulator.
   logic [21:0] block_sum_q;
-  logic [21:0] block_sum;
-  assign block_sum = block_sum_q + slice_sum;
-  logic block_end;
-  assign block_end = valid_i && slice_q == last_slice;
-
-  // Block value: P * 2^(Ea + Eb - 254 - 2m) as f32. Normal results are exact; below the
-  // normal range P is shifted right with round to nearest even (a carry may reach the
-  // smallest normal); above it, infinity.
-  logic nan_block;
-  assign nan_block = a_exp_i == 8'hFF || b_exp_i == 8'hFF;
-  logic negative;
-  assign negative = block_sum[21];
-  logic [20:0] magnitude;
-  assign magnitude = negative ? 21'(-block_sum) : block_sum[20:0];
-  logic [4:0] msb;
-  always @* begin
-    msb = 5'd0;
-    for (int i = 0; i < 21; i++) begin
-      if (magnitude[i]) begin
-        msb = 5'(i);
-      end
-    end
-  end
-  logic [9:0] exp_sum;
-  assign exp_sum = 10'(a_exp_i) + 10'(b_exp_i);
-  // Exponent offsets: 127 + 2m places the leading bit; 105 + 2m places bit 0 at 2^-149.
-  logic [9:0] lead_offset;
-  assign lead_offset = (format_i == 2'd0) ? 10'd141 : (format_i == 2'd1) ? 10'd135 : 10'd131;
-  logic [9:0] sub_offset;
-  assign sub_offset = (format_i == 2'd0) ? 10'd119 : (format_i == 2'd1) ? 10'd113 : 10'd109;
-  logic [9:0] lead_exp;
-  assign lead_exp = exp_sum + 10'(msb);
-  logic [22:0] frac_normal;
-  assign frac_normal = 23'({23'd0, magnitude} << (5'd23 - msb));
-  logic [21:0] padded;
-  assign padded = {1'b0, magnitude};
-  logic [4:0]  right;
-  logic [22:0] kept;
-  logic        round_up;
-  logic [31:0] block_value;
-  always @* begin
-    right = 5'd0;
-    kept = 23'd0;
-    round_up = 1'b0;
-    if (nan_block) begin
-      block_value = 32'h7FC00000;
-    end else if (magnitude == '0) begin
-      block_value = 32'd0;
-    end else if (lead_exp >= lead_offset + 10'd255) begin
-      block_value = {negative, 8'hFF, 23'd0};
-    end else if (lead_exp > lead_offset) begin
-      block_value = {negative, 8'(lead_exp - lead_offset), frac_normal};
-    end else if (exp_sum >= sub_offset) begin
-      block_value = {negative, 8'd0, {2'b00, magnitude} << (exp_sum - sub_offset)};
-    end else begin
-      // Subnormal after a right shift; 22 or more leaves less than half.
-      right = (sub_offset - exp_sum > 10'd22) ? 5'd22 : 5'(sub_offset - exp_sum);
-      kept = {2'b00, magnitude} >> right;
-      // The guard bit reads the padded magnitude: bit 21 exists (and is 0).
-      round_up = padded[right - 5'd1] && (kept[0] || (padded & ((22'd1 << (right - 5'd1)) - 22'd1)) != '0);
-      block_value = {negative, 31'(kept) + 31'(round_up)};
-    end
-  end
-
-  // Accumulator.
   logic [31:0] acc_q;
-  logic [31:0] acc_sum;
   logic        block_done_q;
-  fp32_add u_acc_add (
-    .a_i   (acc_q),
-    .b_i   (block_value),
-    .sum_o (acc_sum)
-  );
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       acc_q <= '0;
@@ -185,17 +54,237 @@ module dpe (
         acc_q <= load_data_i;
         block_sum_q <= '0;
         slice_q <= '0;
-      end else if (block_end) begin
-        acc_q <= acc_sum;
-        block_sum_q <= '0;
-        slice_q <= '0;
-        block_done_q <= 1'b1;
       end else if (valid_i) begin
-        block_sum_q <= block_sum;
-        slice_q <= slice_q + 4'd1;
+        if (slice_q == last_slice) begin
+          acc_q <= fp32_add_f(acc_q, block_value(block_sum_q + slice_sum(format_i, slice_q, a_micro_i, b_micro_i, a_sign_i, a_mag_i, b_sign_i, b_mag_i), a_exp_i, b_exp_i, format_i));
+          block_sum_q <= '0;
+          slice_q <= '0;
+          block_done_q <= 1'b1;
+        end else begin
+          block_sum_q <= block_sum_q + slice_sum(format_i, slice_q, a_micro_i, b_micro_i, a_sign_i, a_mag_i, b_sign_i, b_mag_i);
+          slice_q <= slice_q + 4'd1;
+        end
       end
     end
   end
   assign acc_o = acc_q;
   assign block_done_o = block_done_q;
+
+  function automatic logic [21:0] slice_sum(
+    input logic [1:0] format,
+    input logic [3:0] slice,
+    input logic [7:0] a_micro,
+    input logic [7:0] b_micro,
+    input logic [15:0] a_sign,
+    input logic [31:0] a_mag,
+    input logic [15:0] b_sign,
+    input logic [31:0] b_mag
+  );
+    logic [63:0]  digit_prod;  // multiplier k in bits [4k +: 4]
+    logic [1:0]   a_digit;
+    logic [1:0]   b_digit;
+    logic [223:0] elem_prod;  // element e of the slice in bits [14e +: 14]
+    logic [21:0]  sum;
+    logic [2:0]   pair;
+    logic [21:0]  term;
+    logic [1:0]   micro_shift;
+    // The 16 two-bit multipliers. Multiplier k takes A digit da and B digit db of one element:
+    // MX9 da = k / 4, db = k % 4 of the single element; MX6 da = (k / 2) % 2, db = k % 2 of
+    // element k / 4; MX4 both digits 0 of element k.
+    for (int k = 0; k < 16; k++) begin
+      if (format == 2'd0) begin
+        a_digit = a_mag[2*(k/4) +: 2];
+        b_digit = b_mag[2*(k%4) +: 2];
+      end else if (format == 2'd1) begin
+        a_digit = a_mag[4*(k/4) + 2*((k/2)%2) +: 2];
+        b_digit = b_mag[4*(k/4) + 2*(k%2) +: 2];
+      end else begin
+        a_digit = a_mag[2*k +: 2];
+        b_digit = b_mag[2*k +: 2];
+      end
+      digit_prod[4*k +: 4] = {2'b00, a_digit} * {2'b00, b_digit};
+    end
+    // Recombination: digit products shifted by their digit weights and summed per element.
+    elem_prod = '0;
+    for (int k = 0; k < 16; k++) begin
+      if (format == 2'd0) begin
+        elem_prod[13:0] = elem_prod[13:0] + (14'(digit_prod[4*k +: 4]) << (2*(k/4) + 2*(k%4)));
+      end else if (format == 2'd1) begin
+        elem_prod[14*(k/4) +: 14] = elem_prod[14*(k/4) +: 14] + (14'(digit_prod[4*k +: 4]) << (2*((k/2)%2) + 2*(k%2)));
+      end else begin
+        elem_prod[14*k +: 14] = 14'(digit_prod[4*k +: 4]);
+      end
+    end
+    // Exact terms: each element product times 2^(2 - ua - ub), signed; u of element e comes
+    // from its pair, which depends on the slice position.
+    sum = '0;
+    for (int e = 0; e < 16; e++) begin
+      if (format == 2'd0) begin
+        pair = slice[3:1];
+      end else if (format == 2'd1) begin
+        pair = 3'(2*slice + e/2);
+      end else begin
+        pair = 3'(e/2);
+      end
+      micro_shift = 2'd2 - 2'(a_micro[pair]) - 2'(b_micro[pair]);
+      term = 22'(elem_prod[14*e +: 14]);
+      // A three-way mux, not a barrel shifter: the shift is 0, 1 or 2.
+      term = (micro_shift == 2'd2) ? term << 2 : (micro_shift == 2'd1) ? term << 1 : term;
+      sum = (a_sign[e] ^ b_sign[e]) ? sum - term : sum + term;
+    end
+    slice_sum = sum;
+  endfunction
+  function automatic logic [31:0] block_value(
+    input logic [21:0] block_sum,
+    input logic [7:0] a_exp,
+    input logic [7:0] b_exp,
+    input logic [1:0] format
+  );
+    logic        nan_block;
+    logic        negative;
+    logic [20:0] magnitude;
+    logic [4:0]  msb;
+    logic [9:0]  exp_sum;
+    logic [9:0]  lead_offset;
+    logic [9:0]  sub_offset;
+    logic [9:0]  lead_exp;
+    logic [22:0] frac_normal;
+    logic [7:0]  biased;
+    logic [21:0] padded;
+    logic [4:0]  right;
+    logic [22:0] kept;
+    logic        round_up;
+    logic [30:0] kept_rounded;
+    nan_block = a_exp == 8'hFF || b_exp == 8'hFF;
+    negative = block_sum[21];
+    magnitude = negative ? 21'(-block_sum) : block_sum[20:0];
+    msb = 5'd0;
+    for (int i = 0; i < 21; i++) begin
+      if (magnitude[i]) begin
+        msb = 5'(i);
+      end
+    end
+    exp_sum = 10'(a_exp) + 10'(b_exp);
+    // Exponent offsets: 127 + 2m places the leading bit; 105 + 2m places bit 0 at 2^-149.
+    lead_offset = (format == 2'd0) ? 10'd141 : (format == 2'd1) ? 10'd135 : 10'd131;
+    sub_offset = (format == 2'd0) ? 10'd119 : (format == 2'd1) ? 10'd113 : 10'd109;
+    lead_exp = exp_sum + 10'(msb);
+    frac_normal = 23'({23'd0, magnitude} << (5'd23 - msb));
+    biased = 8'(lead_exp - lead_offset);
+    padded = {1'b0, magnitude};
+    right = 5'd0;
+    kept = 23'd0;
+    round_up = 1'b0;
+    kept_rounded = 31'd0;
+    if (nan_block) begin
+      block_value = 32'h7FC00000;
+    end else if (magnitude == '0) begin
+      block_value = 32'd0;
+    end else if (lead_exp >= lead_offset + 10'd255) begin
+      block_value = {negative, 8'hFF, 23'd0};
+    end else if (lead_exp > lead_offset) begin
+      block_value = {negative, biased, frac_normal};
+    end else if (exp_sum >= sub_offset) begin
+      block_value = {negative, 8'd0, {2'b00, magnitude} << (exp_sum - sub_offset)};
+    end else begin
+      // Subnormal after a right shift; 22 or more leaves less than half.
+      right = (sub_offset - exp_sum > 10'd22) ? 5'd22 : 5'(sub_offset - exp_sum);
+      kept = {2'b00, magnitude} >> right;
+      // The guard bit reads the padded magnitude: bit 21 exists (and is 0).
+      round_up = padded[right - 5'd1] && (kept[0] || (padded & ((22'd1 << (right - 5'd1)) - 22'd1)) != '0);
+      kept_rounded = 31'(kept) + 31'(round_up);
+      block_value = {negative, kept_rounded};
+    end
+  endfunction
+  function automatic logic [31:0] fp32_add_f(
+    input logic [31:0] a,
+    input logic [31:0] b
+  );
+    logic        a_larger;
+    logic [31:0] x;
+    logic [31:0] y;
+    logic        any_nan;
+    logic        x_inf;
+    logic        y_inf;
+    logic        subtract;
+    logic        x_normal;
+    logic [7:0]  x_exp;
+    logic [23:0] x_sig;
+    logic        y_normal;
+    logic [7:0]  y_exp;
+    logic [23:0] y_sig;
+    logic [7:0]  shift;
+    logic [26:0] y_full;
+    logic        shift_out;
+    logic [26:0] y_shifted;
+    logic [26:0] y_lost;
+    logic [26:0] y_aligned;
+    logic [27:0] x_full;
+    logic [27:0] raw;
+    logic [4:0]  lzc;
+    logic        carry;
+    logic [8:0]  headroom;
+    logic [8:0]  left;
+    logic [26:0] norm;
+    logic [8:0]  norm_exp;
+    logic        overflow;
+    logic        round_up;
+    logic [7:0]  biased;
+    logic [30:0] rounded;
+    logic        zero;
+    logic        sign;
+    // Order the operands by magnitude: x is the larger, y the smaller.
+    a_larger = a[30:0] >= b[30:0];
+    x = a_larger ? a : b;
+    y = a_larger ? b : a;
+    // Special classes. |x| >= |y|, so y is infinite only if x is too.
+    any_nan = (a[30:23] == 8'hFF && a[22:0] != '0) || (b[30:23] == 8'hFF && b[22:0] != '0);
+    x_inf = x[30:23] == 8'hFF && x[22:0] == '0;
+    y_inf = y[30:23] == 8'hFF && y[22:0] == '0;
+    subtract = x[31] ^ y[31];
+    // Significands with the hidden bit; subnormals use the exponent of the smallest normal.
+    x_normal = x[30:23] != '0;
+    x_exp = x_normal ? x[30:23] : 8'd1;
+    x_sig = {x_normal, x[22:0]};
+    y_normal = y[30:23] != '0;
+    y_exp = y_normal ? y[30:23] : 8'd1;
+    y_sig = {y_normal, y[22:0]};
+    // Align y to x, keeping guard and round bits and an OR of everything shifted out (sticky).
+    shift = x_exp - y_exp;
+    y_full = {y_sig, 3'b000};
+    shift_out = shift >= 8'd27;
+    y_shifted = shift_out ? '0 : y_full >> shift;
+    y_lost = shift_out ? y_full : y_full & ~(27'({27{1'b1}}) << shift);
+    y_aligned = {y_shifted[26:1], y_shifted[0] | (y_lost != '0)};
+    // Exact sum or difference; a difference is never negative.
+    x_full = {1'b0, x_sig, 3'b000};
+    raw = subtract ? x_full - {1'b0, y_aligned} : x_full + {1'b0, y_aligned};
+    // Leading zeros of the sum below its carry bit.
+    lzc = 5'd27;
+    for (int i = 0; i < 27; i++) begin
+      if (raw[i]) begin
+        lzc = 5'(26 - i);
+      end
+    end
+    // Normalize: right by one after a carry; left by the leading zeros, but never below the
+    // smallest normal exponent (the result is then subnormal). Exponents get one more bit
+    // for overflow.
+    carry = raw[27];
+    headroom = {1'b0, x_exp} - 9'd1;
+    left = (9'(lzc) < headroom) ? 9'(lzc) : headroom;
+    norm = carry ? {raw[27:2], raw[1] | raw[0]} : raw[26:0] << left;
+    norm_exp = carry ? {1'b0, x_exp} + 9'd1 : {1'b0, x_exp} - left;
+    overflow = norm_exp >= 9'd255;
+    // Round to nearest even on guard, round and sticky. Adding the increment to the packed
+    // exponent and fraction lets a carry move into the exponent (and up to infinity).
+    round_up = norm[2] & (norm[1] | norm[0] | norm[3]);
+    biased = norm[26] ? norm_exp[7:0] : '0;
+    rounded = {biased, norm[25:3]} + 31'(round_up);
+    zero = raw == '0;
+    sign = x[31] & ~(subtract & zero);
+    fp32_add_f = (any_nan || (x_inf && y_inf && subtract)) ? 32'h7FC00000
+      : x_inf ? x
+      : overflow ? {x[31], 8'hFF, 23'd0}
+      : {sign, rounded};
+  endfunction
 endmodule

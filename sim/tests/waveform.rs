@@ -17,7 +17,7 @@ fn dpe_writes_a_vcd_when_asked() {
     dpe.model().trace_close();
     let vcd = std::fs::read_to_string(&path).unwrap();
     assert!(vcd.contains("$enddefinitions"), "a VCD header");
-    for signal in ["acc_o", "block_done_o", "slice_q", "u_acc_add"] {
+    for signal in ["acc_o", "block_done_o", "slice_q", "block_sum_q"] {
         assert!(vcd.contains(signal), "{signal} is traced");
     }
     // Reset, clear and 4 MX6 slices: at least 10 time steps.
