@@ -4,7 +4,7 @@
 CARGO ?= cargo
 DACAPO = $(CARGO) run --release --quiet --
 
-.PHONY: all deps run test rtl lint synth wave bench clean
+.PHONY: all deps run test rtl lint synth wave bench bench-sim clean
 
 all: test
 
@@ -19,8 +19,9 @@ run:
 test: deps
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	INSTA_UPDATE=no $(CARGO) test --workspace
-	$(MAKE) --no-print-directory lint synth
+	INSTA_UPDATE=no $(CARGO) test --workspace --release
+	$(MAKE) --no-print-directory lint
+	$(DACAPO) synth --accel small --out target/synth-check.md
 
 # The generated Verilog of every preset (rtl/dacapo, rtl/small) with its config.json, for
 # FPGA and ASIC flows.
@@ -36,9 +37,11 @@ lint:
 	done
 	@echo "lint: rtl/*/*.sv clean under verilator --lint-only -Wall"
 
-# Yosys checks (no latches, no undriven or multi-driven nets) and resource counts.
+# Yosys checks (no latches, no undriven or multi-driven nets) and resource counts of the
+# datapath units and of every preset and two other shapes: reports/synth.md. The 16 x 16
+# takes Yosys about 10 minutes and the 32 x 32 longer; `make test` checks the small preset.
 synth:
-	$(DACAPO) synth --out reports/synth.md
+	$(DACAPO) synth --accel small,8x16,dacapo,32x32 --out reports/synth.md
 
 # A VCD waveform of two small GEMMs at once, one per part, on the small preset (GTKWave, Surfer).
 wave:
@@ -47,6 +50,12 @@ wave:
 # Criterion benchmark of the bit-exact MX GEMM against an f32 GEMM; prints the speed ratios.
 bench:
 	$(CARGO) bench -p mx --bench gemm
+
+# Utilization of a large GEMM on the whole simulated array, and the simulation speed, per
+# format, for both presets.
+bench-sim:
+	$(DACAPO) sim bench --preset small
+	$(DACAPO) sim bench --preset dacapo
 
 clean:
 	$(CARGO) clean

@@ -107,6 +107,39 @@ pub struct SynthArgs {
     /// The Markdown report to write.
     #[arg(long, default_value = "reports/synth.md")]
     out: PathBuf,
+    /// Accelerators to synthesize hierarchically: preset names or RxC shapes (other
+    /// parameters as the dacapo preset's), comma-separated. The 16 x 16 takes Yosys minutes.
+    #[arg(long, value_delimiter = ',', default_value = "small")]
+    accel: Vec<String>,
+}
+
+/// An accelerator named by a preset or an RxC shape.
+fn accel_config(name: &str) -> anyhow::Result<AccelConfig> {
+    if let Ok(config) = hdlgen::preset(name) {
+        return Ok(config);
+    }
+    let shape = name.split_once('x').and_then(|(r, c)| Some((r.parse().ok()?, c.parse().ok()?)));
+    let Some((rows, cols)) = shape else {
+        bail!("'{name}' is neither a preset (dacapo, small) nor a shape like 8x16");
+    };
+    let shape = ShapeArgs {
+        rows: Some(rows),
+        cols: Some(cols),
+        port_bits: None,
+        a_depth: None,
+        b_depth: None,
+        queue_depth: None,
+    };
+    Ok(shape.config()?.expect("rows and columns given"))
+}
+
+/// Resources of a hierarchically synthesized accelerator; RAMs are black boxes (macros).
+struct AccelResources {
+    cells: u64,
+    flops: u64,
+    rams: Vec<(String, u64)>,
+    ram_bits: u64,
+    seconds: f64,
 }
 
 /// Resource counts of one design.
@@ -165,6 +198,14 @@ pub fn synth(args: SynthArgs) -> anyhow::Result<()> {
             });
         }
     });
+    let mut accels = Vec::new();
+    for name in &args.accel {
+        let config = accel_config(name)?;
+        let start = Instant::now();
+        let r = synthesize_accel(config).with_context(|| format!("accelerator {name}"))?;
+        eprintln!("synth: {:<10} ok ({:.1} s)", config.top_name(), start.elapsed().as_secs_f64());
+        accels.push((name.clone(), config, r));
+    }
     let mut results = results.into_inner().expect("results lock");
     results.sort_by_key(|(name, _)| designs.iter().position(|d| d.top.name() == name));
     let mut table = Vec::new();
@@ -174,7 +215,9 @@ pub fn synth(args: SynthArgs) -> anyhow::Result<()> {
     if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    host::npy::write_atomic(&args.out, report(&table).as_bytes())?;
+    let mut text = report(&table);
+    text += &accel_report(&accels);
+    host::npy::write_atomic(&args.out, text.as_bytes())?;
     println!("wrote {}", args.out.display());
     Ok(())
 }
@@ -241,6 +284,95 @@ fn synthesize(design: &Design) -> anyhow::Result<Option<Resources>> {
         dsps: count(&xilinx, &|c| c.starts_with("DSP")),
         carries: count(&xilinx, &|c| c.starts_with("CARRY")),
     }))
+}
+
+/// Lints an accelerator, checks it with Yosys, and synthesizes it without flattening, each
+/// distinct module once, its RAMs as black boxes.
+fn synthesize_accel(config: AccelConfig) -> anyhow::Result<AccelResources> {
+    let start = Instant::now();
+    let dir = tempfile::tempdir()?;
+    let (mut logic, mut rams) = (Vec::new(), Vec::new());
+    for (name, text) in hdlgen::design_files(config, None) {
+        if name.ends_with(".sv") {
+            fs::write(dir.path().join(&name), text)?;
+            let list = if name.starts_with("sram_") { &mut rams } else { &mut logic };
+            list.push(name);
+        }
+    }
+    let top = config.top_name();
+    let all: Vec<&String> = logic.iter().chain(&rams).collect();
+    run(
+        Command::new("verilator")
+            .args(["--lint-only", "-Wall", "--top-module", &top])
+            .args(&all)
+            .current_dir(dir.path()),
+        "verilator",
+    )?;
+    let script = format!(
+        "read_verilog -sv {}; read_verilog -sv -lib {}; hierarchy -check -top {top}; proc; check -assert; \
+         select -assert-none t:$dlatch t:$sr t:$dlatchsr; synth -top {top}; tee -q -o stat.txt stat -top {top}",
+        logic.join(" "),
+        rams.join(" ")
+    );
+    let stat = yosys(dir.path(), &script, "stat.txt")?;
+    let total = stat.split("=== design hierarchy ===").nth(1).context("yosys printed no design hierarchy")?;
+    let count = |pick: &dyn Fn(&str) -> bool| -> Vec<(String, u64)> {
+        total
+            .lines()
+            .filter_map(|l| {
+                let mut words = l.split_whitespace();
+                let (cell, n) = (words.next()?, words.next()?.parse::<u64>().ok()?);
+                (words.next().is_none() && pick(cell)).then(|| (cell.to_string(), n))
+            })
+            .collect()
+    };
+    let cells = total
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("Number of cells:"))
+        .filter_map(|n| n.trim().parse().ok())
+        .next_back()
+        .context("yosys stat printed no cell count")?;
+    let flops = count(&|c| c.starts_with("$_DFF") || c.starts_with("$_SDFF")).iter().map(|(_, n)| n).sum();
+    let rams = count(&|c| c.starts_with("sram_"));
+    let ram_bits = rams
+        .iter()
+        .map(|(name, n)| {
+            let (w, d) = name.trim_start_matches("sram_w").split_once("_d").unwrap_or(("0", "0"));
+            n * w.parse::<u64>().unwrap_or(0) * d.parse::<u64>().unwrap_or(0)
+        })
+        .sum();
+    Ok(AccelResources { cells, flops, rams, ram_bits, seconds: start.elapsed().as_secs_f64() })
+}
+
+fn accel_report(accels: &[(String, AccelConfig, AccelResources)]) -> String {
+    if accels.is_empty() {
+        return String::new();
+    }
+    let mut md = String::from(
+        "\n## Accelerators\n\n\
+         Each accelerator is linted, Yosys-checked (no latches) and synthesized to generic gates\n\
+         without flattening (`synth -top`; every distinct module once, the counts multiplied by\n\
+         the instances), its scratchpad and result RAMs as black boxes standing for RAM macros.\n\n\
+         | accelerator | top | DPEs | host port | generic cells | flip-flops | RAM macros | RAM KiB | Yosys seconds |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
+    );
+    for (name, c, r) in accels {
+        let rams: Vec<String> = r.rams.iter().map(|(n, k)| format!("{k} x `{n}`")).collect();
+        writeln!(
+            md,
+            "| {name} | `{}` | {} | {} bits | {} | {} | {} | {:.0} | {:.0} |",
+            c.top_name(),
+            c.rows * c.cols,
+            c.port_bits,
+            r.cells,
+            r.flops,
+            rams.join(", "),
+            r.ram_bits as f64 / 8192.0,
+            r.seconds
+        )
+        .unwrap();
+    }
+    md
 }
 
 fn run(command: &mut Command, tool: &str) -> anyhow::Result<String> {

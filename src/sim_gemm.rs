@@ -49,7 +49,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 2048)]
     k: usize,
     /// Output tiles along M and along N: M = tiles x rows, N = tiles x columns.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 8)]
     tiles: usize,
 }
 

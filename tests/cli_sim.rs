@@ -98,11 +98,20 @@ fn malformed_vectors_are_one_line_errors() {
 #[test]
 fn wave_writes_a_vcd_of_both_parts() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("sub/array.vcd");
+    let path = dir.path().join("sub/accel.vcd");
     let run = dacapo(&["sim", "wave", "--out", &path.to_string_lossy()], "");
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let vcd = std::fs::read_to_string(&path).unwrap();
-    for needle in ["$enddefinitions", "split_i", "north_result_o", "south_result_o", "u_dpe"] {
+    for needle in [
+        "$enddefinitions",
+        "split_q",
+        "north_result_o",
+        "south_result_o",
+        "u_dpe",
+        "mem_req_o",
+        "u_top",
+        "u_bottom",
+    ] {
         assert!(vcd.contains(needle), "{needle}");
     }
     let blocked = dir.path().join("file");

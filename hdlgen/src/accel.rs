@@ -267,48 +267,56 @@ fn slice_select() -> Module {
         .input("slice_i", 4)
         .input("half_i", 1)
         .output("edge_o", SLICE_BITS);
-    md.blank().logic("block", WORD_BITS).logic("signs", 16).logic("mags", 32).logic("elem9", 8);
-    md.always_comb(vec![
-        set(
-            "block",
-            format!(
-                "(format_i == 2'd{}) ? {{{}'d0, half_i ? word_i[{}:64] : word_i[63:0]}} : word_i",
-                mx4.code,
-                WORD_BITS - 64,
-                2 * mx4.block_bits() - 1
-            ),
+    md.blank().comment("The block (for MX4 the half asked for), then the slice in each format's layout.");
+    md.wire(
+        "block",
+        WORD_BITS,
+        format!(
+            "(format_i == 2'd{}) ? {{{}'d0, half_i ? word_i[{}:64] : word_i[63:0]}} : word_i",
+            mx4.code,
+            WORD_BITS - 64,
+            2 * mx4.block_bits() - 1
         ),
-        set("signs", "16'd0"),
-        set("mags", "32'd0"),
-        set("elem9", "8'd0"),
-        if_else(
-            format!("format_i == 2'd{}", mx9.code),
+    );
+    md.wire("elem9", 8, format!("block[16 + {0}*slice_i +: {0}]", mx9.mag_bits + 1));
+    md.logic("signs6", 4).logic("mags6", 16).logic("signs4", 16).logic("mags4", 32);
+    md.always_comb(vec![
+        for_(
+            "e",
+            4,
             vec![
-                set("elem9", format!("block[16 + {0}*slice_i +: {0}]", mx9.mag_bits + 1)),
-                set("signs[0]", "elem9[7]"),
-                set("mags[7:0]", "{1'b0, elem9[6:0]}"),
+                set(
+                    "signs6[e]",
+                    format!("block[16 + {0}*(4*slice_i + e) + {1}]", mx6.mag_bits + 1, mx6.mag_bits),
+                ),
+                set("mags6[4*e +: 4]", format!("block[16 + {}*(4*slice_i + e) +: 4]", mx6.mag_bits + 1)),
             ],
-            vec![if_else(
-                format!("format_i == 2'd{}", mx6.code),
-                vec![for_(
-                    "e",
-                    4,
-                    vec![
-                        set("signs[e]", "block[16 + 5*(4*slice_i + e) + 4]"),
-                        set("mags[4*e +: 4]", "block[16 + 5*(4*slice_i + e) +: 4]"),
-                    ],
-                )],
-                vec![for_(
-                    "e",
-                    16,
-                    vec![
-                        set("signs[e]", "block[16 + 3*e + 2]"),
-                        set("mags[2*e +: 2]", "block[16 + 3*e +: 2]"),
-                    ],
-                )],
-            )],
+        ),
+        for_(
+            "e",
+            16,
+            vec![
+                set("signs4[e]", format!("block[16 + {0}*e + {1}]", mx4.mag_bits + 1, mx4.mag_bits)),
+                set("mags4[2*e +: 2]", format!("block[16 + {}*e +: 2]", mx4.mag_bits + 1)),
+            ],
         ),
     ]);
+    md.wire(
+        "signs",
+        16,
+        format!(
+            "(format_i == 2'd{}) ? {{15'd0, elem9[7]}} : (format_i == 2'd{}) ? {{12'd0, signs6}} : signs4",
+            mx9.code, mx6.code
+        ),
+    );
+    md.wire(
+        "mags",
+        32,
+        format!(
+            "(format_i == 2'd{}) ? {{25'd0, elem9[6:0]}} : (format_i == 2'd{}) ? {{16'd0, mags6}} : mags4",
+            mx9.code, mx6.code
+        ),
+    );
     md.assign("edge_o", "{block[7:0], block[15:8], signs, mags}");
     md
 }

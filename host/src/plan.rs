@@ -10,8 +10,9 @@ use sim::{hw_format, Command};
 /// A GEMM on one part: output tiles of part rows x array columns in row-major order; K in
 /// chunks that fit half of a scratchpad, so the next chunk loads into the other half while
 /// this one computes; an operand chunk still resident is not loaded again (A while the tile
-/// row stays, B when there is one tile column); drains alternate between the two result
-/// buffers; each tile is stored (f32) while the next one computes. Command order:
+/// row stays, B when there is one tile column) and a new tile row's A loads one step early;
+/// drains alternate between the two result buffers; each tile is stored (f32) while the next
+/// one computes. Command order:
 /// `L(0) C(0) L(1) [S(t-1)] C(1) L(2) ...`: step s + 1's loads and the previous tile's
 /// store queue behind step s's compute.
 #[derive(Clone, Debug)]
@@ -169,6 +170,19 @@ impl GemmPlan {
                 steps.push((loads, compute));
             }
         }
+        // A tile row's first A chunk loads one step early, while the previous step still
+        // computes on the resident A chunk (its half is free), so its load time spreads over
+        // two steps instead of stalling the compute.
+        // It queues after the store of that slot, which the next compute waits for.
+        let mut early: Vec<Option<Command>> = vec![None; steps.len()];
+        for s in 0..steps.len().saturating_sub(2) {
+            let is_a = |c: &Command| matches!(c, Command::LoadA { .. });
+            if !steps[s + 1].0.iter().any(is_a) {
+                if let Some(at) = steps[s + 2].0.iter().position(is_a) {
+                    early[s + 1] = Some(steps[s + 2].0.remove(at));
+                }
+            }
+        }
         let store = |t: usize| Command::Store {
             format: None,
             truncate: false,
@@ -187,6 +201,7 @@ impl GemmPlan {
             if q == 0 && t >= 1 {
                 commands.push(store(t - 1));
             }
+            commands.extend(early.get(s + 1).copied().flatten());
         }
         commands.push(store(tiles - 1));
         Ok(GemmPlan {

@@ -39,6 +39,47 @@ pub fn drain_latency(part_rows: u32, cols: u32) -> u64 {
     u64::from(2 * part_rows + cols)
 }
 
+/// The closed form of a whole GEMM (`plan::GemmPlan`) on a part of `part_rows` rows, for the
+/// case the accelerator is built for: K fits one scratchpad half (one chunk) and the DMA unit
+/// keeps ahead of the compute unit. Then the part is busy for
+///
+/// `T (kb c + 1) + N_A B_A + N_B B_B + m_last B_S + 2 P + C + 11`
+///
+/// cycles: T output tiles, each kb K blocks at c cycles per block plus its drain cycle; the
+/// first A and B loads (N lines of B beats each) before the first compute; the last drain's
+/// latency and the last tile's store (m_last rows of B_S beats); 11 cycles of dispatch and
+/// DMA turnaround. `None` when K needs more than one chunk.
+pub fn gemm_cycles(
+    config: AccelConfig,
+    part_rows: u32,
+    format: Format,
+    m: u64,
+    n: u64,
+    k: u64,
+) -> Option<u64> {
+    let hw = hw_format(format);
+    let (p, c) = (u64::from(part_rows), u64::from(config.cols));
+    let kb = k.div_ceil(mx::BLOCK as u64);
+    let words = kb.div_ceil(u64::from(blocks_per_word(hw)));
+    if words > u64::from(config.a_depth.min(config.b_depth) / 2) || p == 0 {
+        return None;
+    }
+    let tiles = m.div_ceil(p) * n.div_ceil(c);
+    let load = |lanes: u64| words * u64::from(config.load_beats(hw, lanes as u32));
+    let m_last = m - (m.div_ceil(p) - 1) * p;
+    let n_last = n - (n.div_ceil(c) - 1) * c;
+    let store = m_last * u64::from(config.store_beats(None, n_last as u32));
+    Some(
+        tiles * (kb * cycles_per_block(format) + 1)
+            + load(p.min(m))
+            + load(c.min(n))
+            + store
+            + 2 * p
+            + c
+            + 11,
+    )
+}
+
 /// When each command of a stream ran and when the part became idle.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Schedule {

@@ -273,3 +273,48 @@ fn random_command_streams_never_hang_and_stay_exact() {
     }
     assert!(commands > 2000, "only {commands} commands");
 }
+
+#[test]
+fn compute_bound_gemms_take_the_closed_form() {
+    use host::timing::gemm_cycles;
+    let mut chip = Chip::new("small").unwrap();
+    let mut rng = Rng::new(3);
+    set_split(&mut chip, 3);
+    for (format, m, k, n) in
+        [(Format::Mx9, 9, 300, 10), (Format::Mx6, 12, 700, 8), (Format::Mx4, 11, 2048, 9)]
+    {
+        for part in [Part::Top, Part::Bottom] {
+            let a = matrix(&mut rng, m, k, Axis::Row, format);
+            let b = matrix(&mut rng, k, n, Axis::Col, format);
+            let run = &run_gemms(&mut chip, &[GemmJob { part, a: &a, b: &b }], None).unwrap()[0];
+            let rows = chip.part_rows(part);
+            let closed = gemm_cycles(chip.config(), rows, format, m as u64, n as u64, k as u64);
+            assert_eq!(Some(run.cycles), closed, "{m}x{k}x{n} {format} on {rows} rows");
+            assert_eq!(bits(&run.c), bits(&gemm(&a, &b).unwrap()));
+        }
+    }
+}
+
+#[test]
+fn dacapo_preset_several_splits_both_parts() {
+    let mut chip = Chip::new("dacapo").unwrap();
+    let mut rng = Rng::new(16);
+    for (s, formats) in
+        [(16, [Format::Mx6, Format::Mx9]), (5, [Format::Mx4, Format::Mx6]), (11, [Format::Mx9, Format::Mx4])]
+    {
+        set_split(&mut chip, s);
+        let mut mats = Vec::new();
+        for format in formats {
+            let (m, n, k) = dims(&mut rng);
+            mats.push((matrix(&mut rng, m, k, Axis::Row, format), matrix(&mut rng, k, n, Axis::Col, format)));
+        }
+        let parts = if s == 16 { vec![Part::Top] } else { vec![Part::Top, Part::Bottom] };
+        let jobs: Vec<GemmJob> =
+            parts.iter().zip(&mats).map(|(&part, (a, b))| GemmJob { part, a, b }).collect();
+        let runs = run_gemms(&mut chip, &jobs, None).unwrap();
+        for (run, job) in runs.iter().zip(&jobs) {
+            assert_eq!(bits(&run.c), bits(&gemm(job.a, job.b).unwrap()), "split {s} {:?}", job.part);
+            assert_eq!(run.cycles, run.modeled_cycles, "split {s} {:?}", job.part);
+        }
+    }
+}

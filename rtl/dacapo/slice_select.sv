@@ -10,30 +10,28 @@ module slice_select (
   output logic [63:0]  edge_o
 );
 
+  // The block (for MX4 the half asked for), then the slice in each format's layout.
   logic [143:0] block;
-  logic [15:0]  signs;
-  logic [31:0]  mags;
-  logic [7:0]   elem9;
+  assign block = (format_i == 2'd2) ? {80'd0, half_i ? word_i[127:64] : word_i[63:0]} : word_i;
+  logic [7:0] elem9;
+  assign elem9 = block[16 + 8*slice_i +: 8];
+  logic [3:0]  signs6;
+  logic [15:0] mags6;
+  logic [15:0] signs4;
+  logic [31:0] mags4;
   always @* begin
-    block = (format_i == 2'd2) ? {80'd0, half_i ? word_i[127:64] : word_i[63:0]} : word_i;
-    signs = 16'd0;
-    mags = 32'd0;
-    elem9 = 8'd0;
-    if (format_i == 2'd0) begin
-      elem9 = block[16 + 8*slice_i +: 8];
-      signs[0] = elem9[7];
-      mags[7:0] = {1'b0, elem9[6:0]};
-    end else if (format_i == 2'd1) begin
-      for (int e = 0; e < 4; e++) begin
-        signs[e] = block[16 + 5*(4*slice_i + e) + 4];
-        mags[4*e +: 4] = block[16 + 5*(4*slice_i + e) +: 4];
-      end
-    end else begin
-      for (int e = 0; e < 16; e++) begin
-        signs[e] = block[16 + 3*e + 2];
-        mags[2*e +: 2] = block[16 + 3*e +: 2];
-      end
+    for (int e = 0; e < 4; e++) begin
+      signs6[e] = block[16 + 5*(4*slice_i + e) + 4];
+      mags6[4*e +: 4] = block[16 + 5*(4*slice_i + e) +: 4];
+    end
+    for (int e = 0; e < 16; e++) begin
+      signs4[e] = block[16 + 3*e + 2];
+      mags4[2*e +: 2] = block[16 + 3*e +: 2];
     end
   end
+  logic [15:0] signs;
+  assign signs = (format_i == 2'd0) ? {15'd0, elem9[7]} : (format_i == 2'd1) ? {12'd0, signs6} : signs4;
+  logic [31:0] mags;
+  assign mags = (format_i == 2'd0) ? {25'd0, elem9[6:0]} : (format_i == 2'd1) ? {16'd0, mags6} : mags4;
   assign edge_o = {block[7:0], block[15:8], signs, mags};
 endmodule

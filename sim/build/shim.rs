@@ -172,8 +172,11 @@ pub fn rust_wrapper(m: &Module) -> String {
     )
     .unwrap();
     r += &if m.port("clk_i").is_some() && m.port("rst_ni").is_some() {
-        "\n    /// Holds the active-low reset for one evaluation, then releases it.\n\
+        "\n    /// Pulls the active-low reset down (a falling edge, so asynchronous resets fire even\n\
+         \x20   /// though the model starts with the pin low) for one evaluation, then releases it.\n\
          \x20   pub fn reset(&mut self) {\n\
+         \x20       self.set_rst_ni(1);\n\
+         \x20       self.eval();\n\
          \x20       self.set_rst_ni(0);\n\
          \x20       self.eval();\n\
          \x20       self.set_rst_ni(1);\n\
