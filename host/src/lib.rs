@@ -4,6 +4,7 @@
 pub use mx;
 pub use mx::rng;
 
+pub mod backend;
 pub mod npy;
 pub mod plan;
 pub mod rtl;

@@ -318,3 +318,40 @@ fn dacapo_preset_several_splits_both_parts() {
         }
     }
 }
+
+/// The result buffer's rows stored as MX blocks equal the golden encoder's blocks of the f32
+/// results (16 columns per block, zero past the tile), in both roundings.
+#[test]
+fn stores_convert_results_to_mx_blocks() {
+    use mx::Block;
+    for (preset, rows, n) in [("small", 4u32, 3usize), ("dacapo", 16, 16), ("dacapo", 7, 11)] {
+        let mut chip = Chip::new(preset).unwrap();
+        let mut rng = Rng::new(u64::from(rows));
+        set_split(&mut chip, rows);
+        let m = rows as usize;
+        let a = matrix(&mut rng, m, 40, Axis::Row, Format::Mx9);
+        let b = matrix(&mut rng, 40, n, Axis::Col, Format::Mx9);
+        let c = run_gemms(&mut chip, &[GemmJob { part: Part::Top, a: &a, b: &b }], None).unwrap().remove(0).c;
+        for format in Format::ALL {
+            for truncate in [false, true] {
+                let host = chip.host_beats();
+                let store =
+                    Command::Store { format: Some(format), truncate, buffer: 0, rows, cols: n as u32, host };
+                chip.push(Part::Top, store);
+                chip.run(1000).unwrap();
+                let beats = chip.config().store_beats(Some(sim::hw_format(format)), n as u32);
+                let words = chip.read_host(host, rows * beats);
+                let rounding = if truncate { Rounding::Truncate } else { Rounding::NearestEven };
+                let per_row = (beats * chip.config().port_bits / 32) as usize;
+                for r in 0..m {
+                    let values: [f32; 16] = std::array::from_fn(|j| if j < n { c[r * n + j] } else { 0.0 });
+                    let mut want = vec![0u8; format.block_bytes()];
+                    Block::encode(&values, format, rounding, 0).pack(format, &mut want);
+                    let got: Vec<u8> =
+                        words[r * per_row..].iter().flat_map(|w| w.to_le_bytes()).take(want.len()).collect();
+                    assert_eq!(got, want, "{preset} row {r} {format} truncate {truncate}");
+                }
+            }
+        }
+    }
+}

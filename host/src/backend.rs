@@ -1,0 +1,106 @@
+//! Backends that run GEMMs on one part of the accelerator: `Golden` (the bit-exact numerics
+//! and the cycle model, fast) and `Rtl` (the Verilator chip). On the same GEMM they return the
+//! same bits and the same cycle count.
+
+use anyhow::ensure;
+use hdlgen::accel::AccelConfig;
+use mx::{gemm, MxMatrix};
+use sim::{Chip, Command, Part};
+
+use crate::plan::GemmPlan;
+use crate::rtl::{run_gemms, GemmJob};
+use crate::timing::schedule;
+
+/// What a backend returns for one GEMM.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GemmResult {
+    /// Row-major M x N f32 result.
+    pub c: Vec<f32>,
+    /// Cycles from the first command until the part is idle with the result stored.
+    pub cycles: u64,
+}
+
+/// Runs GEMMs on a part of an accelerator preset.
+pub trait Backend {
+    fn config(&self) -> AccelConfig;
+    /// Moves the cut between the parts; both parts must be idle.
+    fn set_split(&mut self, split: u32) -> anyhow::Result<()>;
+    /// A (M x K, blocked along rows) times B (K x N, blocked along columns) on `part`.
+    fn gemm(&mut self, part: Part, a: &MxMatrix, b: &MxMatrix) -> anyhow::Result<GemmResult>;
+}
+
+/// The golden model: `mx::gemm` for the bits, `timing::schedule` of the same plan for the cycles.
+pub struct Golden {
+    config: AccelConfig,
+    split: u32,
+}
+
+impl Golden {
+    pub fn new(preset: &str) -> anyhow::Result<Golden> {
+        Ok(Golden { config: hdlgen::preset(preset).map_err(anyhow::Error::msg)?, split: 0 })
+    }
+}
+
+fn part_rows(config: AccelConfig, split: u32, part: Part) -> u32 {
+    match part {
+        Part::Top => split,
+        Part::Bottom => config.rows - split,
+    }
+}
+
+impl Backend for Golden {
+    fn config(&self) -> AccelConfig {
+        self.config
+    }
+
+    fn set_split(&mut self, split: u32) -> anyhow::Result<()> {
+        ensure!(split <= self.config.rows, "split {split} is past the {} rows", self.config.rows);
+        self.split = split;
+        Ok(())
+    }
+
+    fn gemm(&mut self, part: Part, a: &MxMatrix, b: &MxMatrix) -> anyhow::Result<GemmResult> {
+        let rows = part_rows(self.config, self.split, part);
+        let plan = GemmPlan::new(self.config, rows, a, b, 0, None)?;
+        let cycles = schedule(self.config, rows, &plan.commands, &[])?.cycles;
+        Ok(GemmResult { c: gemm(a, b)?, cycles })
+    }
+}
+
+/// The Verilator chip of a preset.
+pub struct Rtl {
+    chip: Chip,
+}
+
+impl Rtl {
+    pub fn new(preset: &str) -> anyhow::Result<Rtl> {
+        Ok(Rtl { chip: Chip::new(preset)? })
+    }
+}
+
+impl Backend for Rtl {
+    fn config(&self) -> AccelConfig {
+        self.chip.config()
+    }
+
+    fn set_split(&mut self, split: u32) -> anyhow::Result<()> {
+        ensure!(
+            split <= self.chip.config().rows,
+            "split {split} is past the {} rows",
+            self.chip.config().rows
+        );
+        self.chip.push(Part::Top, Command::SetSplit(split));
+        self.chip.run(10_000)?;
+        ensure!(
+            self.chip.split() == split,
+            "the chip refused split {split}: {:?}",
+            self.chip.status(Part::Top)
+        );
+        Ok(())
+    }
+
+    fn gemm(&mut self, part: Part, a: &MxMatrix, b: &MxMatrix) -> anyhow::Result<GemmResult> {
+        let run = run_gemms(&mut self.chip, &[GemmJob { part, a, b }], None)?.remove(0);
+        Ok(GemmResult { c: run.c, cycles: run.cycles })
+    }
+}
