@@ -9,3 +9,4 @@ pub mod npy;
 pub mod plan;
 pub mod rtl;
 pub mod timing;
+pub mod workloads;
