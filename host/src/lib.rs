@@ -5,6 +5,7 @@ pub use mx;
 pub use mx::rng;
 
 pub mod backend;
+pub mod kernels;
 pub mod npy;
 pub mod plan;
 pub mod rtl;

@@ -1,0 +1,172 @@
+//! The GEMM-shaped kernels of inference and training on a backend: GEMM on f32 matrices (each
+//! operand quantized to MX along the reduction axis), 2-D convolution by im2col, linear
+//! layers, and the three GEMMs of training a layer. Elementwise work stays in f32 on the host.
+
+use mx::{Axis, Format, MxMatrix, Rounding};
+use sim::Part;
+
+use crate::backend::Backend;
+
+/// A row-major f32 matrix.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Matrix {
+    pub rows: usize,
+    pub cols: usize,
+    pub data: Vec<f32>,
+}
+
+impl Matrix {
+    pub fn new(rows: usize, cols: usize, data: Vec<f32>) -> Matrix {
+        assert_eq!(data.len(), rows * cols, "a {rows} x {cols} matrix");
+        Matrix { rows, cols, data }
+    }
+
+    pub fn transpose(&self) -> Matrix {
+        let mut data = vec![0.0; self.data.len()];
+        for r in 0..self.rows {
+            for c in 0..self.cols {
+                data[c * self.rows + r] = self.data[r * self.cols + c];
+            }
+        }
+        Matrix { rows: self.cols, cols: self.rows, data }
+    }
+}
+
+/// C = A B on `part`, A quantized along its rows and B down its columns (both along K),
+/// nearest-even. Returns C and the cycles the backend took.
+pub fn gemm(
+    backend: &mut dyn Backend,
+    part: Part,
+    a: &Matrix,
+    b: &Matrix,
+    format: Format,
+) -> anyhow::Result<(Matrix, u64)> {
+    anyhow::ensure!(a.cols == b.rows, "A is {} x {} but B is {} x {}", a.rows, a.cols, b.rows, b.cols);
+    let qa = MxMatrix::quantize(&a.data, a.rows, a.cols, Axis::Row, format, Rounding::NearestEven)?;
+    let qb = MxMatrix::quantize(&b.data, b.rows, b.cols, Axis::Col, format, Rounding::NearestEven)?;
+    let r = backend.gemm(part, &qa, &qb)?;
+    Ok((Matrix::new(a.rows, b.cols, r.c), r.cycles))
+}
+
+/// A 2-D convolution's shape: NCHW input, OIHW weights, square kernel, stride and zero padding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conv {
+    pub batch: usize,
+    pub in_channels: usize,
+    pub height: usize,
+    pub width: usize,
+    pub out_channels: usize,
+    pub kernel: usize,
+    pub stride: usize,
+    pub padding: usize,
+}
+
+impl Conv {
+    pub fn out_height(&self) -> usize {
+        (self.height + 2 * self.padding - self.kernel) / self.stride + 1
+    }
+
+    pub fn out_width(&self) -> usize {
+        (self.width + 2 * self.padding - self.kernel) / self.stride + 1
+    }
+
+    /// The im2col matrix: one row per output pixel (batch, y, x), one column per
+    /// (channel, ky, kx); zero where the window leaves the padded input.
+    pub fn im2col(&self, input: &[f32]) -> Matrix {
+        let (oh, ow, k) = (self.out_height(), self.out_width(), self.kernel);
+        let cols = self.in_channels * k * k;
+        let mut data = vec![0.0; self.batch * oh * ow * cols];
+        for n in 0..self.batch {
+            for y in 0..oh {
+                for x in 0..ow {
+                    let row = ((n * oh + y) * ow + x) * cols;
+                    for c in 0..self.in_channels {
+                        for ky in 0..k {
+                            for kx in 0..k {
+                                let (iy, ix) = (
+                                    (y * self.stride + ky) as isize - self.padding as isize,
+                                    (x * self.stride + kx) as isize - self.padding as isize,
+                                );
+                                if iy >= 0
+                                    && ix >= 0
+                                    && (iy as usize) < self.height
+                                    && (ix as usize) < self.width
+                                {
+                                    let at = ((n * self.in_channels + c) * self.height + iy as usize)
+                                        * self.width
+                                        + ix as usize;
+                                    data[row + (c * k + ky) * k + kx] = input[at];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Matrix::new(self.batch * oh * ow, cols, data)
+    }
+
+    /// The weights (OIHW) as the K x N GEMM operand.
+    pub fn weight_matrix(&self, weight: &[f32]) -> Matrix {
+        let k = self.in_channels * self.kernel * self.kernel;
+        Matrix::new(self.out_channels, k, weight.to_vec()).transpose()
+    }
+}
+
+/// The convolution of an NCHW input with OIHW weights (no bias), as an NCHW output.
+pub fn conv2d(
+    backend: &mut dyn Backend,
+    part: Part,
+    conv: &Conv,
+    input: &[f32],
+    weight: &[f32],
+    format: Format,
+) -> anyhow::Result<(Vec<f32>, u64)> {
+    anyhow::ensure!(
+        input.len() == conv.batch * conv.in_channels * conv.height * conv.width,
+        "input size does not match {conv:?}"
+    );
+    anyhow::ensure!(
+        weight.len() == conv.out_channels * conv.in_channels * conv.kernel * conv.kernel,
+        "weight size does not match {conv:?}"
+    );
+    anyhow::ensure!(
+        conv.kernel > 0 && conv.stride > 0 && conv.height + 2 * conv.padding >= conv.kernel,
+        "no output for {conv:?}"
+    );
+    let (out, cycles) = gemm(backend, part, &conv.im2col(input), &conv.weight_matrix(weight), format)?;
+    let (oh, ow) = (conv.out_height(), conv.out_width());
+    let mut nchw = vec![0.0; out.data.len()];
+    for n in 0..conv.batch {
+        for p in 0..oh * ow {
+            for o in 0..conv.out_channels {
+                nchw[(n * conv.out_channels + o) * oh * ow + p] =
+                    out.data[(n * oh * ow + p) * conv.out_channels + o];
+            }
+        }
+    }
+    Ok((nchw, cycles))
+}
+
+/// The three GEMMs of training a linear map Y = X W (X: m x k, W: k x n) given dY (m x n):
+/// Y, dX = dY W^T and dW = X^T dY, each operand quantized along that GEMM's reduction axis.
+pub struct Training {
+    pub y: Matrix,
+    pub dx: Matrix,
+    pub dw: Matrix,
+    pub cycles: u64,
+}
+
+pub fn train_step(
+    backend: &mut dyn Backend,
+    part: Part,
+    x: &Matrix,
+    w: &Matrix,
+    dy: &Matrix,
+    format: Format,
+) -> anyhow::Result<Training> {
+    let (y, c1) = gemm(backend, part, x, w, format)?;
+    let (dx, c2) = gemm(backend, part, dy, &w.transpose(), format)?;
+    let (dw, c3) = gemm(backend, part, &x.transpose(), dy, format)?;
+    Ok(Training { y, dx, dw, cycles: c1 + c2 + c3 })
+}
