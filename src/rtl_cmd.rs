@@ -260,22 +260,10 @@ fn synthesize(design: &Design) -> anyhow::Result<Option<Resources>> {
         "xilinx.txt",
     )?;
     let count = |stat: &str, pick: &dyn Fn(&str) -> bool| -> u64 {
-        stat.lines()
-            .filter_map(|l| {
-                let mut words = l.split_whitespace();
-                let (cell, n) = (words.next()?, words.next()?.parse::<u64>().ok()?);
-                pick(cell).then_some(n)
-            })
-            .sum()
+        cell_counts(stat, pick).iter().map(|(_, n)| n).sum()
     };
-    let total = generic
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("Number of cells:"))
-        .filter_map(|n| n.trim().parse().ok())
-        .next_back()
-        .context("yosys stat printed no cell count")?;
     Ok(Some(Resources {
-        cells: total,
+        cells: total_cells(&generic)?,
         flops: count(&generic, &|c| {
             c.starts_with("$_DFF") || c.starts_with("$_SDFF") || c.starts_with("$_DFFE")
         }),
@@ -316,22 +304,8 @@ fn synthesize_accel(config: AccelConfig) -> anyhow::Result<AccelResources> {
     );
     let stat = yosys(dir.path(), &script, "stat.txt")?;
     let total = stat.split("=== design hierarchy ===").nth(1).context("yosys printed no design hierarchy")?;
-    let count = |pick: &dyn Fn(&str) -> bool| -> Vec<(String, u64)> {
-        total
-            .lines()
-            .filter_map(|l| {
-                let mut words = l.split_whitespace();
-                let (cell, n) = (words.next()?, words.next()?.parse::<u64>().ok()?);
-                (words.next().is_none() && pick(cell)).then(|| (cell.to_string(), n))
-            })
-            .collect()
-    };
-    let cells = total
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("Number of cells:"))
-        .filter_map(|n| n.trim().parse().ok())
-        .next_back()
-        .context("yosys stat printed no cell count")?;
+    let count = |pick: &dyn Fn(&str) -> bool| cell_counts(total, pick);
+    let cells = total_cells(total)?;
     let flops = count(&|c| c.starts_with("$_DFF") || c.starts_with("$_SDFF")).iter().map(|(_, n)| n).sum();
     let rams = count(&|c| c.starts_with("sram_"));
     let ram_bits = rams
@@ -342,6 +316,26 @@ fn synthesize_accel(config: AccelConfig) -> anyhow::Result<AccelResources> {
         })
         .sum();
     Ok(AccelResources { cells, flops, rams, ram_bits, seconds: start.elapsed().as_secs_f64() })
+}
+
+/// The `cell count` rows of a Yosys `stat` whose cell type `pick` accepts.
+fn cell_counts(stat: &str, pick: &dyn Fn(&str) -> bool) -> Vec<(String, u64)> {
+    stat.lines()
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            let (cell, n) = (words.next()?, words.next()?.parse::<u64>().ok()?);
+            (words.next().is_none() && pick(cell)).then(|| (cell.to_string(), n))
+        })
+        .collect()
+}
+
+/// The last `Number of cells:` of a Yosys `stat` (the total, under a hierarchy).
+fn total_cells(stat: &str) -> anyhow::Result<u64> {
+    stat.lines()
+        .filter_map(|l| l.trim().strip_prefix("Number of cells:"))
+        .filter_map(|n| n.trim().parse().ok())
+        .next_back()
+        .context("yosys stat printed no cell count")
 }
 
 fn accel_report(accels: &[(String, AccelConfig, AccelResources)]) -> String {

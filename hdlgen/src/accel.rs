@@ -5,7 +5,7 @@
 
 use crate::array::{array_design, ArrayConfig, SLICE_BITS};
 use crate::fp_add::bits_for;
-use crate::mx::{max_block_bits, mx_convert, MxFormat, BLOCK};
+use crate::mx::{by_format, max_block_bits, mx_convert, MxFormat, BLOCK};
 use crate::verilog::{for_, if_, if_else, set, Module, Stmt};
 use crate::Design;
 
@@ -324,19 +324,6 @@ fn slice_select() -> Module {
 /// Bits of `x` as `n`-bit `lo +: bits` field of a command word.
 fn field(f: cmd::Field) -> String {
     format!("head[{} +: {}]", f.0, f.1)
-}
-
-/// `value(format)` per MX format code of `sel`, as a Verilog conditional.
-fn by_format(sel: &str, width: u32, value: impl Fn(MxFormat) -> u32) -> String {
-    let [mx9, mx6, mx4] = MxFormat::ALL;
-    format!(
-        "({sel} == 2'd{}) ? {width}'d{} : ({sel} == 2'd{}) ? {width}'d{} : {width}'d{}",
-        mx9.code,
-        value(mx9),
-        mx6.code,
-        value(mx6),
-        value(mx4)
-    )
 }
 
 /// One part's controller: its command queue, compute unit, DMA unit, B banks, result buffers,

@@ -7,7 +7,7 @@
 //! accumulator by one `fp32_add`.
 
 use crate::fp_add::{fp_add_function, FloatFormat};
-use crate::mx::{MxFormat, BLOCK};
+use crate::mx::{by_format, MxFormat, BLOCK};
 use crate::verilog::{for_, if_, if_else, set, Function, Module, Stmt};
 use crate::Design;
 
@@ -21,19 +21,6 @@ const PROD_BITS: u32 = 14;
 /// f32, the adder) only when a block completes.
 pub fn dpe_design() -> Design {
     Design { top: dpe(), submodules: Vec::new() }
-}
-
-/// `value` per format code, as a Verilog conditional on `sel`.
-fn by_format(sel: &str, width: u32, value: impl Fn(MxFormat) -> u32) -> String {
-    let [mx9, mx6, mx4] = MxFormat::ALL;
-    format!(
-        "({sel} == 2'd{}) ? {width}'d{} : ({sel} == 2'd{}) ? {width}'d{} : {width}'d{}",
-        mx9.code,
-        value(mx9),
-        mx6.code,
-        value(mx6),
-        value(mx4)
-    )
 }
 
 fn format_is(f: MxFormat) -> String {

@@ -34,6 +34,19 @@ impl MxFormat {
     }
 }
 
+/// `value(format)` per MX format code of the 2-bit signal `sel`, as a Verilog conditional.
+pub(crate) fn by_format(sel: &str, width: u32, value: impl Fn(MxFormat) -> u32) -> String {
+    let [mx9, mx6, mx4] = MxFormat::ALL;
+    format!(
+        "({sel} == 2'd{}) ? {width}'d{} : ({sel} == 2'd{}) ? {width}'d{} : {width}'d{}",
+        mx9.code,
+        value(mx9),
+        mx6.code,
+        value(mx6),
+        value(mx4)
+    )
+}
+
 /// The widest packed block (MX9).
 pub fn max_block_bits() -> u32 {
     MxFormat::ALL.iter().map(|f| f.block_bits()).max().unwrap_or(0)
