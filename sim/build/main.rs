@@ -25,14 +25,12 @@ const DEFINES: &[(&str, &str)] =
     &[("VM_TRACE", "1"), ("VM_TRACE_VCD", "1"), ("VM_COVERAGE", "0"), ("VM_SC", "0")];
 const VERILATOR_FLAGS: &[&str] =
     &["--cc", "-O3", "--x-assign", "fast", "--x-initial", "fast", "--trace", "-Wno-fatal"];
-/// For the accelerator tops: modules out of line. Large arrays also keep loops rolled:
-/// inlined and unrolled, the 16 x 16 preset is 110 MB of C++ that takes the compiler over ten
-/// minutes, and its 256 DPE copies outgrow the instruction cache either way; rolled it is under
-/// 30 MB. Small arrays run about 3x faster unrolled.
-const ACCEL_FLAGS: &[&str] = &["-fno-inline"];
-const LARGE_ACCEL_FLAGS: &[&str] = &["-fno-inline", "--unroll-count", "2", "--unroll-stmts", "1"];
-/// DPEs from which an accelerator counts as large.
-const LARGE_ACCEL_DPES: usize = 64;
+/// For the accelerator tops: modules out of line, their ports kept as the module's own
+/// variables (`-fno-gate`) and the model in one file. Verilator then writes the same code for
+/// every DPE instance, which the C++ compiler folds into one function (identical code
+/// folding), so 256 DPEs share one copy in the instruction cache. Inlined instead, the 16 x 16
+/// preset is over 100 MB of C++ that takes the compiler over ten minutes.
+const ACCEL_FLAGS: &[&str] = &["-fno-inline", "-fno-gate", "--output-split", "0"];
 
 fn main() {
     println!("cargo:rerun-if-changed=build");
@@ -153,12 +151,7 @@ fn build_top(top: &hdlgen::Design, version: &str, include: &Path, out: &Path) {
     let name = top.top.name();
     let verilog: Vec<String> = top.modules().map(Module::to_verilog).collect();
     let shim_cpp = shim::cpp(&top.top);
-    let preset = hdlgen::PRESETS.iter().find(|p| p.config.top_name() == name);
-    let extra: &[&str] = match preset.map(|p| (p.config.rows * p.config.cols) as usize) {
-        Some(dpes) if dpes >= LARGE_ACCEL_DPES => LARGE_ACCEL_FLAGS,
-        Some(_) => ACCEL_FLAGS,
-        None => &[],
-    };
+    let extra: &[&str] = if name.starts_with("accel_") { ACCEL_FLAGS } else { &[] };
     let mut parts: Vec<&str> = verilog.iter().map(String::as_str).collect();
     parts.extend([shim_cpp.as_str(), version]);
     parts.extend(extra);
