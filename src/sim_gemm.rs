@@ -7,10 +7,10 @@ use std::time::Instant;
 use anyhow::{bail, ensure, Context};
 use clap::{Args, ValueEnum};
 use host::npy::{self, Array2};
-use host::rtl::{run_gemms, GemmJob, GemmRun};
+use host::rtl::{run_gemms, GemmJob};
 use mx::rng::Rng;
 use mx::{gemm, Axis, Format, MxMatrix, Rounding};
-use sim::{Chip, Command, Part};
+use sim::{Chip, Part};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum PartArg {
@@ -62,14 +62,8 @@ fn chip_with_split(preset: &str, split: u32) -> anyhow::Result<Chip> {
     let mut chip = Chip::new(preset)?;
     let rows = chip.config().rows;
     ensure!(split <= rows, "--split {split} is past the {rows} rows of preset '{preset}'");
-    chip.push(Part::Top, Command::SetSplit(split));
-    chip.run(1_000)?;
-    ensure!(chip.split() == split, "the chip did not take split {split}");
+    chip.set_split(split)?;
     Ok(chip)
-}
-
-fn counters_json(run: &GemmRun) -> String {
-    run.counters.to_json()
 }
 
 pub fn gemm_cmd(args: GemmArgs) -> anyhow::Result<bool> {
@@ -124,7 +118,7 @@ pub fn gemm_cmd(args: GemmArgs) -> anyhow::Result<bool> {
         run.modeled_cycles,
         run.macs,
         run.utilization(args.format),
-        counters_json(&run)
+        run.counters.to_json()
     );
     if !exact {
         eprintln!("the chip's result differs from the golden model");
@@ -150,8 +144,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<bool> {
     let mut chip = Chip::new(&args.preset)?;
     let build = start.elapsed().as_secs_f64();
     let (rows, cols) = (chip.config().rows, chip.config().cols);
-    chip.push(Part::Top, Command::SetSplit(rows));
-    chip.run(1_000)?;
+    chip.set_split(rows)?;
     let (m, n) = (args.tiles * rows as usize, args.tiles * cols as usize);
     println!(
         "{} ({rows} x {cols}, {}-bit port): {m} x {} x {n} GEMM on the whole array (model set up in {build:.2} s)",

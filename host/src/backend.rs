@@ -5,7 +5,7 @@
 use anyhow::ensure;
 use hdlgen::accel::AccelConfig;
 use mx::{gemm, MxMatrix};
-use sim::{Chip, Command, Part};
+use sim::{Chip, Part};
 
 use crate::plan::GemmPlan;
 use crate::rtl::{run_gemms, GemmJob};
@@ -41,13 +41,6 @@ impl Golden {
     }
 }
 
-fn part_rows(config: AccelConfig, split: u32, part: Part) -> u32 {
-    match part {
-        Part::Top => split,
-        Part::Bottom => config.rows - split,
-    }
-}
-
 impl Backend for Golden {
     fn config(&self) -> AccelConfig {
         self.config
@@ -60,7 +53,7 @@ impl Backend for Golden {
     }
 
     fn gemm(&mut self, part: Part, a: &MxMatrix, b: &MxMatrix) -> anyhow::Result<GemmResult> {
-        let rows = part_rows(self.config, self.split, part);
+        let rows = part.rows(self.config.rows, self.split);
         let plan = GemmPlan::new(self.config, rows, a, b, 0, None)?;
         let cycles = schedule(self.config, rows, &plan.commands, &[])?.cycles;
         Ok(GemmResult { c: gemm(a, b)?, cycles })
@@ -84,19 +77,7 @@ impl Backend for Rtl {
     }
 
     fn set_split(&mut self, split: u32) -> anyhow::Result<()> {
-        ensure!(
-            split <= self.chip.config().rows,
-            "split {split} is past the {} rows",
-            self.chip.config().rows
-        );
-        self.chip.push(Part::Top, Command::SetSplit(split));
-        self.chip.run(10_000)?;
-        ensure!(
-            self.chip.split() == split,
-            "the chip refused split {split}: {:?}",
-            self.chip.status(Part::Top)
-        );
-        Ok(())
+        self.chip.set_split(split)
     }
 
     fn gemm(&mut self, part: Part, a: &MxMatrix, b: &MxMatrix) -> anyhow::Result<GemmResult> {

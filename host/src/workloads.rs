@@ -114,6 +114,11 @@ impl Builder {
         out
     }
 
+    /// A GEMM without parameters, `per_sample` times per sample (attention per head).
+    fn batched(&mut self, layer: String, m: u64, k: u64, n: u64, per_sample: u64) {
+        self.gemms.push(Gemm { layer, m, k, n, count: per_sample * self.batch });
+    }
+
     /// A linear layer with bias on `rows` rows per sample.
     fn linear(&mut self, layer: String, rows: u64, cin: u64, cout: u64) {
         self.gemms.push(Gemm { layer, m: self.batch * rows, k: cin, n: cout, count: 1 });
@@ -179,20 +184,8 @@ fn vit(b: &mut Builder, patch: u64, classes: u64) {
         b.params += 2 * hidden; // ln_1
         b.linear(name("qkv"), tokens, hidden, 3 * hidden);
         let head_dim = hidden / heads;
-        b.gemms.push(Gemm {
-            layer: name("scores"),
-            m: tokens,
-            k: head_dim,
-            n: tokens,
-            count: heads * b.batch,
-        });
-        b.gemms.push(Gemm {
-            layer: name("context"),
-            m: tokens,
-            k: tokens,
-            n: head_dim,
-            count: heads * b.batch,
-        });
+        b.batched(name("scores"), tokens, head_dim, tokens, heads);
+        b.batched(name("context"), tokens, tokens, head_dim, heads);
         b.linear(name("out_proj"), tokens, hidden, hidden);
         b.params += 2 * hidden; // ln_2
         b.linear(name("mlp1"), tokens, hidden, mlp);

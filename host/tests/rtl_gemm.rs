@@ -12,8 +12,7 @@ fn matrix(rng: &mut Rng, rows: usize, cols: usize, axis: Axis, format: Format) -
 }
 
 fn set_split(chip: &mut Chip, s: u32) {
-    chip.push(Part::Top, Command::SetSplit(s));
-    chip.run(1000).unwrap();
+    chip.set_split(s).unwrap();
     assert_eq!(chip.split(), s);
 }
 

@@ -249,10 +249,16 @@ impl Chip {
 
     /// Rows of a part under the current split.
     pub fn part_rows(&self, part: Part) -> u32 {
-        match part {
-            Part::Top => self.split(),
-            Part::Bottom => self.config.rows - self.split(),
-        }
+        part.rows(self.config.rows, self.split())
+    }
+
+    /// Moves the cut between the parts (a set-split command), both parts being idle.
+    pub fn set_split(&mut self, split: u32) -> anyhow::Result<()> {
+        ensure!(split <= self.config.rows, "split {split} is past the {} rows", self.config.rows);
+        self.push(Part::Top, Command::SetSplit(split));
+        self.run(10_000)?;
+        ensure!(self.split() == split, "the chip refused split {split}: {:?}", self.status(Part::Top));
+        Ok(())
     }
 
     fn words_per_beat(&self) -> usize {

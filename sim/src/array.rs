@@ -11,6 +11,16 @@ pub enum Part {
     Bottom,
 }
 
+impl Part {
+    /// This part's rows of an array of `rows` rows cut at `split`.
+    pub fn rows(self, rows: u32, split: u32) -> u32 {
+        match self {
+            Part::Top => split,
+            Part::Bottom => rows - split,
+        }
+    }
+}
+
 /// One output tile for one part: `a[i]` is the K blocks of the part's row i (rows counted from
 /// the part's edge), `b[j]` those of column j. At most the part's rows and the array's columns.
 #[derive(Clone, Debug)]
