@@ -4,7 +4,7 @@
 CARGO ?= cargo
 DACAPO = $(CARGO) run --release --quiet --
 
-.PHONY: all deps run test rtl lint synth wave bench bench-sim clean
+.PHONY: all deps run test rtl lint synth wave bench bench-sim profile clean
 
 all: test
 
@@ -56,6 +56,10 @@ bench:
 bench-sim:
 	$(DACAPO) sim bench --preset small
 	$(DACAPO) sim bench --preset dacapo
+
+# Seconds per iteration of every network kernel on every part size: reports/latency.csv.
+profile:
+	$(DACAPO) profile --out reports/latency.csv
 
 clean:
 	$(CARGO) clean

@@ -2,6 +2,7 @@
 
 mod demo;
 mod mx_cmd;
+mod profile_cmd;
 mod rtl_cmd;
 mod sim_cmd;
 mod sim_gemm;
@@ -36,6 +37,9 @@ enum Command {
     /// Run test vectors through the simulated RTL (Verilator).
     #[command(subcommand)]
     Sim(sim_cmd::SimCommand),
+    /// Seconds per iteration of every network kernel on every part size (the latency table
+    /// the allocation algorithm reads), or one entry.
+    Profile(profile_cmd::ProfileArgs),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +61,7 @@ fn main() -> ExitCode {
         Command::Rtl(args) => rtl_cmd::rtl(args).map(|()| true),
         Command::Synth(args) => rtl_cmd::synth(args).map(|()| true),
         Command::Sim(command) => sim_cmd::run(command),
+        Command::Profile(args) => profile_cmd::run(args).map(|()| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

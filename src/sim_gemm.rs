@@ -10,7 +10,7 @@ use host::npy::{self, Array2};
 use host::rtl::{run_gemms, GemmJob};
 use mx::rng::Rng;
 use mx::{gemm, Axis, Format, MxMatrix, Rounding};
-use sim::{Chip, Part};
+use sim::{Chip, MemoryRate, Part};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum PartArg {
@@ -38,6 +38,12 @@ pub struct GemmArgs {
     b: std::path::PathBuf,
     /// C = A x B, M x N f32 .npy to write.
     c: std::path::PathBuf,
+    /// Host memory bandwidth in GB/s; below what the port moves, the memory stalls it.
+    #[arg(long, default_value_t = 204.8, allow_negative_numbers = true)]
+    bandwidth_gbps: f64,
+    /// Accelerator clock in MHz (for the bandwidth per cycle).
+    #[arg(long, default_value_t = 500.0, allow_negative_numbers = true)]
+    clock_mhz: f64,
 }
 
 #[derive(Args)]
@@ -86,6 +92,11 @@ pub fn gemm_cmd(args: GemmArgs) -> anyhow::Result<bool> {
         b.cols
     );
     let mut chip = chip_with_split(&args.preset, args.split)?;
+    chip.set_memory_rate(MemoryRate::from_bandwidth(
+        args.bandwidth_gbps,
+        args.clock_mhz,
+        chip.config().port_bits,
+    )?);
     let part = match args.part {
         PartArg::Top => Part::Top,
         PartArg::Bottom => Part::Bottom,
@@ -115,7 +126,7 @@ pub fn gemm_cmd(args: GemmArgs) -> anyhow::Result<bool> {
         b.cols,
         a.cols,
         run.cycles,
-        run.modeled_cycles,
+        run.model.cycles,
         run.macs,
         run.utilization(args.format),
         run.counters.to_json()
@@ -162,12 +173,12 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<bool> {
         let run = run_gemms(&mut chip, &[GemmJob { part: Part::Top, a: &a, b: &b }], None)?.remove(0);
         let seconds = t.elapsed().as_secs_f64();
         let exact = run.c.iter().zip(gemm(&a, &b)?).all(|(x, y)| x.to_bits() == y.to_bits());
-        ok &= exact && run.cycles == run.modeled_cycles;
+        ok &= exact && run.cycles == run.model.cycles;
         println!(
             "{:<6}  {:<8}  {:<8}  {:<11.4}  {:.0}{}",
             format.to_string(),
             run.cycles,
-            run.modeled_cycles,
+            run.model.cycles,
             run.utilization(format),
             run.cycles as f64 / seconds,
             if exact { "" } else { "  (result differs from the golden model)" }

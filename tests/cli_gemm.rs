@@ -45,6 +45,18 @@ fn gemm_prints_one_json_line_and_writes_the_exact_product() {
     assert_eq!((c.rows, c.cols), (10, 7));
     let want: Vec<u32> = gemm(&qa, &qb).unwrap().iter().map(|x| x.to_bits()).collect();
     assert_eq!(c.data.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), want);
+
+    // A memory of 4 GB/s behind the 64-byte port at 500 MHz: a beat every 8 cycles.
+    let slow = dacapo(
+        &[&args[..], &[a_path.as_str(), b_path.as_str(), c_path.as_str(), "--bandwidth-gbps", "4"]].concat(),
+    );
+    assert!(slow.status.success(), "{}", String::from_utf8_lossy(&slow.stderr));
+    let slow: serde_json::Value = serde_json::from_slice(&slow.stdout).unwrap();
+    assert_eq!(slow["cycles"], slow["modeled_cycles"]);
+    assert_eq!(slow["bit_exact"], true);
+    assert!(slow["counters"]["stall_memory"].as_u64().unwrap() > 0, "{slow}");
+    assert!(slow["cycles"].as_u64().unwrap() > json["cycles"].as_u64().unwrap());
+    assert_eq!(json["counters"]["stall_memory"], 0);
 }
 
 #[test]
@@ -54,7 +66,25 @@ fn gemm_rejects_bad_input_in_one_line() {
     let (b, _) = save(dir.path(), "b.npy", 20, 4, 2);
     let (b_bad, _) = save(dir.path(), "b_bad.npy", 21, 4, 3);
     let c = dir.path().join("c.npy").to_string_lossy().into_owned();
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &[
+                "--preset",
+                "small",
+                "--split",
+                "2",
+                "--part",
+                "top",
+                "--format",
+                "mx9",
+                &a,
+                &b,
+                &c,
+                "--bandwidth-gbps",
+                "-1",
+            ],
+            "memory bandwidth -1 GB/s is out of range",
+        ),
         (
             &["--preset", "small", "--split", "5", "--part", "top", "--format", "mx9", &a, &b, &c],
             "past the 4 rows",

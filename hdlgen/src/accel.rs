@@ -129,8 +129,17 @@ pub mod error {
 }
 
 /// The performance counters of a part, in `counters_o` order (32 bits each).
-pub const COUNTERS: [&str; 8] =
-    ["busy", "compute", "dma", "stall_operand", "stall_result", "stall_drain", "stall_port", "blocks"];
+pub const COUNTERS: [&str; 9] = [
+    "busy",
+    "compute",
+    "dma",
+    "stall_operand",
+    "stall_result",
+    "stall_drain",
+    "stall_port",
+    "stall_memory",
+    "blocks",
+];
 
 impl AccelConfig {
     /// A checked configuration; the message says which parameter is wrong and what it may be.
@@ -368,6 +377,7 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module, select: &Module, con
         .output("mem_we_o", 1)
         .output("mem_addr_o", 32)
         .output("mem_wdata_o", p)
+        .input("mem_ready_i", 1)
         .input("mem_gnt_i", 1)
         .input("mem_rdata_i", p)
         .output("a_we_o", 1)
@@ -945,7 +955,8 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module, select: &Module, con
         "legal && !dispatch && ((is_load && !d_active_q && load_hazard) || (is_compute && c_free && operand_hazard))",
         "legal && !dispatch && ((is_store && !d_active_q) || (is_compute && c_free && !operand_hazard)) && result_hazard",
         "c_at_drain && !spacing_ok",
-        "d_req && !mem_gnt_i",
+        "d_req && mem_ready_i && !mem_gnt_i",
+        "d_req && !mem_ready_i",
         "c_block_end",
     ];
     let mut inc = Vec::new();
@@ -975,7 +986,8 @@ fn top(cfg: AccelConfig, part: &Module, a_bank: &Module, select: &Module, array:
             "DaCapo accelerator: a {r_n} x {c_n} DPE array cut by a runtime split into a top and a\n\
              bottom part, each with its own command queue (cmd_*[0] top, [1] bottom, 128-bit\n\
              commands), scratchpads and result buffers; one {p}-bit host memory port shared by both\n\
-             (the top part wins a cycle both want; read data arrives the cycle after the request).\n\
+             (the top part wins a cycle both want; the memory takes a request in a cycle it holds\n\
+             mem_ready_i high; read data arrives the cycle after the request).\n\
              status_o and counters_o hold part 0 (top) in the low half. See docs/timing.md."
         ),
     );
@@ -987,6 +999,7 @@ fn top(cfg: AccelConfig, part: &Module, a_bank: &Module, select: &Module, array:
         .output("mem_we_o", 1)
         .output("mem_addr_o", 32)
         .output("mem_wdata_o", p)
+        .input("mem_ready_i", 1)
         .input("mem_rdata_i", p)
         .output("split_o", sb)
         .output("status_o", 64)
@@ -1003,7 +1016,7 @@ fn top(cfg: AccelConfig, part: &Module, a_bank: &Module, select: &Module, array:
     md.logic("ctrl", 8).logic("fmt", 4).logic("slice", 8).logic("half", 2).logic("b", 2 * SLICE_BITS * c_n);
     md.logic("drain_valid", 2 * c_n).logic("drain_tag", 2 * c_n).logic("drain_data", 64 * c_n);
     md.logic("a_edge", SLICE_BITS * r_n);
-    md.wire("gnt", 2, "{req[1] && !req[0], req[0]}");
+    md.wire("gnt", 2, "{req[1] && !req[0], req[0]} & {2{mem_ready_i}}");
 
     md.blank().comment("The parts: 0 is the top (rows 0..split), 1 the bottom (rows split..R).");
     for (i, name) in ["u_top", "u_bottom"].iter().enumerate() {
@@ -1029,6 +1042,7 @@ fn top(cfg: AccelConfig, part: &Module, a_bank: &Module, select: &Module, array:
                 ("mem_we_o", format!("we[{i}]")),
                 ("mem_addr_o", format!("addr{}", s(32))),
                 ("mem_wdata_o", format!("wdata{}", s(p))),
+                ("mem_ready_i", "mem_ready_i".into()),
                 ("mem_gnt_i", format!("gnt[{i}]")),
                 ("mem_rdata_i", "mem_rdata_i".into()),
                 ("a_we_o", format!("a_we[{i}]")),
@@ -1060,7 +1074,7 @@ fn top(cfg: AccelConfig, part: &Module, a_bank: &Module, select: &Module, array:
     );
     md.assign("split_o", "split_q");
 
-    md.blank().comment("Host port: requests are registered; the top part has priority.");
+    md.blank().comment("Host port: the granted request is registered; the top part has priority.");
     md.logic("mem_req_q", 1).logic("mem_we_q", 1).logic("mem_addr_q", 32).logic("mem_wdata_q", p);
     md.always_ff(
         vec![
@@ -1070,7 +1084,7 @@ fn top(cfg: AccelConfig, part: &Module, a_bank: &Module, select: &Module, array:
             set("mem_wdata_q", "'0"),
         ],
         vec![
-            set("mem_req_q", "req != 2'd0"),
+            set("mem_req_q", "gnt != 2'd0"),
             set("mem_we_q", "gnt[0] ? we[0] : we[1]"),
             set("mem_addr_q", "gnt[0] ? addr[31:0] : addr[63:32]"),
             set("mem_wdata_q", format!("gnt[0] ? wdata[{}:0] : wdata[{p} +: {p}]", p - 1)),

@@ -9,7 +9,7 @@ use sim::{Chip, Part};
 
 use crate::plan::GemmPlan;
 use crate::rtl::{run_gemms, GemmJob};
-use crate::timing::schedule;
+use crate::timing::{schedule, PortShare};
 
 /// What a backend returns for one GEMM.
 #[derive(Clone, Debug, PartialEq)]
@@ -55,7 +55,7 @@ impl Backend for Golden {
     fn gemm(&mut self, part: Part, a: &MxMatrix, b: &MxMatrix) -> anyhow::Result<GemmResult> {
         let rows = part.rows(self.config.rows, self.split);
         let plan = GemmPlan::new(self.config, rows, a, b, 0, None)?;
-        let cycles = schedule(self.config, rows, &plan.commands, &[])?.cycles;
+        let cycles = schedule(self.config, rows, &plan.commands, PortShare::default())?.cycles;
         Ok(GemmResult { c: gemm(a, b)?, cycles })
     }
 }

@@ -73,9 +73,25 @@ impl Conv {
     /// The im2col matrix: one row per output pixel (batch, y, x), one column per
     /// (channel, ky, kx); zero where the window leaves the padded input.
     pub fn im2col(&self, input: &[f32]) -> Matrix {
+        let cols = self.in_channels * self.kernel * self.kernel;
+        let rows = self.batch * self.out_height() * self.out_width();
+        let mut data = vec![0.0; rows * cols];
+        self.for_each_tap(|entry, at| data[entry] = input[at]);
+        Matrix::new(rows, cols, data)
+    }
+
+    /// The adjoint of `im2col`: each entry's gradient added back to the input element it
+    /// was read from (NCHW). With it, dX of a convolution is col2im(dY W^T).
+    pub fn col2im(&self, cols: &Matrix) -> Vec<f32> {
+        let mut dx = vec![0.0; self.batch * self.in_channels * self.height * self.width];
+        self.for_each_tap(|entry, at| dx[at] += cols.data[entry]);
+        dx
+    }
+
+    /// Calls `visit(im2col entry, input index)` for every im2col entry inside the input.
+    fn for_each_tap(&self, mut visit: impl FnMut(usize, usize)) {
         let (oh, ow, k) = (self.out_height(), self.out_width(), self.kernel);
         let cols = self.in_channels * k * k;
-        let mut data = vec![0.0; self.batch * oh * ow * cols];
         for n in 0..self.batch {
             for y in 0..oh {
                 for x in 0..ow {
@@ -83,19 +99,14 @@ impl Conv {
                     for c in 0..self.in_channels {
                         for ky in 0..k {
                             for kx in 0..k {
-                                let (iy, ix) = (
-                                    (y * self.stride + ky) as isize - self.padding as isize,
-                                    (x * self.stride + kx) as isize - self.padding as isize,
-                                );
-                                if iy >= 0
-                                    && ix >= 0
-                                    && (iy as usize) < self.height
-                                    && (ix as usize) < self.width
-                                {
-                                    let at = ((n * self.in_channels + c) * self.height + iy as usize)
-                                        * self.width
-                                        + ix as usize;
-                                    data[row + (c * k + ky) * k + kx] = input[at];
+                                let iy = (y * self.stride + ky).checked_sub(self.padding);
+                                let ix = (x * self.stride + kx).checked_sub(self.padding);
+                                if let (Some(iy), Some(ix)) = (iy, ix) {
+                                    if iy < self.height && ix < self.width {
+                                        let at =
+                                            ((n * self.in_channels + c) * self.height + iy) * self.width + ix;
+                                        visit(row + (c * k + ky) * k + kx, at);
+                                    }
                                 }
                             }
                         }
@@ -103,7 +114,36 @@ impl Conv {
                 }
             }
         }
-        Matrix::new(self.batch * oh * ow, cols, data)
+    }
+
+    /// The output pixels' rows (batch, y, x) x channels, as NCHW.
+    fn rows_to_nchw(&self, rows: &Matrix) -> Vec<f32> {
+        let plane = self.out_height() * self.out_width();
+        let mut nchw = vec![0.0; rows.data.len()];
+        for n in 0..self.batch {
+            for p in 0..plane {
+                for o in 0..self.out_channels {
+                    nchw[(n * self.out_channels + o) * plane + p] =
+                        rows.data[(n * plane + p) * self.out_channels + o];
+                }
+            }
+        }
+        nchw
+    }
+
+    /// An NCHW output-shaped tensor as rows (batch, y, x) x channels.
+    fn nchw_to_rows(&self, nchw: &[f32]) -> Matrix {
+        let plane = self.out_height() * self.out_width();
+        let mut rows = vec![0.0; nchw.len()];
+        for n in 0..self.batch {
+            for p in 0..plane {
+                for o in 0..self.out_channels {
+                    rows[(n * plane + p) * self.out_channels + o] =
+                        nchw[(n * self.out_channels + o) * plane + p];
+                }
+            }
+        }
+        Matrix::new(self.batch * plane, self.out_channels, rows)
     }
 
     /// The weights (OIHW) as the K x N GEMM operand.
@@ -135,17 +175,49 @@ pub fn conv2d(
         "no output for {conv:?}"
     );
     let (out, cycles) = gemm(backend, part, &conv.im2col(input), &conv.weight_matrix(weight), format)?;
-    let (oh, ow) = (conv.out_height(), conv.out_width());
-    let mut nchw = vec![0.0; out.data.len()];
-    for n in 0..conv.batch {
-        for p in 0..oh * ow {
-            for o in 0..conv.out_channels {
-                nchw[(n * conv.out_channels + o) * oh * ow + p] =
-                    out.data[(n * oh * ow + p) * conv.out_channels + o];
-            }
-        }
-    }
-    Ok((nchw, cycles))
+    Ok((conv.rows_to_nchw(&out), cycles))
+}
+
+/// The gradients of `conv2d`: dX (NCHW) = col2im(dY W^T) and dW (OIHW) = (im2col(X)^T dY)^T,
+/// given dY (NCHW), each GEMM's operands quantized along its own reduction axis.
+pub struct ConvGrads {
+    pub dx: Vec<f32>,
+    pub dw: Vec<f32>,
+    pub cycles: u64,
+}
+
+pub fn conv2d_backward(
+    backend: &mut dyn Backend,
+    part: Part,
+    conv: &Conv,
+    input: &[f32],
+    weight: &[f32],
+    dy: &[f32],
+    format: Format,
+) -> anyhow::Result<ConvGrads> {
+    anyhow::ensure!(
+        dy.len() == conv.batch * conv.out_channels * conv.out_height() * conv.out_width(),
+        "output gradient size does not match {conv:?}"
+    );
+    let dy = conv.nchw_to_rows(dy);
+    let (dx_cols, c1) = gemm(backend, part, &dy, &conv.weight_matrix(weight).transpose(), format)?;
+    let (dw, c2) = gemm(backend, part, &conv.im2col(input).transpose(), &dy, format)?;
+    Ok(ConvGrads { dx: conv.col2im(&dx_cols), dw: dw.transpose().data, cycles: c1 + c2 })
+}
+
+/// A linear layer: X W + b on `part` (b added in f32 on the host).
+pub fn linear(
+    backend: &mut dyn Backend,
+    part: Part,
+    x: &Matrix,
+    w: &Matrix,
+    bias: &[f32],
+    format: Format,
+) -> anyhow::Result<(Matrix, u64)> {
+    anyhow::ensure!(bias.len() == w.cols, "{} biases for {} outputs", bias.len(), w.cols);
+    let (mut y, cycles) = gemm(backend, part, x, w, format)?;
+    crate::ops::add_bias(&mut y, bias);
+    Ok((y, cycles))
 }
 
 /// The three GEMMs of training a linear map Y = X W (X: m x k, W: k x n) given dY (m x n):

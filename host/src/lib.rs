@@ -1,13 +1,17 @@
-//! The DaCapo host runtime. For now: `.npy` file I/O, and the MX golden model re-exported
-//! from the `mx` crate. Kernels, the two-part scheduler and the backends build on these.
+//! The DaCapo host runtime: GEMM plans and their timing model, the backends that run them
+//! (golden model or Verilator chip), the DNN kernels on top, the networks' layer lists and
+//! their latencies on the accelerator, and `.npy` file I/O.
 
 pub use mx;
 pub use mx::rng;
 
 pub mod backend;
 pub mod kernels;
+pub mod latency;
 pub mod npy;
+pub mod ops;
 pub mod plan;
 pub mod rtl;
+pub mod scheduler;
 pub mod timing;
 pub mod workloads;

@@ -32,6 +32,15 @@ pub struct GemmPlan {
     pub host_end: u32,
 }
 
+/// A GEMM's shape: A is M x K, B is K x N, both in `format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct GemmShape {
+    pub format: Format,
+    pub m: usize,
+    pub n: usize,
+    pub k: usize,
+}
+
 /// Operand lines in host memory: `lines` lines of `lanes` lanes from `first_block` on, for
 /// lanes `first_lane..` of the matrix.
 #[derive(Clone, Copy, Debug)]
@@ -56,9 +65,8 @@ impl GemmPlan {
         host: u32,
         chunk_words: Option<u32>,
     ) -> anyhow::Result<GemmPlan> {
-        let format = a.format();
         ensure!(
-            b.format() == format,
+            b.format() == a.format(),
             "A is {} but B is {}: both operands need one format",
             a.format(),
             b.format()
@@ -75,9 +83,22 @@ impl GemmPlan {
             b.rows(),
             b.cols()
         );
+        let shape = GemmShape { format: a.format(), m: a.rows(), n: b.cols(), k: a.cols() };
+        GemmPlan::for_shape(config, part_rows, shape, host, chunk_words)
+    }
+
+    /// The plan of a GEMM of this shape, for timing it without operands.
+    pub fn for_shape(
+        config: AccelConfig,
+        part_rows: u32,
+        shape: GemmShape,
+        host: u32,
+        chunk_words: Option<u32>,
+    ) -> anyhow::Result<GemmPlan> {
+        let GemmShape { format, m, n, k } = shape;
         ensure!(part_rows > 0, "the part has no rows under this split");
-        let (m, n, kb) = (a.rows(), b.cols(), a.blocks_per_line());
-        ensure!(m > 0 && n > 0 && kb > 0, "empty GEMM ({m} x {} x {n})", a.cols());
+        let kb = k.div_ceil(mx::BLOCK);
+        ensure!(m > 0 && n > 0 && kb > 0, "empty GEMM ({m} x {k} x {n})");
         let hw = hw_format(format);
         let (rows, cols) = (part_rows as usize, config.cols as usize);
         let per_word = blocks_per_word(hw) as usize;
@@ -209,7 +230,7 @@ impl GemmPlan {
             format,
             m,
             n,
-            k: a.cols(),
+            k,
             rows,
             cols,
             c_tiles,

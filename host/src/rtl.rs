@@ -7,7 +7,7 @@ use mx::MxMatrix;
 use sim::{Chip, Counters, Part};
 
 use crate::plan::GemmPlan;
-use crate::timing::{schedule, Schedule};
+use crate::timing::{schedule, PortShare, Schedule};
 
 /// A GEMM for one part: A (M x K, blocked along rows) times B (K x N, blocked along columns).
 pub struct GemmJob<'a> {
@@ -23,8 +23,8 @@ pub struct GemmRun {
     pub c: Vec<f32>,
     /// Cycles from the first command until the part was idle with its results stored.
     pub cycles: u64,
-    /// What `timing::schedule` says `cycles` is.
-    pub modeled_cycles: u64,
+    /// What `timing::schedule` predicts: `model.cycles` is `cycles`, its stalls the counters'.
+    pub model: Schedule,
     pub macs: u64,
     /// Part rows x columns: the DPEs the GEMM ran on.
     pub dpes: u64,
@@ -62,7 +62,8 @@ pub fn run_gemms(
     let mut blocked = Vec::new();
     for part in [Part::Top, Part::Bottom] {
         if let Some(i) = jobs.iter().position(|j| j.part == part) {
-            models[i] = schedule(chip.config(), chip.part_rows(part), &plans[i].commands, &blocked)?;
+            let port = PortShare { rate: chip.memory_rate(), phase: chip.memory_phase(), blocked: &blocked };
+            models[i] = schedule(chip.config(), chip.part_rows(part), &plans[i].commands, port)?;
             blocked = models[i].requests.clone();
         }
     }
@@ -80,7 +81,7 @@ pub fn run_gemms(
         runs.push(GemmRun {
             c: plan.results(|beat, beats| chip.read_host(beat, beats)),
             cycles: idle_at[job.part as usize] - start,
-            modeled_cycles: model.cycles,
+            model: model.clone(),
             macs: plan.macs(),
             dpes: u64::from(chip.part_rows(job.part) * chip.config().cols),
             counters: chip.counters(job.part).since(before),

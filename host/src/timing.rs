@@ -6,7 +6,7 @@
 use anyhow::bail;
 use hdlgen::accel::{blocks_per_word, AccelConfig};
 use mx::Format;
-use sim::{hw_format, Command};
+use sim::{hw_format, Command, MemoryRate};
 
 /// Cycles a DPE spends on one block: 16 (MX9), 4 (MX6), 1 (MX4).
 pub fn cycles_per_block(format: Format) -> u64 {
@@ -91,17 +91,57 @@ pub struct Schedule {
     pub requests: Vec<(u64, u64)>,
     /// Cycles the compute unit streamed (clear, slices, drains).
     pub compute: u64,
+    /// Cycles the DMA unit's requests waited for the other part (the `stall_port` counter).
+    pub stall_port: u64,
+    /// Cycles they waited for a memory slot (the `stall_memory` counter).
+    pub stall_memory: u64,
+}
+
+/// What the host port leaves a part: the memory's slots (`rate`, whose cycle count is `phase`
+/// at the schedule's cycle 0) outside the cycles the other part requests the port (`blocked`,
+/// (first, last) pairs, sorted). The top part wins every cycle both request, so it is never
+/// blocked; the bottom part is blocked by the top part's `Schedule::requests`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PortShare<'a> {
+    pub rate: MemoryRate,
+    pub phase: u64,
+    pub blocked: &'a [(u64, u64)],
+}
+
+impl PortShare<'_> {
+    /// Memory slots in cycles lo..hi (schedule cycles).
+    fn slots(&self, lo: u64, hi: u64) -> u64 {
+        self.rate.slots_before(self.phase + hi) - self.rate.slots_before(self.phase + lo)
+    }
+
+    /// The cycle of the last of `beats` grants to requests from cycle `first` on: the
+    /// memory's slots, skipping the blocked cycles.
+    fn last_grant(&self, first: u64, beats: u64) -> u64 {
+        let mut at = first;
+        let mut left = beats;
+        for &(lo, hi) in self.blocked {
+            if hi < at {
+                continue;
+            }
+            let free = self.slots(at, lo.max(at));
+            if free >= left {
+                break;
+            }
+            left -= free;
+            at = at.max(hi + 1);
+        }
+        self.rate.nth_slot_from(self.phase + at, left) - self.phase
+    }
 }
 
 /// Replays a part's command stream, all of it handed to the chip at cycle 0, one command per
-/// cycle while the queue has room. `blocked` lists the cycles (first, last; sorted) in which
-/// the other part holds the host port (the top part never waits; the bottom part waits for
-/// the top part's requests). Takes loads, computes, stores and fences.
+/// cycle while the queue has room, with what `port` leaves the part of the host port. Takes
+/// loads, computes, stores and fences.
 pub fn schedule(
     config: AccelConfig,
     part_rows: u32,
     commands: &[Command],
-    blocked: &[(u64, u64)],
+    port: PortShare,
 ) -> anyhow::Result<Schedule> {
     let (p, c) = (u64::from(part_rows), u64::from(config.cols));
     let q = config.queue_depth as usize;
@@ -129,18 +169,14 @@ pub fn schedule(
                 let hazard = c_reads
                     .is_some_and(|(a, b, words)| overlaps(spad, lines, if is_a { a } else { b }, words));
                 let t = head.max(dma_free).max(if hazard { c_last.unwrap_or(0) } else { 0 });
-                let first = t + 1;
-                let last = grant(first, dma_beats(config, command), blocked);
-                out.requests.push((first, last));
+                let last = out.request(&port, t + 1, dma_beats(config, command));
                 dma_free = last + 3;
                 dma_last = Some(*command);
                 t
             }
             Command::Store { buffer, .. } => {
                 let t = head.max(dma_free).max(landed[buffer as usize]);
-                let first = t + 2;
-                let last = grant(first, dma_beats(config, command), blocked);
-                out.requests.push((first, last));
+                let last = out.request(&port, t + 2, dma_beats(config, command));
                 dma_free = last + 2;
                 dma_last = Some(*command);
                 t
@@ -188,21 +224,15 @@ pub fn schedule(
     Ok(out)
 }
 
-/// The cycle of the last of `beats` port grants from cycle `first` on, skipping the blocked
-/// cycles.
-fn grant(first: u64, beats: u64, blocked: &[(u64, u64)]) -> u64 {
-    let mut at = first;
-    let mut left = beats;
-    for &(lo, hi) in blocked {
-        if hi < at {
-            continue;
-        }
-        let free = lo.saturating_sub(at);
-        if free >= left {
-            break;
-        }
-        left -= free;
-        at = hi + 1;
+impl Schedule {
+    /// A DMA transfer of `beats` beats requesting the port from cycle `first` on; returns
+    /// the cycle of its last grant.
+    fn request(&mut self, port: &PortShare, first: u64, beats: u64) -> u64 {
+        let last = port.last_grant(first, beats);
+        let slots = port.slots(first, last + 1);
+        self.requests.push((first, last));
+        self.stall_memory += last + 1 - first - slots;
+        self.stall_port += slots - beats;
+        last
     }
-    at + left - 1
 }

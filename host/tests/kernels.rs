@@ -2,7 +2,7 @@
 //! backend bit-exact to the golden one, training steps included.
 
 use host::backend::{Backend, Golden, Rtl};
-use host::kernels::{conv2d, gemm, train_step, Conv, Matrix};
+use host::kernels::{conv2d, conv2d_backward, gemm, linear, train_step, Conv, Matrix};
 use mx::rng::Rng;
 use mx::{Axis, Format, MxMatrix, Rounding};
 use sim::Part;
@@ -155,6 +155,16 @@ fn rtl_kernels_and_training_steps_equal_golden_bit_for_bit() {
     let g = conv2d(&mut golden, Part::Bottom, &conv, &input, &weight, Format::Mx6).unwrap();
     let r = conv2d(&mut rtl, Part::Bottom, &conv, &input, &weight, Format::Mx6).unwrap();
     assert_eq!(g, r, "convolution: same bits and cycles");
+    let dy = random(&mut rng, 5 * 36);
+    let g = conv2d_backward(&mut golden, Part::Top, &conv, &input, &weight, &dy, Format::Mx9).unwrap();
+    let r = conv2d_backward(&mut rtl, Part::Top, &conv, &input, &weight, &dy, Format::Mx9).unwrap();
+    assert_eq!((g.dx, g.dw, g.cycles), (r.dx, r.dw, r.cycles), "convolution gradients: same bits and cycles");
+    let bias = random(&mut rng, 5);
+    let x = Matrix::new(7, 30, random(&mut rng, 7 * 30));
+    let w = Matrix::new(30, 5, random(&mut rng, 30 * 5));
+    let g = linear(&mut golden, Part::Bottom, &x, &w, &bias, Format::Mx4).unwrap();
+    let r = linear(&mut rtl, Part::Bottom, &x, &w, &bias, Format::Mx4).unwrap();
+    assert_eq!(g, r, "linear: same bits and cycles");
 
     // Three SGD steps of a linear layer: forward at MX6 on the top part, gradients at MX9.
     let (m, k, n) = (6, 40, 5);

@@ -4,7 +4,7 @@
 use host::rtl::{run_gemms, GemmJob};
 use mx::rng::Rng;
 use mx::{gemm, Axis, Format, MxMatrix, Rounding};
-use sim::{Chip, Command, Part};
+use sim::{Chip, Command, MemoryRate, Part};
 
 fn matrix(rng: &mut Rng, rows: usize, cols: usize, axis: Axis, format: Format) -> MxMatrix {
     let data: Vec<f32> = (0..rows * cols).map(|_| (rng.normal() * 4.0) as f32).collect();
@@ -42,7 +42,7 @@ fn random_gemms_every_split_and_part() {
                     let run = &run_gemms(&mut chip, &[GemmJob { part, a: &a, b: &b }], chunk).unwrap()[0];
                     let what = format!("{m}x{k}x{n} {format} split {s} {part:?} chunk {chunk:?}");
                     assert_eq!(bits(&run.c), bits(&gemm(&a, &b).unwrap()), "{what}");
-                    assert_eq!(run.cycles, run.modeled_cycles, "{what}");
+                    assert_eq!(run.cycles, run.model.cycles, "{what}");
                 }
             }
         }
@@ -67,8 +67,8 @@ fn both_parts_at_once_in_different_formats() {
             let what = format!("split {s}: {m1}x{k1}x{n1} {ft} over {m2}x{k2}x{n2} {fb}");
             assert_eq!(bits(&runs[0].c), bits(&gemm(&a1, &b1).unwrap()), "top, {what}");
             assert_eq!(bits(&runs[1].c), bits(&gemm(&a2, &b2).unwrap()), "bottom, {what}");
-            assert_eq!(runs[0].cycles, runs[0].modeled_cycles, "top, {what}");
-            assert_eq!(runs[1].cycles, runs[1].modeled_cycles, "bottom, {what}");
+            assert_eq!(runs[0].cycles, runs[0].model.cycles, "top, {what}");
+            assert_eq!(runs[1].cycles, runs[1].model.cycles, "bottom, {what}");
             assert_eq!(runs[0].counters.get("stall_port"), 0, "the top part never waits for the port");
             // The top part runs exactly as alone; the bottom part only loses port cycles.
             let alone = run_gemms(&mut chip, &jobs[..1], None).unwrap();
@@ -79,6 +79,46 @@ fn both_parts_at_once_in_different_formats() {
             assert!(runs[1].cycles - alone[0].cycles <= runs[1].counters.get("stall_port"), "{what}");
         }
     }
+}
+
+#[test]
+fn tight_memory_bandwidth_stalls_exactly_as_modeled() {
+    let mut chip = Chip::new("small").unwrap();
+    let mut rng = Rng::new(23);
+    // From a beat every 9 cycles (every GEMM memory-bound) to 7 of 8.
+    for (n, (beats, cycles)) in [(1, 9), (1, 3), (2, 5), (3, 4), (7, 8), (1, 2)].into_iter().enumerate() {
+        let rate = MemoryRate::new(beats, cycles).unwrap();
+        set_split(&mut chip, 1 + n as u32 % 3);
+        // The slots count from an origin a few cycles back, so runs start mid-pattern too.
+        chip.set_memory_rate(rate);
+        let ft = Format::ALL[n % 3];
+        let fb = Format::ALL[(n + 1) % 3];
+        let ((m1, n1, k1), (m2, n2, k2)) = (dims(&mut rng), dims(&mut rng));
+        let a1 = matrix(&mut rng, m1, k1, Axis::Row, ft);
+        let b1 = matrix(&mut rng, k1, n1, Axis::Col, ft);
+        let a2 = matrix(&mut rng, m2, k2, Axis::Row, fb);
+        let b2 = matrix(&mut rng, k2, n2, Axis::Col, fb);
+        let jobs =
+            [GemmJob { part: Part::Top, a: &a1, b: &b1 }, GemmJob { part: Part::Bottom, a: &a2, b: &b2 }];
+        for (what, jobs) in [("top alone", &jobs[..1]), ("bottom alone", &jobs[1..]), ("both", &jobs[..])] {
+            let chunk = Some(1 + rng.below(2) as u32);
+            let runs = run_gemms(&mut chip, jobs, chunk).unwrap();
+            for (job, run) in jobs.iter().zip(&runs) {
+                let what = format!("{beats}/{cycles} {what} {:?}", job.part);
+                assert_eq!(bits(&run.c), bits(&gemm(job.a, job.b).unwrap()), "{what}");
+                assert_eq!(run.cycles, run.model.cycles, "{what}");
+                assert_eq!(run.counters.get("stall_memory"), run.model.stall_memory, "{what}");
+                assert_eq!(run.counters.get("stall_port"), run.model.stall_port, "{what}");
+            }
+            // A slow memory stalls every transfer longer than a beat.
+            assert!(runs[0].counters.get("stall_memory") > 0, "{beats}/{cycles} {what}");
+        }
+    }
+    chip.set_memory_rate(MemoryRate::FULL);
+    let a = matrix(&mut rng, 9, 40, Axis::Row, Format::Mx6);
+    let b = matrix(&mut rng, 40, 9, Axis::Col, Format::Mx6);
+    let run = &run_gemms(&mut chip, &[GemmJob { part: Part::Top, a: &a, b: &b }], None).unwrap()[0];
+    assert_eq!(run.counters.get("stall_memory"), 0, "a full-rate memory never stalls");
 }
 
 /// Runs `command` alone on `part` and checks that the chip rejected it with `code`.
@@ -313,7 +353,7 @@ fn dacapo_preset_several_splits_both_parts() {
         let runs = run_gemms(&mut chip, &jobs, None).unwrap();
         for (run, job) in runs.iter().zip(&jobs) {
             assert_eq!(bits(&run.c), bits(&gemm(job.a, job.b).unwrap()), "split {s} {:?}", job.part);
-            assert_eq!(run.cycles, run.modeled_cycles, "split {s} {:?}", job.part);
+            assert_eq!(run.cycles, run.model.cycles, "split {s} {:?}", job.part);
         }
     }
 }

@@ -17,11 +17,12 @@ module accel_part_16x16 (
   output logic          split_we_o,
   output logic [4:0]    split_o,
   output logic [31:0]   status_o,
-  output logic [255:0]  counters_o,
+  output logic [287:0]  counters_o,
   output logic          mem_req_o,
   output logic          mem_we_o,
   output logic [31:0]   mem_addr_o,
   output logic [2047:0] mem_wdata_o,
+  input  logic          mem_ready_i,
   input  logic          mem_gnt_i,
   input  logic [2047:0] mem_rdata_i,
   output logic          a_we_o,
@@ -555,7 +556,7 @@ module accel_part_16x16 (
   // Status: {error count, last error code, busy}; counters in hdlgen::accel::COUNTERS order.
   logic [15:0]  err_count_q;
   logic [3:0]   last_err_q;
-  logic [255:0] counters_q;
+  logic [287:0] counters_q;
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       err_count_q <= '0;
@@ -590,11 +591,14 @@ module accel_part_16x16 (
       if (c_at_drain && !spacing_ok) begin
         counters_q[160 +: 32] <= counters_q[160 +: 32] + 32'd1;
       end
-      if (d_req && !mem_gnt_i) begin
+      if (d_req && mem_ready_i && !mem_gnt_i) begin
         counters_q[192 +: 32] <= counters_q[192 +: 32] + 32'd1;
       end
-      if (c_block_end) begin
+      if (d_req && !mem_ready_i) begin
         counters_q[224 +: 32] <= counters_q[224 +: 32] + 32'd1;
+      end
+      if (c_block_end) begin
+        counters_q[256 +: 32] <= counters_q[256 +: 32] + 32'd1;
       end
     end
   end

@@ -2,7 +2,8 @@
 // DaCapo accelerator: a 4 x 4 DPE array cut by a runtime split into a top and a
 // bottom part, each with its own command queue (cmd_*[0] top, [1] bottom, 128-bit
 // commands), scratchpads and result buffers; one 512-bit host memory port shared by both
-// (the top part wins a cycle both want; read data arrives the cycle after the request).
+// (the top part wins a cycle both want; the memory takes a request in a cycle it holds
+// mem_ready_i high; read data arrives the cycle after the request).
 // status_o and counters_o hold part 0 (top) in the low half. See docs/timing.md.
 module accel_4x4 (
   input  logic         clk_i,
@@ -14,10 +15,11 @@ module accel_4x4 (
   output logic         mem_we_o,
   output logic [31:0]  mem_addr_o,
   output logic [511:0] mem_wdata_o,
+  input  logic         mem_ready_i,
   input  logic [511:0] mem_rdata_i,
   output logic [2:0]   split_o,
   output logic [63:0]  status_o,
-  output logic [511:0] counters_o,
+  output logic [575:0] counters_o,
   output logic [15:0]  block_done_o
 );
 
@@ -45,7 +47,7 @@ module accel_4x4 (
   logic [255:0]  drain_data;
   logic [255:0]  a_edge;
   logic [1:0]    gnt;
-  assign gnt = {req[1] && !req[0], req[0]};
+  assign gnt = {req[1] && !req[0], req[0]} & {2{mem_ready_i}};
 
   // The parts: 0 is the top (rows 0..split), 1 the bottom (rows split..R).
   accel_part_4x4 u_top (
@@ -60,11 +62,12 @@ module accel_4x4 (
     .split_we_o    (split_we[0]),
     .split_o       (split_val[3*0 +: 3]),
     .status_o      (status_o[32*0 +: 32]),
-    .counters_o    (counters_o[256*0 +: 256]),
+    .counters_o    (counters_o[288*0 +: 288]),
     .mem_req_o     (req[0]),
     .mem_we_o      (we[0]),
     .mem_addr_o    (addr[32*0 +: 32]),
     .mem_wdata_o   (wdata[512*0 +: 512]),
+    .mem_ready_i   (mem_ready_i),
     .mem_gnt_i     (gnt[0]),
     .mem_rdata_i   (mem_rdata_i),
     .a_we_o        (a_we[0]),
@@ -94,11 +97,12 @@ module accel_4x4 (
     .split_we_o    (split_we[1]),
     .split_o       (split_val[3*1 +: 3]),
     .status_o      (status_o[32*1 +: 32]),
-    .counters_o    (counters_o[256*1 +: 256]),
+    .counters_o    (counters_o[288*1 +: 288]),
     .mem_req_o     (req[1]),
     .mem_we_o      (we[1]),
     .mem_addr_o    (addr[32*1 +: 32]),
     .mem_wdata_o   (wdata[512*1 +: 512]),
+    .mem_ready_i   (mem_ready_i),
     .mem_gnt_i     (gnt[1]),
     .mem_rdata_i   (mem_rdata_i),
     .a_we_o        (a_we[1]),
@@ -131,7 +135,7 @@ module accel_4x4 (
   end
   assign split_o = split_q;
 
-  // Host port: requests are registered; the top part has priority.
+  // Host port: the granted request is registered; the top part has priority.
   logic         mem_req_q;
   logic         mem_we_q;
   logic [31:0]  mem_addr_q;
@@ -143,7 +147,7 @@ module accel_4x4 (
       mem_addr_q <= '0;
       mem_wdata_q <= '0;
     end else begin
-      mem_req_q <= req != 2'd0;
+      mem_req_q <= gnt != 2'd0;
       mem_we_q <= gnt[0] ? we[0] : we[1];
       mem_addr_q <= gnt[0] ? addr[31:0] : addr[63:32];
       mem_wdata_q <= gnt[0] ? wdata[511:0] : wdata[512 +: 512];

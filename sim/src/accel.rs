@@ -8,7 +8,7 @@ use anyhow::{bail, ensure};
 use hdlgen::accel::{cmd, AccelConfig, COUNTERS};
 use mx::Format;
 
-use crate::{format_code, Accel16x16Model, Accel4x4Model, Part};
+use crate::{format_code, Accel16x16Model, Accel4x4Model, MemoryRate, Part};
 
 /// The ports the driver uses, over the generated model of any preset.
 trait Ports: Send {
@@ -19,6 +19,7 @@ trait Ports: Send {
     /// `(request, write, address)` of the port, with the write data into `wdata`.
     fn mem_out(&self, wdata: &mut Vec<u32>) -> (bool, bool, u32);
     fn set_mem_rdata(&mut self, words: &[u32]);
+    fn set_mem_ready(&mut self, ready: bool);
     fn split(&self) -> u64;
     fn status(&self) -> u64;
     fn counters(&self) -> Vec<u32>;
@@ -53,6 +54,9 @@ macro_rules! ports {
             }
             fn set_mem_rdata(&mut self, words: &[u32]) {
                 self.set_mem_rdata_i(words.try_into().expect("one beat"));
+            }
+            fn set_mem_ready(&mut self, ready: bool) {
+                self.set_mem_ready_i(ready.into());
             }
             fn split(&self) -> u64 {
                 self.split_o()
@@ -212,6 +216,9 @@ pub struct Chip {
     waiting: [VecDeque<u128>; 2],
     cycles: u64,
     wdata: Vec<u32>,
+    rate: MemoryRate,
+    /// The cycle the memory rate's slots count from.
+    rate_origin: u64,
 }
 
 impl Chip {
@@ -230,6 +237,8 @@ impl Chip {
             waiting: Default::default(),
             cycles: 0,
             wdata: Vec::new(),
+            rate: MemoryRate::FULL,
+            rate_origin: 0,
         };
         chip.ports.reset();
         Ok(chip)
@@ -259,6 +268,21 @@ impl Chip {
         self.run(10_000)?;
         ensure!(self.split() == split, "the chip refused split {split}: {:?}", self.status(Part::Top));
         Ok(())
+    }
+
+    /// Paces the host memory from this cycle on (`MemoryRate::FULL` at construction).
+    pub fn set_memory_rate(&mut self, rate: MemoryRate) {
+        self.rate = rate;
+        self.rate_origin = self.cycles;
+    }
+
+    pub fn memory_rate(&self) -> MemoryRate {
+        self.rate
+    }
+
+    /// The memory rate's cycle count now (what `host::timing` needs to place its slots).
+    pub fn memory_phase(&self) -> u64 {
+        self.cycles - self.rate_origin
     }
 
     fn words_per_beat(&self) -> usize {
@@ -307,8 +331,9 @@ impl Chip {
         self.waiting[part as usize].is_empty() && !self.status(part).busy
     }
 
-    /// One clock cycle: commands enter the queues that have room, the chip steps, and the
-    /// host memory serves the port request made at this edge (read data for the next cycle).
+    /// One clock cycle: commands enter the queues that have room, the memory says whether
+    /// this cycle is one of its slots, the chip steps, and the host memory serves the port
+    /// request made at this edge (read data for the next cycle).
     pub fn step(&mut self) {
         let ready = self.ports.cmd_ready();
         let mut valid = 0;
@@ -322,6 +347,7 @@ impl Chip {
             }
         }
         self.ports.set_cmd(valid, &words);
+        self.ports.set_mem_ready(self.rate.ready(self.memory_phase()));
         self.ports.tick();
         for part in 0..2 {
             if valid >> part & 1 == 1 {

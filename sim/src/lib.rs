@@ -19,6 +19,7 @@ mod array;
 mod baselines;
 mod dpe;
 mod fp32;
+mod memory;
 mod mx_convert;
 
 pub use accel::{Chip, Command, Counters, PartStatus};
@@ -26,4 +27,5 @@ pub use array::{DpeArray, Part, Tile};
 pub use baselines::{MacF32, MacInt8};
 pub use dpe::{format_code, hw_format, operand_slices, slices, Dpe, Slice};
 pub use fp32::{Fp32Add, Fp32Mul};
+pub use memory::MemoryRate;
 pub use mx_convert::MxConvert;

@@ -1,0 +1,97 @@
+//! Two parts working through their own queues at once, and the timeline they leave.
+
+use host::latency::{Kernel, Profiler};
+use host::plan::{GemmPlan, GemmShape};
+use host::scheduler::Scheduler;
+use host::timing::{schedule, PortShare};
+use host::workloads::{network, Model};
+use mx::Format;
+use sim::{MemoryRate, Part};
+
+fn scheduler(split: u32) -> Scheduler {
+    Scheduler::new(Profiler::new(hdlgen::preset("dacapo").unwrap(), MemoryRate::FULL), split).unwrap()
+}
+
+fn cycles(model: Model, kernel: Kernel, format: Format, rows: u32, batch: u64) -> u64 {
+    let mut p = Profiler::new(hdlgen::preset("dacapo").unwrap(), MemoryRate::FULL);
+    p.kernel(model, kernel, format, rows, batch).unwrap().cycles
+}
+
+#[test]
+fn parts_run_their_queues_at_once() {
+    let mut s = scheduler(2);
+    let infer = cycles(Model::ResNet18, Kernel::Infer, Format::Mx6, 2, 1);
+    let label = cycles(Model::WideResNet50_2, Kernel::Label, Format::Mx6, 14, 1);
+    let train = cycles(Model::ResNet18, Kernel::Train, Format::Mx9, 14, 16);
+    // Inference every frame (1/30 s = 16 666 666 cycles at 500 MHz) on the top part.
+    let frame = 16_666_666;
+    for f in 0..4 {
+        let p = s.run(Part::Top, f * frame, Model::ResNet18, Kernel::Infer, Format::Mx6, 1, 1).unwrap();
+        assert_eq!((p.start, p.end, p.first_row, p.rows), (f * frame, f * frame + infer, 0, 2));
+    }
+    // Labeling then training queue on the bottom part, from cycle 0, overlapping inference.
+    let p = s.run(Part::Bottom, 0, Model::WideResNet50_2, Kernel::Label, Format::Mx6, 1, 3).unwrap().clone();
+    assert_eq!((p.start, p.end, p.first_row, p.rows), (0, 3 * label, 2, 14));
+    let t = s.run(Part::Bottom, 0, Model::ResNet18, Kernel::Train, Format::Mx9, 16, 2).unwrap().clone();
+    assert_eq!((t.start, t.end), (p.end, p.end + 2 * train), "the queue runs in order");
+    assert_eq!(s.free_at(Part::Top), 3 * frame + infer);
+    // A split change waits for both parts.
+    let at = s.set_split(4).unwrap();
+    assert_eq!(at, t.end.max(3 * frame + infer));
+    let p = s.run(Part::Bottom, 0, Model::ResNet18, Kernel::Infer, Format::Mx4, 1, 1).unwrap();
+    assert_eq!((p.start, p.first_row, p.rows), (at, 4, 12));
+    assert_eq!(s.timeline().len(), 7);
+
+    let csv = s.timeline_csv(500.0);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "start_s,end_s,part,first_row,rows,model,kernel,format,batch,iterations");
+    assert_eq!(lines.len(), 8);
+    assert!(lines[1].starts_with("0.000000,"), "{}", lines[1]);
+    assert!(lines.iter().any(|l| l.contains(",bottom,2,14,wide_resnet50_2,label,mx6,1,3")), "{csv}");
+    assert!(lines.last().unwrap().contains(",bottom,4,12,resnet18,infer,mx4,1,1"), "{csv}");
+}
+
+#[test]
+fn bad_requests_are_refused() {
+    assert!(Scheduler::new(Profiler::new(hdlgen::preset("dacapo").unwrap(), MemoryRate::FULL), 17).is_err());
+    let mut s = scheduler(16);
+    let err = s.run(Part::Bottom, 0, Model::ResNet18, Kernel::Infer, Format::Mx6, 1, 1).unwrap_err();
+    assert_eq!(err.to_string(), "the Bottom part has no rows under split 16");
+    assert!(s.set_split(20).is_err());
+    assert_eq!(s.split(), 16);
+}
+
+/// The timeline times each part as if it had the host port alone. Measured here: the bottom
+/// part labeling WideResNet-50-2 on 14 rows while the top part keeps running ResNet-18
+/// inference on 2 rows (both MX6, every forward GEMM of each, the top part's port requests
+/// repeated over the bottom part's whole run) loses under 15 % to the top part's requests.
+#[test]
+fn port_sharing_costs_the_bottom_part_little() {
+    let config = hdlgen::preset("dacapo").unwrap();
+    let top = network(Model::ResNet18, 1, 9).gemms;
+    let bottom = network(Model::WideResNet50_2, 1, 9).gemms;
+    let plan = |g: &host::workloads::Gemm, rows| {
+        let shape = GemmShape { format: Format::Mx6, m: g.m as usize, n: g.n as usize, k: g.k as usize };
+        GemmPlan::for_shape(config, rows, shape, 0, None).unwrap().commands
+    };
+    let (mut alone, mut shared) = (0, 0);
+    for (i, g) in bottom.iter().enumerate() {
+        let t = schedule(config, 2, &plan(&top[i % top.len()], 2), PortShare::default()).unwrap();
+        let b = plan(g, 14);
+        let by_itself = schedule(config, 14, &b, PortShare::default()).unwrap();
+        let mut blocked = Vec::new();
+        let mut offset = 0;
+        while offset < 2 * by_itself.cycles {
+            blocked.extend(t.requests.iter().map(|&(lo, hi)| (lo + offset, hi + offset)));
+            offset += t.cycles;
+        }
+        let with_top =
+            schedule(config, 14, &b, PortShare { blocked: &blocked, ..PortShare::default() }).unwrap();
+        assert!(with_top.cycles >= by_itself.cycles);
+        alone += by_itself.cycles;
+        shared += with_top.cycles;
+    }
+    let slowdown = shared as f64 / alone as f64 - 1.0;
+    eprintln!("port sharing slows the bottom part down by {:.1} %", 100.0 * slowdown);
+    assert!(slowdown > 0.0 && slowdown < 0.15, "{slowdown}");
+}
