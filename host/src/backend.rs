@@ -5,11 +5,11 @@
 use anyhow::ensure;
 use hdlgen::accel::AccelConfig;
 use mx::{gemm, MxMatrix};
-use sim::{Chip, Part};
+use sim::{Chip, MemoryRate, Part};
 
-use crate::plan::GemmPlan;
+use crate::latency::Profiler;
+use crate::plan::GemmShape;
 use crate::rtl::{run_gemms, GemmJob};
-use crate::timing::{schedule, PortShare};
 
 /// What a backend returns for one GEMM.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,15 +29,18 @@ pub trait Backend {
     fn gemm(&mut self, part: Part, a: &MxMatrix, b: &MxMatrix) -> anyhow::Result<GemmResult>;
 }
 
-/// The golden model: `mx::gemm` for the bits, `timing::schedule` of the same plan for the cycles.
+/// The golden model: `mx::gemm` for the bits, the timing model of the same plan for the
+/// cycles (`latency::Profiler`, which remembers each shape's cycles).
 pub struct Golden {
     config: AccelConfig,
     split: u32,
+    profiler: Profiler,
 }
 
 impl Golden {
     pub fn new(preset: &str) -> anyhow::Result<Golden> {
-        Ok(Golden { config: hdlgen::preset(preset).map_err(anyhow::Error::msg)?, split: 0 })
+        let config = hdlgen::preset(preset).map_err(anyhow::Error::msg)?;
+        Ok(Golden { config, split: 0, profiler: Profiler::new(config, MemoryRate::FULL) })
     }
 }
 
@@ -54,8 +57,9 @@ impl Backend for Golden {
 
     fn gemm(&mut self, part: Part, a: &MxMatrix, b: &MxMatrix) -> anyhow::Result<GemmResult> {
         let rows = part.rows(self.config.rows, self.split);
-        let plan = GemmPlan::new(self.config, rows, a, b, 0, None)?;
-        let cycles = schedule(self.config, rows, &plan.commands, PortShare::default())?.cycles;
+        let shape = GemmShape::of(a, b)?;
+        ensure!(rows > 0, "the part has no rows under this split");
+        let cycles = self.profiler.gemm(rows, shape)?.cycles;
         Ok(GemmResult { c: gemm(a, b)?, cycles })
     }
 }

@@ -41,6 +41,32 @@ pub struct GemmShape {
     pub k: usize,
 }
 
+impl GemmShape {
+    /// The shape of `a` (M x K, blocked along rows) times `b` (K x N, blocked along columns),
+    /// checking that the operands fit together.
+    pub fn of(a: &MxMatrix, b: &MxMatrix) -> anyhow::Result<GemmShape> {
+        ensure!(
+            b.format() == a.format(),
+            "A is {} but B is {}: both operands need one format",
+            a.format(),
+            b.format()
+        );
+        ensure!(
+            a.axis() == Axis::Row && b.axis() == Axis::Col,
+            "A must be blocked along rows and B along columns"
+        );
+        ensure!(
+            a.cols() == b.rows(),
+            "A is {} x {} but B is {} x {}",
+            a.rows(),
+            a.cols(),
+            b.rows(),
+            b.cols()
+        );
+        Ok(GemmShape { format: a.format(), m: a.rows(), n: b.cols(), k: a.cols() })
+    }
+}
+
 /// Operand lines in host memory: `lines` lines of `lanes` lanes from `first_block` on, for
 /// lanes `first_lane..` of the matrix.
 #[derive(Clone, Copy, Debug)]
@@ -65,26 +91,7 @@ impl GemmPlan {
         host: u32,
         chunk_words: Option<u32>,
     ) -> anyhow::Result<GemmPlan> {
-        ensure!(
-            b.format() == a.format(),
-            "A is {} but B is {}: both operands need one format",
-            a.format(),
-            b.format()
-        );
-        ensure!(
-            a.axis() == Axis::Row && b.axis() == Axis::Col,
-            "A must be blocked along rows and B along columns"
-        );
-        ensure!(
-            a.cols() == b.rows(),
-            "A is {} x {} but B is {} x {}",
-            a.rows(),
-            a.cols(),
-            b.rows(),
-            b.cols()
-        );
-        let shape = GemmShape { format: a.format(), m: a.rows(), n: b.cols(), k: a.cols() };
-        GemmPlan::for_shape(config, part_rows, shape, host, chunk_words)
+        GemmPlan::for_shape(config, part_rows, GemmShape::of(a, b)?, host, chunk_words)
     }
 
     /// The plan of a GEMM of this shape, for timing it without operands.
