@@ -4,7 +4,7 @@
 CARGO ?= cargo
 DACAPO = $(CARGO) run --release --quiet --
 
-.PHONY: all deps run test rtl lint synth wave bench bench-sim profile clean
+.PHONY: all deps run run-rtl test rtl lint synth wave bench bench-sim profile clean
 
 all: test
 
@@ -12,9 +12,15 @@ all: test
 deps:
 	bash scripts/install-deps.sh
 
-# The main job. For now: the MX golden model's accuracy and speed on a random GEMM.
+# The main job: the drifting stream's six scenarios under every allocation policy, phases
+# timed by ResNet-18 / WideResNet-50-2 on the 16 x 16 array; results in runs/resnet18/.
 run:
-	$(DACAPO) demo
+	$(DACAPO) run --pair resnet18 --policy all --out runs/resnet18
+
+# One window of DaCapo-Spatiotemporal with every kernel on the Verilator chip (small preset),
+# checked bit for bit against the golden model.
+run-rtl:
+	$(DACAPO) run-rtl --preset small --scenario s1
 
 test: deps
 	$(CARGO) fmt --all -- --check

@@ -4,6 +4,7 @@ mod demo;
 mod mx_cmd;
 mod profile_cmd;
 mod rtl_cmd;
+mod run_cmd;
 mod sim_cmd;
 mod sim_gemm;
 
@@ -40,6 +41,14 @@ enum Command {
     /// Seconds per iteration of every network kernel on every part size (the latency table
     /// the allocation algorithm reads), or one entry.
     Profile(profile_cmd::ProfileArgs),
+    /// Train the teacher (every condition) and the student (clear daylight) the runs start
+    /// from, and cache them.
+    Pretrain(run_cmd::PretrainArgs),
+    /// Play the drifting stream under allocation policies: summary, timeline, plots.
+    Run(run_cmd::RunArgs),
+    /// Replay one window of DaCapo-Spatiotemporal with every kernel on the Verilator chip and
+    /// check it against the golden model, bit for bit.
+    RunRtl(run_cmd::RunRtlArgs),
 }
 
 fn main() -> ExitCode {
@@ -62,6 +71,9 @@ fn main() -> ExitCode {
         Command::Synth(args) => rtl_cmd::synth(args).map(|()| true),
         Command::Sim(command) => sim_cmd::run(command),
         Command::Profile(args) => profile_cmd::run(args).map(|()| true),
+        Command::Pretrain(args) => run_cmd::pretrain_cmd(args).map(|()| true),
+        Command::Run(args) => run_cmd::run_cmd(args).map(|()| true),
+        Command::RunRtl(args) => run_cmd::run_rtl_cmd(args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

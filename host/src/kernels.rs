@@ -32,20 +32,65 @@ impl Matrix {
     }
 }
 
+/// How a kernel's GEMMs compute: on the backend in an MX format, or in f32 on the host (the
+/// unconstrained upper bound of the evaluation; no accelerator cycles).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Numerics {
+    Mx(Format),
+    F32,
+}
+
+impl From<Format> for Numerics {
+    fn from(format: Format) -> Numerics {
+        Numerics::Mx(format)
+    }
+}
+
 /// C = A B on `part`, A quantized along its rows and B down its columns (both along K),
-/// nearest-even. Returns C and the cycles the backend took.
+/// nearest-even; or in f32. Returns C and the cycles the backend took.
 pub fn gemm(
     backend: &mut dyn Backend,
     part: Part,
     a: &Matrix,
     b: &Matrix,
-    format: Format,
+    numerics: impl Into<Numerics>,
 ) -> anyhow::Result<(Matrix, u64)> {
     anyhow::ensure!(a.cols == b.rows, "A is {} x {} but B is {} x {}", a.rows, a.cols, b.rows, b.cols);
+    let format = match numerics.into() {
+        Numerics::Mx(format) => format,
+        Numerics::F32 => return Ok((f32_gemm(a, b), 0)),
+    };
     let qa = MxMatrix::quantize(&a.data, a.rows, a.cols, Axis::Row, format, Rounding::NearestEven)?;
     let qb = MxMatrix::quantize(&b.data, b.rows, b.cols, Axis::Col, format, Rounding::NearestEven)?;
     let r = backend.gemm(part, &qa, &qb)?;
     Ok((Matrix::new(a.rows, b.cols, r.c), r.cycles))
+}
+
+fn f32_gemm(a: &Matrix, b: &Matrix) -> Matrix {
+    let mut c = vec![0.0; a.rows * b.cols];
+    if !c.is_empty() && a.cols > 0 {
+        // SAFETY: the pointers cover row-major a.rows x a.cols, a.cols x b.cols and
+        // a.rows x b.cols matrices with these strides.
+        unsafe {
+            matrixmultiply::sgemm(
+                a.rows,
+                a.cols,
+                b.cols,
+                1.0,
+                a.data.as_ptr(),
+                a.cols as isize,
+                1,
+                b.data.as_ptr(),
+                b.cols as isize,
+                1,
+                0.0,
+                c.as_mut_ptr(),
+                b.cols as isize,
+                1,
+            );
+        }
+    }
+    Matrix::new(a.rows, b.cols, c)
 }
 
 /// A 2-D convolution's shape: NCHW input, OIHW weights, square kernel, stride and zero padding.
@@ -160,8 +205,9 @@ pub fn conv2d(
     conv: &Conv,
     input: &[f32],
     weight: &[f32],
-    format: Format,
+    numerics: impl Into<Numerics>,
 ) -> anyhow::Result<(Vec<f32>, u64)> {
+    let numerics = numerics.into();
     anyhow::ensure!(
         input.len() == conv.batch * conv.in_channels * conv.height * conv.width,
         "input size does not match {conv:?}"
@@ -174,7 +220,7 @@ pub fn conv2d(
         conv.kernel > 0 && conv.stride > 0 && conv.height + 2 * conv.padding >= conv.kernel,
         "no output for {conv:?}"
     );
-    let (out, cycles) = gemm(backend, part, &conv.im2col(input), &conv.weight_matrix(weight), format)?;
+    let (out, cycles) = gemm(backend, part, &conv.im2col(input), &conv.weight_matrix(weight), numerics)?;
     Ok((conv.rows_to_nchw(&out), cycles))
 }
 
@@ -193,15 +239,16 @@ pub fn conv2d_backward(
     input: &[f32],
     weight: &[f32],
     dy: &[f32],
-    format: Format,
+    numerics: impl Into<Numerics>,
 ) -> anyhow::Result<ConvGrads> {
+    let numerics = numerics.into();
     anyhow::ensure!(
         dy.len() == conv.batch * conv.out_channels * conv.out_height() * conv.out_width(),
         "output gradient size does not match {conv:?}"
     );
     let dy = conv.nchw_to_rows(dy);
-    let (dx_cols, c1) = gemm(backend, part, &dy, &conv.weight_matrix(weight).transpose(), format)?;
-    let (dw, c2) = gemm(backend, part, &conv.im2col(input).transpose(), &dy, format)?;
+    let (dx_cols, c1) = gemm(backend, part, &dy, &conv.weight_matrix(weight).transpose(), numerics)?;
+    let (dw, c2) = gemm(backend, part, &conv.im2col(input).transpose(), &dy, numerics)?;
     Ok(ConvGrads { dx: conv.col2im(&dx_cols), dw: dw.transpose().data, cycles: c1 + c2 })
 }
 
@@ -212,10 +259,10 @@ pub fn linear(
     x: &Matrix,
     w: &Matrix,
     bias: &[f32],
-    format: Format,
+    numerics: impl Into<Numerics>,
 ) -> anyhow::Result<(Matrix, u64)> {
     anyhow::ensure!(bias.len() == w.cols, "{} biases for {} outputs", bias.len(), w.cols);
-    let (mut y, cycles) = gemm(backend, part, x, w, format)?;
+    let (mut y, cycles) = gemm(backend, part, x, w, numerics)?;
     crate::ops::add_bias(&mut y, bias);
     Ok((y, cycles))
 }
@@ -235,10 +282,11 @@ pub fn train_step(
     x: &Matrix,
     w: &Matrix,
     dy: &Matrix,
-    format: Format,
+    numerics: impl Into<Numerics>,
 ) -> anyhow::Result<Training> {
-    let (y, c1) = gemm(backend, part, x, w, format)?;
-    let (dx, c2) = gemm(backend, part, dy, &w.transpose(), format)?;
-    let (dw, c3) = gemm(backend, part, &x.transpose(), dy, format)?;
+    let numerics = numerics.into();
+    let (y, c1) = gemm(backend, part, x, w, numerics)?;
+    let (dx, c2) = gemm(backend, part, dy, &w.transpose(), numerics)?;
+    let (dw, c3) = gemm(backend, part, &x.transpose(), dy, numerics)?;
     Ok(Training { y, dx, dw, cycles: c1 + c2 + c3 })
 }

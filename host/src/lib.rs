@@ -6,6 +6,7 @@ pub use mx;
 pub use mx::rng;
 
 pub mod backend;
+pub mod cl;
 pub mod kernels;
 pub mod latency;
 pub mod net;

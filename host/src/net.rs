@@ -8,11 +8,10 @@
 
 use anyhow::{bail, ensure, Context};
 use mx::rng::Rng;
-use mx::Format;
 use sim::Part;
 
 use crate::backend::Backend;
-use crate::kernels::{conv2d, conv2d_backward, gemm, linear, Conv, Matrix};
+use crate::kernels::{conv2d, conv2d_backward, gemm, linear, Conv, Matrix, Numerics};
 use crate::ops::*;
 use crate::stream::{CLASSES, SIZE};
 
@@ -132,18 +131,19 @@ impl Net {
         part: Part,
         images: &[f32],
         n: usize,
-        format: Format,
+        numerics: impl Into<Numerics>,
     ) -> anyhow::Result<Matrix> {
+        let numerics = numerics.into();
         ensure!(images.len() == frames(n).len(), "{} values are not {n} frames", images.len());
         let mut x = images.to_vec();
         for (i, b) in self.blocks.iter().enumerate() {
             let conv = self.conv(i, n);
-            let (y, _) = conv2d(backend, part, &conv, &x, &b.weight, format)?;
+            let (y, _) = conv2d(backend, part, &conv, &x, &b.weight, numerics)?;
             let shape = Nchw { n, c: b.cout, h: conv.out_height(), w: conv.out_width() };
             x = relu(&batch_norm_eval(&y, shape, &b.gamma, &b.beta, &b.running_mean, &b.running_var, EPS));
         }
         let last = Nchw { n, c: self.fc_w.rows, h: SIZE >> self.blocks.len(), w: SIZE >> self.blocks.len() };
-        Ok(linear(backend, part, &global_avg_pool(&x, last), &self.fc_w, &self.fc_b, format)?.0)
+        Ok(linear(backend, part, &global_avg_pool(&x, last), &self.fc_w, &self.fc_b, numerics)?.0)
     }
 
     /// The predicted class of each of `n` frames.
@@ -153,9 +153,9 @@ impl Net {
         part: Part,
         images: &[f32],
         n: usize,
-        format: Format,
+        numerics: impl Into<Numerics>,
     ) -> anyhow::Result<Vec<usize>> {
-        let logits = self.logits(backend, part, images, n, format)?;
+        let logits = self.logits(backend, part, images, n, numerics)?;
         Ok(logits
             .data
             .chunks(CLASSES)
@@ -171,9 +171,10 @@ impl Net {
         part: Part,
         images: &[f32],
         labels: &[usize],
-        format: Format,
+        numerics: impl Into<Numerics>,
         sgd: Sgd,
     ) -> anyhow::Result<f32> {
+        let numerics = numerics.into();
         let n = labels.len();
         ensure!(n > 0 && images.len() == frames(n).len(), "{} values are not {n} frames", images.len());
         // Forward, keeping what the backward pass needs.
@@ -183,7 +184,7 @@ impl Net {
         for i in 0..self.blocks.len() {
             let conv = self.conv(i, n);
             let b = &mut self.blocks[i];
-            let (y, _) = conv2d(backend, part, &conv, inputs.last().expect("an input"), &b.weight, format)?;
+            let (y, _) = conv2d(backend, part, &conv, inputs.last().expect("an input"), &b.weight, numerics)?;
             let shape = Nchw { n, c: b.cout, h: conv.out_height(), w: conv.out_width() };
             let (z, cache) = batch_norm(&y, shape, &b.gamma, &b.beta, EPS);
             let unbiased =
@@ -199,20 +200,20 @@ impl Net {
         let side = SIZE >> self.blocks.len();
         let last = Nchw { n, c: self.fc_w.rows, h: side, w: side };
         let pooled = global_avg_pool(inputs.last().expect("an input"), last);
-        let (logits, _) = linear(backend, part, &pooled, &self.fc_w, &self.fc_b, format)?;
+        let (logits, _) = linear(backend, part, &pooled, &self.fc_w, &self.fc_b, numerics)?;
         let (loss, dlogits) = cross_entropy(&logits, labels)?;
 
         // Backward.
-        let (dfc_w, _) = gemm(backend, part, &pooled.transpose(), &dlogits, format)?;
+        let (dfc_w, _) = gemm(backend, part, &pooled.transpose(), &dlogits, numerics)?;
         let dfc_b = bias_grad(&dlogits);
-        let (dpooled, _) = gemm(backend, part, &dlogits, &self.fc_w.transpose(), format)?;
+        let (dpooled, _) = gemm(backend, part, &dlogits, &self.fc_w.transpose(), numerics)?;
         let mut dx = global_avg_pool_backward(&dpooled, last);
         let mut grads: Vec<Vec<f32>> = Vec::new();
         for i in (0..self.blocks.len()).rev() {
             let conv = self.conv(i, n);
             let dz = relu_backward(&pre_relu[i], &dx);
             let (dy, dgamma, dbeta) = batch_norm_backward(&norms[i], &self.blocks[i].gamma, &dz);
-            let g = conv2d_backward(backend, part, &conv, &inputs[i], &self.blocks[i].weight, &dy, format)?;
+            let g = conv2d_backward(backend, part, &conv, &inputs[i], &self.blocks[i].weight, &dy, numerics)?;
             dx = g.dx;
             grads.extend([dbeta, dgamma, g.dw]);
         }

@@ -20,7 +20,10 @@ use mx::rng::{splitmix64, Rng};
 
 pub const CLASSES: usize = 9;
 /// Frames are 3 x SIZE x SIZE (NCHW, one image).
-pub const SIZE: usize = 32;
+pub const SIZE: usize = 16;
+/// The scene's side in its own units (object sizes, paths and the camera shift use them);
+/// each pixel samples the scene at its centre.
+const SCENE: f32 = 32.0;
 pub const FPS: u64 = 30;
 pub const WINDOW_SECONDS: u64 = 120;
 pub const WINDOWS: usize = 14;
@@ -42,7 +45,8 @@ pub struct Conditions {
     pub glare: f32,
     /// Rain and sensor noise: the standard deviation of per-pixel noise.
     pub noise: f32,
-    /// Camera shift in pixels: the scene moves right and down, the object off centre.
+    /// Camera shift in scene units (a 32nd of the frame's side): the scene moves right and
+    /// down, the object off centre.
     pub shift: f32,
     /// Relative frequency of each class.
     pub weights: [f32; CLASSES],
@@ -236,6 +240,10 @@ fn scenario_windows(scenario: usize) -> Vec<Window> {
 #[derive(Clone, Debug)]
 pub struct Stream {
     scenario: usize,
+    /// Which take of the scenario: the same conditions over other scenes (0 is the one the
+    /// runs play; pretraining uses other takes, so no network trains on the frames it is
+    /// scored on).
+    take: u64,
     windows: Vec<Window>,
 }
 
@@ -255,11 +263,16 @@ const COLOURS: [[f32; 3]; CLASSES] = [
 impl Stream {
     /// Scenario 1..=6.
     pub fn new(scenario: usize) -> anyhow::Result<Stream> {
+        Stream::take(scenario, 0)
+    }
+
+    /// Another take of scenario `scenario`: its conditions over other scenes.
+    pub fn take(scenario: usize, take: u64) -> anyhow::Result<Stream> {
         ensure!(
             (1..=SCENARIOS).contains(&scenario),
             "scenario {scenario} does not exist; they are 1 to {SCENARIOS}"
         );
-        Ok(Stream { scenario, windows: scenario_windows(scenario) })
+        Ok(Stream { scenario, take, windows: scenario_windows(scenario) })
     }
 
     pub fn scenario(&self) -> usize {
@@ -279,7 +292,7 @@ impl Stream {
     }
 
     fn rng(&self, what: u64, index: u64) -> Rng {
-        Rng::new(splitmix64(splitmix64(self.scenario as u64 ^ what << 8) ^ index))
+        Rng::new(splitmix64(splitmix64(self.scenario as u64 ^ what << 8 ^ self.take << 16) ^ index))
     }
 
     /// The class of frame `frame`: the class of its segment, drawn with the frequencies of
@@ -325,18 +338,20 @@ impl Stream {
         let start = [4.0 * seg.normal() as f32, 4.0 * seg.normal() as f32];
         let velocity = [3.0 * seg.normal() as f32, 3.0 * seg.normal() as f32];
         let centre = [
-            SIZE as f32 / 2.0 + start[0] + velocity[0] * phase + cond.shift,
-            SIZE as f32 / 2.0 + start[1] + velocity[1] * phase + 0.5 * cond.shift,
+            SCENE / 2.0 + start[0] + velocity[0] * phase + cond.shift,
+            SCENE / 2.0 + start[1] + velocity[1] * phase + 0.5 * cond.shift,
         ];
-        let glare_at = [SIZE as f32 * seg.unit_f64() as f32, SIZE as f32 * 0.3 * seg.unit_f64() as f32];
+        let glare_at = [SCENE * seg.unit_f64() as f32, SCENE * 0.3 * seg.unit_f64() as f32];
+        let unit = SCENE / SIZE as f32;
         for y in 0..SIZE {
             for x in 0..SIZE {
-                let (px, py) = (x as f32 + 0.5 - cond.shift, y as f32 + 0.5 - 0.5 * cond.shift);
+                // The pixel's centre in scene units.
+                let (sx, sy) = ((x as f32 + 0.5) * unit, (y as f32 + 0.5) * unit);
+                let (px, py) = (sx - cond.shift, sy - 0.5 * cond.shift);
                 let texture = 0.08 * ((fx * px + fy * py + fp).sin() + (fy * px - fx * py).cos());
-                let (dx, dy) = ((x as f32 + 0.5 - centre[0]) / radius, (y as f32 + 0.5 - centre[1]) / radius);
-                let on = shape(class, dx, dy);
-                let glare = cond.glare
-                    * (-((x as f32 - glare_at[0]).powi(2) + (y as f32 - glare_at[1]).powi(2)) / 60.0).exp();
+                let on = shape(class, (sx - centre[0]) / radius, (sy - centre[1]) / radius);
+                let glare =
+                    cond.glare * (-((sx - glare_at[0]).powi(2) + (sy - glare_at[1]).powi(2)) / 60.0).exp();
                 for c in 0..3 {
                     let scene = if on { colour[c] } else { bg[c] + texture };
                     let lit = scene * cond.light * cond.tint[c];

@@ -24,6 +24,10 @@ fn frames_are_a_pure_function_of_scenario_and_index() {
         assert!(f.iter().all(|v| v.is_finite() && (-1.81..=2.21).contains(v)));
     }
     assert_eq!(a.frames(), WINDOWS as u64 * FRAMES_PER_WINDOW);
+    // Another take: the same conditions over other scenes.
+    let other = Stream::take(3, 1).unwrap();
+    assert_eq!(other.conditions(9000), a.conditions(9000));
+    assert_ne!(other.frame(9000), a.frame(9000));
     let others: Vec<Vec<f32>> = (1..=SCENARIOS).map(|s| Stream::new(s).unwrap().frame(7000)).collect();
     for i in 0..SCENARIOS {
         for j in i + 1..SCENARIOS {

@@ -1,0 +1,222 @@
+//! Continuous learning on the drifting stream: a student classifies every frame, a teacher
+//! labels some, the student retrains on them, under an allocation policy that decides when
+//! and on how much of the accelerator each kernel runs. Phase lengths come from the timing
+//! model of the real networks on the real array (`Timing`); the small networks of `net`
+//! supply the accuracy dynamics.
+
+pub mod baselines;
+pub mod policies;
+pub mod pretrain;
+pub mod protocol;
+pub mod world;
+
+use anyhow::bail;
+use mx::Format;
+
+use crate::latency::{Kernel, Profiler};
+use crate::workloads::Model;
+
+/// The student / teacher pairs of the evaluation (../shared/CONTEXT.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pair {
+    ResNet18,
+    ResNet34,
+    Vit,
+}
+
+impl Pair {
+    pub const ALL: [Pair; 3] = [Pair::ResNet18, Pair::ResNet34, Pair::Vit];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Pair::ResNet18 => "resnet18",
+            Pair::ResNet34 => "resnet34",
+            Pair::Vit => "vit",
+        }
+    }
+
+    pub fn parse(name: &str) -> anyhow::Result<Pair> {
+        match Pair::ALL.into_iter().find(|p| p.name() == name) {
+            Some(p) => Ok(p),
+            None => bail!("unknown pair '{name}'; the pairs are resnet18, resnet34, vit"),
+        }
+    }
+
+    /// (student, teacher).
+    pub fn models(self) -> (Model, Model) {
+        match self {
+            Pair::ResNet18 => (Model::ResNet18, Model::WideResNet50_2),
+            Pair::ResNet34 => (Model::ResNet34, Model::WideResNet101_2),
+            Pair::Vit => (Model::VitB32, Model::VitB16),
+        }
+    }
+
+    /// EOMU's labeling budget: the largest share of frames it labels.
+    pub fn eomu_budget(self) -> f64 {
+        match self {
+            Pair::ResNet18 => 0.19,
+            Pair::ResNet34 => 0.04,
+            Pair::Vit => 0.17,
+        }
+    }
+
+    /// DaCapo-Spatial's labeled share of each window's frames.
+    pub fn spatial_label_fraction(self) -> f64 {
+        match self {
+            Pair::ResNet18 => 0.2075,
+            Pair::ResNet34 => 0.0961,
+            Pair::Vit => 0.1269,
+        }
+    }
+}
+
+/// The MX format each kernel runs in: inference, labeling and validation MX6, training MX9.
+pub fn kernel_format(kernel: Kernel) -> Format {
+    match kernel {
+        Kernel::Infer | Kernel::Label => Format::Mx6,
+        Kernel::Train => Format::Mx9,
+    }
+}
+
+/// Seconds per iteration of the pair's kernels on a part of the array.
+pub trait Timing {
+    /// Rows of the whole array.
+    fn rows(&self) -> u32;
+    /// One iteration of `kernel` (the student's inference or training, the teacher's
+    /// labeling) at `batch` on `rows` rows, in the kernel's format.
+    fn seconds(&mut self, kernel: Kernel, rows: u32, batch: u64) -> anyhow::Result<f64>;
+}
+
+/// The pair's real networks on the accelerator, from the timing model.
+pub struct ArrayTiming {
+    pair: Pair,
+    profiler: Profiler,
+    clock_mhz: f64,
+}
+
+impl ArrayTiming {
+    pub fn new(pair: Pair, profiler: Profiler, clock_mhz: f64) -> ArrayTiming {
+        ArrayTiming { pair, profiler, clock_mhz }
+    }
+}
+
+impl Timing for ArrayTiming {
+    fn rows(&self) -> u32 {
+        self.profiler.config().rows
+    }
+
+    fn seconds(&mut self, kernel: Kernel, rows: u32, batch: u64) -> anyhow::Result<f64> {
+        let (student, teacher) = self.pair.models();
+        let model = if kernel == Kernel::Label { teacher } else { student };
+        let cost = self.profiler.kernel(model, kernel, kernel_format(kernel), rows, batch)?;
+        Ok(cost.cycles as f64 / (self.clock_mhz * 1e6))
+    }
+}
+
+/// The allocation policies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Policy {
+    DacapoSpatiotemporal,
+    DacapoSpatial,
+    EkyaDacapo,
+    EkyaOrin,
+    EomuOrin,
+    F32Unbounded,
+}
+
+impl Policy {
+    pub const ALL: [Policy; 6] = [
+        Policy::DacapoSpatiotemporal,
+        Policy::DacapoSpatial,
+        Policy::EkyaDacapo,
+        Policy::EkyaOrin,
+        Policy::EomuOrin,
+        Policy::F32Unbounded,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Policy::DacapoSpatiotemporal => "dacapo-spatiotemporal",
+            Policy::DacapoSpatial => "dacapo-spatial",
+            Policy::EkyaDacapo => "ekya-dacapo",
+            Policy::EkyaOrin => "ekya-orin",
+            Policy::EomuOrin => "eomu-orin",
+            Policy::F32Unbounded => "f32-unbounded",
+        }
+    }
+
+    /// Whether the policy lives within a time budget (all but the upper bound).
+    pub fn time_bounded(self) -> bool {
+        self != Policy::F32Unbounded
+    }
+
+    /// One policy by name, or all of them for "all".
+    pub fn parse_list(name: &str) -> anyhow::Result<Vec<Policy>> {
+        if name == "all" {
+            return Ok(Policy::ALL.to_vec());
+        }
+        match Policy::ALL.into_iter().find(|p| p.name() == name) {
+            Some(p) => Ok(vec![p]),
+            None => {
+                let names: Vec<&str> = Policy::ALL.iter().map(|p| p.name()).collect();
+                bail!("unknown policy '{name}'; the policies are {} (or all)", names.join(", "))
+            }
+        }
+    }
+}
+
+/// What to play: a scenario's first `windows` windows on a backend.
+pub struct Play {
+    pub scenario: usize,
+    pub windows: usize,
+    pub backend: Box<dyn crate::backend::Backend>,
+}
+
+impl Play {
+    /// The whole scenario on the golden model of the `dacapo` preset.
+    pub fn golden(scenario: usize) -> anyhow::Result<Play> {
+        let backend = Box::new(crate::backend::Golden::new("dacapo")?);
+        Ok(Play { scenario, windows: crate::stream::WINDOWS, backend })
+    }
+}
+
+/// One scenario played under one policy.
+#[derive(Clone, Debug)]
+pub struct ScenarioRun {
+    /// (frame, correct) of every scored frame.
+    pub scored: Vec<(u64, bool)>,
+    pub windows: Vec<f64>,
+    /// Geometric mean of the windows after the warm-up (0..1).
+    pub score: f64,
+    pub timeline: Vec<world::Phase>,
+    /// The student at the end.
+    pub student: crate::net::Net,
+}
+
+/// Plays `play` (a scenario 1..=6, some windows, a backend) under `policy` with the
+/// pretrained networks; `labels`
+/// caches the teacher's labels of this scenario across policies; `timing` times the array
+/// (the GPU baselines use the Orin's latencies).
+pub fn run_scenario(
+    policy: Policy,
+    pair: Pair,
+    play: Play,
+    nets: (&crate::net::Net, &crate::net::Net),
+    labels: &mut world::Labels,
+    timing: &mut dyn Timing,
+) -> anyhow::Result<ScenarioRun> {
+    let stream = crate::stream::Stream::new(play.scenario)?;
+    let seed = mx::rng::splitmix64(play.scenario as u64 ^ (policy as u64) << 8);
+    let mut world =
+        world::World::new(&stream, (nets.0.clone(), nets.1), labels, seed, play.backend, play.windows)?;
+    let mut orin = baselines::OrinTiming::new(pair);
+    match policy {
+        Policy::DacapoSpatiotemporal => policies::spatiotemporal(&mut world, timing)?,
+        Policy::DacapoSpatial => policies::spatial(&mut world, timing, pair.spatial_label_fraction())?,
+        Policy::EkyaDacapo => baselines::ekya(&mut world, timing, baselines::Sharing::Spatial)?,
+        Policy::EkyaOrin => baselines::ekya(&mut world, &mut orin, baselines::Sharing::TimeShared)?,
+        Policy::EomuOrin => baselines::eomu(&mut world, &mut orin, pair.eomu_budget())?,
+        Policy::F32Unbounded => baselines::unbounded(&mut world)?,
+    }
+    world.finish()
+}

@@ -1,0 +1,263 @@
+//! What every policy works with during one scenario: the stream, the teacher and its labels,
+//! the deployed student and the scoring of the frames it classifies, the training and
+//! validation of candidate students, and the timeline of phases.
+
+use std::collections::{HashMap, VecDeque};
+
+use mx::rng::Rng;
+use mx::Format;
+use sim::Part;
+
+use crate::backend::Backend;
+use crate::kernels::Numerics;
+use crate::net::Net;
+use crate::ops::Sgd;
+use crate::stream::{Stream, CLASSES, FPS, FRAMES_PER_WINDOW, WINDOWS};
+
+/// Every SCORE_STRIDE-th frame is scored (3 a second): the student's accuracy over time at a
+/// tenth of the inference work. Policies still account for inference on every frame.
+pub const SCORE_STRIDE: u64 = 10;
+/// Frames per inference GEMM batch when scoring.
+const SCORE_BATCH: usize = 512;
+/// Retraining's mini-batch.
+pub const TRAIN_BATCH: usize = 16;
+/// Retraining's optimizer.
+pub const SGD: Sgd = Sgd { lr: 0.005, momentum: 0.9, weight_decay: 5e-4 };
+
+/// A labeled frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sample {
+    pub frame: u64,
+    pub label: usize,
+}
+
+/// One phase of the timeline: `kernel` on `rows` rows (None: a time-shared GPU) from `start`
+/// to `end` seconds, in `format` ("mx6", "mx9", "f32", "fp16").
+#[derive(Clone, Debug, PartialEq)]
+pub struct Phase {
+    pub start: f64,
+    pub end: f64,
+    pub kernel: &'static str,
+    pub rows: Option<u32>,
+    pub format: &'static str,
+}
+
+/// Teacher labels, shared by every policy that runs on the same scenario.
+#[derive(Default)]
+pub struct Labels(HashMap<u64, usize>);
+
+/// One scenario under one policy.
+pub struct World<'a> {
+    pub stream: &'a Stream,
+    teacher: &'a Net,
+    labels: &'a mut Labels,
+    /// Inference on the top part (one row), labeling and training on the bottom part.
+    backend: Box<dyn Backend>,
+    student: Net,
+    /// Frames played.
+    frames: u64,
+    /// The first frame not yet scored.
+    scored_until: u64,
+    scored: Vec<(u64, bool)>,
+    pub timeline: Vec<Phase>,
+    pub rng: Rng,
+    /// How the student infers (MX6 on the array; f32 for the GPU baselines' FP16 and the
+    /// unconstrained bound).
+    pub inference: Numerics,
+}
+
+impl<'a> World<'a> {
+    /// The first `windows` windows of `stream` on `backend`.
+    pub fn new(
+        stream: &'a Stream,
+        (student, teacher): (Net, &'a Net),
+        labels: &'a mut Labels,
+        seed: u64,
+        mut backend: Box<dyn Backend>,
+        windows: usize,
+    ) -> anyhow::Result<World<'a>> {
+        anyhow::ensure!((1..=WINDOWS).contains(&windows), "play 1 to {WINDOWS} windows, not {windows}");
+        backend.set_split(1)?;
+        Ok(World {
+            stream,
+            teacher,
+            labels,
+            backend,
+            student,
+            frames: windows as u64 * FRAMES_PER_WINDOW,
+            scored_until: 0,
+            scored: Vec::new(),
+            timeline: Vec::new(),
+            rng: Rng::new(seed),
+            inference: Numerics::Mx(Format::Mx6),
+        })
+    }
+
+    /// The frame on screen at `t` seconds.
+    pub fn frame_at(&self, t: f64) -> u64 {
+        ((t * FPS as f64) as u64).min(self.frames)
+    }
+
+    /// Frames played.
+    pub fn frames(&self) -> u64 {
+        self.frames
+    }
+
+    /// Windows played.
+    pub fn windows(&self) -> usize {
+        (self.frames / FRAMES_PER_WINDOW) as usize
+    }
+
+    /// The played length in seconds.
+    pub fn end(&self) -> f64 {
+        self.frames as f64 / FPS as f64
+    }
+
+    pub fn student(&self) -> &Net {
+        &self.student
+    }
+
+    fn images(&self, frames: &[u64]) -> Vec<f32> {
+        frames.iter().flat_map(|&f| self.stream.frame(f)).collect()
+    }
+
+    /// The classes `net` gives `frames` (in the student's inference numerics).
+    pub fn predict(&mut self, net: &Net, frames: &[u64]) -> anyhow::Result<Vec<usize>> {
+        let mut out = Vec::with_capacity(frames.len());
+        for chunk in frames.chunks(SCORE_BATCH) {
+            let images = self.images(chunk);
+            out.extend(net.predict(
+                self.backend.as_mut(),
+                Part::Top,
+                &images,
+                chunk.len(),
+                self.inference,
+            )?);
+        }
+        Ok(out)
+    }
+
+    /// The share of `samples` that `net` classifies as labeled.
+    pub fn accuracy(&mut self, net: &Net, samples: &[Sample]) -> anyhow::Result<f64> {
+        if samples.is_empty() {
+            return Ok(0.0);
+        }
+        let frames: Vec<u64> = samples.iter().map(|s| s.frame).collect();
+        let predicted = self.predict(net, &frames)?;
+        Ok(predicted.iter().zip(samples).filter(|(p, s)| **p == s.label).count() as f64
+            / samples.len() as f64)
+    }
+
+    /// Teacher labels of `frames` (MX6 labeling).
+    pub fn label(&mut self, frames: &[u64]) -> anyhow::Result<Vec<Sample>> {
+        let missing: Vec<u64> = frames.iter().copied().filter(|f| !self.labels.0.contains_key(f)).collect();
+        let mut unique = missing.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        for chunk in unique.chunks(SCORE_BATCH) {
+            let images = self.images(chunk);
+            let classes = self.teacher.predict(
+                self.backend.as_mut(),
+                Part::Bottom,
+                &images,
+                chunk.len(),
+                Format::Mx6,
+            )?;
+            self.labels.0.extend(chunk.iter().copied().zip(classes));
+        }
+        Ok(frames.iter().map(|&frame| Sample { frame, label: self.labels.0[&frame] }).collect())
+    }
+
+    /// Scores the frames before `t` with the deployed student, then deploys `net`.
+    pub fn deploy(&mut self, t: f64, net: Net) -> anyhow::Result<()> {
+        self.score_until(self.frame_at(t))?;
+        self.student = net;
+        Ok(())
+    }
+
+    /// Scores the rest of the played frames and sums up the run.
+    pub fn finish(mut self) -> anyhow::Result<super::ScenarioRun> {
+        self.score_until(self.frames)?;
+        let windows = super::protocol::window_accuracies(&self.scored);
+        Ok(super::ScenarioRun {
+            score: super::protocol::scenario_score(&windows),
+            scored: self.scored,
+            windows,
+            timeline: self.timeline,
+            student: self.student,
+        })
+    }
+
+    fn score_until(&mut self, end: u64) -> anyhow::Result<()> {
+        let first = self.scored_until.div_ceil(SCORE_STRIDE) * SCORE_STRIDE;
+        let frames: Vec<u64> = (first..end).step_by(SCORE_STRIDE as usize).collect();
+        let student = self.student.clone();
+        let predicted = self.predict(&student, &frames)?;
+        self.scored.extend(frames.iter().zip(predicted).map(|(&f, p)| (f, p == self.stream.label(f))));
+        self.scored_until = self.scored_until.max(end);
+        Ok(())
+    }
+
+    /// A copy of the deployed student trained `epochs` epochs on `samples` (shuffled each
+    /// epoch, mini-batches of 16).
+    pub fn trained(
+        &mut self,
+        samples: &[Sample],
+        epochs: usize,
+        numerics: impl Into<Numerics>,
+    ) -> anyhow::Result<Net> {
+        self.train_further(self.student.clone(), samples, epochs, numerics.into())
+    }
+
+    /// `net` trained `epochs` more epochs on `samples`.
+    pub fn train_further(
+        &mut self,
+        mut net: Net,
+        samples: &[Sample],
+        epochs: usize,
+        numerics: Numerics,
+    ) -> anyhow::Result<Net> {
+        let mut order: Vec<usize> = (0..samples.len()).collect();
+        for _ in 0..epochs {
+            for i in (1..order.len()).rev() {
+                order.swap(i, self.rng.below(i as u64 + 1) as usize);
+            }
+            for batch in order.chunks(TRAIN_BATCH) {
+                let frames: Vec<u64> = batch.iter().map(|&i| samples[i].frame).collect();
+                let labels: Vec<usize> = batch.iter().map(|&i| samples[i].label).collect();
+                let images = self.images(&frames);
+                net.train_step(self.backend.as_mut(), Part::Bottom, &images, &labels, numerics, SGD)?;
+            }
+        }
+        Ok(net)
+    }
+
+    pub fn record(
+        &mut self,
+        start: f64,
+        end: f64,
+        kernel: &'static str,
+        rows: Option<u32>,
+        format: &'static str,
+    ) {
+        self.timeline.push(Phase { start, end, kernel, rows, format });
+    }
+}
+
+/// Draws up to `n` samples, class-balanced and newest first: classes take turns, each giving
+/// its newest sample not yet drawn (the buffer holds the newest first).
+pub fn balanced_newest(buffer: &VecDeque<Sample>, n: usize) -> Vec<Sample> {
+    let mut by_class: Vec<VecDeque<Sample>> = vec![VecDeque::new(); CLASSES];
+    for s in buffer {
+        by_class[s.label].push_back(*s);
+    }
+    let mut out = Vec::with_capacity(n.min(buffer.len()));
+    while out.len() < n && by_class.iter().any(|c| !c.is_empty()) {
+        for class in by_class.iter_mut() {
+            if out.len() < n {
+                out.extend(class.pop_front());
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,92 @@
+//! `dacapo run`: outputs, determinism, and bad input.
+
+use std::fs;
+use std::process::{Command, Output};
+
+fn dacapo(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dacapo")).args(args).output().expect("dacapo runs")
+}
+
+fn stderr(run: &Output) -> String {
+    String::from_utf8_lossy(&run.stderr).into_owned()
+}
+
+#[test]
+fn a_run_writes_its_results_and_replays_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    // The networks are cached where `make run` keeps them (keyed by their sources).
+    let cache = concat!(env!("CARGO_MANIFEST_DIR"), "/target/dacapo-cache");
+    let args = [
+        "run",
+        "--policy",
+        "dacapo-spatial",
+        "--scenarios",
+        "s2",
+        "--cache-dir",
+        cache,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let first = dacapo(&args);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let summary = fs::read_to_string(out.join("summary.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&summary).unwrap();
+    let policy = &json["policies"][0];
+    assert_eq!(policy["name"], "dacapo-spatial");
+    let s2 = policy["scenarios"]["s2"].as_f64().unwrap();
+    assert!(s2 > 0.0 && s2 <= 100.0, "{summary}");
+    assert_eq!(policy["geomean"].as_f64().unwrap(), s2, "one scenario: its own geometric mean");
+    let timeline = fs::read_to_string(out.join("timeline.csv")).unwrap();
+    assert!(timeline.starts_with("policy,scenario,start_s,end_s,kernel,rows,format\n"));
+    assert!(timeline.contains("dacapo-spatial,s2,0.000,1680.000,infer,2,mx6"), "{timeline}");
+    assert!(timeline.lines().any(|l| l.ends_with(",train,14,mx9")));
+    assert_eq!(fs::read_to_string(out.join("windows.csv")).unwrap().lines().count(), 1 + 14);
+    assert_eq!(fs::read_to_string(out.join("frames.csv")).unwrap().lines().count(), 1 + 5040);
+    for svg in ["accuracy.svg", "timeline.svg"] {
+        let text = fs::read_to_string(out.join(svg)).unwrap();
+        assert!(text.starts_with("<svg") && text.trim_end().ends_with("</svg>"), "{svg}");
+    }
+    let table = String::from_utf8_lossy(&first.stdout);
+    assert!(table.contains("dacapo-spatial") && table.contains("geomean"), "{table}");
+    assert!(stderr(&first).contains("[1/1] s2 dacapo-spatial"), "progress: {}", stderr(&first));
+
+    // The same run again: the same results, the output folder replaced.
+    let second = dacapo(&args);
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert_eq!(fs::read_to_string(out.join("summary.json")).unwrap(), summary);
+    assert_eq!(fs::read_to_string(out.join("timeline.csv")).unwrap(), timeline);
+
+    // One window with every kernel on the Verilator chip equals the golden window.
+    let rtl = dacapo(&["run-rtl", "--preset", "small", "--scenario", "s2", "--cache-dir", cache]);
+    assert!(rtl.status.success(), "{}", stderr(&rtl));
+    assert!(String::from_utf8_lossy(&rtl.stdout).contains("bit-exact"));
+}
+
+#[test]
+fn bad_input_is_rejected_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = out.to_str().unwrap();
+    for (args, says) in [
+        (vec!["run", "--pair", "resnet50", "--out", o], "unknown pair 'resnet50'"),
+        (vec!["run", "--policy", "greedy", "--out", o], "unknown policy 'greedy'"),
+        (vec!["run", "--scenarios", "", "--out", o], "--scenarios is empty"),
+        (vec!["run", "--scenarios", " , ", "--out", o], "--scenarios is empty"),
+        (vec!["run", "--scenarios", "s1,s7", "--out", o], "unknown scenario 's7'"),
+        (vec!["run-rtl", "--scenario", "s1,s2"], "one scenario"),
+        (vec!["run-rtl", "--preset", "tiny"], "tiny"),
+    ] {
+        let run = dacapo(&args);
+        assert_eq!(run.status.code(), Some(2), "{args:?}");
+        assert!(stderr(&run).contains(says), "{args:?}: {}", stderr(&run));
+        assert!(!out.exists());
+    }
+    let file = dir.path().join("file");
+    fs::write(&file, "").unwrap();
+    let inside = file.join("out");
+    let run = dacapo(&["run", "--scenarios", "s1", "--out", inside.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(stderr(&run).contains("cannot create folder"), "{}", stderr(&run));
+    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "nothing half-written");
+}
