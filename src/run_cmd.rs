@@ -201,8 +201,11 @@ fn run_into(
                         Ok(run) => {
                             let mut n = done.lock().expect("progress");
                             *n += 1;
+                            let filled = 20 * *n / total;
                             eprintln!(
-                                "[{n}/{total}] s{scenario} {:<22} {:5.1} % ({:.1} s, {:.0} s so far)",
+                                "[{}{}] {n}/{total} s{scenario} {:<22} {:5.1} % ({:.1} s, {:.0} s so far)",
+                                "#".repeat(filled),
+                                ".".repeat(20 - filled),
                                 policy.name(),
                                 100.0 * run.score,
                                 t.elapsed().as_secs_f64(),

@@ -49,7 +49,11 @@ fn a_run_writes_its_results_and_replays_identically() {
     }
     let table = String::from_utf8_lossy(&first.stdout);
     assert!(table.contains("dacapo-spatial") && table.contains("geomean"), "{table}");
-    assert!(stderr(&first).contains("[1/1] s2 dacapo-spatial"), "progress: {}", stderr(&first));
+    assert!(
+        stderr(&first).contains("[####################] 1/1 s2 dacapo-spatial"),
+        "progress: {}",
+        stderr(&first)
+    );
 
     // The same run again: the same results, the output folder replaced.
     let second = dacapo(&args);

@@ -2,7 +2,9 @@
 //! curve its micro-profiler fits, EOMU's key frames and epoch search, the Orin's timing.
 
 use host::backend::Golden;
-use host::cl::baselines::{ekya_choice, eomu_epochs, key_frames, Curve, OrinTiming, EKYA_RATES};
+use host::cl::baselines::{
+    ekya_choice, eomu_epochs, key_frames, AccuracyTrend, Curve, OrinTiming, EKYA_RATES,
+};
 use host::cl::world::{Labels, World};
 use host::cl::{Pair, Timing};
 use host::latency::Kernel;
@@ -57,6 +59,28 @@ fn eomu_key_frames_are_scene_changes() {
     let night = key_frames(&world, 10 * 3600, 300);
     assert!((36_000..36_300).step_by(45).all(|f| night.contains(&f)), "{night:?}");
     assert!(night.len() < 30, "{night:?}");
+}
+
+#[test]
+fn eomu_retrains_when_accuracy_falls_under_the_decayed_mean_minus_deviation() {
+    let mut trend = AccuracyTrend::default();
+    // The first three only set the trend.
+    assert_eq!(trend.add(0.9), (false, 0.0));
+    assert!(!trend.add(0.8).0);
+    assert!(!trend.add(0.1).0, "still warming up");
+    // By hand, weight 0.2: mean 0.9 -> 0.88 -> 0.724; variance 0 -> 0.8 (0.2 x 0.01) = 0.0016
+    // -> 0.8 (0.0016 + 0.2 x 0.78^2) = 0.098624.
+    let (mean, sd) = (0.724f64, 0.098_624f64.sqrt());
+    let (trigger, urgency) = trend.add(mean - sd + 0.001);
+    assert!(!trigger, "just above mean - sd");
+    assert!((urgency - (sd - 0.001) / sd).abs() < 1e-9);
+    let mut trend = AccuracyTrend::default();
+    for acc in [0.9, 0.8, 0.1] {
+        trend.add(acc);
+    }
+    let (trigger, urgency) = trend.add(mean - sd - 0.001);
+    assert!(trigger, "just below mean - sd");
+    assert!(urgency > 1.0);
 }
 
 #[test]

@@ -108,7 +108,7 @@ fn the_protocol_drops_the_warm_up_and_takes_geometric_means() {
 #[test]
 fn scenarios_replay_identically_and_follow_each_policy_s_schedule() {
     let (student, teacher) = pretrain(Steps { student: 150, teacher: 300 }, |_, _, _| {}).unwrap();
-    let mut timing = || Table { infer_row_seconds: 0.05 };
+    let timing = || Table { infer_row_seconds: 0.05 };
     let run = |policy| {
         let mut labels = Labels::default();
         run_scenario(

@@ -239,6 +239,34 @@ const EOMU_WINDOW: u64 = 10 * FPS;
 /// Weight of the newest accuracy in EOMU's decayed mean and deviation.
 const EOMU_DECAY: f64 = 0.2;
 
+/// EOMU's retraining trigger: the exponentially decayed mean and deviation of the accuracies
+/// on labeled key frames so far.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AccuracyTrend {
+    mean: f64,
+    var: f64,
+    seen: usize,
+}
+
+impl AccuracyTrend {
+    /// Adds an accuracy; returns whether it is under the mean minus the deviation of the
+    /// earlier ones (after at least three) and how many deviations under the mean it is.
+    pub fn add(&mut self, acc: f64) -> (bool, f64) {
+        let sd = self.var.sqrt();
+        let trigger = self.seen >= 3 && acc < self.mean - sd;
+        let urgency = if sd > 0.0 { ((self.mean - acc) / sd).max(0.0) } else { 0.0 };
+        if self.seen == 0 {
+            self.mean = acc;
+        } else {
+            let d = acc - self.mean;
+            self.mean += EOMU_DECAY * d;
+            self.var = (1.0 - EOMU_DECAY) * (self.var + EOMU_DECAY * d * d);
+        }
+        self.seen += 1;
+        (trigger, urgency)
+    }
+}
+
 /// EOMU's key frames among `count` frames from `first`: luma standardized per frame (so the
 /// rule holds in the dark and in fog alike), 3 x 3 Gaussian blur, a pixel changed when it
 /// moved more than 0.5 since the previous frame, a key frame when more than 40 % of its pixels
@@ -313,7 +341,7 @@ pub fn eomu(world: &mut World, timing: &mut dyn Timing, budget: f64) -> anyhow::
     let mut bg = background(world, timing, Sharing::TimeShared)?;
     let label_s = bg.seconds(Kernel::Label, 1)?;
     let mut buffer: VecDeque<Sample> = VecDeque::new();
-    let (mut mean, mut var, mut seen) = (0.0f64, 0.0f64, 0usize);
+    let mut trend = AccuracyTrend::default();
     let mut free_at = 0.0;
     let windows = world.frames() / EOMU_WINDOW;
     let cap = ((budget * EOMU_WINDOW as f64).round() as usize).max(1);
@@ -334,17 +362,7 @@ pub fn eomu(world: &mut World, timing: &mut dyn Timing, budget: f64) -> anyhow::
         let student = world.student().clone();
         let acc = world.accuracy(&student, &labeled)?;
         push_labels(&mut buffer, labeled);
-        let trigger = seen >= 3 && acc < mean - var.sqrt();
-        let urgency = if var > 0.0 { ((mean - acc) / var.sqrt()).max(0.0) } else { 0.0 };
-        // Exponentially decayed mean and variance of the accuracies so far.
-        if seen == 0 {
-            mean = acc;
-        } else {
-            let d = acc - mean;
-            mean += EOMU_DECAY * d;
-            var = (1.0 - EOMU_DECAY) * (var + EOMU_DECAY * d * d);
-        }
-        seen += 1;
+        let (trigger, urgency) = trend.add(acc);
         if trigger && buffer.len() >= TRAIN_BATCH {
             let samples: Vec<Sample> = balanced_newest(&buffer, TRAIN_SAMPLES);
             let curve = micro_profile(world, &samples, bg.numerics)?;
