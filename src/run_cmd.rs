@@ -55,9 +55,11 @@ fn networks(cache_dir: &Path) -> anyhow::Result<(Net, Net)> {
     })?;
     std::fs::create_dir_all(cache_dir)
         .with_context(|| format!("cannot create folder {}", cache_dir.display()))?;
-    host::npy::write_atomic(&path, &pretrain::to_bytes(&student, &teacher))?;
+    let bytes = pretrain::to_bytes(&student, &teacher);
+    host::npy::write_atomic(&path, &bytes)?;
     eprintln!("wrote {}", path.display());
-    Ok((student, teacher))
+    // What the file holds (no optimizer state), so a fresh run and a cached one start alike.
+    pretrain::from_bytes(&bytes)
 }
 
 pub fn pretrain_cmd(args: PretrainArgs) -> anyhow::Result<()> {
@@ -268,20 +270,20 @@ fn write_outputs(
     summary += "]}\n";
     write("summary.json", &summary)?;
 
-    let mut timeline = String::from("policy,scenario,start_s,end_s,kernel,rows,format\n");
+    let mut timeline =
+        String::from("policy,scenario,start_s,end_s,kernel,format,rows,top_rows,bottom_rows\n");
     let mut windows = String::from("policy,scenario,window,accuracy\n");
     let mut frames = String::from("policy,scenario,frame,correct\n");
     for (policy, s, run) in results {
+        // Off the array (GPU, host) there are no rows.
+        let count = |r: Option<u32>| r.map_or(String::new(), |r| r.to_string());
+        let (top, bottom) = (count(run.split.map(|s| s.0)), count(run.split.map(|s| s.1)));
         for p in &run.timeline {
-            let rows = p.rows.map_or("gpu".to_string(), |r| r.to_string());
+            let (start, end, kernel, format, rows) = (p.start, p.end, p.kernel, p.format, count(p.rows));
             let _ = writeln!(
                 timeline,
-                "{},s{s},{:.3},{:.3},{},{rows},{}",
-                policy.name(),
-                p.start,
-                p.end,
-                p.kernel,
-                p.format
+                "{},s{s},{start:.3},{end:.3},{kernel},{format},{rows},{top},{bottom}",
+                policy.name()
             );
         }
         for (w, a) in run.windows.iter().enumerate() {

@@ -15,8 +15,10 @@ fn stderr(run: &Output) -> String {
 fn a_run_writes_its_results_and_replays_identically() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
-    // The networks are cached where `make run` keeps them (keyed by their sources).
-    let cache = concat!(env!("CARGO_MANIFEST_DIR"), "/target/dacapo-cache");
+    // A fresh cache: the first run pretrains, the second reads the networks back, and both
+    // must play alike.
+    let cache_dir = dir.path().join("cache");
+    let cache = cache_dir.to_str().unwrap();
     let args = [
         "run",
         "--policy",
@@ -38,15 +40,16 @@ fn a_run_writes_its_results_and_replays_identically() {
     assert!(s2 > 0.0 && s2 <= 100.0, "{summary}");
     assert_eq!(policy["geomean"].as_f64().unwrap(), s2, "one scenario: its own geometric mean");
     let timeline = fs::read_to_string(out.join("timeline.csv")).unwrap();
-    assert!(timeline.starts_with("policy,scenario,start_s,end_s,kernel,rows,format\n"));
-    assert!(timeline.contains("dacapo-spatial,s2,0.000,1680.000,infer,2,mx6"), "{timeline}");
-    assert!(timeline.lines().any(|l| l.ends_with(",train,14,mx9")));
+    assert!(timeline.starts_with("policy,scenario,start_s,end_s,kernel,format,rows,top_rows,bottom_rows\n"));
+    assert!(timeline.contains("dacapo-spatial,s2,0.000,1680.000,infer,mx6,2,2,14"), "{timeline}");
+    assert!(timeline.lines().any(|l| l.ends_with(",train,mx9,14,2,14")));
     assert_eq!(fs::read_to_string(out.join("windows.csv")).unwrap().lines().count(), 1 + 14);
     assert_eq!(fs::read_to_string(out.join("frames.csv")).unwrap().lines().count(), 1 + 5040);
     for svg in ["accuracy.svg", "timeline.svg"] {
         let text = fs::read_to_string(out.join(svg)).unwrap();
         assert!(text.starts_with("<svg") && text.trim_end().ends_with("</svg>"), "{svg}");
     }
+    assert!(stderr(&first).contains("pretraining the teacher"), "{}", stderr(&first));
     let table = String::from_utf8_lossy(&first.stdout);
     assert!(table.contains("dacapo-spatial") && table.contains("geomean"), "{table}");
     assert!(
@@ -58,6 +61,7 @@ fn a_run_writes_its_results_and_replays_identically() {
     // The same run again: the same results, the output folder replaced.
     let second = dacapo(&args);
     assert!(second.status.success(), "{}", stderr(&second));
+    assert!(stderr(&second).contains("reusing"), "{}", stderr(&second));
     assert_eq!(fs::read_to_string(out.join("summary.json")).unwrap(), summary);
     assert_eq!(fs::read_to_string(out.join("timeline.csv")).unwrap(), timeline);
 

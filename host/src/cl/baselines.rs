@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use anyhow::ensure;
 use mx::Format;
 
-use super::policies::{inference_rows, push_labels, TRAIN_SAMPLES};
+use super::policies::{allocate, push_labels, TRAIN_SAMPLES};
 use super::world::{balanced_newest, Sample, World, TRAIN_BATCH};
 use super::{Pair, Timing};
 use crate::kernels::Numerics;
@@ -95,9 +95,7 @@ fn background<'t>(
     let end = world.end();
     match sharing {
         Sharing::Spatial => {
-            let rows = inference_rows(timing)?;
-            world.record(0.0, end, "infer", Some(rows), "mx6");
-            let shared = timing.rows() - rows;
+            let shared = allocate(world, timing)?;
             Ok(Background {
                 timing,
                 rows: shared,

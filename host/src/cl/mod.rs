@@ -189,6 +189,8 @@ pub struct ScenarioRun {
     /// Geometric mean of the windows after the warm-up (0..1).
     pub score: f64,
     pub timeline: Vec<world::Phase>,
+    /// (top, bottom) rows of the array's parts; None off the array.
+    pub split: Option<(u32, u32)>,
     /// The student at the end.
     pub student: crate::net::Net,
 }

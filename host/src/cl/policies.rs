@@ -35,6 +35,16 @@ pub fn inference_rows(timing: &mut dyn Timing) -> anyhow::Result<u32> {
     bail!("the student's inference does not reach 30 fps on fewer than all {} rows", timing.rows())
 }
 
+/// The spatial step on the array: inference on its fewest rows for the whole run (the top
+/// part), the rest shared by labeling and retraining (the bottom part). Returns the shared rows.
+pub fn allocate(world: &mut World, timing: &mut dyn Timing) -> anyhow::Result<u32> {
+    let rows = inference_rows(timing)?;
+    let shared = timing.rows() - rows;
+    world.split = Some((rows, shared));
+    world.record(0.0, world.end(), "infer", Some(rows), "mx6");
+    Ok(shared)
+}
+
 /// Whether the labeled accuracy dropped at least `DRIFT_DROP` below the validation accuracy.
 pub fn is_drift(validation: f64, labeled: f64) -> bool {
     validation - labeled >= DRIFT_DROP - 1e-9
@@ -60,11 +70,9 @@ pub fn retrain_seconds(
 /// the last two phases; a labeled accuracy 5 points under the validation accuracy is drift,
 /// which clears the buffer and labels until it holds 432 again.
 pub fn spatiotemporal(world: &mut World, timing: &mut dyn Timing) -> anyhow::Result<()> {
-    let infer_rows = inference_rows(timing)?;
-    let shared = timing.rows() - infer_rows;
+    let shared = allocate(world, timing)?;
     let label_s = timing.seconds(Kernel::Label, shared, 1)?;
     let end = world.end();
-    world.record(0.0, end, "infer", Some(infer_rows), "mx6");
     let mut buffer: VecDeque<Sample> = VecDeque::new();
     let mut t = 0.0;
     let mut extra = true;
@@ -132,10 +140,8 @@ pub fn push_labels(buffer: &mut VecDeque<Sample>, labels: Vec<Sample>) {
 /// DaCapo-Spatial: fixed 120-s windows; first retrain 2 epochs on the previous window's
 /// labels, then label the pair's fixed share of the window's frames as they arrive.
 pub fn spatial(world: &mut World, timing: &mut dyn Timing, label_fraction: f64) -> anyhow::Result<()> {
-    let infer_rows = inference_rows(timing)?;
-    let shared = timing.rows() - infer_rows;
+    let shared = allocate(world, timing)?;
     let label_s = timing.seconds(Kernel::Label, shared, 1)?;
-    world.record(0.0, world.end(), "infer", Some(infer_rows), "mx6");
     let per_window = (label_fraction * FRAMES_PER_WINDOW as f64).round() as usize;
     let mut previous: Vec<Sample> = Vec::new();
     for w in 0..world.windows() {

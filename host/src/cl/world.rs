@@ -60,6 +60,8 @@ pub struct World<'a> {
     scored_until: u64,
     scored: Vec<(u64, bool)>,
     pub timeline: Vec<Phase>,
+    /// (top, bottom) rows of the array's parts, once a policy allocated them.
+    pub split: Option<(u32, u32)>,
     pub rng: Rng,
     /// How the student infers (MX6 on the array; f32 for the GPU baselines' FP16 and the
     /// unconstrained bound).
@@ -88,6 +90,7 @@ impl<'a> World<'a> {
             scored_until: 0,
             scored: Vec::new(),
             timeline: Vec::new(),
+            split: None,
             rng: Rng::new(seed),
             inference: Numerics::Mx(Format::Mx6),
         })
@@ -184,6 +187,7 @@ impl<'a> World<'a> {
             scored: self.scored,
             windows,
             timeline: self.timeline,
+            split: self.split,
             student: self.student,
         })
     }
