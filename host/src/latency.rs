@@ -6,7 +6,6 @@
 use std::collections::HashMap;
 use std::ops::{Add, Mul};
 
-use anyhow::bail;
 use hdlgen::accel::AccelConfig;
 use mx::Format;
 use sim::MemoryRate;
@@ -38,10 +37,7 @@ impl Kernel {
     }
 
     pub fn parse(name: &str) -> anyhow::Result<Kernel> {
-        match Kernel::ALL.into_iter().find(|k| k.name() == name) {
-            Some(k) => Ok(k),
-            None => bail!("unknown kernel '{name}'; the kernels are infer, label, train"),
-        }
+        crate::named::by_name(&Kernel::ALL, Kernel::name, name, ("kernel", "kernels"))
     }
 
     /// The GEMMs one iteration of this kernel runs.
@@ -318,17 +314,14 @@ impl Table {
 /// A key for cached tables: changes with the configuration, the memory rate, the clock and
 /// the source of everything the numbers come from (plans, timing, layer lists, this file).
 pub fn cache_key(config: AccelConfig, rate: MemoryRate, clock_mhz: f64) -> String {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    format!("{config:?} {rate:?} {clock_mhz}").hash(&mut h);
-    for source in [
-        include_str!("plan.rs"),
-        include_str!("timing.rs"),
-        include_str!("workloads.rs"),
-        include_str!("latency.rs"),
-        include_str!("../../hdlgen/src/accel.rs"),
-    ] {
-        source.hash(&mut h);
-    }
-    format!("{:016x}", h.finish())
+    crate::named::cache_key(
+        format!("{config:?} {rate:?} {clock_mhz}"),
+        &[
+            include_str!("plan.rs"),
+            include_str!("timing.rs"),
+            include_str!("workloads.rs"),
+            include_str!("latency.rs"),
+            include_str!("../../hdlgen/src/accel.rs"),
+        ],
+    )
 }

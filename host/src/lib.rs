@@ -9,6 +9,7 @@ pub mod backend;
 pub mod cl;
 pub mod kernels;
 pub mod latency;
+pub mod named;
 pub mod net;
 pub mod npy;
 pub mod ops;

@@ -4,8 +4,6 @@
 //! projections and both attention matmuls per head. Elementwise work (batch-norm, ReLU,
 //! pooling, softmax, layer-norm) is not a GEMM and not listed.
 
-use anyhow::bail;
-
 /// The networks, by torchvision's names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Model {
@@ -39,13 +37,7 @@ impl Model {
     }
 
     pub fn parse(name: &str) -> anyhow::Result<Model> {
-        match Model::ALL.into_iter().find(|m| m.name() == name) {
-            Some(m) => Ok(m),
-            None => {
-                let names: Vec<&str> = Model::ALL.iter().map(|m| m.name()).collect();
-                bail!("unknown model '{name}'; the models are {}", names.join(", "))
-            }
-        }
+        crate::named::by_name(&Model::ALL, Model::name, name, ("model", "models"))
     }
 }
 

@@ -10,7 +10,6 @@ pub mod pretrain;
 pub mod protocol;
 pub mod world;
 
-use anyhow::bail;
 use mx::Format;
 
 use crate::latency::{Kernel, Profiler};
@@ -36,10 +35,7 @@ impl Pair {
     }
 
     pub fn parse(name: &str) -> anyhow::Result<Pair> {
-        match Pair::ALL.into_iter().find(|p| p.name() == name) {
-            Some(p) => Ok(p),
-            None => bail!("unknown pair '{name}'; the pairs are resnet18, resnet34, vit"),
-        }
+        crate::named::by_name(&Pair::ALL, Pair::name, name, ("pair", "pairs"))
     }
 
     /// (student, teacher).
@@ -155,13 +151,8 @@ impl Policy {
         if name == "all" {
             return Ok(Policy::ALL.to_vec());
         }
-        match Policy::ALL.into_iter().find(|p| p.name() == name) {
-            Some(p) => Ok(vec![p]),
-            None => {
-                let names: Vec<&str> = Policy::ALL.iter().map(|p| p.name()).collect();
-                bail!("unknown policy '{name}'; the policies are {} (or all)", names.join(", "))
-            }
-        }
+        let policy = crate::named::by_name(&Policy::ALL, Policy::name, name, ("policy", "policies"));
+        Ok(vec![policy.map_err(|e| anyhow::anyhow!("{e} (or all)"))?])
     }
 }
 

@@ -92,21 +92,18 @@ fn train<'s>(
 
 /// A key for cached networks: changes with the source of everything they come from.
 pub fn cache_key(steps: Steps) -> String {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    (steps.student, steps.teacher).hash(&mut h);
-    for source in [
-        include_str!("pretrain.rs"),
-        include_str!("../net.rs"),
-        include_str!("../ops.rs"),
-        include_str!("../kernels.rs"),
-        include_str!("../stream.rs"),
-        include_str!("../../../mx/src/block.rs"),
-        include_str!("../../../mx/src/gemm.rs"),
-    ] {
-        source.hash(&mut h);
-    }
-    format!("{:016x}", h.finish())
+    crate::named::cache_key(
+        (steps.student, steps.teacher),
+        &[
+            include_str!("pretrain.rs"),
+            include_str!("../net.rs"),
+            include_str!("../ops.rs"),
+            include_str!("../kernels.rs"),
+            include_str!("../stream.rs"),
+            include_str!("../../../mx/src/block.rs"),
+            include_str!("../../../mx/src/gemm.rs"),
+        ],
+    )
 }
 
 /// Both networks in one file: the student's length, the student, the teacher.
