@@ -76,10 +76,13 @@ pub fn spatiotemporal(world: &mut World, timing: &mut dyn Timing) -> anyhow::Res
     let mut buffer: VecDeque<Sample> = VecDeque::new();
     let mut t = 0.0;
     let mut extra = true;
+    // The start of the last label phase: the next one samples the frames seen since.
+    let mut since = 0.0;
     while t < end {
         if extra {
             // Label frames as they arrive until the buffer holds enough.
             let start = t;
+            since = start;
             let mut frames = Vec::new();
             while buffer.len() + frames.len() < EXTRA_LABEL_TARGET && t + label_s <= end {
                 frames.push(world.frame_at(t));
@@ -112,13 +115,14 @@ pub fn spatiotemporal(world: &mut World, timing: &mut dyn Timing) -> anyhow::Res
         if t + duration > end {
             break;
         }
-        let (first, last) =
-            (world.frame_at(retrain_start), world.frame_at(t).max(world.frame_at(retrain_start) + 1));
+        // Frames seen during the last label and retrain phases.
+        let (first, last) = (world.frame_at(since), world.frame_at(t).max(world.frame_at(since) + 1));
         let frames: Vec<u64> = (0..LABELS_PER_PHASE).map(|_| first + world.rng.below(last - first)).collect();
         let labeled = world.label(&frames)?;
         let student = world.student().clone();
         let labeled_acc = world.accuracy(&student, &labeled)?;
         world.record(t, t + duration, "label", Some(shared), "mx6");
+        since = t;
         t += duration;
         if is_drift(validation_acc, labeled_acc) {
             buffer.clear();

@@ -153,11 +153,11 @@ impl<'a> World<'a> {
 
     /// Teacher labels of `frames` (MX6 labeling).
     pub fn label(&mut self, frames: &[u64]) -> anyhow::Result<Vec<Sample>> {
-        let missing: Vec<u64> = frames.iter().copied().filter(|f| !self.labels.0.contains_key(f)).collect();
-        let mut unique = missing.clone();
-        unique.sort_unstable();
-        unique.dedup();
-        for chunk in unique.chunks(SCORE_BATCH) {
+        let mut missing: Vec<u64> =
+            frames.iter().copied().filter(|f| !self.labels.0.contains_key(f)).collect();
+        missing.sort_unstable();
+        missing.dedup();
+        for chunk in missing.chunks(SCORE_BATCH) {
             let images = self.images(chunk);
             let classes = self.teacher.predict(
                 self.backend.as_mut(),
