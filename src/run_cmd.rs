@@ -40,6 +40,10 @@ pub struct RunArgs {
     /// Folder of cached networks.
     #[arg(long, default_value = "target/dacapo-cache")]
     cache_dir: PathBuf,
+    /// Seed of the policies' random choices (sampling, shuffling); the stream and the
+    /// pretrained networks stay the same.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
 }
 
 /// The pretrained (student, teacher), from the cache or trained now.
@@ -100,7 +104,7 @@ pub fn run_rtl_cmd(args: RunRtlArgs) -> anyhow::Result<bool> {
     ] {
         let started = Instant::now();
         let mut timing = ArrayTiming::new(pair, Profiler::new(config, MemoryRate::FULL), 500.0);
-        let play = Play { scenario, windows: 1, backend };
+        let play = Play { scenario, windows: 1, backend, seed: 0 };
         let run = run_scenario(
             Policy::DacapoSpatiotemporal,
             pair,
@@ -157,7 +161,7 @@ pub fn run_cmd(args: RunArgs) -> anyhow::Result<()> {
     let name = out.file_name().with_context(|| format!("{} is not a folder name", out.display()))?;
     let partial = parent.join(format!(".{}.partial-{}", name.to_string_lossy(), std::process::id()));
     std::fs::create_dir_all(&partial).with_context(|| format!("cannot write into {}", parent.display()))?;
-    let result = run_into(&partial, pair, &policies, &scenarios, &args.cache_dir);
+    let result = run_into(&partial, pair, &policies, &scenarios, &args);
     if let Err(e) = result {
         let _ = std::fs::remove_dir_all(&partial);
         return Err(e);
@@ -176,9 +180,9 @@ fn run_into(
     pair: Pair,
     policies: &[Policy],
     scenarios: &[usize],
-    cache_dir: &Path,
+    args: &RunArgs,
 ) -> anyhow::Result<()> {
-    let (student, teacher) = networks(cache_dir)?;
+    let (student, teacher) = networks(&args.cache_dir)?;
     let config = hdlgen::preset("dacapo").map_err(anyhow::Error::msg)?;
     let started = Instant::now();
     let total = policies.len() * scenarios.len();
@@ -196,7 +200,7 @@ fn run_into(
                 for &policy in policies {
                     let mut timing = ArrayTiming::new(pair, Profiler::new(config, MemoryRate::FULL), 500.0);
                     let t = Instant::now();
-                    let run = Play::golden(scenario).and_then(|play| {
+                    let run = Play::golden(scenario, args.seed).and_then(|play| {
                         run_scenario(policy, pair, play, (&student, &teacher), &mut labels, &mut timing)
                     });
                     match run {

@@ -65,6 +65,11 @@ fn a_run_writes_its_results_and_replays_identically() {
     assert_eq!(fs::read_to_string(out.join("summary.json")).unwrap(), summary);
     assert_eq!(fs::read_to_string(out.join("timeline.csv")).unwrap(), timeline);
 
+    // Another seed: other sampling and shuffling, another result.
+    let seeded = dacapo(&[&args[..], &["--seed", "1"]].concat());
+    assert!(seeded.status.success(), "{}", stderr(&seeded));
+    assert_ne!(fs::read_to_string(out.join("summary.json")).unwrap(), summary);
+
     // One window with every kernel on the Verilator chip equals the golden window.
     let rtl = dacapo(&["run-rtl", "--preset", "small", "--scenario", "s2", "--cache-dir", cache]);
     assert!(rtl.status.success(), "{}", stderr(&rtl));

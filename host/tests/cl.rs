@@ -114,7 +114,7 @@ fn scenarios_replay_identically_and_follow_each_policy_s_schedule() {
         run_scenario(
             policy,
             Pair::ResNet18,
-            Play::golden(1).unwrap(),
+            Play::golden(1, 0).unwrap(),
             (&student, &teacher),
             &mut labels,
             &mut timing(),

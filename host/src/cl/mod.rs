@@ -156,18 +156,20 @@ impl Policy {
     }
 }
 
-/// What to play: a scenario's first `windows` windows on a backend.
+/// What to play: a scenario's first `windows` windows on a backend, the policies' random
+/// choices (sampling, shuffling) drawn from `seed`.
 pub struct Play {
     pub scenario: usize,
     pub windows: usize,
     pub backend: Box<dyn crate::backend::Backend>,
+    pub seed: u64,
 }
 
 impl Play {
     /// The whole scenario on the golden model of the `dacapo` preset.
-    pub fn golden(scenario: usize) -> anyhow::Result<Play> {
+    pub fn golden(scenario: usize, seed: u64) -> anyhow::Result<Play> {
         let backend = Box::new(crate::backend::Golden::new("dacapo")?);
-        Ok(Play { scenario, windows: crate::stream::WINDOWS, backend })
+        Ok(Play { scenario, windows: crate::stream::WINDOWS, backend, seed })
     }
 }
 
@@ -199,7 +201,7 @@ pub fn run_scenario(
     timing: &mut dyn Timing,
 ) -> anyhow::Result<ScenarioRun> {
     let stream = crate::stream::Stream::new(play.scenario)?;
-    let seed = mx::rng::splitmix64(play.scenario as u64 ^ (policy as u64) << 8);
+    let seed = mx::rng::splitmix64(play.scenario as u64 ^ (policy as u64) << 8 ^ play.seed << 16);
     let mut world =
         world::World::new(&stream, (nets.0.clone(), nets.1), labels, seed, play.backend, play.windows)?;
     let mut orin = baselines::OrinTiming::new(pair);
