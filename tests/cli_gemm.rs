@@ -1,16 +1,14 @@
 //! `dacapo sim gemm` and `dacapo sim bench`: whole GEMMs on the simulated accelerator.
 
+mod common;
+use common::dacapo;
+
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Output};
 
 use host::npy::{self, Array2};
 use mx::rng::Rng;
 use mx::{gemm, Axis, Format, MxMatrix, Rounding};
-
-fn dacapo(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dacapo")).args(args).output().expect("dacapo runs")
-}
 
 fn save(dir: &Path, name: &str, rows: usize, cols: usize, seed: u64) -> (String, Array2) {
     let mut rng = Rng::new(seed);

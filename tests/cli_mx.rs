@@ -1,16 +1,14 @@
 //! `dacapo mx quantize` and `dacapo mx gemm` as a regression suite calls them.
 
+mod common;
+use common::dacapo;
+
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use host::npy::{self, Array2};
 use mx::rng::Rng;
 use mx::{gemm, Axis, Format, MxMatrix, Rounding};
-
-fn dacapo(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dacapo")).args(args).output().expect("dacapo runs")
-}
 
 fn path(dir: &Path, name: &str) -> String {
     dir.join(name).to_string_lossy().into_owned()

@@ -1,15 +1,9 @@
 //! `dacapo run`: outputs, determinism, and bad input.
 
+mod common;
+use common::{dacapo, stderr};
+
 use std::fs;
-use std::process::{Command, Output};
-
-fn dacapo(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dacapo")).args(args).output().expect("dacapo runs")
-}
-
-fn stderr(run: &Output) -> String {
-    String::from_utf8_lossy(&run.stderr).into_owned()
-}
 
 #[test]
 fn a_run_writes_its_results_and_replays_identically() {

@@ -1,11 +1,10 @@
 //! Shapes other than the presets generate and pass Verilator's full lint; invalid parameters
 //! are rejected with a message that names them. (`make synth-all` synthesizes them.)
 
-use std::process::Command;
+mod common;
+use common::dacapo;
 
-fn dacapo(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_dacapo")).args(args).output().expect("dacapo runs")
-}
+use std::process::Command;
 
 #[test]
 fn other_shapes_generate_and_lint() {

@@ -2,6 +2,9 @@
 //! straightforward f64 implementations: forward values, and backward passes against
 //! central differences of the f64 forward.
 
+mod common;
+use common::direct_conv;
+
 use host::backend::Golden;
 use host::kernels::{conv2d, conv2d_backward, linear, Conv, Matrix};
 use host::ops::*;
@@ -217,32 +220,7 @@ fn convolution_backward_and_linear_on_the_golden_backend() {
     assert!((lhs - rhs).abs() < 1e-3 * (1.0 + lhs.abs()), "{lhs} vs {rhs}");
     // The gradients at MX9 against the exact gradients of the f64 convolution.
     let grads = conv2d_backward(&mut golden, Part::Bottom, &conv, &x, &w, &dy, Format::Mx9).unwrap();
-    let conv64 = |x: &[f64], w: &[f64]| -> Vec<f64> {
-        let mut out = Vec::new();
-        let (oh, ow) = (conv.out_height(), conv.out_width());
-        for n in 0..2 {
-            for o in 0..5 {
-                for y in 0..oh {
-                    for xo in 0..ow {
-                        let mut acc = 0.0;
-                        for c in 0..3 {
-                            for ky in 0..3 {
-                                for kx in 0..3 {
-                                    let (iy, ix) = ((2 * y + ky) as isize - 1, (2 * xo + kx) as isize - 1);
-                                    if (0..7).contains(&iy) && (0..6).contains(&ix) {
-                                        acc += x[((n * 3 + c) * 7 + iy as usize) * 6 + ix as usize]
-                                            * w[((o * 3 + c) * 3 + ky) * 3 + kx];
-                                    }
-                                }
-                            }
-                        }
-                        out.push(acc);
-                    }
-                }
-            }
-        }
-        out
-    };
+    let conv64 = |x: &[f64], w: &[f64]| direct_conv(&conv, x, w);
     let (x64, w64): (Vec<f64>, Vec<f64>) =
         (x.iter().map(|&v| f64::from(v)).collect(), w.iter().map(|&v| f64::from(v)).collect());
     // MX9 keeps 7 magnitude bits per element: a wrong index or transpose would be off by

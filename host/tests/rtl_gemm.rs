@@ -11,6 +11,11 @@ fn matrix(rng: &mut Rng, rows: usize, cols: usize, axis: Axis, format: Format) -
     MxMatrix::quantize(&data, rows, cols, axis, format, Rounding::NearestEven).unwrap()
 }
 
+/// A (M x K, blocked along rows) and B (K x N, blocked along columns) for `(m, n, k)`.
+fn operands(rng: &mut Rng, (m, n, k): (usize, usize, usize), format: Format) -> (MxMatrix, MxMatrix) {
+    (matrix(rng, m, k, Axis::Row, format), matrix(rng, k, n, Axis::Col, format))
+}
+
 fn set_split(chip: &mut Chip, s: u32) {
     chip.set_split(s).unwrap();
     assert_eq!(chip.split(), s);
@@ -37,8 +42,7 @@ fn random_gemms_every_split_and_part() {
             for format in Format::ALL {
                 for chunk in [None, Some(1 + rng.below(3) as u32)] {
                     let (m, n, k) = dims(&mut rng);
-                    let a = matrix(&mut rng, m, k, Axis::Row, format);
-                    let b = matrix(&mut rng, k, n, Axis::Col, format);
+                    let (a, b) = operands(&mut rng, (m, n, k), format);
                     let run = &run_gemms(&mut chip, &[GemmJob { part, a: &a, b: &b }], chunk).unwrap()[0];
                     let what = format!("{m}x{k}x{n} {format} split {s} {part:?} chunk {chunk:?}");
                     assert_eq!(bits(&run.c), bits(&gemm(&a, &b).unwrap()), "{what}");
@@ -57,10 +61,8 @@ fn both_parts_at_once_in_different_formats() {
         set_split(&mut chip, s);
         for (ft, fb) in [(Format::Mx6, Format::Mx4), (Format::Mx9, Format::Mx6), (Format::Mx4, Format::Mx9)] {
             let ((m1, n1, k1), (m2, n2, k2)) = (dims(&mut rng), dims(&mut rng));
-            let a1 = matrix(&mut rng, m1, k1, Axis::Row, ft);
-            let b1 = matrix(&mut rng, k1, n1, Axis::Col, ft);
-            let a2 = matrix(&mut rng, m2, k2, Axis::Row, fb);
-            let b2 = matrix(&mut rng, k2, n2, Axis::Col, fb);
+            let (a1, b1) = operands(&mut rng, (m1, n1, k1), ft);
+            let (a2, b2) = operands(&mut rng, (m2, n2, k2), fb);
             let jobs =
                 [GemmJob { part: Part::Top, a: &a1, b: &b1 }, GemmJob { part: Part::Bottom, a: &a2, b: &b2 }];
             let runs = run_gemms(&mut chip, &jobs, None).unwrap();
@@ -94,10 +96,8 @@ fn tight_memory_bandwidth_stalls_exactly_as_modeled() {
         let ft = Format::ALL[n % 3];
         let fb = Format::ALL[(n + 1) % 3];
         let ((m1, n1, k1), (m2, n2, k2)) = (dims(&mut rng), dims(&mut rng));
-        let a1 = matrix(&mut rng, m1, k1, Axis::Row, ft);
-        let b1 = matrix(&mut rng, k1, n1, Axis::Col, ft);
-        let a2 = matrix(&mut rng, m2, k2, Axis::Row, fb);
-        let b2 = matrix(&mut rng, k2, n2, Axis::Col, fb);
+        let (a1, b1) = operands(&mut rng, (m1, n1, k1), ft);
+        let (a2, b2) = operands(&mut rng, (m2, n2, k2), fb);
         let jobs =
             [GemmJob { part: Part::Top, a: &a1, b: &b1 }, GemmJob { part: Part::Bottom, a: &a2, b: &b2 }];
         for (what, jobs) in [("top alone", &jobs[..1]), ("bottom alone", &jobs[1..]), ("both", &jobs[..])] {
@@ -115,8 +115,7 @@ fn tight_memory_bandwidth_stalls_exactly_as_modeled() {
         }
     }
     chip.set_memory_rate(MemoryRate::FULL);
-    let a = matrix(&mut rng, 9, 40, Axis::Row, Format::Mx6);
-    let b = matrix(&mut rng, 40, 9, Axis::Col, Format::Mx6);
+    let (a, b) = operands(&mut rng, (9, 9, 40), Format::Mx6);
     let run = &run_gemms(&mut chip, &[GemmJob { part: Part::Top, a: &a, b: &b }], None).unwrap()[0];
     assert_eq!(run.counters.get("stall_memory"), 0, "a full-rate memory never stalls");
 }
@@ -168,8 +167,7 @@ fn illegal_commands_set_their_code_and_change_nothing() {
 
     // A GEMM whose operands are loaded, then every illegal command aimed at them, then its
     // compute and store: the result must still be right.
-    let a = matrix(&mut rng, 2, 60, Axis::Row, f);
-    let b = matrix(&mut rng, 60, 4, Axis::Col, f);
+    let (a, b) = operands(&mut rng, (2, 4, 60), f);
     let plan = host::plan::GemmPlan::new(chip.config(), 2, &a, &b, 0, None).unwrap();
     for (beat, words) in plan.operand_beats(&a, &b) {
         chip.write_host(beat, &words);
@@ -280,8 +278,7 @@ fn random_command_streams_never_hang_and_stay_exact() {
             let format = Format::ALL[rng.below(3) as usize];
             let (m, n, k) =
                 (1 + rng.below(40) as usize, 1 + rng.below(40) as usize, 1 + rng.below(90) as usize);
-            let a = matrix(&mut rng, m, k, Axis::Row, format);
-            let b = matrix(&mut rng, k, n, Axis::Col, format);
+            let (a, b) = operands(&mut rng, (m, n, k), format);
             let chunk = (rng.below(2) == 0).then(|| 1 + rng.below(4) as u32);
             let plan = host::plan::GemmPlan::new(chip.config(), rows, &a, &b, host, chunk).unwrap();
             for (beat, words) in plan.operand_beats(&a, &b) {
@@ -323,8 +320,7 @@ fn compute_bound_gemms_take_the_closed_form() {
         [(Format::Mx9, 9, 300, 10), (Format::Mx6, 12, 700, 8), (Format::Mx4, 11, 2048, 9)]
     {
         for part in [Part::Top, Part::Bottom] {
-            let a = matrix(&mut rng, m, k, Axis::Row, format);
-            let b = matrix(&mut rng, k, n, Axis::Col, format);
+            let (a, b) = operands(&mut rng, (m, n, k), format);
             let run = &run_gemms(&mut chip, &[GemmJob { part, a: &a, b: &b }], None).unwrap()[0];
             let rows = chip.part_rows(part);
             let closed = gemm_cycles(chip.config(), rows, format, m as u64, n as u64, k as u64);
@@ -345,7 +341,7 @@ fn dacapo_preset_several_splits_both_parts() {
         let mut mats = Vec::new();
         for format in formats {
             let (m, n, k) = dims(&mut rng);
-            mats.push((matrix(&mut rng, m, k, Axis::Row, format), matrix(&mut rng, k, n, Axis::Col, format)));
+            mats.push(operands(&mut rng, (m, n, k), format));
         }
         let parts = if s == 16 { vec![Part::Top] } else { vec![Part::Top, Part::Bottom] };
         let jobs: Vec<GemmJob> =
@@ -368,8 +364,7 @@ fn stores_convert_results_to_mx_blocks() {
         let mut rng = Rng::new(u64::from(rows));
         set_split(&mut chip, rows);
         let m = rows as usize;
-        let a = matrix(&mut rng, m, 40, Axis::Row, Format::Mx9);
-        let b = matrix(&mut rng, 40, n, Axis::Col, Format::Mx9);
+        let (a, b) = operands(&mut rng, (m, n, 40), Format::Mx9);
         let c = run_gemms(&mut chip, &[GemmJob { part: Part::Top, a: &a, b: &b }], None).unwrap().remove(0).c;
         for format in Format::ALL {
             for truncate in [false, true] {

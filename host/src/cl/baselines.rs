@@ -64,9 +64,8 @@ pub enum Sharing {
 /// Wall-clock seconds of background work on the device.
 struct Background<'t> {
     timing: &'t mut dyn Timing,
-    rows: u32,
-    /// The rows in the timeline: the shared part's on the array, none on the GPU.
-    part_rows: Option<u32>,
+    /// The shared part's rows on the array; none on the GPU.
+    rows: Option<u32>,
     /// Wall seconds per second of background work.
     stretch: f64,
     numerics: Numerics,
@@ -77,7 +76,7 @@ struct Background<'t> {
 
 impl Background<'_> {
     fn seconds(&mut self, kernel: Kernel, batch: u64) -> anyhow::Result<f64> {
-        Ok(self.timing.seconds(kernel, self.rows, batch)? * self.stretch)
+        Ok(self.timing.seconds(kernel, self.rows.unwrap_or(1), batch)? * self.stretch)
     }
 
     /// Retraining `samples` for `epochs` epochs.
@@ -98,8 +97,7 @@ fn background<'t>(
             let shared = allocate(world, timing)?;
             Ok(Background {
                 timing,
-                rows: shared,
-                part_rows: Some(shared),
+                rows: Some(shared),
                 stretch: 1.0,
                 numerics: Format::Mx9.into(),
                 train_format: "mx9",
@@ -113,8 +111,7 @@ fn background<'t>(
             world.record(0.0, end, "infer", None, "fp16");
             Ok(Background {
                 timing,
-                rows: 1,
-                part_rows: None,
+                rows: None,
                 stretch: 1.0 / (1.0 - busy),
                 numerics: Numerics::F32,
                 train_format: "fp16",
@@ -222,11 +219,11 @@ pub fn ekya(world: &mut World, timing: &mut dyn Timing, sharing: Sharing) -> any
         let frames: Vec<u64> = (0..count).map(|i| world.frame_at(start + i as f64 * label_s)).collect();
         let labeled = world.label(&frames)?;
         let t = start + count as f64 * label_s;
-        world.record(start, t, "label", bg.part_rows, bg.label_format);
+        world.record(start, t, "label", bg.rows, bg.label_format);
         let candidate = world.trained(&labeled, epochs, bg.numerics)?;
         let end = t + bg.train_seconds(count, epochs)?;
         world.deploy(end, candidate)?;
-        world.record(t, end, "train", bg.part_rows, bg.train_format);
+        world.record(t, end, "train", bg.rows, bg.train_format);
         previous = labeled;
     }
     Ok(())
@@ -357,8 +354,7 @@ pub fn eomu(world: &mut World, timing: &mut dyn Timing, budget: f64) -> anyhow::
         let labeled = world.label(&keys)?;
         world.record(t, t + keys.len() as f64 * label_s, "label", None, "fp16");
         t += keys.len() as f64 * label_s;
-        let student = world.student().clone();
-        let acc = world.accuracy(&student, &labeled)?;
+        let acc = world.student_accuracy(&labeled)?;
         push_labels(&mut buffer, labeled);
         let (trigger, urgency) = trend.add(acc);
         if trigger && buffer.len() >= TRAIN_BATCH {

@@ -119,8 +119,7 @@ pub fn spatiotemporal(world: &mut World, timing: &mut dyn Timing) -> anyhow::Res
         let (first, last) = (world.frame_at(since), world.frame_at(t).max(world.frame_at(since) + 1));
         let frames: Vec<u64> = (0..LABELS_PER_PHASE).map(|_| first + world.rng.below(last - first)).collect();
         let labeled = world.label(&frames)?;
-        let student = world.student().clone();
-        let labeled_acc = world.accuracy(&student, &labeled)?;
+        let labeled_acc = world.student_accuracy(&labeled)?;
         world.record(t, t + duration, "label", Some(shared), "mx6");
         since = t;
         t += duration;

@@ -151,6 +151,12 @@ impl<'a> World<'a> {
             / samples.len() as f64)
     }
 
+    /// The share of `samples` the deployed student classifies as labeled.
+    pub fn student_accuracy(&mut self, samples: &[Sample]) -> anyhow::Result<f64> {
+        let student = self.student.clone();
+        self.accuracy(&student, samples)
+    }
+
     /// Teacher labels of `frames` (MX6 labeling).
     pub fn label(&mut self, frames: &[u64]) -> anyhow::Result<Vec<Sample>> {
         let mut missing: Vec<u64> =
