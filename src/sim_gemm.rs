@@ -57,6 +57,9 @@ pub struct BenchArgs {
     /// Output tiles along M and along N: M = tiles x rows, N = tiles x columns.
     #[arg(long, default_value_t = 8)]
     tiles: usize,
+    /// Only these formats (comma-separated: mx9,mx6,mx4); all three by default.
+    #[arg(long, value_delimiter = ',', value_parser = parse_format)]
+    formats: Vec<Format>,
 }
 
 fn parse_format(s: &str) -> anyhow::Result<Format> {
@@ -166,7 +169,8 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<bool> {
     println!("format  cycles    modeled   utilization  simulated cycles/s");
     let mut rng = Rng::new(1);
     let mut ok = true;
-    for format in Format::ALL {
+    let formats = if args.formats.is_empty() { Format::ALL.to_vec() } else { args.formats };
+    for format in formats {
         let a = random(&mut rng, m, args.k, Axis::Row, format)?;
         let b = random(&mut rng, args.k, n, Axis::Col, format)?;
         let t = Instant::now();

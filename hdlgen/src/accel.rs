@@ -5,8 +5,8 @@
 
 use crate::array::{array_design, ArrayConfig, SLICE_BITS};
 use crate::fp_add::bits_for;
-use crate::mx::{by_format, max_block_bits, mx_convert, MxFormat, BLOCK};
-use crate::verilog::{for_, if_, if_else, set, Module, Stmt};
+use crate::mx::{by_format, max_block_bits, mx_convert_function, MxFormat, BLOCK};
+use crate::verilog::{for_, if_, if_else, set, Function, Module, Stmt};
 use crate::Design;
 
 /// Generator parameters of one accelerator; everything else is derived.
@@ -220,17 +220,15 @@ pub fn accel_design(cfg: AccelConfig) -> Design {
     let a_bank = sram(WORD_BITS, cfg.a_depth);
     let b_bank = sram(WORD_BITS, cfg.b_depth);
     let r_bank = sram(32, 2 << cfg.row_bits());
-    let select = slice_select();
-    let convert = mx_convert();
-    let part = part(cfg, &b_bank, &r_bank, &select, &convert);
-    let top = top(cfg, &part, &a_bank, &select, &array.top);
+    let part = part(cfg, &b_bank, &r_bank);
+    let top = top(cfg, &part, &a_bank, &array.top);
     let mut submodules = vec![part, a_bank];
     for m in [b_bank, r_bank] {
         if !submodules.iter().any(|s| s.name() == m.name()) {
             submodules.push(m);
         }
     }
-    submodules.extend([select, convert, array.top]);
+    submodules.push(array.top);
     submodules.extend(array.submodules);
     Design { top, submodules }
 }
@@ -262,43 +260,37 @@ fn sram(width: u32, depth: u32) -> Module {
     md
 }
 
-/// The edge word of one slice of a scratchpad word (the `dpe` operand port layout).
-fn slice_select() -> Module {
+/// The edge word of one slice of a scratchpad word (the `dpe` operand port layout): slice
+/// `slice_index` of the packed block in `word` (for MX4, the block in the high half if
+/// `high_half`) as {exp, micro, sign[15:0], mag[31:0]}, element e of the slice with its sign
+/// at bit e and its two-bit digits at bit e * 2 * digits.
+fn slice_select_function() -> Function {
     let [mx9, mx6, mx4] = MxFormat::ALL;
-    let mut md = Module::new(
-        "slice_select",
-        "Picks slice slice_i of the packed block in a scratchpad word (for MX4, the block in half\n\
-         half_i) and lays it out as an array edge word {exp, micro, sign[15:0], mag[31:0]}: element\n\
-         e of the slice has its sign at bit e and its two-bit digits at bit e * 2 * digits.",
-    );
-    md.input("word_i", WORD_BITS)
-        .input("format_i", 2)
-        .input("slice_i", 4)
-        .input("half_i", 1)
-        .output("edge_o", SLICE_BITS);
-    md.blank().comment("The block (for MX4 the half asked for), then the slice in each format's layout.");
-    md.wire(
+    let mut f = Function::new("slice_select_f", SLICE_BITS);
+    f.input("word", WORD_BITS).input("format", 2).input("slice_index", 4).input("high_half", 1);
+    f.comment("The block (for MX4 the half asked for), then the slice in each format's layout.");
+    f.let_(
         "block",
         WORD_BITS,
         format!(
-            "(format_i == 2'd{}) ? {{{}'d0, half_i ? word_i[{}:64] : word_i[63:0]}} : word_i",
+            "(format == 2'd{}) ? {{{}'d0, high_half ? word[{}:64] : word[63:0]}} : word",
             mx4.code,
             WORD_BITS - 64,
             2 * mx4.block_bits() - 1
         ),
     );
-    md.wire("elem9", 8, format!("block[16 + {0}*slice_i +: {0}]", mx9.mag_bits + 1));
-    md.logic("signs6", 4).logic("mags6", 16).logic("signs4", 16).logic("mags4", 32);
-    md.always_comb(vec![
+    f.let_("elem9", 8, format!("block[16 + {0}*slice_index +: {0}]", mx9.mag_bits + 1));
+    f.local("signs6", 4).local("mags6", 16).local("signs4", 16).local("mags4", 32);
+    f.stmts(vec![
         for_(
             "e",
             4,
             vec![
                 set(
                     "signs6[e]",
-                    format!("block[16 + {0}*(4*slice_i + e) + {1}]", mx6.mag_bits + 1, mx6.mag_bits),
+                    format!("block[16 + {0}*(4*slice_index + e) + {1}]", mx6.mag_bits + 1, mx6.mag_bits),
                 ),
-                set("mags6[4*e +: 4]", format!("block[16 + {}*(4*slice_i + e) +: 4]", mx6.mag_bits + 1)),
+                set("mags6[4*e +: 4]", format!("block[16 + {}*(4*slice_index + e) +: 4]", mx6.mag_bits + 1)),
             ],
         ),
         for_(
@@ -310,24 +302,37 @@ fn slice_select() -> Module {
             ],
         ),
     ]);
-    md.wire(
+    f.let_(
         "signs",
         16,
         format!(
-            "(format_i == 2'd{}) ? {{15'd0, elem9[7]}} : (format_i == 2'd{}) ? {{12'd0, signs6}} : signs4",
+            "(format == 2'd{}) ? {{15'd0, elem9[7]}} : (format == 2'd{}) ? {{12'd0, signs6}} : signs4",
             mx9.code, mx6.code
         ),
     );
-    md.wire(
+    f.let_(
         "mags",
         32,
         format!(
-            "(format_i == 2'd{}) ? {{25'd0, elem9[6:0]}} : (format_i == 2'd{}) ? {{16'd0, mags6}} : mags4",
+            "(format == 2'd{}) ? {{25'd0, elem9[6:0]}} : (format == 2'd{}) ? {{16'd0, mags6}} : mags4",
             mx9.code, mx6.code
         ),
     );
-    md.assign("edge_o", "{block[7:0], block[15:8], signs, mags}");
-    md
+    f.result("{block[7:0], block[15:8], signs, mags}");
+    f
+}
+
+/// Drives `out` with the edge word of the scratchpad word `word` in the cycles `valid` says a
+/// slice enters the array, and with zeros otherwise, so idle edges do not toggle (and a
+/// simulator selects only when a slice is valid).
+fn edge_word(g: &mut Module, valid: &str, word: &str, control: [&str; 3], out: &str) {
+    let [format, slice, half] = control;
+    g.logic("slice_word", SLICE_BITS);
+    g.always_comb(vec![
+        set("slice_word", "'0"),
+        if_(valid, vec![set("slice_word", slice_select_function().call(&[word, format, slice, half]))]),
+    ]);
+    g.assign(out, "slice_word");
 }
 
 /// Bits of `x` as `n`-bit `lo +: bits` field of a command word.
@@ -338,7 +343,7 @@ fn field(f: cmd::Field) -> String {
 /// One part's controller: its command queue, compute unit, DMA unit, B banks, result buffers,
 /// store converter, status and counters. The A banks live in the top (their owner follows the
 /// split); this module addresses them by lane (row from the part's edge).
-fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module, select: &Module, convert: &Module) -> Module {
+fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
     let (r_n, c_n, p) = (cfg.rows, cfg.cols, cfg.port_bits);
     let pl = p.trailing_zeros();
     let sb = cfg.array().split_bits();
@@ -828,16 +833,12 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module, select: &Module, con
                 ("rdata_o", "word".into()),
             ],
         );
-        g.instance(
-            select,
-            "u_select",
-            &[
-                ("word_i", "word".into()),
-                ("format_i", "st_fmt_q".into()),
-                ("slice_i", "st_slice_q".into()),
-                ("half_i", "st_half_q".into()),
-                ("edge_o", format!("b_o[{SLICE_BITS}*c +: {SLICE_BITS}]")),
-            ],
+        edge_word(
+            g,
+            "st_ctrl_q[0]",
+            "word",
+            ["st_fmt_q", "st_slice_q", "st_half_q"],
+            &format!("b_o[{SLICE_BITS}*c +: {SLICE_BITS}]"),
         );
     });
 
@@ -896,18 +897,7 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module, select: &Module, con
     md.generate("c", 16 * groups, "g_mask", |g| {
         g.assign("masked[32*c +: 32]", "(7'(c) < d_lanes_q) ? padded[32*c +: 32] : 32'd0");
     });
-    md.generate("g", groups, "g_convert", |g| {
-        g.instance(
-            convert,
-            "u_convert",
-            &[
-                ("data_i", "masked[512*g +: 512]".into()),
-                ("format_i", "d_fmt_q".into()),
-                ("truncate_i", "d_trunc_q".into()),
-                ("block_o", format!("blocks[{0}*g +: {0}]", max_block_bits())),
-            ],
-        );
-    });
+    let convert = mx_convert_function();
     let packed = |f: MxFormat| {
         let parts: Vec<String> = (0..groups)
             .rev()
@@ -915,19 +905,30 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module, select: &Module, con
             .collect();
         format!("{store_line_bits}'({{{}}})", parts.join(", "))
     };
-    md.always_comb(vec![if_else(
-        format!("d_fmt_q == 2'd{}", cmd::F32),
-        vec![set("store_line", format!("{store_line_bits}'(masked[{}:0])", 32 * c_n - 1))],
+    let mut convert_row: Vec<Stmt> = (0..groups)
+        .map(|g| {
+            let data = format!("masked[{} +: 512]", 512 * g);
+            set(
+                format!("blocks[{} +: {}]", max_block_bits() * g, max_block_bits()),
+                convert.call(&[&data, "d_fmt_q", "d_trunc_q"]),
+            )
+        })
+        .collect();
+    convert_row.push(if_else(
+        format!("d_fmt_q == 2'd{}", mx9.code),
+        vec![set("store_line", packed(mx9))],
         vec![if_else(
-            format!("d_fmt_q == 2'd{}", mx9.code),
-            vec![set("store_line", packed(mx9))],
-            vec![if_else(
-                format!("d_fmt_q == 2'd{}", mx6.code),
-                vec![set("store_line", packed(mx6))],
-                vec![set("store_line", packed(mx4))],
-            )],
+            format!("d_fmt_q == 2'd{}", mx6.code),
+            vec![set("store_line", packed(mx6))],
+            vec![set("store_line", packed(mx4))],
         )],
-    )]);
+    ));
+    md.comment("The conversion runs only in the cycles that send an MX row (simulators skip it otherwise).");
+    md.always_comb(vec![
+        set("blocks", "'0"),
+        set("store_line", format!("{store_line_bits}'(masked[{}:0])", 32 * c_n - 1)),
+        if_(format!("d_req && d_is_store && d_fmt_q != 2'd{}", cmd::F32), convert_row),
+    ]);
     md.assign("mem_req_o", "d_req")
         .assign("mem_we_o", "d_is_store")
         .assign("mem_addr_o", "d_host_q")
@@ -971,11 +972,12 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module, select: &Module, con
     }
     md.always_ff(vec![set("counters_q", "'0")], inc);
     md.assign("counters_o", "counters_q");
+    md.blank().function(slice_select_function()).function(convert);
     md
 }
 
 /// The top: two parts, the A banks, the array and the host port arbiter.
-fn top(cfg: AccelConfig, part: &Module, a_bank: &Module, select: &Module, array: &Module) -> Module {
+fn top(cfg: AccelConfig, part: &Module, a_bank: &Module, array: &Module) -> Module {
     let (r_n, c_n, p) = (cfg.rows, cfg.cols, cfg.port_bits);
     let sb = cfg.array().split_bits();
     let aw = cfg.a_depth.trailing_zeros();
@@ -1120,16 +1122,12 @@ fn top(cfg: AccelConfig, part: &Module, a_bank: &Module, select: &Module, array:
                 ("rdata_o", "word".into()),
             ],
         );
-        g.instance(
-            select,
-            "u_select",
-            &[
-                ("word_i", "word".into()),
-                ("format_i", "fmt[2*own +: 2]".into()),
-                ("slice_i", "slice[4*own +: 4]".into()),
-                ("half_i", "half[own]".into()),
-                ("edge_o", format!("a_edge[{SLICE_BITS}*r +: {SLICE_BITS}]")),
-            ],
+        edge_word(
+            g,
+            "ctrl[4*own]",
+            "word",
+            ["fmt[2*own +: 2]", "slice[4*own +: 4]", "half[own]"],
+            &format!("a_edge[{SLICE_BITS}*r +: {SLICE_BITS}]"),
         );
     });
 
@@ -1157,6 +1155,7 @@ fn top(cfg: AccelConfig, part: &Module, a_bank: &Module, select: &Module, array:
             ("block_done_o", "block_done_o".into()),
         ],
     );
+    md.blank().function(slice_select_function());
     md
 }
 

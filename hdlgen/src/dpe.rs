@@ -6,7 +6,7 @@
 //! f32 (one rounding, only below the normal range) and added into the output-stationary
 //! accumulator by one `fp32_add`.
 
-use crate::fp_add::{fp_add_function, FloatFormat};
+use crate::fp_add::{fp_add_function, leading_zeros, FloatFormat};
 use crate::mx::{by_format, MxFormat, BLOCK};
 use crate::verilog::{for_, if_, if_else, set, Function, Module, Stmt};
 use crate::Design;
@@ -69,55 +69,73 @@ fn slice_sum_function() -> Function {
             set("digit_prod[4*k +: 4]", "{2'b00, a_digit} * {2'b00, b_digit}"),
         ],
     )]);
-    f.comment("Recombination: digit products shifted by their digit weights and summed per element.");
-    f.local_doc("elem_prod", pb * lanes, "element e of the slice in bits [14e +: 14]");
-    f.stmts(vec![
-        set("elem_prod", "'0"),
-        for_(
-            "k",
-            lanes,
-            vec![if_else(
-                format_is(MxFormat::MX9),
-                vec![set(
-                    format!("elem_prod[{}:0]", pb - 1),
-                    format!("elem_prod[{}:0] + ({pb}'(digit_prod[4*k +: 4]) << (2*(k/4) + 2*(k%4)))", pb - 1),
-                )],
-                vec![if_else(
-                    format_is(MxFormat::MX6),
-                    vec![set(
-                        format!("elem_prod[{pb}*(k/4) +: {pb}]"),
-                        format!("elem_prod[{pb}*(k/4) +: {pb}] + ({pb}'(digit_prod[4*k +: 4]) << (2*((k/2)%2) + 2*(k%2)))"),
-                    )],
-                    vec![set(format!("elem_prod[{pb}*k +: {pb}]"), format!("{pb}'(digit_prod[4*k +: 4])"))],
-                )],
-            )],
-        ),
-    ]);
     f.comment(
-        "Exact terms: each element product times 2^(2 - ua - ub), signed; u of element e comes\n\
-         from its pair, which depends on the slice position.",
+        "Per element e: its product, recombined from its multipliers' digit products shifted by\n\
+         their digit weights (MX9: element 0 from all 16; MX6: element e < 4 from multipliers\n\
+         4e .. 4e + 3; MX4: multiplier e alone), then the exact term: the product times\n\
+         2^(2 - ua - ub), signed, where u comes from the element's pair, which depends on the\n\
+         slice position.",
     );
-    f.local("sum", sb).local("pair", 3).local("term", sb).local("micro_shift", 2);
+    f.local("sum", sb)
+        .local("elem_prod", pb)
+        .local("pair", 3)
+        .local("term", sb)
+        .local("micro_shift", 2)
+        .local("negative", 1);
+    let weighted =
+        |k: &str, weight: &str| format!("elem_prod + ({pb}'(digit_prod[4*{k} +: 4]) << ({weight}))");
     f.stmts(vec![
         set("sum", "'0"),
         for_(
             "e",
             lanes,
             vec![
+                set("elem_prod", "'0"),
                 if_else(
                     format_is(MxFormat::MX9),
-                    vec![set("pair", "slice[3:1]")],
+                    vec![
+                        set("pair", "slice[3:1]"),
+                        if_(
+                            "e == 0",
+                            vec![for_(
+                                "k",
+                                lanes,
+                                vec![set("elem_prod", weighted("k", "2*(k/4) + 2*(k%4)"))],
+                            )],
+                        ),
+                    ],
                     vec![if_else(
                         format_is(MxFormat::MX6),
-                        vec![set("pair", "3'(2*slice + e/2)")],
-                        vec![set("pair", "3'(e/2)")],
+                        vec![
+                            set("pair", "3'(2*slice + e/2)"),
+                            if_(
+                                "e < 4",
+                                vec![for_(
+                                    "j",
+                                    4,
+                                    vec![set("elem_prod", weighted("(4*e + j)", "2*(j/2) + 2*(j%2)"))],
+                                )],
+                            ),
+                        ],
+                        vec![
+                            set("pair", "3'(e/2)"),
+                            set("elem_prod", format!("{pb}'(digit_prod[4*e +: 4])")),
+                        ],
                     )],
                 ),
                 set("micro_shift", "2'd2 - 2'(a_micro[pair]) - 2'(b_micro[pair])"),
-                set("term", format!("{sb}'(elem_prod[{pb}*e +: {pb}])")),
+                set("term", format!("{sb}'(elem_prod)")),
                 Stmt::Comment("A three-way mux, not a barrel shifter: the shift is 0, 1 or 2.".into()),
                 set("term", "(micro_shift == 2'd2) ? term << 2 : (micro_shift == 2'd1) ? term << 1 : term"),
-                set("sum", "(a_sign[e] ^ b_sign[e]) ? sum - term : sum + term"),
+                Stmt::Comment(
+                    "Add or subtract with one adder: a negative term is inverted, and the +1 of its".into(),
+                ),
+                Stmt::Comment("two's complement enters as the carry out of an extra low bit.".into()),
+                set("negative", "a_sign[e] ^ b_sign[e]"),
+                set(
+                    "sum",
+                    format!("{sb}'(({{sum, 1'b1}} + {{term ^ {{{sb}{{negative}}}}, negative}}) >> 1)"),
+                ),
             ],
         ),
     ]);
@@ -135,11 +153,9 @@ fn block_value_function() -> Function {
     f.let_("nan_block", 1, "a_exp == 8'hFF || b_exp == 8'hFF");
     f.let_("negative", 1, format!("block_sum[{}]", sb - 1));
     f.let_("magnitude", sb - 1, format!("negative ? {}'(-block_sum) : block_sum[{}:0]", sb - 1, sb - 2));
-    f.local("msb", 5);
-    f.stmts(vec![
-        set("msb", "5'd0"),
-        for_("i", sb - 1, vec![if_("magnitude[i]", vec![set("msb", "5'(i)")])]),
-    ]);
+    f.comment("The leading one of the magnitude (0 when it is zero).");
+    leading_zeros(&mut f, "magnitude", sb - 1, "mag_zeros");
+    f.let_("msb", 5, format!("(magnitude == '0) ? 5'd0 : 5'd{} - mag_zeros", sb - 2));
     f.let_("exp_sum", 10, "10'(a_exp) + 10'(b_exp)");
     f.comment("Exponent offsets: 127 + 2m places the leading bit; 105 + 2m places bit 0 at 2^-149.");
     f.let_("lead_offset", 10, by_format("format", 10, |f| 127 + 2 * f.mag_bits));

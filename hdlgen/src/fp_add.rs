@@ -2,7 +2,7 @@
 //! zeros, every NaN out as the canonical quiet NaN, overflow to infinity. Combinational, so a
 //! DPE can add one block sum per cycle into its accumulator.
 
-use crate::verilog::{for_, if_, set, Function, Module};
+use crate::verilog::{if_, set, Function, Module};
 
 /// An IEEE-754 binary interchange format: sign, `exp_bits` of biased exponent, `frac_bits` of
 /// fraction.
@@ -66,7 +66,6 @@ pub fn fp_add_function(f: FloatFormat) -> Function {
     let w = f.width();
     let sig = m + 1; // significand with its hidden bit
     let ext = sig + 3; // significand, guard, round, sticky
-    let lzc_w = bits_for(ext as u64);
     let exp_max = f.exp_max();
     let mut fun = Function::new(format!("{}_f", f.add_module_name()), w);
     fun.input("a", w).input("b", w);
@@ -110,11 +109,7 @@ pub fn fp_add_function(f: FloatFormat) -> Function {
     fun.let_("raw", ext + 1, "subtract ? x_full - {1'b0, y_aligned} : x_full + {1'b0, y_aligned}");
 
     fun.comment("Leading zeros of the sum below its carry bit.");
-    fun.local("lzc", lzc_w);
-    fun.stmts(vec![
-        set("lzc", format!("{lzc_w}'d{ext}")),
-        for_("i", ext, vec![if_("raw[i]", vec![set("lzc", format!("{lzc_w}'({} - i)", ext - 1))])]),
-    ]);
+    leading_zeros(&mut fun, &format!("raw[{}:0]", ext - 1), ext, "lzc");
 
     fun.comment(
         "Normalize: right by one after a carry; left by the leading zeros, but never below the\n\
@@ -144,6 +139,33 @@ pub fn fp_add_function(f: FloatFormat) -> Function {
         w - 1
     ));
     fun
+}
+
+/// Declares `out` in `f` and sets it to the number of leading zeros of the `width`-bit
+/// `value` (`width` when it is zero). A tree of halving steps, as a hardware leading-zero
+/// counter is built: the value, padded with ones to a power of two, is tested and shifted by
+/// half, a quarter, ... of that width.
+pub(crate) fn leading_zeros(f: &mut Function, value: &str, width: u32, out: &str) {
+    let padded = (width + 1).next_power_of_two();
+    let v = format!("{out}_v");
+    let ones = padded - width;
+    f.let_(&v, padded, format!("{{{value}, {ones}'h{:X}}}", (1u64 << ones) - 1));
+    f.let_(out, bits_for(u64::from(width)), "'0");
+    let mut step = padded / 2;
+    while step > 0 {
+        f.stmts(vec![if_(
+            if step == 1 {
+                format!("!{v}[{}]", padded - 1)
+            } else {
+                format!("{v}[{}:{}] == '0", padded - 1, padded - step)
+            },
+            vec![
+                set(out, format!("{out} + {}'d{step}", bits_for(u64::from(width)))),
+                set(&v, format!("{v} << {step}")),
+            ],
+        )]);
+        step /= 2;
+    }
 }
 
 /// Bits needed to hold the values 0..=n.

@@ -1,7 +1,7 @@
 //! The MX block formats as the hardware sees them (SPEC section 2), and `mx_convert`: 16 f32
 //! values to one packed MX block in any format, nearest-even or truncate. Combinational.
 
-use crate::verilog::{for_, if_, set, Module, Stmt};
+use crate::verilog::{for_, if_, set, Function, Module, Stmt};
 
 /// Elements per block.
 pub const BLOCK: u32 = 16;
@@ -52,12 +52,12 @@ pub fn max_block_bits() -> u32 {
     MxFormat::ALL.iter().map(|f| f.block_bits()).max().unwrap_or(0)
 }
 
-/// Generates `mx_convert`. Ports: `data_i` (16 f32, element i in bits 32i upward),
-/// `format_i` (an [`MxFormat`] code; the reserved code 3 gives a NaN block), `truncate_i`
-/// (1: toward zero, 0: nearest even), `block_o` (the packed block, zero above its size).
+/// Generates `mx_convert`, a combinational wrapper of [`mx_convert_function`]. Ports:
+/// `data_i` (16 f32, element i in bits 32i upward), `format_i` (an [`MxFormat`] code; the
+/// reserved code 3 gives a NaN block), `truncate_i` (1: toward zero, 0: nearest even),
+/// `block_o` (the packed block, zero above its size).
 pub fn mx_convert() -> Module {
-    let n = BLOCK;
-    let fmax = max_block_bits();
+    let convert = mx_convert_function();
     let mut md = Module::new(
         "mx_convert",
         "Converts 16 IEEE-754 binary32 values to one MX block (SPEC section 2): shared exponent from\n\
@@ -65,47 +65,62 @@ pub fn mx_convert() -> Module {
          even or toward zero and saturated, packed little-endian. Any NaN or infinity gives a NaN\n\
          block (exponent 8'hFF, all else zero). Combinational.",
     );
-    md.input("data_i", 32 * n).input("format_i", 2).input("truncate_i", 1).output("block_o", fmax);
+    md.input("data_i", 32 * BLOCK)
+        .input("format_i", 2)
+        .input("truncate_i", 1)
+        .output("block_o", max_block_bits());
+    md.blank().assign("block_o", convert.call(&["data_i", "format_i", "truncate_i"]));
+    md.blank().function(convert);
+    md
+}
 
-    md.blank().comment(
+/// The conversion as a function of `data`, `format` and `truncate`, for modules that convert
+/// only in the cycles that need it (a store beat).
+pub fn mx_convert_function() -> Function {
+    let n = BLOCK;
+    let fmax = max_block_bits();
+    let mut f = Function::new("mx_convert_f", fmax);
+    f.input("data", 32 * n).input("format", 2).input("truncate", 1);
+
+    f.comment(
         "Per element: biased exponent field, significand with its hidden bit, and\n\
          log2|x| + 149 (0 for the smallest subnormal), found by a priority encoder for subnormals.",
     );
-    md.logic_doc("exp_field", 8 * n, "element i in bits [8i +: 8]")
-        .logic_doc("sig", 24 * n, "element i in bits [24i +: 24]")
-        .logic_doc("log2p", 9 * n, "element i in bits [9i +: 9]")
-        .logic("nonzero", n)
-        .logic("nonfinite", n)
-        .logic("signs", n)
-        .logic_doc("sub_lead", 5, "leading one of a subnormal's fraction");
-    md.always_comb(vec![for_(
+    f.local_doc("exp_field", 8 * n, "element i in bits [8i +: 8]")
+        .local_doc("sig", 24 * n, "element i in bits [24i +: 24]")
+        .local_doc("log2p", 9 * n, "element i in bits [9i +: 9]")
+        .local("nonzero", n)
+        .local("nonfinite", n)
+        .local("signs", n)
+        .local_doc("sub_lead", 5, "leading one of a subnormal's fraction");
+    f.stmts(vec![for_(
         "i",
         n,
         vec![
-            set("exp_field[8*i +: 8]", "data_i[32*i+23 +: 8]"),
-            set("sig[24*i +: 24]", "{data_i[32*i+23 +: 8] != 8'd0, data_i[32*i +: 23]}"),
-            set("nonzero[i]", "data_i[32*i +: 31] != 31'd0"),
-            set("nonfinite[i]", "data_i[32*i+23 +: 8] == 8'hFF"),
-            set("signs[i]", "data_i[32*i+31]"),
+            set("exp_field[8*i +: 8]", "data[32*i+23 +: 8]"),
+            set("sig[24*i +: 24]", "{data[32*i+23 +: 8] != 8'd0, data[32*i +: 23]}"),
+            set("nonzero[i]", "data[32*i +: 31] != 31'd0"),
+            set("nonfinite[i]", "data[32*i+23 +: 8] == 8'hFF"),
+            set("signs[i]", "data[32*i+31]"),
             set("sub_lead", "5'd0"),
-            for_("b", 23, vec![if_("data_i[32*i+b]", vec![set("sub_lead", "5'(b)")])]),
+            for_("b", 23, vec![if_("data[32*i+b]", vec![set("sub_lead", "5'(b)")])]),
             set(
                 "log2p[9*i +: 9]",
-                "(data_i[32*i+23 +: 8] == 8'd0) ? 9'(sub_lead) : {1'b0, data_i[32*i+23 +: 8]} + 9'd22",
+                "(data[32*i+23 +: 8] == 8'd0) ? 9'(sub_lead) : {1'b0, data[32*i+23 +: 8]} + 9'd22",
             ),
         ],
     )]);
 
-    md.blank().comment("Shared exponent: the largest log2 among nonzero elements, at least -127 (log2p 22).");
-    md.logic("emax", 9);
-    md.always_comb(vec![
+    f.comment("Shared exponent: the largest log2 among nonzero elements, at least -127 (log2p 22).");
+    f.local("emax", 9);
+    f.stmts(vec![
         set("emax", "9'd22"),
         for_("i", n, vec![if_("nonzero[i] && log2p[9*i +: 9] > emax", vec![set("emax", "log2p[9*i +: 9]")])]),
     ]);
 
-    md.blank().comment("u[p] = 1 where neither element of pair p holds the shared exponent.");
-    md.logic("micro", n / 2);
-    md.always_comb(vec![for_(
+    f.comment("u[p] = 1 where neither element of pair p holds the shared exponent.");
+    f.local("micro", n / 2);
+    f.stmts(vec![for_(
         "p",
         n / 2,
         vec![set(
@@ -114,22 +129,22 @@ pub fn mx_convert() -> Module {
         )],
     )]);
 
-    md.blank().comment(
+    f.comment(
         "Magnitudes: the significand shifted right by emax - max(exp, 1) - u - m + 2, rounded\n\
          (guard bit and sticky OR) and saturated to 2^m - 1.",
     );
-    md.logic("mag_bits", 4)
-        .logic_doc("mags", 8 * n, "element i in bits [8i +: 8]")
-        .logic("shift", 10)
-        .logic("kept", 9)
-        .logic("half", 1)
-        .logic("sticky", 1)
-        .logic("rounded", 9)
-        .logic("max_mag", 9);
-    let mag_case = MxFormat::ALL.iter().rev().fold("4'd2".to_string(), |rest, f| {
-        format!("format_i == 2'd{} ? 4'd{} : {rest}", f.code, f.mag_bits)
+    f.local("mag_bits", 4)
+        .local_doc("mags", 8 * n, "element i in bits [8i +: 8]")
+        .local("shift", 10)
+        .local("kept", 9)
+        .local("half", 1)
+        .local("sticky", 1)
+        .local("rounded", 9)
+        .local("max_mag", 9);
+    let mag_case = MxFormat::ALL.iter().rev().fold("4'd2".to_string(), |rest, fm| {
+        format!("format == 2'd{} ? 4'd{} : {rest}", fm.code, fm.mag_bits)
     });
-    md.always_comb(vec![
+    f.stmts(vec![
         set("mag_bits", mag_case),
         set("max_mag", "(9'd1 << mag_bits) - 9'd1"),
         for_(
@@ -145,20 +160,19 @@ pub fn mx_convert() -> Module {
                 set("kept", "9'({1'b0, sig[24*i +: 24]} >> shift)"),
                 set("half", "shift != 10'd0 && (({1'b0, sig[24*i +: 24]} >> (shift - 10'd1)) & 25'd1) != 25'd0"),
                 set("sticky", "shift > 10'd1 && ({1'b0, sig[24*i +: 24]} & ((25'd1 << (shift - 10'd1)) - 25'd1)) != 25'd0"),
-                set("rounded", "kept + 9'(!truncate_i && half && (sticky || kept[0]))"),
+                set("rounded", "kept + 9'(!truncate && half && (sticky || kept[0]))"),
                 set("mags[8*i +: 8]", "(rounded > max_mag) ? max_mag[7:0] : rounded[7:0]"),
             ],
         ),
     ]);
 
-    md.blank().comment("Packing: exponent, micro-exponents, then {sign, magnitude} per element.");
-    md.logic("shared_exp", 8);
-    md.assign("shared_exp", "emax[7:0] - 8'd22");
-    for f in MxFormat::ALL {
-        let name = format!("packed_{}", f.name.to_lowercase());
-        let m = f.mag_bits;
-        md.logic(name.clone(), f.block_bits());
-        md.always_comb(vec![
+    f.comment("Packing: exponent, micro-exponents, then {sign, magnitude} per element.");
+    f.let_("shared_exp", 8, "emax[7:0] - 8'd22");
+    for fm in MxFormat::ALL {
+        let name = format!("packed_{}", fm.name.to_lowercase());
+        let m = fm.mag_bits;
+        f.local(name.clone(), fm.block_bits());
+        f.stmts(vec![
             set(format!("{name}[15:0]"), "(nonzero == '0) ? {8'd0, 8'd0} : {micro, shared_exp}"),
             for_(
                 "i",
@@ -172,12 +186,11 @@ pub fn mx_convert() -> Module {
     }
     let nan = format!("{fmax}'hFF");
     let mut chain = nan.clone();
-    for f in MxFormat::ALL.iter().rev() {
-        let packed = format!("packed_{}", f.name.to_lowercase());
-        let value = if f.block_bits() == fmax { packed } else { format!("{fmax}'({packed})") };
-        chain = format!("format_i == 2'd{} ? {value}\n               : {chain}", f.code);
+    for fm in MxFormat::ALL.iter().rev() {
+        let packed = format!("packed_{}", fm.name.to_lowercase());
+        let value = if fm.block_bits() == fmax { packed } else { format!("{fmax}'({packed})") };
+        chain = format!("format == 2'd{} ? {value}\n    : {chain}", fm.code);
     }
-    md.blank();
-    md.assign("block_o", format!("(nonfinite != '0) ? {nan}\n               : {chain}"));
-    md
+    f.result(format!("(nonfinite != '0) ? {nan}\n    : {chain}"));
+    f
 }

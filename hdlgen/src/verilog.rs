@@ -118,8 +118,34 @@ impl Function {
             })
             .collect();
         print_items(out, &decls, depth + 1);
-        print_stmts(out, &self.body, depth + 1, "=");
+        // Loop variables are declared with the locals: Yosys 0.23 infers a latch for a
+        // variable that a `for` declares when the function is called under a condition in a
+        // combinational block.
+        let mut loop_vars = Vec::new();
+        collect_loop_vars(&self.body, &mut loop_vars);
+        for var in &loop_vars {
+            writeln!(out, "{ind}  int {var};").unwrap();
+        }
+        print_stmts(out, &self.body, depth + 1, Block::FUNCTION);
         writeln!(out, "{ind}endfunction").unwrap();
+    }
+}
+
+fn collect_loop_vars<'a>(stmts: &'a [Stmt], vars: &mut Vec<&'a str>) {
+    for stmt in stmts {
+        match stmt {
+            Stmt::For(var, _, body) => {
+                if !vars.contains(&var.as_str()) {
+                    vars.push(var);
+                }
+                collect_loop_vars(body, vars);
+            }
+            Stmt::If(_, then, otherwise) => {
+                collect_loop_vars(then, vars);
+                collect_loop_vars(otherwise, vars);
+            }
+            Stmt::Set(..) | Stmt::Comment(_) => {}
+        }
     }
 }
 
@@ -410,7 +436,7 @@ fn print_items(out: &mut String, items: &[Item], depth: usize) {
             Item::Function(f) => f.print(out, depth),
             Item::AlwaysClk(body) => {
                 writeln!(out, "{ind}always_ff @(posedge clk_i) begin").unwrap();
-                print_stmts(out, body, depth + 1, "<=");
+                print_stmts(out, body, depth + 1, Block::CLOCKED);
                 writeln!(out, "{ind}end").unwrap();
             }
             Item::AlwaysComb(body) => {
@@ -418,15 +444,15 @@ fn print_items(out: &mut String, items: &[Item], depth: usize) {
                 // always_comb that reads a variable it also assigns (a running maximum, a
                 // sum over a loop) without end; `always @*` means the same everywhere.
                 writeln!(out, "{ind}always @* begin").unwrap();
-                print_stmts(out, body, depth + 1, "=");
+                print_stmts(out, body, depth + 1, Block::COMB);
                 writeln!(out, "{ind}end").unwrap();
             }
             Item::AlwaysFf { reset, body } => {
                 writeln!(out, "{ind}always_ff @(posedge clk_i or negedge rst_ni) begin").unwrap();
                 writeln!(out, "{ind}  if (!rst_ni) begin").unwrap();
-                print_stmts(out, reset, depth + 2, "<=");
+                print_stmts(out, reset, depth + 2, Block::CLOCKED);
                 writeln!(out, "{ind}  end else begin").unwrap();
-                print_stmts(out, body, depth + 2, "<=");
+                print_stmts(out, body, depth + 2, Block::CLOCKED);
                 writeln!(out, "{ind}  end").unwrap();
                 writeln!(out, "{ind}end").unwrap();
             }
@@ -460,7 +486,22 @@ fn range(width: u32) -> String {
     }
 }
 
-fn print_stmts(out: &mut String, stmts: &[Stmt], depth: usize, op: &str) {
+/// How the statements of a block print: the assignment operator, and whether a `for`
+/// declares its variable (functions declare theirs with their locals).
+#[derive(Clone, Copy)]
+struct Block {
+    op: &'static str,
+    loop_decl: &'static str,
+}
+
+impl Block {
+    const COMB: Block = Block { op: "=", loop_decl: "int " };
+    const CLOCKED: Block = Block { op: "<=", loop_decl: "int " };
+    const FUNCTION: Block = Block { op: "=", loop_decl: "" };
+}
+
+fn print_stmts(out: &mut String, stmts: &[Stmt], depth: usize, block: Block) {
+    let Block { op, loop_decl } = block;
     let indent = "  ".repeat(depth);
     for stmt in stmts {
         match stmt {
@@ -468,23 +509,23 @@ fn print_stmts(out: &mut String, stmts: &[Stmt], depth: usize, op: &str) {
             Stmt::Comment(text) => writeln!(out, "{indent}// {text}").unwrap(),
             Stmt::If(cond, then, otherwise) => {
                 writeln!(out, "{indent}if ({cond}) begin").unwrap();
-                print_stmts(out, then, depth + 1, op);
+                print_stmts(out, then, depth + 1, block);
                 if otherwise.is_empty() {
                     writeln!(out, "{indent}end").unwrap();
                 } else if let [nested @ Stmt::If(..)] = otherwise.as_slice() {
                     // else-if chains print flat.
                     let mut rest = String::new();
-                    print_stmts(&mut rest, std::slice::from_ref(nested), depth, op);
+                    print_stmts(&mut rest, std::slice::from_ref(nested), depth, block);
                     write!(out, "{indent}end else {}", rest.trim_start()).unwrap();
                 } else {
                     writeln!(out, "{indent}end else begin").unwrap();
-                    print_stmts(out, otherwise, depth + 1, op);
+                    print_stmts(out, otherwise, depth + 1, block);
                     writeln!(out, "{indent}end").unwrap();
                 }
             }
             Stmt::For(var, count, body) => {
-                writeln!(out, "{indent}for (int {var} = 0; {var} < {count}; {var}++) begin").unwrap();
-                print_stmts(out, body, depth + 1, op);
+                writeln!(out, "{indent}for ({loop_decl}{var} = 0; {var} < {count}; {var}++) begin").unwrap();
+                print_stmts(out, body, depth + 1, block);
                 writeln!(out, "{indent}end").unwrap();
             }
         }

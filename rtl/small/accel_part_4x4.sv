@@ -467,13 +467,14 @@ module accel_part_4x4 (
       .raddr_i (8'(c_b_q + c_word)),
       .rdata_o (word)
     );
-    slice_select u_select (
-      .word_i   (word),
-      .format_i (st_fmt_q),
-      .slice_i  (st_slice_q),
-      .half_i   (st_half_q),
-      .edge_o   (b_o[64*c +: 64])
-    );
+    logic [63:0] slice_word;
+    always @* begin
+      slice_word = '0;
+      if (st_ctrl_q[0]) begin
+        slice_word = slice_select_f(word, st_fmt_q, st_slice_q, st_half_q);
+      end
+    end
+    assign b_o[64*c +: 64] = slice_word;
   end
 
   // Result buffers: per column a RAM of two buffers of rows; the drain delivers each column's
@@ -529,23 +530,19 @@ module accel_part_4x4 (
   for (genvar c = 0; c < 16; c++) begin : g_mask
     assign masked[32*c +: 32] = (7'(c) < d_lanes_q) ? padded[32*c +: 32] : 32'd0;
   end
-  for (genvar g = 0; g < 1; g++) begin : g_convert
-    mx_convert u_convert (
-      .data_i     (masked[512*g +: 512]),
-      .format_i   (d_fmt_q),
-      .truncate_i (d_trunc_q),
-      .block_o    (blocks[144*g +: 144])
-    );
-  end
+  // The conversion runs only in the cycles that send an MX row (simulators skip it otherwise).
   always @* begin
-    if (d_fmt_q == 2'd3) begin
-      store_line = 512'(masked[127:0]);
-    end else if (d_fmt_q == 2'd0) begin
-      store_line = 512'({blocks[0 +: 144]});
-    end else if (d_fmt_q == 2'd1) begin
-      store_line = 512'({blocks[0 +: 96]});
-    end else begin
-      store_line = 512'({blocks[0 +: 64]});
+    blocks = '0;
+    store_line = 512'(masked[127:0]);
+    if (d_req && d_is_store && d_fmt_q != 2'd3) begin
+      blocks[0 +: 144] = mx_convert_f(masked[0 +: 512], d_fmt_q, d_trunc_q);
+      if (d_fmt_q == 2'd0) begin
+        store_line = 512'({blocks[0 +: 144]});
+      end else if (d_fmt_q == 2'd1) begin
+        store_line = 512'({blocks[0 +: 96]});
+      end else begin
+        store_line = 512'({blocks[0 +: 64]});
+      end
     end
   end
   assign mem_req_o = d_req;
@@ -603,4 +600,126 @@ module accel_part_4x4 (
     end
   end
   assign counters_o = counters_q;
+
+  function automatic logic [63:0] slice_select_f(
+    input logic [143:0] word,
+    input logic [1:0] format,
+    input logic [3:0] slice_index,
+    input logic high_half
+  );
+    logic [143:0] block;
+    logic [7:0]   elem9;
+    logic [3:0]   signs6;
+    logic [15:0]  mags6;
+    logic [15:0]  signs4;
+    logic [31:0]  mags4;
+    logic [15:0]  signs;
+    logic [31:0]  mags;
+    int e;
+    // The block (for MX4 the half asked for), then the slice in each format's layout.
+    block = (format == 2'd2) ? {80'd0, high_half ? word[127:64] : word[63:0]} : word;
+    elem9 = block[16 + 8*slice_index +: 8];
+    for (e = 0; e < 4; e++) begin
+      signs6[e] = block[16 + 5*(4*slice_index + e) + 4];
+      mags6[4*e +: 4] = block[16 + 5*(4*slice_index + e) +: 4];
+    end
+    for (e = 0; e < 16; e++) begin
+      signs4[e] = block[16 + 3*e + 2];
+      mags4[2*e +: 2] = block[16 + 3*e +: 2];
+    end
+    signs = (format == 2'd0) ? {15'd0, elem9[7]} : (format == 2'd1) ? {12'd0, signs6} : signs4;
+    mags = (format == 2'd0) ? {25'd0, elem9[6:0]} : (format == 2'd1) ? {16'd0, mags6} : mags4;
+    slice_select_f = {block[7:0], block[15:8], signs, mags};
+  endfunction
+  function automatic logic [143:0] mx_convert_f(
+    input logic [511:0] data,
+    input logic [1:0] format,
+    input logic truncate
+  );
+    logic [127:0] exp_field;  // element i in bits [8i +: 8]
+    logic [383:0] sig;  // element i in bits [24i +: 24]
+    logic [143:0] log2p;  // element i in bits [9i +: 9]
+    logic [15:0]  nonzero;
+    logic [15:0]  nonfinite;
+    logic [15:0]  signs;
+    logic [4:0]   sub_lead;  // leading one of a subnormal's fraction
+    logic [8:0]   emax;
+    logic [7:0]   micro;
+    logic [3:0]   mag_bits;
+    logic [127:0] mags;  // element i in bits [8i +: 8]
+    logic [9:0]   shift;
+    logic [8:0]   kept;
+    logic         half;
+    logic         sticky;
+    logic [8:0]   rounded;
+    logic [8:0]   max_mag;
+    logic [7:0]   shared_exp;
+    logic [143:0] packed_mx9;
+    logic [95:0]  packed_mx6;
+    logic [63:0]  packed_mx4;
+    int i;
+    int b;
+    int p;
+    // Per element: biased exponent field, significand with its hidden bit, and
+    // log2|x| + 149 (0 for the smallest subnormal), found by a priority encoder for subnormals.
+    for (i = 0; i < 16; i++) begin
+      exp_field[8*i +: 8] = data[32*i+23 +: 8];
+      sig[24*i +: 24] = {data[32*i+23 +: 8] != 8'd0, data[32*i +: 23]};
+      nonzero[i] = data[32*i +: 31] != 31'd0;
+      nonfinite[i] = data[32*i+23 +: 8] == 8'hFF;
+      signs[i] = data[32*i+31];
+      sub_lead = 5'd0;
+      for (b = 0; b < 23; b++) begin
+        if (data[32*i+b]) begin
+          sub_lead = 5'(b);
+        end
+      end
+      log2p[9*i +: 9] = (data[32*i+23 +: 8] == 8'd0) ? 9'(sub_lead) : {1'b0, data[32*i+23 +: 8]} + 9'd22;
+    end
+    // Shared exponent: the largest log2 among nonzero elements, at least -127 (log2p 22).
+    emax = 9'd22;
+    for (i = 0; i < 16; i++) begin
+      if (nonzero[i] && log2p[9*i +: 9] > emax) begin
+        emax = log2p[9*i +: 9];
+      end
+    end
+    // u[p] = 1 where neither element of pair p holds the shared exponent.
+    for (p = 0; p < 8; p++) begin
+      micro[p] = !(nonzero[2*p] && log2p[18*p +: 9] == emax) && !(nonzero[2*p+1] && log2p[18*p+9 +: 9] == emax);
+    end
+    // Magnitudes: the significand shifted right by emax - max(exp, 1) - u - m + 2, rounded
+    // (guard bit and sticky OR) and saturated to 2^m - 1.
+    mag_bits = format == 2'd0 ? 4'd7 : format == 2'd1 ? 4'd4 : format == 2'd2 ? 4'd2 : 4'd2;
+    max_mag = (9'd1 << mag_bits) - 9'd1;
+    for (i = 0; i < 16; i++) begin
+      shift = {1'b0, emax} + 10'd2 - 10'(micro[i/2]) - 10'(mag_bits)
+        - ((exp_field[8*i +: 8] == 8'd0) ? 10'd1 : {2'b0, exp_field[8*i +: 8]});
+      // Shifts past 25 give the same (zero) result as 25; one shifter, always on.
+      shift = (shift > 10'd25) ? 10'd25 : shift;
+      kept = 9'({1'b0, sig[24*i +: 24]} >> shift);
+      half = shift != 10'd0 && (({1'b0, sig[24*i +: 24]} >> (shift - 10'd1)) & 25'd1) != 25'd0;
+      sticky = shift > 10'd1 && ({1'b0, sig[24*i +: 24]} & ((25'd1 << (shift - 10'd1)) - 25'd1)) != 25'd0;
+      rounded = kept + 9'(!truncate && half && (sticky || kept[0]));
+      mags[8*i +: 8] = (rounded > max_mag) ? max_mag[7:0] : rounded[7:0];
+    end
+    // Packing: exponent, micro-exponents, then {sign, magnitude} per element.
+    shared_exp = emax[7:0] - 8'd22;
+    packed_mx9[15:0] = (nonzero == '0) ? {8'd0, 8'd0} : {micro, shared_exp};
+    for (i = 0; i < 16; i++) begin
+      packed_mx9[16+8*i +: 8] = {signs[i], mags[8*i +: 7]};
+    end
+    packed_mx6[15:0] = (nonzero == '0) ? {8'd0, 8'd0} : {micro, shared_exp};
+    for (i = 0; i < 16; i++) begin
+      packed_mx6[16+5*i +: 5] = {signs[i], mags[8*i +: 4]};
+    end
+    packed_mx4[15:0] = (nonzero == '0) ? {8'd0, 8'd0} : {micro, shared_exp};
+    for (i = 0; i < 16; i++) begin
+      packed_mx4[16+3*i +: 3] = {signs[i], mags[8*i +: 2]};
+    end
+    mx_convert_f = (nonfinite != '0) ? 144'hFF
+    : format == 2'd0 ? packed_mx9
+    : format == 2'd1 ? 144'(packed_mx6)
+    : format == 2'd2 ? 144'(packed_mx4)
+    : 144'hFF;
+  endfunction
 endmodule

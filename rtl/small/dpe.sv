@@ -80,18 +80,22 @@ module dpe (
     input logic [15:0] b_sign,
     input logic [31:0] b_mag
   );
-    logic [63:0]  digit_prod;  // multiplier k in bits [4k +: 4]
-    logic [1:0]   a_digit;
-    logic [1:0]   b_digit;
-    logic [223:0] elem_prod;  // element e of the slice in bits [14e +: 14]
-    logic [21:0]  sum;
-    logic [2:0]   pair;
-    logic [21:0]  term;
-    logic [1:0]   micro_shift;
+    logic [63:0] digit_prod;  // multiplier k in bits [4k +: 4]
+    logic [1:0]  a_digit;
+    logic [1:0]  b_digit;
+    logic [21:0] sum;
+    logic [13:0] elem_prod;
+    logic [2:0]  pair;
+    logic [21:0] term;
+    logic [1:0]  micro_shift;
+    logic        negative;
+    int k;
+    int e;
+    int j;
     // The 16 two-bit multipliers. Multiplier k takes A digit da and B digit db of one element:
     // MX9 da = k / 4, db = k % 4 of the single element; MX6 da = (k / 2) % 2, db = k % 2 of
     // element k / 4; MX4 both digits 0 of element k.
-    for (int k = 0; k < 16; k++) begin
+    for (k = 0; k < 16; k++) begin
       if (format == 2'd0) begin
         a_digit = a_mag[2*(k/4) +: 2];
         b_digit = b_mag[2*(k%4) +: 2];
@@ -104,33 +108,40 @@ module dpe (
       end
       digit_prod[4*k +: 4] = {2'b00, a_digit} * {2'b00, b_digit};
     end
-    // Recombination: digit products shifted by their digit weights and summed per element.
-    elem_prod = '0;
-    for (int k = 0; k < 16; k++) begin
-      if (format == 2'd0) begin
-        elem_prod[13:0] = elem_prod[13:0] + (14'(digit_prod[4*k +: 4]) << (2*(k/4) + 2*(k%4)));
-      end else if (format == 2'd1) begin
-        elem_prod[14*(k/4) +: 14] = elem_prod[14*(k/4) +: 14] + (14'(digit_prod[4*k +: 4]) << (2*((k/2)%2) + 2*(k%2)));
-      end else begin
-        elem_prod[14*k +: 14] = 14'(digit_prod[4*k +: 4]);
-      end
-    end
-    // Exact terms: each element product times 2^(2 - ua - ub), signed; u of element e comes
-    // from its pair, which depends on the slice position.
+    // Per element e: its product, recombined from its multipliers' digit products shifted by
+    // their digit weights (MX9: element 0 from all 16; MX6: element e < 4 from multipliers
+    // 4e .. 4e + 3; MX4: multiplier e alone), then the exact term: the product times
+    // 2^(2 - ua - ub), signed, where u comes from the element's pair, which depends on the
+    // slice position.
     sum = '0;
-    for (int e = 0; e < 16; e++) begin
+    for (e = 0; e < 16; e++) begin
+      elem_prod = '0;
       if (format == 2'd0) begin
         pair = slice[3:1];
+        if (e == 0) begin
+          for (k = 0; k < 16; k++) begin
+            elem_prod = elem_prod + (14'(digit_prod[4*k +: 4]) << (2*(k/4) + 2*(k%4)));
+          end
+        end
       end else if (format == 2'd1) begin
         pair = 3'(2*slice + e/2);
+        if (e < 4) begin
+          for (j = 0; j < 4; j++) begin
+            elem_prod = elem_prod + (14'(digit_prod[4*(4*e + j) +: 4]) << (2*(j/2) + 2*(j%2)));
+          end
+        end
       end else begin
         pair = 3'(e/2);
+        elem_prod = 14'(digit_prod[4*e +: 4]);
       end
       micro_shift = 2'd2 - 2'(a_micro[pair]) - 2'(b_micro[pair]);
-      term = 22'(elem_prod[14*e +: 14]);
+      term = 22'(elem_prod);
       // A three-way mux, not a barrel shifter: the shift is 0, 1 or 2.
       term = (micro_shift == 2'd2) ? term << 2 : (micro_shift == 2'd1) ? term << 1 : term;
-      sum = (a_sign[e] ^ b_sign[e]) ? sum - term : sum + term;
+      // Add or subtract with one adder: a negative term is inverted, and the +1 of its
+      // two's complement enters as the carry out of an extra low bit.
+      negative = a_sign[e] ^ b_sign[e];
+      sum = 22'(({sum, 1'b1} + {term ^ {22{negative}}, negative}) >> 1);
     end
     slice_sum = sum;
   endfunction
@@ -143,6 +154,8 @@ module dpe (
     logic        nan_block;
     logic        negative;
     logic [20:0] magnitude;
+    logic [31:0] mag_zeros_v;
+    logic [4:0]  mag_zeros;
     logic [4:0]  msb;
     logic [9:0]  exp_sum;
     logic [9:0]  lead_offset;
@@ -158,12 +171,30 @@ module dpe (
     nan_block = a_exp == 8'hFF || b_exp == 8'hFF;
     negative = block_sum[21];
     magnitude = negative ? 21'(-block_sum) : block_sum[20:0];
-    msb = 5'd0;
-    for (int i = 0; i < 21; i++) begin
-      if (magnitude[i]) begin
-        msb = 5'(i);
-      end
+    // The leading one of the magnitude (0 when it is zero).
+    mag_zeros_v = {magnitude, 11'h7FF};
+    mag_zeros = '0;
+    if (mag_zeros_v[31:16] == '0) begin
+      mag_zeros = mag_zeros + 5'd16;
+      mag_zeros_v = mag_zeros_v << 16;
     end
+    if (mag_zeros_v[31:24] == '0) begin
+      mag_zeros = mag_zeros + 5'd8;
+      mag_zeros_v = mag_zeros_v << 8;
+    end
+    if (mag_zeros_v[31:28] == '0) begin
+      mag_zeros = mag_zeros + 5'd4;
+      mag_zeros_v = mag_zeros_v << 4;
+    end
+    if (mag_zeros_v[31:30] == '0) begin
+      mag_zeros = mag_zeros + 5'd2;
+      mag_zeros_v = mag_zeros_v << 2;
+    end
+    if (!mag_zeros_v[31]) begin
+      mag_zeros = mag_zeros + 5'd1;
+      mag_zeros_v = mag_zeros_v << 1;
+    end
+    msb = (magnitude == '0) ? 5'd0 : 5'd20 - mag_zeros;
     exp_sum = 10'(a_exp) + 10'(b_exp);
     // Exponent offsets: 127 + 2m places the leading bit; 105 + 2m places bit 0 at 2^-149.
     lead_offset = (format == 2'd0) ? 10'd141 : (format == 2'd1) ? 10'd135 : 10'd131;
@@ -221,6 +252,7 @@ module dpe (
     logic [26:0] y_aligned;
     logic [27:0] x_full;
     logic [27:0] raw;
+    logic [31:0] lzc_v;
     logic [4:0]  lzc;
     logic        carry;
     logic [8:0]  headroom;
@@ -260,11 +292,27 @@ module dpe (
     x_full = {1'b0, x_sig, 3'b000};
     raw = subtract ? x_full - {1'b0, y_aligned} : x_full + {1'b0, y_aligned};
     // Leading zeros of the sum below its carry bit.
-    lzc = 5'd27;
-    for (int i = 0; i < 27; i++) begin
-      if (raw[i]) begin
-        lzc = 5'(26 - i);
-      end
+    lzc_v = {raw[26:0], 5'h1F};
+    lzc = '0;
+    if (lzc_v[31:16] == '0) begin
+      lzc = lzc + 5'd16;
+      lzc_v = lzc_v << 16;
+    end
+    if (lzc_v[31:24] == '0) begin
+      lzc = lzc + 5'd8;
+      lzc_v = lzc_v << 8;
+    end
+    if (lzc_v[31:28] == '0) begin
+      lzc = lzc + 5'd4;
+      lzc_v = lzc_v << 4;
+    end
+    if (lzc_v[31:30] == '0) begin
+      lzc = lzc + 5'd2;
+      lzc_v = lzc_v << 2;
+    end
+    if (!lzc_v[31]) begin
+      lzc = lzc + 5'd1;
+      lzc_v = lzc_v << 1;
     end
     // Normalize: right by one after a carry; left by the leading zeros, but never below the
     // smallest normal exponent (the result is then subnormal). Exponents get one more bit
