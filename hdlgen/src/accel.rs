@@ -1099,26 +1099,39 @@ fn top(cfg: AccelConfig, part: &Module, a_bank: &Module, array: &Module) -> Modu
 
     md.blank().comment(
         "A banks: row r belongs to the top part when r < split (its lane r), else to the bottom\n\
-         part (its lane R-1-r, counted from the south edge).",
+         part (its lane R-1-r, counted from the south edge). The owner's port is a two-way choice\n\
+         between fixed lanes, so no select spans the whole write bus.",
     );
     md.generate("r", r_n, "g_a", |g| {
         g.wire("own", 1, format!("{sb}'(r) >= split_q"));
-        g.wire(
-            "lane",
-            bits_for(u64::from(r_n - 1)).max(1),
-            format!("own ? {0}'({1} - r) : {0}'(r)", bits_for(u64::from(r_n - 1)).max(1), r_n - 1),
-        );
         g.logic("word", WORD_BITS);
+        let by_owner = |top: String, bottom: String| format!("own ? {bottom} : {top}");
         g.instance(
             a_bank,
             "u_bank",
             &[
                 ("clk_i", "clk_i".into()),
-                ("we_i", format!("a_we[own] && a_wmask[{r_n}*own + lane]")),
-                ("waddr_i", format!("a_waddr[{aw}*own +: {aw}]")),
-                ("wdata_i", format!("a_wdata[{}*own + {WORD_BITS}*lane +: {WORD_BITS}]", WORD_BITS * r_n)),
+                (
+                    "we_i",
+                    by_owner(
+                        "a_we[0] && a_wmask[r]".into(),
+                        format!("a_we[1] && a_wmask[{} - r]", 2 * r_n - 1),
+                    ),
+                ),
+                ("waddr_i", by_owner(format!("a_waddr[0 +: {aw}]"), format!("a_waddr[{aw} +: {aw}]"))),
+                (
+                    "wdata_i",
+                    by_owner(
+                        format!("a_wdata[{WORD_BITS}*r +: {WORD_BITS}]"),
+                        format!(
+                            "a_wdata[{} + {WORD_BITS}*({} - r) +: {WORD_BITS}]",
+                            WORD_BITS * r_n,
+                            r_n - 1
+                        ),
+                    ),
+                ),
                 ("re_i", "a_re[own]".into()),
-                ("raddr_i", format!("a_raddr[{aw}*own +: {aw}]")),
+                ("raddr_i", by_owner(format!("a_raddr[0 +: {aw}]"), format!("a_raddr[{aw} +: {aw}]"))),
                 ("rdata_o", "word".into()),
             ],
         );

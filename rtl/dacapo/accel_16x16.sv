@@ -159,20 +159,19 @@ module accel_16x16 (
   assign mem_wdata_o = mem_wdata_q;
 
   // A banks: row r belongs to the top part when r < split (its lane r), else to the bottom
-  // part (its lane R-1-r, counted from the south edge).
+  // part (its lane R-1-r, counted from the south edge). The owner's port is a two-way choice
+  // between fixed lanes, so no select spans the whole write bus.
   for (genvar r = 0; r < 16; r++) begin : g_a
     logic own;
     assign own = 5'(r) >= split_q;
-    logic [3:0] lane;
-    assign lane = own ? 4'(15 - r) : 4'(r);
     logic [143:0] word;
     sram_w144_d512 u_bank (
       .clk_i   (clk_i),
-      .we_i    (a_we[own] && a_wmask[16*own + lane]),
-      .waddr_i (a_waddr[9*own +: 9]),
-      .wdata_i (a_wdata[2304*own + 144*lane +: 144]),
+      .we_i    (own ? a_we[1] && a_wmask[31 - r] : a_we[0] && a_wmask[r]),
+      .waddr_i (own ? a_waddr[9 +: 9] : a_waddr[0 +: 9]),
+      .wdata_i (own ? a_wdata[2304 + 144*(15 - r) +: 144] : a_wdata[144*r +: 144]),
       .re_i    (a_re[own]),
-      .raddr_i (a_raddr[9*own +: 9]),
+      .raddr_i (own ? a_raddr[9 +: 9] : a_raddr[0 +: 9]),
       .rdata_o (word)
     );
     logic [63:0] slice_word;
