@@ -325,12 +325,12 @@ fn slice_select_function() -> Function {
 /// Drives `out` with the edge word of the scratchpad word `word` in the cycles `valid` says a
 /// slice enters the array, and with zeros otherwise, so idle edges do not toggle (and a
 /// simulator selects only when a slice is valid).
-fn edge_word(g: &mut Module, valid: &str, word: &str, control: [&str; 3], out: &str) {
+fn edge_word(g: &mut Module, select: &Function, valid: &str, word: &str, control: [&str; 3], out: &str) {
     let [format, slice, half] = control;
     g.logic("slice_word", SLICE_BITS);
     g.always_comb(vec![
         set("slice_word", "'0"),
-        if_(valid, vec![set("slice_word", slice_select_function().call(&[word, format, slice, half]))]),
+        if_(valid, vec![set("slice_word", select.call(&[word, format, slice, half]))]),
     ]);
     g.assign(out, "slice_word");
 }
@@ -344,6 +344,7 @@ fn field(f: cmd::Field) -> String {
 /// store converter, status and counters. The A banks live in the top (their owner follows the
 /// split); this module addresses them by lane (row from the part's edge).
 fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
+    let select = slice_select_function();
     let (r_n, c_n, p) = (cfg.rows, cfg.cols, cfg.port_bits);
     let pl = p.trailing_zeros();
     let sb = cfg.array().split_bits();
@@ -835,6 +836,7 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         );
         edge_word(
             g,
+            &select,
             "st_ctrl_q[0]",
             "word",
             ["st_fmt_q", "st_slice_q", "st_half_q"],
@@ -972,12 +974,13 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
     }
     md.always_ff(vec![set("counters_q", "'0")], inc);
     md.assign("counters_o", "counters_q");
-    md.blank().function(slice_select_function()).function(convert);
+    md.blank().function(select).function(convert);
     md
 }
 
 /// The top: two parts, the A banks, the array and the host port arbiter.
 fn top(cfg: AccelConfig, part: &Module, a_bank: &Module, array: &Module) -> Module {
+    let select = slice_select_function();
     let (r_n, c_n, p) = (cfg.rows, cfg.cols, cfg.port_bits);
     let sb = cfg.array().split_bits();
     let aw = cfg.a_depth.trailing_zeros();
@@ -1137,6 +1140,7 @@ fn top(cfg: AccelConfig, part: &Module, a_bank: &Module, array: &Module) -> Modu
         );
         edge_word(
             g,
+            &select,
             "ctrl[4*own]",
             "word",
             ["fmt[2*own +: 2]", "slice[4*own +: 4]", "half[own]"],
@@ -1168,7 +1172,7 @@ fn top(cfg: AccelConfig, part: &Module, a_bank: &Module, array: &Module) -> Modu
             ("block_done_o", "block_done_o".into()),
         ],
     );
-    md.blank().function(slice_select_function());
+    md.blank().function(select);
     md
 }
 

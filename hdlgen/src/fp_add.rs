@@ -149,8 +149,9 @@ pub(crate) fn leading_zeros(f: &mut Function, value: &str, width: u32, out: &str
     let padded = (width + 1).next_power_of_two();
     let v = format!("{out}_v");
     let ones = padded - width;
+    let out_bits = bits_for(u64::from(width));
     f.let_(&v, padded, format!("{{{value}, {ones}'h{:X}}}", (1u64 << ones) - 1));
-    f.let_(out, bits_for(u64::from(width)), "'0");
+    f.let_(out, out_bits, "'0");
     let mut step = padded / 2;
     while step > 0 {
         f.stmts(vec![if_(
@@ -159,10 +160,7 @@ pub(crate) fn leading_zeros(f: &mut Function, value: &str, width: u32, out: &str
             } else {
                 format!("{v}[{}:{}] == '0", padded - 1, padded - step)
             },
-            vec![
-                set(out, format!("{out} + {}'d{step}", bits_for(u64::from(width)))),
-                set(&v, format!("{v} << {step}")),
-            ],
+            vec![set(out, format!("{out} + {out_bits}'d{step}")), set(&v, format!("{v} << {step}"))],
         )]);
         step /= 2;
     }
