@@ -28,7 +28,7 @@ pub struct RunArgs {
     /// Student / teacher pair whose latencies time the phases: resnet18, resnet34 or vit.
     #[arg(long, default_value = "resnet18")]
     pair: String,
-    /// A policy's name, or all.
+    /// Policies to play, comma-separated, or all.
     #[arg(long, default_value = "all")]
     policy: String,
     /// Scenarios to play, comma-separated (s1..s6).

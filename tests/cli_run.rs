@@ -78,6 +78,8 @@ fn bad_input_is_rejected_and_nothing_is_written() {
     for (args, says) in [
         (vec!["run", "--pair", "resnet50", "--out", o], "unknown pair 'resnet50'"),
         (vec!["run", "--policy", "greedy", "--out", o], "unknown policy 'greedy'"),
+        (vec!["run", "--policy", "ekya-orin,greedy", "--out", o], "unknown policy 'greedy'"),
+        (vec!["run", "--policy", "ekya-orin,ekya-orin", "--out", o], "'ekya-orin' is listed twice"),
         (vec!["run", "--scenarios", "", "--out", o], "--scenarios is empty"),
         (vec!["run", "--scenarios", " , ", "--out", o], "--scenarios is empty"),
         (vec!["run", "--scenarios", "s1,s7", "--out", o], "unknown scenario 's7'"),

@@ -3,12 +3,15 @@
 
 use std::collections::VecDeque;
 
-use host::cl::policies::{inference_rows, is_drift, push_labels, retrain_seconds, BUFFER};
+use host::backend::Golden;
+use host::cl::policies::{inference_rows, is_drift, push_labels, retrain_seconds, unpicked, BUFFER};
 use host::cl::pretrain::{pretrain, Steps};
 use host::cl::protocol::{geomean, scenario_score, window_accuracies, WARM_UP_WINDOWS};
 use host::cl::world::{balanced_newest, Labels, Sample};
 use host::cl::{run_scenario, Pair, Play, Policy, Timing};
 use host::latency::Kernel;
+use host::net::Net;
+use host::rng::Rng;
 use host::stream::FRAMES_PER_WINDOW;
 
 /// A made-up table: inference takes `infer_row_seconds / rows` per frame, labeling 0.05 s per
@@ -83,6 +86,35 @@ fn samples_are_drawn_class_balanced_and_newest_first() {
 }
 
 #[test]
+fn validation_holds_out_every_fourth_two_second_stretch() {
+    let validates = |frame| Sample { frame, label: 0 }.validates();
+    // 60 frames a stretch: frames 180..240 and 420..480 validate, the others train.
+    assert!(!validates(0) && !validates(179) && validates(180) && validates(239));
+    assert!(!validates(240) && !validates(419) && validates(420));
+    assert_eq!((0..2400).filter(|&f| validates(f)).count(), 600);
+}
+
+#[test]
+fn extra_labels_take_unlabeled_frames_uniformly() {
+    let mut rng = Rng::new(5);
+    // 10..=14 with 10 and 12 labeled: 11, 13 and 14 equally often.
+    let mut counts = [0; 15];
+    for _ in 0..3000 {
+        counts[unpicked(&mut rng, 10, 14, &[10, 12]) as usize] += 1;
+    }
+    assert_eq!(counts[10] + counts[12], 0);
+    assert!([11, 13, 14].iter().all(|&f| (900..1100).contains(&counts[f])), "{counts:?}");
+    // Drawing as many as the range holds gives every frame once; then the newest again.
+    let mut picked = Vec::new();
+    for _ in 0..50 {
+        let frame = unpicked(&mut rng, 100, 149, &picked);
+        picked.insert(picked.partition_point(|&f| f < frame), frame);
+    }
+    assert_eq!(picked, (100..150).collect::<Vec<u64>>());
+    assert_eq!(unpicked(&mut rng, 100, 149, &picked), 149);
+}
+
+#[test]
 fn the_protocol_drops_the_warm_up_and_takes_geometric_means() {
     assert_eq!(WARM_UP_WINDOWS, 4);
     // Window w: every scored frame correct with probability pattern: w even 1/2, w odd 1.
@@ -140,12 +172,18 @@ fn scenarios_replay_identically_and_follow_each_policy_s_schedule() {
     let s = run(Policy::DacapoSpatiotemporal);
     let phases: Vec<(&str, f64)> = s.timeline.iter().skip(1).map(|p| (p.kernel, p.end - p.start)).collect();
     assert!(matches!(phases[0], ("label", d) if (d - 21.6).abs() < 1e-6), "{:?}", phases[0]);
-    let mut drifts = 0;
+    let (mut drifts, mut full_retrains) = (0, 0);
     // (The stream's end may cut the last phase short.)
     for pair in phases[..phases.len() - 1].windows(2) {
         match pair {
             [("train", d), ("label", l)] => {
-                assert!((d - 21.7).abs() < 1e-6 && (l - 5.4).abs() < 1e-6, "{pair:?}");
+                // At most 324 samples train (21 iterations of 1 s) and 108 validate (7 batches
+                // of 0.1 s); fewer when the buffer holds fewer on either side of the holdout.
+                let (iterations, checks) = (d.floor(), ((d - d.floor()) * 10.0).round());
+                assert!((d - iterations - checks / 10.0).abs() < 1e-6, "{pair:?}");
+                assert!((1.0..=21.0).contains(&iterations) && checks <= 7.0, "{pair:?}");
+                assert!((l - 5.4).abs() < 1e-6, "{pair:?}");
+                full_retrains += usize::from(iterations == 21.0 && checks == 7.0);
             }
             [("label", l), ("label", e)] => {
                 assert!((l - 5.4).abs() < 1e-6 && (e - 16.2).abs() < 1e-6, "{pair:?}");
@@ -156,5 +194,41 @@ fn scenarios_replay_identically_and_follow_each_policy_s_schedule() {
         }
     }
     assert!(drifts > 0, "scenario 1 drifts from day to night");
+    assert!(full_retrains > 0, "a fuller buffer gives 324 and 108");
     assert!(s.score > a.score, "the loop keeps up with drift better: {} vs {}", s.score, a.score);
+}
+
+#[test]
+fn ekya_s_micro_profile_takes_device_time_before_the_window_s_labeling() {
+    let net = Net::new(&[4], 1).unwrap();
+    let play = Play { scenario: 1, windows: 2, backend: Box::new(Golden::new("dacapo").unwrap()), seed: 0 };
+    let run = run_scenario(
+        Policy::EkyaDacapo,
+        Pair::ResNet18,
+        play,
+        (&net, &net),
+        &mut Labels::default(),
+        &mut Table { infer_row_seconds: 0.05 },
+    )
+    .unwrap();
+    let phases: Vec<(&str, f64, f64)> =
+        run.timeline.iter().skip(1).map(|p| (p.kernel, p.start, p.end)).collect();
+    // Window 1, no profile yet: 5 epochs at the largest rate that fits, 0.075 (270 frames:
+    // 13.5 s of labels, 5 x 17 iterations). Window 2 first profiles: 5 epochs on 160 of 200
+    // of those labels, 10 iterations each, 50 s; then it labels.
+    assert_eq!(phases[0], ("label", 0.0, 13.5));
+    assert_eq!(phases[1], ("train", 13.5, 98.5));
+    assert_eq!(phases[2], ("train", 120.0, 170.0));
+    assert!(matches!(phases[3], ("label", 170.0, _)), "{:?}", phases[3]);
+}
+
+#[test]
+fn policies_are_named_one_by_one_in_order_or_all() {
+    let list = Policy::parse_list("eomu-orin, dacapo-spatial").unwrap();
+    assert_eq!(list, vec![Policy::EomuOrin, Policy::DacapoSpatial]);
+    assert_eq!(Policy::parse_list("all").unwrap(), Policy::ALL.to_vec());
+    let twice = Policy::parse_list("ekya-orin,ekya-orin").unwrap_err().to_string();
+    assert!(twice.contains("listed twice"), "{twice}");
+    let unknown = Policy::parse_list("ekya-orin,greedy").unwrap_err().to_string();
+    assert!(unknown.contains("unknown policy 'greedy'") && unknown.contains("(or all)"), "{unknown}");
 }

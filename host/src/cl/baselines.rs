@@ -151,8 +151,9 @@ const PROFILE_SAMPLES: usize = 200;
 const PROFILE_EPOCHS: usize = 5;
 
 /// Ekya's micro-profiler: a copy of the student trained 5 epochs on 80 % of a random subset of
-/// `samples`, its accuracy on the other 20 % after each epoch, fitted to a learning curve.
-fn micro_profile(world: &mut World, samples: &[Sample], numerics: Numerics) -> anyhow::Result<Curve> {
+/// `samples`, its accuracy on the other 20 % before and after each epoch, fitted to a learning
+/// curve. Returns the curve and the seconds the profile keeps the device busy.
+fn micro_profile(world: &mut World, bg: &mut Background, samples: &[Sample]) -> anyhow::Result<(Curve, f64)> {
     let mut subset = samples.to_vec();
     for i in (1..subset.len()).rev() {
         subset.swap(i, world.rng.below(i as u64 + 1) as usize);
@@ -165,10 +166,11 @@ fn micro_profile(world: &mut World, samples: &[Sample], numerics: Numerics) -> a
     let mut net = student;
     let mut acc = Vec::new();
     for _ in 0..PROFILE_EPOCHS {
-        net = world.train_further(net, train, 1, numerics)?;
+        net = world.train_further(net, train, 1, bg.numerics)?;
         acc.push(world.accuracy(&net, test)?);
     }
-    Ok(Curve::fit(now, &acc))
+    let busy = bg.train_seconds(train.len(), PROFILE_EPOCHS)?;
+    Ok((Curve::fit(now, &acc), busy))
 }
 
 pub const EKYA_EPOCHS: [usize; 3] = [5, 15, 30];
@@ -210,11 +212,18 @@ pub fn ekya(world: &mut World, timing: &mut dyn Timing, sharing: Sharing) -> any
     let label_s = bg.seconds(Kernel::Label, 1)?;
     let mut previous: Vec<Sample> = Vec::new();
     for w in 0..world.windows() {
-        let start = (w as u64 * WINDOW_SECONDS) as f64;
-        let curve =
-            if previous.is_empty() { None } else { Some(micro_profile(world, &previous, bg.numerics)?) };
-        let choice = ekya_choice(curve, &mut |e, n| Ok(n as f64 * label_s + bg.train_seconds(n, e)?))?;
+        let window_start = (w as u64 * WINDOW_SECONDS) as f64;
+        let (curve, profile_s) = if previous.is_empty() {
+            (None, 0.0)
+        } else {
+            let (curve, busy) = micro_profile(world, &mut bg, &previous)?;
+            world.record(window_start, window_start + busy, "train", bg.rows, bg.train_format);
+            (Some(curve), busy)
+        };
+        let choice =
+            ekya_choice(curve, &mut |e, n| Ok(profile_s + n as f64 * label_s + bg.train_seconds(n, e)?))?;
         let Some((epochs, rate)) = choice else { continue };
+        let start = window_start + profile_s;
         let count = (rate * FRAMES_PER_WINDOW as f64).round() as usize;
         let frames: Vec<u64> = (0..count).map(|i| world.frame_at(start + i as f64 * label_s)).collect();
         let labeled = world.label(&frames)?;
@@ -359,12 +368,12 @@ pub fn eomu(world: &mut World, timing: &mut dyn Timing, budget: f64) -> anyhow::
         let (trigger, urgency) = trend.add(acc);
         if trigger && buffer.len() >= TRAIN_BATCH {
             let samples: Vec<Sample> = balanced_newest(&buffer, TRAIN_SAMPLES);
-            let curve = micro_profile(world, &samples, bg.numerics)?;
+            let start = t;
+            let (curve, profile_s) = micro_profile(world, &mut bg, &samples)?;
             let per_epoch = bg.train_seconds(samples.len(), 1)?;
             let epochs = eomu_epochs(curve, urgency, per_epoch / WINDOW_SECONDS as f64, &mut world.rng);
             let candidate = world.trained(&samples, epochs, bg.numerics)?;
-            let start = t;
-            t += epochs as f64 * per_epoch;
+            t += profile_s + epochs as f64 * per_epoch;
             world.deploy(t.min(world.end()), candidate)?;
             world.record(start, t, "train", None, "fp16");
         }

@@ -146,13 +146,19 @@ impl Policy {
         self != Policy::F32Unbounded
     }
 
-    /// One policy by name, or all of them for "all".
-    pub fn parse_list(name: &str) -> anyhow::Result<Vec<Policy>> {
-        if name == "all" {
+    /// Comma-separated policy names in the order given, or all of them for "all".
+    pub fn parse_list(names: &str) -> anyhow::Result<Vec<Policy>> {
+        if names == "all" {
             return Ok(Policy::ALL.to_vec());
         }
-        let policy = crate::named::by_name(&Policy::ALL, Policy::name, name, ("policy", "policies"));
-        Ok(vec![policy.map_err(|e| anyhow::anyhow!("{e} (or all)"))?])
+        let mut policies = Vec::new();
+        for name in names.split(',').map(str::trim) {
+            let policy = crate::named::by_name(&Policy::ALL, Policy::name, name, ("policy", "policies"))
+                .map_err(|e| anyhow::anyhow!("{e} (or all)"))?;
+            anyhow::ensure!(!policies.contains(&policy), "policy '{name}' is listed twice");
+            policies.push(policy);
+        }
+        Ok(policies)
     }
 }
 

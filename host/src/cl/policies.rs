@@ -6,6 +6,7 @@
 use std::collections::VecDeque;
 
 use anyhow::{bail, Context};
+use mx::rng::Rng;
 
 use super::world::{balanced_newest, Sample, World, TRAIN_BATCH};
 use super::Timing;
@@ -66,8 +67,8 @@ pub fn retrain_seconds(
 }
 
 /// DaCapo-Spatiotemporal: inference on its fewest rows; the other rows alternate between
-/// retraining (1 epoch on 324 buffered samples, 108 to validate) and labeling 108 frames of
-/// the last two phases; a labeled accuracy 5 points under the validation accuracy is drift,
+/// retraining (1 epoch on 324 buffered samples, 108 held-out ones to validate) and labeling
+/// 108 frames of the last two phases; a labeled accuracy 5 points under the validation accuracy is drift,
 /// which clears the buffer and labels until it holds 432 again.
 pub fn spatiotemporal(world: &mut World, timing: &mut dyn Timing) -> anyhow::Result<()> {
     let shared = allocate(world, timing)?;
@@ -80,12 +81,17 @@ pub fn spatiotemporal(world: &mut World, timing: &mut dyn Timing) -> anyhow::Res
     let mut since = 0.0;
     while t < end {
         if extra {
-            // Label frames as they arrive until the buffer holds enough.
+            // Label until the buffer holds enough, each time a frame not labeled yet from
+            // those seen since the last label phase began (spread over many scenes rather
+            // than the run of near-identical frames arriving meanwhile).
             let start = t;
+            let first = world.frame_at(since);
             since = start;
             let mut frames = Vec::new();
             while buffer.len() + frames.len() < EXTRA_LABEL_TARGET && t + label_s <= end {
-                frames.push(world.frame_at(t));
+                let seen = world.frame_at(t);
+                let frame = unpicked(&mut world.rng, first, seen, &frames);
+                frames.insert(frames.partition_point(|&f| f < frame), frame);
                 t += label_s;
             }
             push_labels(&mut buffer, world.label(&frames)?);
@@ -96,11 +102,8 @@ pub fn spatiotemporal(world: &mut World, timing: &mut dyn Timing) -> anyhow::Res
             break;
         }
         let retrain_start = t;
-        let drawn = balanced_newest(&buffer, TRAIN_SAMPLES + VALIDATION_SAMPLES);
-        // Every fourth drawn sample validates, the rest train.
-        let train: Vec<Sample> =
-            drawn.iter().enumerate().filter(|(i, _)| i % 4 != 3).map(|(_, s)| *s).collect();
-        let validation: Vec<Sample> = drawn.iter().skip(3).step_by(4).copied().collect();
+        let train = balanced_newest(buffer.iter().filter(|s| !s.validates()), TRAIN_SAMPLES);
+        let validation = balanced_newest(buffer.iter().filter(|s| s.validates()), VALIDATION_SAMPLES);
         let duration = retrain_seconds(timing, shared, train.len(), 1, validation.len())?;
         if t + duration > end {
             break;
@@ -115,9 +118,13 @@ pub fn spatiotemporal(world: &mut World, timing: &mut dyn Timing) -> anyhow::Res
         if t + duration > end {
             break;
         }
-        // Frames seen during the last label and retrain phases.
+        // Frames seen during the last label and retrain phases, evenly spaced from a random
+        // offset: uniform, and no frame twice.
         let (first, last) = (world.frame_at(since), world.frame_at(t).max(world.frame_at(since) + 1));
-        let frames: Vec<u64> = (0..LABELS_PER_PHASE).map(|_| first + world.rng.below(last - first)).collect();
+        let span = (last - first) as f64 / LABELS_PER_PHASE as f64;
+        let offset = world.rng.unit_f64();
+        let frames: Vec<u64> =
+            (0..LABELS_PER_PHASE).map(|i| first + ((i as f64 + offset) * span) as u64).collect();
         let labeled = world.label(&frames)?;
         let labeled_acc = world.student_accuracy(&labeled)?;
         world.record(t, t + duration, "label", Some(shared), "mx6");
@@ -130,6 +137,24 @@ pub fn spatiotemporal(world: &mut World, timing: &mut dyn Timing) -> anyhow::Res
         push_labels(&mut buffer, labeled);
     }
     Ok(())
+}
+
+/// A frame of `first..=last` uniformly among those not in `picked` (sorted, within the
+/// range); `last` when every one is picked.
+pub fn unpicked(rng: &mut Rng, first: u64, last: u64, picked: &[u64]) -> u64 {
+    let free = (last - first + 1).saturating_sub(picked.len() as u64);
+    if free == 0 {
+        return last;
+    }
+    // The j-th free frame: step over the picked frames at or below it.
+    let mut frame = first + rng.below(free);
+    for &p in picked {
+        if p > frame {
+            break;
+        }
+        frame += 1;
+    }
+    frame
 }
 
 /// New labels go to the front of the buffer (newest first); beyond `BUFFER` the oldest drop.

@@ -31,6 +31,16 @@ pub struct Sample {
     pub label: usize,
 }
 
+impl Sample {
+    /// Whether the sample belongs to the held-out quarter that only validates: the last of
+    /// every four 2-s stretches of the stream. Fixed per frame, so no retraining trains on a
+    /// sample that another validates on; whole stretches, so validation never sees a
+    /// near-identical neighbour of a training frame (a scene lasts 1.5 s).
+    pub fn validates(&self) -> bool {
+        self.frame / (2 * FPS) % 4 == 3
+    }
+}
+
 /// One phase of the timeline: `kernel` on `rows` rows (None: a time-shared GPU) from `start`
 /// to `end` seconds, in `format` ("mx6", "mx9", "f32", "fp16").
 #[derive(Clone, Debug, PartialEq)]
@@ -256,12 +266,12 @@ impl<'a> World<'a> {
 
 /// Draws up to `n` samples, class-balanced and newest first: classes take turns, each giving
 /// its newest sample not yet drawn (the buffer holds the newest first).
-pub fn balanced_newest(buffer: &VecDeque<Sample>, n: usize) -> Vec<Sample> {
+pub fn balanced_newest<'s>(samples: impl IntoIterator<Item = &'s Sample>, n: usize) -> Vec<Sample> {
     let mut by_class: Vec<VecDeque<Sample>> = vec![VecDeque::new(); CLASSES];
-    for s in buffer {
+    for s in samples {
         by_class[s.label].push_back(*s);
     }
-    let mut out = Vec::with_capacity(n.min(buffer.len()));
+    let mut out = Vec::new();
     while out.len() < n && by_class.iter().any(|c| !c.is_empty()) {
         for class in by_class.iter_mut() {
             if out.len() < n {
