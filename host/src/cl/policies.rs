@@ -68,8 +68,8 @@ pub fn retrain_seconds(
 
 /// DaCapo-Spatiotemporal: inference on its fewest rows; the other rows alternate between
 /// retraining (1 epoch on 324 buffered samples, 108 held-out ones to validate) and labeling
-/// 108 frames of the last two phases; a labeled accuracy 5 points under the validation accuracy is drift,
-/// which clears the buffer and labels until it holds 432 again.
+/// 108 frames of the last two phases; a labeled accuracy 5 points under the validation
+/// accuracy is drift, which clears the buffer and labels until it holds 432 again.
 pub fn spatiotemporal(world: &mut World, timing: &mut dyn Timing) -> anyhow::Result<()> {
     let shared = allocate(world, timing)?;
     let label_s = timing.seconds(Kernel::Label, shared, 1)?;
@@ -120,7 +120,8 @@ pub fn spatiotemporal(world: &mut World, timing: &mut dyn Timing) -> anyhow::Res
         }
         // Frames seen during the last label and retrain phases, evenly spaced from a random
         // offset: uniform, and no frame twice.
-        let (first, last) = (world.frame_at(since), world.frame_at(t).max(world.frame_at(since) + 1));
+        let first = world.frame_at(since);
+        let last = world.frame_at(t).max(first + 1);
         let span = (last - first) as f64 / LABELS_PER_PHASE as f64;
         let offset = world.rng.unit_f64();
         let frames: Vec<u64> =
