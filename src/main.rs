@@ -1,6 +1,8 @@
 //! `dacapo`: generate, verify and run the DaCapo continuous-learning accelerator.
 
+mod asic_cmd;
 mod demo;
+mod fpga_cmd;
 mod mx_cmd;
 mod profile_cmd;
 mod rtl_cmd;
@@ -35,6 +37,11 @@ enum Command {
     Rtl(rtl_cmd::RtlArgs),
     /// Lint, check and synthesize every generated design; write the resource report.
     Synth(rtl_cmd::SynthArgs),
+    /// ASIC timing: map to the OSU 0.18 um cells, time with OpenSTA, write reports/asic.md.
+    Asic(asic_cmd::AsicArgs),
+    /// FPGA place and route: ECP5-85F speed 8 with YoWASP Yosys and nextpnr, write
+    /// reports/fpga.md.
+    Fpga(fpga_cmd::FpgaArgs),
     /// Run test vectors through the simulated RTL (Verilator).
     #[command(subcommand)]
     Sim(sim_cmd::SimCommand),
@@ -69,6 +76,8 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args).map(|()| true),
         Command::Rtl(args) => rtl_cmd::rtl(args).map(|()| true),
         Command::Synth(args) => rtl_cmd::synth(args).map(|()| true),
+        Command::Asic(args) => asic_cmd::asic(args),
+        Command::Fpga(args) => fpga_cmd::fpga(args),
         Command::Sim(command) => sim_cmd::run(command),
         Command::Profile(args) => profile_cmd::run(args).map(|()| true),
         Command::Pretrain(args) => run_cmd::pretrain_cmd(args).map(|()| true),

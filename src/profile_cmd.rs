@@ -19,8 +19,9 @@ pub struct ProfileArgs {
     /// Host memory bandwidth in GB/s.
     #[arg(long, default_value_t = 204.8, allow_negative_numbers = true)]
     bandwidth_gbps: f64,
-    /// Accelerator clock in MHz.
-    #[arg(long, default_value_t = 500.0, allow_negative_numbers = true)]
+    /// Accelerator clock in MHz (the default is the 28 nm estimate's round figure; see
+    /// host::timing::CLOCK_MHZ and reports/asic.md).
+    #[arg(long, default_value_t = host::timing::CLOCK_MHZ, allow_negative_numbers = true)]
     clock_mhz: f64,
     /// Where to write the whole table.
     #[arg(long, default_value = "reports/latency.csv")]

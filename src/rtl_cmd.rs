@@ -114,7 +114,7 @@ pub struct SynthArgs {
 }
 
 /// An accelerator named by a preset or an RxC shape.
-fn accel_config(name: &str) -> anyhow::Result<AccelConfig> {
+pub(crate) fn accel_config(name: &str) -> anyhow::Result<AccelConfig> {
     if let Ok(config) = hdlgen::preset(name) {
         return Ok(config);
     }
@@ -154,7 +154,7 @@ struct Resources {
 }
 
 /// What each design is, and multiply-accumulates per cycle (by format for the DPE).
-fn describe(name: &str) -> (&'static str, &'static str) {
+pub(crate) fn describe(name: &str) -> (&'static str, &'static str) {
     match name {
         "dpe" => {
             ("precision-flexible DPE: 16 two-bit multipliers, block sum, fp32_add accumulator", "1 / 4 / 16")
@@ -369,7 +369,7 @@ fn accel_report(accels: &[(String, AccelConfig, AccelResources)]) -> String {
     md
 }
 
-fn run(command: &mut Command, tool: &str) -> anyhow::Result<String> {
+pub(crate) fn run(command: &mut Command, tool: &str) -> anyhow::Result<String> {
     let output =
         command.output().with_context(|| format!("cannot run {tool}; run scripts/install-deps.sh"))?;
     let text =

@@ -103,7 +103,8 @@ pub fn run_rtl_cmd(args: RunRtlArgs) -> anyhow::Result<bool> {
         ("rtl", Box::new(host::backend::Rtl::new(&args.preset)?)),
     ] {
         let started = Instant::now();
-        let mut timing = ArrayTiming::new(pair, Profiler::new(config, MemoryRate::FULL), 500.0);
+        let mut timing =
+            ArrayTiming::new(pair, Profiler::new(config, MemoryRate::FULL), host::timing::CLOCK_MHZ);
         let play = Play { scenario, windows: 1, backend, seed: 0 };
         let run = run_scenario(
             Policy::DacapoSpatiotemporal,
@@ -198,7 +199,11 @@ fn run_into(
                 let Some(scenario) = queue.lock().expect("queue").pop() else { break };
                 let mut labels = Labels::default();
                 for &policy in policies {
-                    let mut timing = ArrayTiming::new(pair, Profiler::new(config, MemoryRate::FULL), 500.0);
+                    let mut timing = ArrayTiming::new(
+                        pair,
+                        Profiler::new(config, MemoryRate::FULL),
+                        host::timing::CLOCK_MHZ,
+                    );
                     let t = Instant::now();
                     let run = Play::golden(scenario, args.seed).and_then(|play| {
                         run_scenario(policy, pair, play, (&student, &teacher), &mut labels, &mut timing)

@@ -42,7 +42,7 @@ pub struct GemmArgs {
     #[arg(long, default_value_t = 204.8, allow_negative_numbers = true)]
     bandwidth_gbps: f64,
     /// Accelerator clock in MHz (for the bandwidth per cycle).
-    #[arg(long, default_value_t = 500.0, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = host::timing::CLOCK_MHZ, allow_negative_numbers = true)]
     clock_mhz: f64,
 }
 

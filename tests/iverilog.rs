@@ -87,8 +87,9 @@ fn hex_line(fields: &[(u128, u32)]) -> String {
 fn dpe_matches_the_golden_dot_product_on_iverilog() {
     use mx::{dot, Block, Format};
     let mut rng = Rng::new(12);
-    // One step per clock edge: rst_ni, format_i, clear_i, load_i, load_data_i, valid_i, a_exp_i,
-    // b_exp_i, a_micro_i, b_micro_i, a_sign_i, a_mag_i, b_sign_i, b_mag_i (the dpe port order).
+    // One step per clock edge: rst_ni, format_i, clear_i, load_i, load_data_i, drain_i,
+    // drain_tag_i, valid_i, a_exp_i, b_exp_i, a_micro_i, b_micro_i, a_sign_i, a_mag_i, b_sign_i,
+    // b_mag_i (the dpe port order).
     let step = |format: Format, clear: bool, valid: bool, a: &Block, b: &Block, s: sim::Slice| {
         hex_line(&[
             (1, 1),
@@ -96,6 +97,8 @@ fn dpe_matches_the_golden_dot_product_on_iverilog() {
             (u128::from(clear), 1),
             (0, 1),
             (0, 32),
+            (0, 1),
+            (0, 1),
             (u128::from(valid), 1),
             (u128::from(a.exp), 8),
             (u128::from(b.exp), 8),
@@ -125,16 +128,20 @@ fn dpe_matches_the_golden_dot_product_on_iverilog() {
         for s in sim::slices(&a, &b, format) {
             vectors.push(step(format, false, true, &a, &b, s));
         }
+        // The sum reaches acc_o through the rest of the DPE's pipeline.
+        for _ in 1..hdlgen::dpe::LATENCY {
+            vectors.push(step(format, false, false, &a, &b, idle));
+        }
         checks.push((vectors.len() - 1, dot(&[a], &[b], format, 0.0)));
     }
     let design = hdlgen::dpe_design();
     let results = replay(&design, &vectors);
     for (at, want) in checks {
-        // Outputs: acc_o then block_done_o, as 33 bits in 9 hex digits.
+        // Outputs: acc_o, block_done_o, drain_o, drain_tag_o, as 35 bits in 9 hex digits.
         let out =
             u64::from_str_radix(&results[at], 16).unwrap_or_else(|_| panic!("step {at}: {}", results[at]));
-        assert_eq!((out >> 1) as u32, want.to_bits(), "step {at}");
-        assert_eq!(out & 1, 1, "block_done_o after the last slice, step {at}");
+        assert_eq!((out >> 3) as u32, want.to_bits(), "step {at}");
+        assert_eq!(out >> 2 & 1, 1, "block_done_o as the sum reaches acc_o, step {at}");
     }
 }
 

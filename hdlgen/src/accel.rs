@@ -544,7 +544,8 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
 
     md.blank().comment(
         "DMA unit: a load requests lines x beats reads, collects each line's beats, writes the line\n\
-         into the banks; a store reads a result row, then sends its beats.",
+         into the banks; a store reads result rows, converts each into st_line_q and sends its\n\
+         beats.",
     );
     md.logic_doc("d_kind_q", 2, "0 load A, 1 load B, 2 store")
         .logic("d_active_q", 1)
@@ -558,7 +559,9 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         .logic("d_beat_q", beat_w)
         .logic("d_host_q", 32)
         .logic("d_spad_q", 16)
-        .logic("d_need_read_q", 1)
+        .logic_doc("st_read_q", 16, "result rows a store has read so far")
+        .logic_doc("st_row_ready_q", 1, "the result buffer's read word is a row not yet converted")
+        .logic_doc("st_line_full_q", 1, "st_line_q holds a converted row whose beats are being sent")
         .logic("rd_q", 1)
         .logic("rd_beat_q", beat_w)
         .logic("rd_last_q", 1)
@@ -570,10 +573,20 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         .logic("drain_last", 1);
     md.wire("d_is_store", 1, "d_kind_q == 2'd2")
         .wire("d_more", 1, "d_line_q != d_lines_q")
-        .wire("d_req", 1, "d_active_q && d_more && !(d_is_store && d_need_read_q)")
+        .wire("d_req", 1, "d_active_q && d_more && (!d_is_store || st_line_full_q)")
         .wire("d_gnt", 1, "d_req && mem_gnt_i")
         .wire("d_last_beat", 1, format!("d_beat_q == d_bpl_q - {beat_w}'d1"))
         .wire("d_finish", 1, "d_active_q && !d_more && !rd_q");
+    md.comment(
+        "A store streams its rows through two registers: the result buffer's read word, then\n\
+         st_line_q, converted, whose beats go out. A row moves on when the next stage is empty or\n\
+         sends its last beat in this cycle, so one beat a cycle keeps flowing.",
+    );
+    md.wire("st_take", 1, "st_row_ready_q && (!st_line_full_q || (d_gnt && d_last_beat))").wire(
+        "st_read",
+        1,
+        "d_active_q && d_is_store && st_read_q != d_lines_q && (!st_row_ready_q || st_take)",
+    );
 
     // ---- Hazards and dispatch ----
     md.blank().comment(
@@ -743,7 +756,9 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
             set("d_beat_q", "'0"),
             set("d_host_q", "'0"),
             set("d_spad_q", "'0"),
-            set("d_need_read_q", "1'b0"),
+            set("st_read_q", "'0"),
+            set("st_row_ready_q", "1'b0"),
+            set("st_line_full_q", "1'b0"),
             set("rd_q", "1'b0"),
             set("rd_beat_q", "'0"),
             set("rd_last_q", "1'b0"),
@@ -753,7 +768,9 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
             set("line_q", "'0"),
         ],
         vec![
-            if_("d_active_q && d_is_store && d_need_read_q", vec![set("d_need_read_q", "1'b0")]),
+            if_("st_read", vec![set("st_read_q", "st_read_q + 16'd1")]),
+            set("st_row_ready_q", "st_read || (st_row_ready_q && !st_take)"),
+            set("st_line_full_q", "st_take || (st_line_full_q && !(d_gnt && d_last_beat))"),
             if_(
                 "d_gnt",
                 vec![
@@ -788,7 +805,7 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
                     set("d_beat_q", "'0"),
                     set("d_host_q", "h_host"),
                     set("d_spad_q", "h_addr"),
-                    set("d_need_read_q", "is_store"),
+                    set("st_read_q", "16'd0"),
                 ],
             ),
         ],
@@ -851,8 +868,7 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
     );
     md.logic_doc("row_cnt_q", 7 * c_n, "next row of column c in bits [7c +: 7]")
         .logic_doc("results", 32 * c_n, "result row being stored, column c in bits [32c +: 32]")
-        .wire("st_read", 1, "d_active_q && d_is_store && (d_need_read_q || (d_gnt && d_last_beat && d_line_q + 16'd1 != d_lines_q))")
-        .wire("st_row", rb, format!("{rb}'(d_need_read_q ? d_line_q : d_line_q + 16'd1)"));
+        .wire("st_row", rb, format!("{rb}'(st_read_q)"));
     md.generate("c", c_n, "g_r", |g| {
         g.wire("row", 7, "row_cnt_q[7*c +: 7]");
         g.instance(
@@ -894,7 +910,8 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
     );
     md.logic_doc("masked", 32 * 16 * groups, "column c in bits [32c +: 32], zero past the tile")
         .logic_doc("blocks", max_block_bits() * groups, "group g's packed block in bits [144g +: 144]")
-        .logic("store_line", store_line_bits);
+        .logic("store_line", store_line_bits)
+        .logic("st_line_q", store_line_bits);
     md.wire("padded", 32 * 16 * groups, format!("{}'(results)", 32 * 16 * groups));
     md.generate("c", 16 * groups, "g_mask", |g| {
         g.assign("masked[32*c +: 32]", "(7'(c) < d_lanes_q) ? padded[32*c +: 32] : 32'd0");
@@ -925,16 +942,20 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
             vec![set("store_line", packed(mx4))],
         )],
     ));
-    md.comment("The conversion runs only in the cycles that send an MX row (simulators skip it otherwise).");
+    md.comment(
+        "The conversion runs only in the cycles that take an MX row into st_line_q (simulators skip\n\
+         it otherwise); its register keeps mx_convert off the host port's paths.",
+    );
     md.always_comb(vec![
         set("blocks", "'0"),
         set("store_line", format!("{store_line_bits}'(masked[{}:0])", 32 * c_n - 1)),
-        if_(format!("d_req && d_is_store && d_fmt_q != 2'd{}", cmd::F32), convert_row),
+        if_(format!("st_take && d_fmt_q != 2'd{}", cmd::F32), convert_row),
     ]);
+    md.always_ff(vec![set("st_line_q", "'0")], vec![if_("st_take", vec![set("st_line_q", "store_line")])]);
     md.assign("mem_req_o", "d_req")
         .assign("mem_we_o", "d_is_store")
         .assign("mem_addr_o", "d_host_q")
-        .assign("mem_wdata_o", format!("store_line[{p}*d_beat_q +: {p}]"));
+        .assign("mem_wdata_o", format!("st_line_q[{p}*d_beat_q +: {p}]"));
 
     // ---- Status and counters ----
     md.blank()

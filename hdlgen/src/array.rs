@@ -2,7 +2,7 @@
 //! runtime `split` into a top part (rows `0..split`, fed and drained at the north edge) and a
 //! bottom part (rows `split..R`, at the south edge), each with its own format and control.
 
-use crate::dpe::dpe_design;
+use crate::dpe::{self, dpe_design};
 use crate::fp_add::bits_for;
 use crate::verilog::{set, Module};
 use crate::Design;
@@ -43,25 +43,40 @@ pub const WEST_BITS: u32 = SLICE_BITS + 6;
 /// A drain chain entry: `{valid, tag, value[31:0]}`.
 const DRAIN_BITS: u32 = 34;
 
-/// A delay line with a runtime tap: `q_o` is `d_i` from `tap_i` cycles ago (0..=depth).
+/// Cycles every operand and control word spends in its edge's output register, on top of
+/// its systolic skew.
+pub const EDGE_LATENCY: u32 = 1;
+
+/// Cycles by which the array's pipeline registers delay a drain's capture: the edge register
+/// and the DPE's stages after the first.
+pub fn drain_delay() -> u32 {
+    EDGE_LATENCY + dpe::LATENCY - 1
+}
+
+/// A delay line with a runtime tap: `q_o` is `d_i` from `tap_i + 1` cycles ago (0..=depth).
 fn skew_line(width: u32, depth: u32) -> Module {
     let tb = bits_for(u64::from(depth));
     let mut md = Module::new(
         format!("skew_line_w{width}_d{depth}"),
         format!(
-            "Delay line for systolic skew: q_o is d_i delayed by tap_i (0..={depth}) cycles. flush_i empties\n\
+            "Delay line for systolic skew: q_o is d_i delayed by tap_i (0..={depth}) cycles plus one, its\n\
+             output register, which keeps the tap's multiplexer off the DPE's paths. flush_i empties\n\
              it, so a changed tap never brings back words from before the change."
         ),
     );
     md.clock_and_reset().input("flush_i", 1).input("d_i", width).input("tap_i", tb).output("q_o", width);
     md.blank().logic_doc("stages_q", width * depth, "stage s (delay s + 1) in bits [width*s +: width]");
+    md.logic("out_q", width);
     md.wire("line", width * (depth + 1), "{stages_q, d_i}");
-    md.always_ff(
-        vec![set("stages_q", "'0")],
-        vec![set("stages_q", format!("flush_i ? {}'(d_i) : line[{}:0]", width * depth, width * depth - 1))],
-    );
     md.comment("While flushing only the new word counts: older stages read as empty.");
-    md.assign("q_o", format!("(flush_i && tap_i != '0) ? {width}'d0 : line[{width}*tap_i +: {width}]"));
+    md.always_ff(
+        vec![set("stages_q", "'0"), set("out_q", "'0")],
+        vec![
+            set("stages_q", format!("flush_i ? {}'(d_i) : line[{}:0]", width * depth, width * depth - 1)),
+            set("out_q", format!("(flush_i && tap_i != '0) ? {width}'d0 : line[{width}*tap_i +: {width}]")),
+        ],
+    );
+    md.assign("q_o", "out_q");
     md
 }
 
@@ -87,12 +102,15 @@ fn array(cfg: ArrayConfig, dpe: &Module, west_line: &Module, col_line: &Module) 
              slice per cycle: A slices on a_i (row r in bits [64r +: 64], as the dpe operand ports\n\
              {{exp, micro, sign, mag}}), B slices on top_b_i / bot_b_i (column c in bits [64c +: 64]),\n\
              and {{tag, drain, clear, valid}} on *_ctrl_i with the format on *_format_i. Edge skew registers\n\
-             align them: A moves east and B away from its edge one DPE per cycle. drain (with clear,\n\
-             the cycle after a tile's last slice) copies every accumulator of the part into a\n\
+             align them (and an output register delays every edge by one more cycle): A moves east\n\
+             and B away from its edge one DPE per cycle. drain (with clear,\n\
+             the cycle after a tile's last slice) passes down each DPE's pipeline with the blocks\n\
+             and then copies its accumulator ({} cycles after the drain reaches the DPE) into a\n\
              drain chain that shifts one row per cycle to the part's edge; each column delivers the\n\
              part's rows in order from its edge, two cycles apart, with the tag given with the\n\
              drain (the result buffer it is for). Successive drains of a part must be at least\n\
-             2 x rows cycles apart; change split_i only while both parts are idle."
+             2 x rows cycles apart; change split_i only while both parts are idle.",
+            dpe::LATENCY - 1
         ),
     );
     md.clock_and_reset()
@@ -122,6 +140,12 @@ fn array(cfg: ArrayConfig, dpe: &Module, west_line: &Module, col_line: &Module) 
     md.blank().comment("Which rows are top rows, padded: entry r + 1 is row r; the north pad counts as top, the south pad not.");
     md.logic("top_rows", r_n).logic("top_pad", r_n + 2);
     md.assign("top_pad", "{1'b0, top_rows, 1'b1}");
+    md.comment(
+        "The same a cycle later, for the B operand's select in front of every DPE: a split changes\n\
+         only while both parts are idle, and operands reach the DPEs later than that.",
+    );
+    md.logic("top_rows_q", r_n);
+    md.always_ff(vec![set("top_rows_q", "'0")], vec![set("top_rows_q", "top_rows")]);
 
     md.blank().comment(
         "West edge: each row takes its part's control, then the skew of its distance from the part's edge.",
@@ -196,16 +220,17 @@ fn array(cfg: ArrayConfig, dpe: &Module, west_line: &Module, col_line: &Module) 
             format!("{{a_fwd_q[{w}*{}*r +: {}], west_skewed[{w}*r +: {w}]}}", c_n - 1, w * (c_n - 1)),
         );
         g.logic("top_row", 1).assign("top_row", "top_pad[r + 1]");
+        g.logic("top_row_q", 1).assign("top_row_q", "top_rows_q[r]");
         g.generate("c", c_n, "g_col", |g| {
             g.wire("a_in", w, format!("a_chain[{w}*c +: {w}]"));
             g.wire(
                 "b_in",
                 s,
                 format!(
-                    "top_row ? b_chain[{s}*({c_n}*r + c) +: {s}] : b_chain[{s}*({c_n}*(r + 2) + c) +: {s}]"
+                    "top_row_q ? b_chain[{s}*({c_n}*r + c) +: {s}] : b_chain[{s}*({c_n}*(r + 2) + c) +: {s}]"
                 ),
             );
-            g.logic("acc", 32);
+            g.logic("acc", 32).logic("capture", 1).logic("capture_tag", 1);
             g.instance(
                 dpe,
                 "u_dpe",
@@ -216,6 +241,8 @@ fn array(cfg: ArrayConfig, dpe: &Module, west_line: &Module, col_line: &Module) 
                     ("clear_i", format!("a_in[{}]", s + 1)),
                     ("load_i", "1'b0".into()),
                     ("load_data_i", "32'd0".into()),
+                    ("drain_i", format!("a_in[{}]", s + 2)),
+                    ("drain_tag_i", format!("a_in[{}]", s + 3)),
                     ("valid_i", format!("a_in[{s}]")),
                     ("a_exp_i", "a_in[63:56]".into()),
                     ("b_exp_i", "b_in[63:56]".into()),
@@ -227,12 +254,14 @@ fn array(cfg: ArrayConfig, dpe: &Module, west_line: &Module, col_line: &Module) 
                     ("b_mag_i", "b_in[31:0]".into()),
                     ("acc_o", "acc".into()),
                     ("block_done_o", format!("block_done_o[{c_n}*r + c]")),
+                    ("drain_o", "capture".into()),
+                    ("drain_tag_o", "capture_tag".into()),
                 ],
             );
             g.comment(
-                "Drain: capture on the drain flag, else take the neighbour's entry toward the part's edge.",
+                "Drain: capture when the DPE's pipeline delivers the drain flag, else take the\n\
+                 neighbour's entry toward the part's edge.",
             );
-            g.wire("capture", 1, format!("a_in[{}]", s + 2));
             g.wire(
                 "from_below",
                 DRAIN_BITS,
@@ -247,7 +276,7 @@ fn array(cfg: ArrayConfig, dpe: &Module, west_line: &Module, col_line: &Module) 
                 vec![
                     set(
                         format!("drain_q[34*({c_n}*r + c) +: 34]"),
-                        format!("capture ? {{1'b1, a_in[{}], acc}} : split_changed ? 34'd0 : top_row ? from_below : from_above", s + 3),
+                        "capture ? {1'b1, capture_tag, acc} : split_changed ? 34'd0 : top_row ? from_below : from_above",
                     ),
                     set(format!("b_fwd_q[{s}*({c_n}*r + c) +: {s}]"), "b_in"),
                 ],

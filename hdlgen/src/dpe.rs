@@ -13,8 +13,6 @@ use crate::Design;
 
 /// Bits of an exact block sum: |P| <= 16 * (2 (2^7 - 1))^2 < 2^20, plus the sign.
 const SUM_BITS: u32 = 22;
-/// Bits of one element product before micro-exponent shifts: 127 * 127 < 2^14.
-const PROD_BITS: u32 = 14;
 
 /// The DPE. Its arithmetic is three functions called inside its clocked block, so a simulator
 /// evaluates the slice path only on valid cycles and the block-completion path (integer to
@@ -27,14 +25,18 @@ fn format_is(f: MxFormat) -> String {
     format!("format == 2'd{}", f.code)
 }
 
-/// The exact integer sum of one slice: digit products recombined per element, shifted by the
-/// pair's micro-exponents, signed.
+/// The block sum so far plus the exact integer sum of one slice. Every multiplier's digit
+/// product is one addend: shifted by its digit weight within its element and by the element
+/// pair's micro-exponents, and inverted when the element's product is negative. The addends,
+/// the count of inverted ones (the +1s of their two's complements) and the running sum meet in
+/// a carry-save tree and one carry-propagate adder, so the stage is a few adder delays deep
+/// rather than a chain of sixteen additions.
 fn slice_sum_function() -> Function {
     let lanes = BLOCK;
-    let pb = PROD_BITS;
     let sb = SUM_BITS;
     let mut f = Function::new("slice_sum", sb);
-    f.input("format", 2)
+    f.input("partial", sb)
+        .input("format", 2)
         .input("slice", 4)
         .input("a_micro", 8)
         .input("b_micro", 8)
@@ -43,104 +45,94 @@ fn slice_sum_function() -> Function {
         .input("b_sign", lanes)
         .input("b_mag", 2 * lanes);
     f.comment(
-        "The 16 two-bit multipliers. Multiplier k takes A digit da and B digit db of one element:\n\
-         MX9 da = k / 4, db = k % 4 of the single element; MX6 da = (k / 2) % 2, db = k % 2 of\n\
-         element k / 4; MX4 both digits 0 of element k.",
+        "The 16 two-bit multipliers. Multiplier k takes A digit da and B digit db of element e:\n\
+         MX9 e = 0, da = k / 4, db = k % 4; MX6 e = k / 4, da = (k / 2) % 2, db = k % 2; MX4\n\
+         e = k, both digits 0. Its product weighs 2^(2 da + 2 db) within the element.",
     );
-    f.local_doc("digit_prod", 4 * lanes, "multiplier k in bits [4k +: 4]")
+    f.local_doc("addends", sb * lanes, "multiplier k's signed term in bits [22k +: 22]")
         .local("a_digit", 2)
-        .local("b_digit", 2);
-    f.stmts(vec![for_(
-        "k",
-        lanes,
-        vec![
-            if_else(
-                format_is(MxFormat::MX9),
-                vec![set("a_digit", "a_mag[2*(k/4) +: 2]"), set("b_digit", "b_mag[2*(k%4) +: 2]")],
-                vec![if_else(
-                    format_is(MxFormat::MX6),
-                    vec![
-                        set("a_digit", "a_mag[4*(k/4) + 2*((k/2)%2) +: 2]"),
-                        set("b_digit", "b_mag[4*(k/4) + 2*(k%2) +: 2]"),
-                    ],
-                    vec![set("a_digit", "a_mag[2*k +: 2]"), set("b_digit", "b_mag[2*k +: 2]")],
-                )],
-            ),
-            set("digit_prod[4*k +: 4]", "{2'b00, a_digit} * {2'b00, b_digit}"),
-        ],
-    )]);
-    f.comment(
-        "Per element e: its product, recombined from its multipliers' digit products shifted by\n\
-         their digit weights (MX9: element 0 from all 16; MX6: element e < 4 from multipliers\n\
-         4e .. 4e + 3; MX4: multiplier e alone), then the exact term: the product times\n\
-         2^(2 - ua - ub), signed, where u comes from the element's pair, which depends on the\n\
-         slice position.",
-    );
-    f.local("sum", sb)
-        .local("elem_prod", pb)
+        .local("b_digit", 2)
+        .local("element", 4)
+        .local("weight", 4)
         .local("pair", 3)
-        .local("term", sb)
-        .local("micro_shift", 2)
-        .local("negative", 1);
-    let weighted =
-        |k: &str, weight: &str| format!("elem_prod + ({pb}'(digit_prod[4*{k} +: 4]) << ({weight}))");
+        .local("shift", 4)
+        .local("negative", 1)
+        .local("negatives", 5);
+    let digits = |element: &str, a: &str, b: &str| {
+        vec![
+            set("element", element),
+            set("a_digit", format!("a_mag[{a} +: 2]")),
+            set("b_digit", format!("b_mag[{b} +: 2]")),
+        ]
+    };
     f.stmts(vec![
-        set("sum", "'0"),
+        set("negatives", "'0"),
         for_(
-            "e",
+            "k",
             lanes,
             vec![
-                set("elem_prod", "'0"),
                 if_else(
                     format_is(MxFormat::MX9),
-                    vec![
-                        set("pair", "slice[3:1]"),
-                        if_(
-                            "e == 0",
-                            vec![for_(
-                                "k",
-                                lanes,
-                                vec![set("elem_prod", weighted("k", "2*(k/4) + 2*(k%4)"))],
-                            )],
-                        ),
-                    ],
+                    [
+                        digits("4'd0", "2*(k/4)", "2*(k%4)"),
+                        vec![set("weight", "4'(2*(k/4) + 2*(k%4))"), set("pair", "slice[3:1]")],
+                    ]
+                    .concat(),
                     vec![if_else(
                         format_is(MxFormat::MX6),
-                        vec![
-                            set("pair", "3'(2*slice + e/2)"),
-                            if_(
-                                "e < 4",
-                                vec![for_(
-                                    "j",
-                                    4,
-                                    vec![set("elem_prod", weighted("(4*e + j)", "2*(j/2) + 2*(j%2)"))],
-                                )],
-                            ),
-                        ],
-                        vec![
-                            set("pair", "3'(e/2)"),
-                            set("elem_prod", format!("{pb}'(digit_prod[4*e +: 4])")),
-                        ],
+                        [
+                            digits("4'(k/4)", "4*(k/4) + 2*((k/2)%2)", "4*(k/4) + 2*(k%2)"),
+                            vec![
+                                set("weight", "4'(2*((k/2)%2) + 2*(k%2))"),
+                                set("pair", "3'(2*slice + k/8)"),
+                            ],
+                        ]
+                        .concat(),
+                        [digits("4'(k)", "2*k", "2*k"), vec![set("weight", "4'd0"), set("pair", "3'(k/2)")]]
+                            .concat(),
                     )],
                 ),
-                set("micro_shift", "2'd2 - 2'(a_micro[pair]) - 2'(b_micro[pair])"),
-                set("term", format!("{sb}'(elem_prod)")),
-                Stmt::Comment("A three-way mux, not a barrel shifter: the shift is 0, 1 or 2.".into()),
-                set("term", "(micro_shift == 2'd2) ? term << 2 : (micro_shift == 2'd1) ? term << 1 : term"),
-                Stmt::Comment(
-                    "Add or subtract with one adder: a negative term is inverted, and the +1 of its".into(),
-                ),
-                Stmt::Comment("two's complement enters as the carry out of an extra low bit.".into()),
-                set("negative", "a_sign[e] ^ b_sign[e]"),
+                Stmt::Comment("The micro-exponents add 0, 1 or 2 to the shift.".into()),
+                set("shift", "weight + 4'd2 - 4'(a_micro[pair]) - 4'(b_micro[pair])"),
+                set("negative", "a_sign[element] ^ b_sign[element]"),
                 set(
-                    "sum",
-                    format!("{sb}'(({{sum, 1'b1}} + {{term ^ {{{sb}{{negative}}}}, negative}}) >> 1)"),
+                    "addends[22*k +: 22]",
+                    format!(
+                        "({sb}'({{2'b00, a_digit}} * {{2'b00, b_digit}}) << shift) ^ {{{sb}{{negative}}}}"
+                    ),
                 ),
+                set("negatives", "negatives + 5'(negative)"),
             ],
         ),
     ]);
-    f.result("sum");
+    let mut terms: Vec<String> = (0..lanes).map(|k| format!("addends[{} +: {sb}]", sb * k)).collect();
+    terms.push(format!("{sb}'(negatives)"));
+    terms.push("partial".into());
+    carry_save_sum(&mut f, terms, sb);
     f
+}
+
+/// Sets the result of `f` to the sum of `terms` (each `width` bits, modulo 2^width): levels of
+/// full adders (3:2 compressors) on whole words until two words are left, then one addition.
+fn carry_save_sum(f: &mut Function, mut terms: Vec<String>, width: u32) {
+    f.comment("Carry-save tree: each full adder turns three words into a sum and a carry word.");
+    let mut n = 0;
+    while terms.len() > 2 {
+        let mut next = Vec::new();
+        for group in terms.chunks(3) {
+            if let [a, b, c] = group {
+                let (sum, carry) = (format!("csa_sum_{n}"), format!("csa_carry_{n}"));
+                f.let_(&sum, width, format!("{a} ^ {b} ^ {c}"));
+                f.let_(&carry, width, format!("{width}'((({a} & {b}) | ({a} & {c}) | ({b} & {c})) << 1)"));
+                next.extend([sum, carry]);
+                n += 1;
+            } else {
+                next.extend(group.iter().cloned());
+            }
+        }
+        terms = next;
+    }
+    f.result(format!("{} + {}", terms[0], terms[1]));
 }
 
 /// A block's exact sum P scaled to f32: P * 2^(Ea + Eb - 254 - 2m). Normal results are exact;
@@ -206,6 +198,12 @@ fn block_value_function() -> Function {
     f
 }
 
+/// Cycles from a block's last slice on the operand ports until `acc_o` holds the sum with it
+/// (and `block_done_o` pulses): the slice stage, the scaling stage and the accumulation stage.
+/// A drain request (`drain_i`) reaches `drain_o` after the same cycles, when `acc_o` holds
+/// every block streamed before it.
+pub const LATENCY: u32 = 3;
+
 pub fn dpe() -> Module {
     let lanes = BLOCK;
     let mut md = Module::new(
@@ -215,17 +213,32 @@ pub fn dpe() -> Module {
          operand, as 16 two-bit digits per operand (MX9: the element's 4 digits; MX6: element e's 2\n\
          digits in bits [4e +: 4]; MX4: element e in bits [2e +: 2]) and a sign per element. The\n\
          block's shared exponents and micro-exponents stay on their ports for all of its slices.\n\
-         After the last slice (cycle 16, 4 or 1) the exact block sum, scaled to f32, is added to the\n\
-         accumulator; block_done_o pulses the cycle after. clear_i (to +0) and load_i (to\n\
-         load_data_i, to accumulate into an existing output) take priority over valid_i and restart\n\
-         the block. A block with a NaN exponent (8'hFF) makes the accumulator NaN. The arithmetic\n\
-         runs only on valid cycles, and the scaling and the addition only when a block completes.",
+         \n\
+         Three stages, so that no path holds more than one of the long operations:\n\
+         1. slice: the slice's exact integer sum joins the block sum; at the block's last slice\n\
+            the exact block sum is registered with its exponents;\n\
+         2. scale: the block sum is scaled to f32 (one rounding, only below the normal range);\n\
+         3. accumulate: one IEEE addition into the output-stationary accumulator.\n\
+         The accumulation is the only loop, and one f32 addition closes at the target clock, so\n\
+         blocks of one output may arrive every cycle (MX4) and are added in K order without an\n\
+         interleave of several outputs. acc_o includes a block 3 cycles after its last slice was\n\
+         on the ports, and block_done_o pulses then.\n\
+         \n\
+         clear_i (to +0) and load_i (to load_data_i, to accumulate into an existing output) take\n\
+         priority over valid_i and restart the block; they travel down the stages with the blocks,\n\
+         so they act on the accumulator after every block before them. drain_i and drain_tag_i\n\
+         travel the same way: drain_o is high in the cycle acc_o holds every block streamed before\n\
+         the drain, which is the cycle a clear given with the drain empties the accumulator. A\n\
+         block with a NaN exponent (8'hFF) makes the accumulator NaN. Each stage computes only when\n\
+         it holds a block, so idle stages neither toggle nor cost simulation time.",
     );
     md.clock_and_reset()
         .input("format_i", 2)
         .input("clear_i", 1)
         .input("load_i", 1)
         .input("load_data_i", 32)
+        .input("drain_i", 1)
+        .input("drain_tag_i", 1)
         .input("valid_i", 1)
         .input("a_exp_i", 8)
         .input("b_exp_i", 8)
@@ -236,7 +249,9 @@ pub fn dpe() -> Module {
         .input("b_sign_i", lanes)
         .input("b_mag_i", 2 * lanes)
         .output("acc_o", 32)
-        .output("block_done_o", 1);
+        .output("block_done_o", 1)
+        .output("drain_o", 1)
+        .output("drain_tag_o", 1);
 
     let slice_sum = slice_sum_function();
     let block_value = block_value_function();
@@ -245,52 +260,112 @@ pub fn dpe() -> Module {
     md.logic("slice_q", 4).logic("last_slice", 4);
     md.assign("last_slice", by_format("format_i", 4, |f| f.cycles_per_block() - 1));
 
-    // Called inside the clocked branches, not in a continuous assignment, so that it runs
-    // only on valid cycles.
-    let block_sum = format!(
-        "block_sum_q + {}",
-        slice_sum.call(&[
-            "format_i",
-            "slice_q",
-            "a_micro_i",
-            "b_micro_i",
-            "a_sign_i",
-            "a_mag_i",
-            "b_sign_i",
-            "b_mag_i"
-        ])
+    md.blank().comment(
+        "Control of stages 2 and 3: {drain_tag, drain, load, clear, block} as it entered stage 1\n\
+         one and two cycles ago.",
     );
-    md.blank().comment("The block sum so far and the accumulator.");
-    md.logic("block_sum_q", SUM_BITS).logic("acc_q", 32).logic("block_done_q", 1);
-    let restart = |acc: &str| vec![set("acc_q", acc), set("block_sum_q", "'0"), set("slice_q", "'0")];
-    let block_end = [
-        restart(&add.call(&["acc_q", &block_value.call(&[&block_sum, "a_exp_i", "b_exp_i", "format_i"])])),
-        vec![set("block_done_q", "1'b1")],
-    ]
-    .concat();
+    md.logic("scale_ctrl_q", 5).logic("acc_ctrl_q", 5).logic("scale_load_q", 32).logic("acc_load_q", 32);
+    md.wire("block_end", 1, "valid_i && !clear_i && !load_i && slice_q == last_slice");
     md.always_ff(
-        vec![set("acc_q", "'0"), set("block_sum_q", "'0"), set("slice_q", "'0"), set("block_done_q", "1'b0")],
         vec![
-            set("block_done_q", "1'b0"),
-            if_else(
-                "clear_i",
-                restart("'0"),
+            set("scale_ctrl_q", "'0"),
+            set("acc_ctrl_q", "'0"),
+            set("scale_load_q", "'0"),
+            set("acc_load_q", "'0"),
+        ],
+        vec![
+            set("scale_ctrl_q", "{drain_tag_i, drain_i, load_i, clear_i, block_end}"),
+            set("acc_ctrl_q", "scale_ctrl_q"),
+            if_("load_i", vec![set("scale_load_q", "load_data_i")]),
+            if_("scale_ctrl_q[2]", vec![set("acc_load_q", "scale_load_q")]),
+        ],
+    );
+
+    // The arithmetic is called inside the clocked branches, not in continuous assignments,
+    // so that each stage computes only in the cycles it holds a block.
+    let block_sum = slice_sum.call(&[
+        "block_sum_q",
+        "format_i",
+        "slice_q",
+        "a_micro_i",
+        "b_micro_i",
+        "a_sign_i",
+        "a_mag_i",
+        "b_sign_i",
+        "b_mag_i",
+    ]);
+    md.blank().comment("Stage 1: the block sum so far; at the block's end, the whole sum and its exponents.");
+    md.logic("block_sum_q", SUM_BITS)
+        .logic("total_q", SUM_BITS)
+        .logic("a_exp_q", 8)
+        .logic("b_exp_q", 8)
+        .logic("format_q", 2);
+    let restart = vec![set("block_sum_q", "'0"), set("slice_q", "'0")];
+    md.always_ff(
+        vec![
+            set("block_sum_q", "'0"),
+            set("slice_q", "'0"),
+            set("total_q", "'0"),
+            set("a_exp_q", "'0"),
+            set("b_exp_q", "'0"),
+            set("format_q", "'0"),
+        ],
+        vec![if_else(
+            "clear_i || load_i",
+            restart.clone(),
+            vec![if_(
+                "valid_i",
                 vec![if_else(
-                    "load_i",
-                    restart("load_data_i"),
-                    vec![if_(
-                        "valid_i",
-                        vec![if_else(
-                            "slice_q == last_slice",
-                            block_end,
-                            vec![set("block_sum_q", block_sum), set("slice_q", "slice_q + 4'd1")],
-                        )],
-                    )],
+                    "block_end",
+                    [
+                        vec![
+                            set("total_q", block_sum.clone()),
+                            set("a_exp_q", "a_exp_i"),
+                            set("b_exp_q", "b_exp_i"),
+                            set("format_q", "format_i"),
+                        ],
+                        restart,
+                    ]
+                    .concat(),
+                    vec![set("block_sum_q", block_sum), set("slice_q", "slice_q + 4'd1")],
+                )],
+            )],
+        )],
+    );
+
+    md.blank().comment("Stage 2: the block sum scaled to f32.");
+    md.logic("value_q", 32);
+    md.always_ff(
+        vec![set("value_q", "'0")],
+        vec![if_(
+            "scale_ctrl_q[0]",
+            vec![set("value_q", block_value.call(&["total_q", "a_exp_q", "b_exp_q", "format_q"]))],
+        )],
+    );
+
+    md.blank().comment("Stage 3: the accumulator; clear and load act in order with the blocks.");
+    md.logic("acc_q", 32).logic("block_done_q", 1);
+    md.always_ff(
+        vec![set("acc_q", "'0"), set("block_done_q", "1'b0")],
+        vec![
+            set("block_done_q", "acc_ctrl_q[0]"),
+            // A block never comes with a clear or a load (they restart the block), so testing
+            // it first keeps the adder's result one multiplexer from the register.
+            if_else(
+                "acc_ctrl_q[0]",
+                vec![set("acc_q", add.call(&["acc_q", "value_q"]))],
+                vec![if_else(
+                    "acc_ctrl_q[1]",
+                    vec![set("acc_q", "'0")],
+                    vec![if_("acc_ctrl_q[2]", vec![set("acc_q", "acc_load_q")])],
                 )],
             ),
         ],
     );
-    md.assign("acc_o", "acc_q").assign("block_done_o", "block_done_q");
+    md.assign("acc_o", "acc_q")
+        .assign("block_done_o", "block_done_q")
+        .assign("drain_o", "acc_ctrl_q[3]")
+        .assign("drain_tag_o", "acc_ctrl_q[4]");
     md.blank().function(slice_sum).function(block_value).function(add);
     md
 }

@@ -88,40 +88,66 @@ pub fn fp_add_function(f: FloatFormat) -> Function {
     fun.comment("Significands with the hidden bit; subnormals use the exponent of the smallest normal.");
     for v in ["x", "y"] {
         fun.let_(format!("{v}_normal"), 1, format!("{v}[{}:{m}] != '0", w - 2));
-        fun.let_(format!("{v}_exp"), e, format!("{v}_normal ? {v}[{}:{m}] : {e}'d1", w - 2));
         fun.let_(format!("{v}_sig"), sig, format!("{{{v}_normal, {v}[{}:0]}}", m - 1));
     }
+    fun.let_("x_exp", e, format!("x_normal ? x[{}:{m}] : {e}'d1", w - 2));
 
-    fun.comment("Align y to x, keeping guard and round bits and an OR of everything shifted out (sticky).");
-    fun.let_("shift", e, "x_exp - y_exp");
+    fun.comment(
+        "Two paths, as fast adders have. The far path (an addition, or a subtraction of exponents\n\
+         two or more apart) aligns y by the exponent difference, keeping guard and round bits and\n\
+         an OR of everything shifted out (sticky), and normalizes by at most one bit. The near\n\
+         path (a subtraction of exponents at most one apart) aligns by at most one bit, which\n\
+         loses nothing, and normalizes by the leading zeros. The exponent difference is formed\n\
+         beside the magnitude comparison, not after the swap.",
+    );
+    for v in ["a", "b"] {
+        fun.let_(
+            format!("{v}_exp_eff"),
+            e,
+            format!("({v}[{}:{m}] != '0) ? {v}[{}:{m}] : {e}'d1", w - 2, w - 2),
+        );
+    }
+    fun.let_("shift", e, "a_larger ? a_exp_eff - b_exp_eff : b_exp_eff - a_exp_eff");
+    fun.let_("near", 1, format!("subtract && shift[{}:1] == '0", e - 1));
+    fun.let_("x_full", ext + 1, "{1'b0, x_sig, 3'b000}");
     fun.let_("y_full", ext, "{y_sig, 3'b000}");
+    let ew = e + 1;
+    let top = ext - 1;
+
+    fun.comment("Far path. A subtraction here leaves at least half of x: one left shift at most.");
     fun.let_("shift_out", 1, format!("shift >= {e}'d{ext}"));
     fun.let_("y_shifted", ext, "shift_out ? '0 : y_full >> shift");
     fun.let_("y_lost", ext, format!("shift_out ? y_full : y_full & ~({ext}'({{{ext}{{1'b1}}}}) << shift)"));
+    fun.let_("y_aligned", ext, format!("{{y_shifted[{top}:1], y_shifted[0] | (y_lost != '0)}}"));
+    fun.let_("far_raw", ext + 1, "subtract ? x_full - {1'b0, y_aligned} : x_full + {1'b0, y_aligned}");
+    fun.let_("far_carry", 1, format!("far_raw[{ext}]"));
+    fun.let_("far_left", 1, format!("subtract && !far_raw[{top}]"));
     fun.let_(
-        "y_aligned",
+        "far_norm",
         ext,
-        "{y_shifted[EXT:1], y_shifted[0] | (y_lost != '0)}".replace("EXT", &(ext - 1).to_string()),
+        format!(
+            "far_carry ? {{far_raw[{ext}:2], far_raw[1] | far_raw[0]}} : far_left ? {{far_raw[{}:0], 1'b0}} : far_raw[{top}:0]",
+            ext - 2
+        ),
     );
-
-    fun.comment("Exact sum or difference; a difference is never negative.");
-    fun.let_("x_full", ext + 1, "{1'b0, x_sig, 3'b000}");
-    fun.let_("raw", ext + 1, "subtract ? x_full - {1'b0, y_aligned} : x_full + {1'b0, y_aligned}");
-
-    fun.comment("Leading zeros of the sum below its carry bit.");
-    leading_zeros(&mut fun, &format!("raw[{}:0]", ext - 1), ext, "lzc");
+    fun.let_(
+        "far_exp",
+        ew,
+        format!(
+            "far_carry ? {{1'b0, x_exp}} + {ew}'d1 : far_left ? {{1'b0, x_exp}} - {ew}'d1 : {{1'b0, x_exp}}"
+        ),
+    );
 
     fun.comment(
-        "Normalize: right by one after a carry; left by the leading zeros, but never below the\n\
-         smallest normal exponent (the result is then subnormal). Exponents get one more bit\n\
-         for overflow.",
+        "Near path: |x| >= |y|, so the difference is never negative. Normalize left by the\n\
+         leading zeros, but never below the smallest normal exponent (the result is then\n\
+         subnormal). Exponents get one more bit for overflow.",
     );
-    let ew = e + 1;
-    fun.let_("carry", 1, format!("raw[{ext}]"));
+    fun.let_("near_raw", ext, format!("x_full[{top}:0] - (shift[0] ? y_full >> 1 : y_full)"));
     fun.let_("headroom", ew, format!("{{1'b0, x_exp}} - {ew}'d1"));
-    fun.let_("left", ew, format!("({ew}'(lzc) < headroom) ? {ew}'(lzc) : headroom"));
-    fun.let_("norm", ext, format!("carry ? {{raw[{ext}:2], raw[1] | raw[0]}} : raw[{}:0] << left", ext - 1));
-    fun.let_("norm_exp", ew, format!("carry ? {{1'b0, x_exp}} + {ew}'d1 : {{1'b0, x_exp}} - left"));
+    normalize_left(&mut fun, "near_raw", ext, "headroom", ew, ["near_norm", "near_left"]);
+    fun.let_("norm", ext, "near ? near_norm : far_norm");
+    fun.let_("norm_exp", ew, "near ? {1'b0, x_exp} - near_left : far_exp");
     fun.let_("overflow", 1, format!("norm_exp >= {ew}'d{exp_max}"));
 
     fun.comment(
@@ -131,14 +157,47 @@ pub fn fp_add_function(f: FloatFormat) -> Function {
     fun.let_("round_up", 1, "norm[2] & (norm[1] | norm[0] | norm[3])");
     fun.let_("biased", e, format!("norm[{}] ? norm_exp[{}:0] : '0", ext - 1, e - 1));
     fun.let_("rounded", w - 1, format!("{{biased, norm[{}:3]}} + {}'(round_up)", ext - 2, w - 1));
-    fun.let_("zero", 1, "raw == '0");
-    fun.let_("sign", 1, format!("x[{}] & ~(subtract & zero)", w - 1));
+    fun.comment("Only the near path cancels to zero, and an exact zero difference is +0.");
+    fun.let_("sign", 1, format!("x[{}] & ~(near && near_raw == '0)", w - 1));
     fun.result(format!(
         "(any_nan || (x_inf && y_inf && subtract)) ? {w}'h{:X}\n      : x_inf ? x\n      : overflow ? {{x[{}], {e}'h{exp_max:X}, {m}'d0}}\n      : {{sign, rounded}}",
         f.canonical_nan(),
         w - 1
     ));
     fun
+}
+
+/// Declares `shifted` and `count` in `f`: the `width`-bit `value` shifted left by
+/// min(leading zeros, `limit`), and that shift, in one pass of halving steps (16, 8, ..., 1).
+/// A step is taken when the top `step` bits are zero and the shift so far plus `step` stays
+/// within the limit; taken greedily, the steps add up to exactly min(leading zeros, limit),
+/// with no separate count and barrel shift.
+fn normalize_left(
+    f: &mut Function,
+    value: &str,
+    width: u32,
+    limit: &str,
+    limit_bits: u32,
+    [shifted, count]: [&str; 2],
+) {
+    let room = format!("{count}_room");
+    f.let_(shifted, width, value);
+    f.let_(count, limit_bits, "'0");
+    f.let_(&room, limit_bits, limit);
+    let mut step = (width + 1).next_power_of_two() / 2;
+    while step > 0 {
+        let k = step.trailing_zeros();
+        let zero = format!("{shifted}[{}:{}] == '0", width - 1, width - step.min(width));
+        f.stmts(vec![if_(
+            format!("{zero} && {room}[{}:{k}] != '0", limit_bits - 1),
+            vec![
+                set(shifted, format!("{shifted} << {step}")),
+                set(count, format!("{count} + {limit_bits}'d{step}")),
+                set(&room, format!("{room} - {limit_bits}'d{step}")),
+            ],
+        )]);
+        step /= 2;
+    }
 }
 
 /// Declares `out` in `f` and sets it to the number of leading zeros of the `width`-bit

@@ -7,6 +7,7 @@ pub mod baselines;
 pub mod dpe;
 pub mod fp_add;
 pub mod fp_mul;
+pub mod harness;
 pub mod mx;
 pub mod testbench;
 pub mod verilog;
@@ -16,6 +17,7 @@ pub use array::{array_design, ArrayConfig};
 pub use dpe::dpe_design;
 pub use fp_add::{fp_add, FloatFormat};
 pub use fp_mul::fp_mul;
+pub use harness::timing_harness;
 pub use mx::{mx_convert, MxFormat};
 pub use verilog::Module;
 

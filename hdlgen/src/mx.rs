@@ -111,12 +111,35 @@ pub fn mx_convert_function() -> Function {
         ],
     )]);
 
-    f.comment("Shared exponent: the largest log2 among nonzero elements, at least -127 (log2p 22).");
-    f.local("emax", 9);
-    f.stmts(vec![
-        set("emax", "9'd22"),
-        for_("i", n, vec![if_("nonzero[i] && log2p[9*i +: 9] > emax", vec![set("emax", "log2p[9*i +: 9]")])]),
-    ]);
+    f.comment(
+        "Shared exponent: the largest log2 among nonzero elements, at least -127 (log2p 22), as a\n\
+         tree of pairwise maxima (four comparisons deep, not sixteen).",
+    );
+    let mut level: Vec<String> = (0..n)
+        .map(|i| {
+            let name = format!("max_0_{i}");
+            f.let_(
+                &name,
+                9,
+                format!("(nonzero[{i}] && log2p[{} +: 9] > 9'd22) ? log2p[{} +: 9] : 9'd22", 9 * i, 9 * i),
+            );
+            name
+        })
+        .collect();
+    let mut depth = 1;
+    while level.len() > 1 {
+        level = level
+            .chunks(2)
+            .enumerate()
+            .map(|(j, pair)| {
+                let name = format!("max_{depth}_{j}");
+                f.let_(&name, 9, format!("({0} > {1}) ? {0} : {1}", pair[0], pair[1]));
+                name
+            })
+            .collect();
+        depth += 1;
+    }
+    f.let_("emax", 9, level[0].clone());
 
     f.comment("u[p] = 1 where neither element of pair p holds the shared exponent.");
     f.local("micro", n / 2);

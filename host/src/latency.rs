@@ -322,6 +322,8 @@ pub fn cache_key(config: AccelConfig, rate: MemoryRate, clock_mhz: f64) -> Strin
             include_str!("workloads.rs"),
             include_str!("latency.rs"),
             include_str!("../../hdlgen/src/accel.rs"),
+            include_str!("../../hdlgen/src/array.rs"),
+            include_str!("../../hdlgen/src/dpe.rs"),
         ],
     )
 }

@@ -8,6 +8,13 @@ use hdlgen::accel::{blocks_per_word, AccelConfig};
 use mx::Format;
 use sim::{hw_format, Command, MemoryRate};
 
+/// The accelerator's clock (MHz) that every latency table and run assumes. The RTL closes at
+/// 8.8 ns in the OSU 0.18 um flow (`make asic`: the DPE's accumulation loop, 113 MHz); scaled by
+/// the ratio of FO4 inverter delays, about 360 ps per um of drawn gate length (Ho, Mai and
+/// Horowitz, "The Future of Wires", Proc. IEEE 2001), so 0.18 / 0.028 = 6.4, that is about
+/// 730 MHz at 28 nm, which covers the paper's 500 MHz.
+pub const CLOCK_MHZ: f64 = 500.0;
+
 /// Cycles a DPE spends on one block: 16 (MX9), 4 (MX6), 1 (MX4).
 pub fn cycles_per_block(format: Format) -> u64 {
     u64::from(format.cycles_per_block())
@@ -34,21 +41,25 @@ pub fn compute_cycles(format: Format, blocks: u32, clear: bool, drain: bool) -> 
 }
 
 /// Cycles from a part's drain cycle until its last result is in the result buffer, plus
-/// one: a store of that buffer can start this many cycles after the drain.
+/// one: a store of that buffer can start this many cycles after the drain. The drain passes
+/// the array's pipeline registers (`array::drain_delay`: the edge register, then the DPE's
+/// stages after the first) behind the blocks before it, then row i and column j of the part
+/// land `2 i + j + 2` cycles later.
 pub fn drain_latency(part_rows: u32, cols: u32) -> u64 {
-    u64::from(2 * part_rows + cols)
+    u64::from(2 * part_rows + cols + hdlgen::array::drain_delay())
 }
 
 /// The closed form of a whole GEMM (`plan::GemmPlan`) on a part of `part_rows` rows, for the
 /// case the accelerator is built for: K fits one scratchpad half (one chunk) and the DMA unit
 /// keeps ahead of the compute unit. Then the part is busy for
 ///
-/// `T (kb c + 1) + N_A B_A + N_B B_B + m_last B_S + 2 P + C + 11`
+/// `T (kb c + 1) + N_A B_A + N_B B_B + m_last B_S + 2 P + C + D + 12`
 ///
 /// cycles: T output tiles, each kb K blocks at c cycles per block plus its drain cycle; the
 /// first A and B loads (N lines of B beats each) before the first compute; the last drain's
-/// latency and the last tile's store (m_last rows of B_S beats); 11 cycles of dispatch and
-/// DMA turnaround. `None` when K needs more than one chunk.
+/// latency (`drain_latency`: the D cycles of the array's pipeline, then 2 P + C) and the last
+/// tile's store (m_last rows of B_S beats); 12 cycles of dispatch, DMA turnaround and the
+/// store's conversion register. `None` when K needs more than one chunk.
 pub fn gemm_cycles(
     config: AccelConfig,
     part_rows: u32,
@@ -74,9 +85,8 @@ pub fn gemm_cycles(
             + load(p.min(m))
             + load(c.min(n))
             + store
-            + 2 * p
-            + c
-            + 11,
+            + drain_latency(part_rows, config.cols)
+            + 12,
     )
 }
 
@@ -143,7 +153,7 @@ pub fn schedule(
     commands: &[Command],
     port: PortShare,
 ) -> anyhow::Result<Schedule> {
-    let (p, c) = (u64::from(part_rows), u64::from(config.cols));
+    let p = u64::from(part_rows);
     let q = config.queue_depth as usize;
     let mut out = Schedule::default();
     let mut entered: Vec<u64> = Vec::with_capacity(commands.len());
@@ -176,7 +186,8 @@ pub fn schedule(
             }
             Command::Store { buffer, .. } => {
                 let t = head.max(dma_free).max(landed[buffer as usize]);
-                let last = out.request(&port, t + 2, dma_beats(config, command));
+                // Row 0 is read at t + 1 and converted at t + 2; beats go from t + 3.
+                let last = out.request(&port, t + 3, dma_beats(config, command));
                 dma_free = last + 2;
                 dma_last = Some(*command);
                 t
@@ -201,7 +212,7 @@ pub fn schedule(
                 let last = if drain {
                     let d = (slices_end + 1).max(last_drain.map_or(0, |l| l + 2 * p));
                     last_drain = Some(d);
-                    landed[buffer as usize] = d + 2 * p + c;
+                    landed[buffer as usize] = d + drain_latency(part_rows, config.cols);
                     out.compute += 1;
                     d
                 } else {

@@ -4,8 +4,10 @@
 // slice per cycle: A slices on a_i (row r in bits [64r +: 64], as the dpe operand ports
 // {exp, micro, sign, mag}), B slices on top_b_i / bot_b_i (column c in bits [64c +: 64]),
 // and {tag, drain, clear, valid} on *_ctrl_i with the format on *_format_i. Edge skew registers
-// align them: A moves east and B away from its edge one DPE per cycle. drain (with clear,
-// the cycle after a tile's last slice) copies every accumulator of the part into a
+// align them (and an output register delays every edge by one more cycle): A moves east
+// and B away from its edge one DPE per cycle. drain (with clear,
+// the cycle after a tile's last slice) passes down each DPE's pipeline with the blocks
+// and then copies its accumulator (2 cycles after the drain reaches the DPE) into a
 // drain chain that shifts one row per cycle to the part's edge; each column delivers the
 // part's rows in order from its edge, two cycles apart, with the tag given with the
 // drain (the result buffer it is for). Successive drains of a part must be at least
@@ -47,6 +49,16 @@ module dpe_array_16x16 (
   logic [15:0] top_rows;
   logic [17:0] top_pad;
   assign top_pad = {1'b0, top_rows, 1'b1};
+  // The same a cycle later, for the B operand's select in front of every DPE: a split changes
+  // only while both parts are idle, and operands reach the DPEs later than that.
+  logic [15:0] top_rows_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      top_rows_q <= '0;
+    end else begin
+      top_rows_q <= top_rows;
+    end
+  end
 
   // West edge: each row takes its part's control, then the skew of its distance from the part's edge.
   logic [1119:0] west_skewed;  // row r in bits [70r +: 70]
@@ -107,12 +119,16 @@ module dpe_array_16x16 (
     assign a_chain = {a_fwd_q[70*15*r +: 1050], west_skewed[70*r +: 70]};
     logic top_row;
     assign top_row = top_pad[r + 1];
+    logic top_row_q;
+    assign top_row_q = top_rows_q[r];
     for (genvar c = 0; c < 16; c++) begin : g_col
       logic [69:0] a_in;
       assign a_in = a_chain[70*c +: 70];
       logic [63:0] b_in;
-      assign b_in = top_row ? b_chain[64*(16*r + c) +: 64] : b_chain[64*(16*(r + 2) + c) +: 64];
+      assign b_in = top_row_q ? b_chain[64*(16*r + c) +: 64] : b_chain[64*(16*(r + 2) + c) +: 64];
       logic [31:0] acc;
+      logic        capture;
+      logic        capture_tag;
       dpe u_dpe (
         .clk_i        (clk_i),
         .rst_ni       (rst_ni),
@@ -120,6 +136,8 @@ module dpe_array_16x16 (
         .clear_i      (a_in[65]),
         .load_i       (1'b0),
         .load_data_i  (32'd0),
+        .drain_i      (a_in[66]),
+        .drain_tag_i  (a_in[67]),
         .valid_i      (a_in[64]),
         .a_exp_i      (a_in[63:56]),
         .b_exp_i      (b_in[63:56]),
@@ -130,11 +148,12 @@ module dpe_array_16x16 (
         .b_sign_i     (b_in[47:32]),
         .b_mag_i      (b_in[31:0]),
         .acc_o        (acc),
-        .block_done_o (block_done_o[16*r + c])
+        .block_done_o (block_done_o[16*r + c]),
+        .drain_o      (capture),
+        .drain_tag_o  (capture_tag)
       );
-      // Drain: capture on the drain flag, else take the neighbour's entry toward the part's edge.
-      logic capture;
-      assign capture = a_in[66];
+      // Drain: capture when the DPE's pipeline delivers the drain flag, else take the
+      // neighbour's entry toward the part's edge.
       logic [33:0] from_below;
       assign from_below = top_pad[r + 2] ? drain_chain[34*(16*(r + 2) + c) +: 34] : 34'd0;
       logic [33:0] from_above;
@@ -144,7 +163,7 @@ module dpe_array_16x16 (
           drain_q[34*(16*r + c) +: 34] <= '0;
           b_fwd_q[64*(16*r + c) +: 64] <= '0;
         end else begin
-          drain_q[34*(16*r + c) +: 34] <= capture ? {1'b1, a_in[67], acc} : split_changed ? 34'd0 : top_row ? from_below : from_above;
+          drain_q[34*(16*r + c) +: 34] <= capture ? {1'b1, capture_tag, acc} : split_changed ? 34'd0 : top_row ? from_below : from_above;
           b_fwd_q[64*(16*r + c) +: 64] <= b_in;
         end
       end

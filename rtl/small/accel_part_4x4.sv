@@ -189,7 +189,8 @@ module accel_part_4x4 (
   assign c_word = (c_fmt_q == 2'd2) ? c_k_q >> 1 : c_k_q;
 
   // DMA unit: a load requests lines x beats reads, collects each line's beats, writes the line
-  // into the banks; a store reads a result row, then sends its beats.
+  // into the banks; a store reads result rows, converts each into st_line_q and sends its
+  // beats.
   logic [1:0]   d_kind_q;  // 0 load A, 1 load B, 2 store
   logic         d_active_q;
   logic [1:0]   d_fmt_q;
@@ -202,7 +203,9 @@ module accel_part_4x4 (
   logic [1:0]   d_beat_q;
   logic [31:0]  d_host_q;
   logic [15:0]  d_spad_q;
-  logic         d_need_read_q;
+  logic [15:0]  st_read_q;  // result rows a store has read so far
+  logic         st_row_ready_q;  // the result buffer's read word is a row not yet converted
+  logic         st_line_full_q;  // st_line_q holds a converted row whose beats are being sent
   logic         rd_q;
   logic [1:0]   rd_beat_q;
   logic         rd_last_q;
@@ -217,13 +220,20 @@ module accel_part_4x4 (
   logic d_more;
   assign d_more = d_line_q != d_lines_q;
   logic d_req;
-  assign d_req = d_active_q && d_more && !(d_is_store && d_need_read_q);
+  assign d_req = d_active_q && d_more && (!d_is_store || st_line_full_q);
   logic d_gnt;
   assign d_gnt = d_req && mem_gnt_i;
   logic d_last_beat;
   assign d_last_beat = d_beat_q == d_bpl_q - 2'd1;
   logic d_finish;
   assign d_finish = d_active_q && !d_more && !rd_q;
+  // A store streams its rows through two registers: the result buffer's read word, then
+  // st_line_q, converted, whose beats go out. A row moves on when the next stage is empty or
+  // sends its last beat in this cycle, so one beat a cycle keeps flowing.
+  logic st_take;
+  assign st_take = st_row_ready_q && (!st_line_full_q || (d_gnt && d_last_beat));
+  logic st_read;
+  assign st_read = d_active_q && d_is_store && st_read_q != d_lines_q && (!st_row_ready_q || st_take);
 
   // Hazards: a load must not overwrite words the running compute reads, a compute must not
   // read words a running load writes, and a result buffer is drained into and stored from
@@ -387,7 +397,9 @@ module accel_part_4x4 (
       d_beat_q <= '0;
       d_host_q <= '0;
       d_spad_q <= '0;
-      d_need_read_q <= 1'b0;
+      st_read_q <= '0;
+      st_row_ready_q <= 1'b0;
+      st_line_full_q <= 1'b0;
       rd_q <= 1'b0;
       rd_beat_q <= '0;
       rd_last_q <= 1'b0;
@@ -396,9 +408,11 @@ module accel_part_4x4 (
       wr_addr_q <= '0;
       line_q <= '0;
     end else begin
-      if (d_active_q && d_is_store && d_need_read_q) begin
-        d_need_read_q <= 1'b0;
+      if (st_read) begin
+        st_read_q <= st_read_q + 16'd1;
       end
+      st_row_ready_q <= st_read || (st_row_ready_q && !st_take);
+      st_line_full_q <= st_take || (st_line_full_q && !(d_gnt && d_last_beat));
       if (d_gnt) begin
         d_host_q <= d_host_q + 32'd1;
         if (d_last_beat) begin
@@ -438,7 +452,7 @@ module accel_part_4x4 (
         d_beat_q <= '0;
         d_host_q <= h_host;
         d_spad_q <= h_addr;
-        d_need_read_q <= is_store;
+        st_read_q <= 16'd0;
       end
     end
   end
@@ -481,10 +495,8 @@ module accel_part_4x4 (
   // rows in order with the buffer tag. The last value of a drain (last row, last column) ends it.
   logic [27:0]  row_cnt_q;  // next row of column c in bits [7c +: 7]
   logic [127:0] results;  // result row being stored, column c in bits [32c +: 32]
-  logic         st_read;
-  assign st_read = d_active_q && d_is_store && (d_need_read_q || (d_gnt && d_last_beat && d_line_q + 16'd1 != d_lines_q));
-  logic [1:0] st_row;
-  assign st_row = 2'(d_need_read_q ? d_line_q : d_line_q + 16'd1);
+  logic [1:0]   st_row;
+  assign st_row = 2'(st_read_q);
   for (genvar c = 0; c < 4; c++) begin : g_r
     logic [6:0] row;
     assign row = row_cnt_q[7*c +: 7];
@@ -525,16 +537,18 @@ module accel_part_4x4 (
   logic [511:0] masked;  // column c in bits [32c +: 32], zero past the tile
   logic [143:0] blocks;  // group g's packed block in bits [144g +: 144]
   logic [511:0] store_line;
+  logic [511:0] st_line_q;
   logic [511:0] padded;
   assign padded = 512'(results);
   for (genvar c = 0; c < 16; c++) begin : g_mask
     assign masked[32*c +: 32] = (7'(c) < d_lanes_q) ? padded[32*c +: 32] : 32'd0;
   end
-  // The conversion runs only in the cycles that send an MX row (simulators skip it otherwise).
+  // The conversion runs only in the cycles that take an MX row into st_line_q (simulators skip
+  // it otherwise); its register keeps mx_convert off the host port's paths.
   always @* begin
     blocks = '0;
     store_line = 512'(masked[127:0]);
-    if (d_req && d_is_store && d_fmt_q != 2'd3) begin
+    if (st_take && d_fmt_q != 2'd3) begin
       blocks[0 +: 144] = mx_convert_f(masked[0 +: 512], d_fmt_q, d_trunc_q);
       if (d_fmt_q == 2'd0) begin
         store_line = 512'({blocks[0 +: 144]});
@@ -545,10 +559,19 @@ module accel_part_4x4 (
       end
     end
   end
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      st_line_q <= '0;
+    end else begin
+      if (st_take) begin
+        st_line_q <= store_line;
+      end
+    end
+  end
   assign mem_req_o = d_req;
   assign mem_we_o = d_is_store;
   assign mem_addr_o = d_host_q;
-  assign mem_wdata_o = store_line[512*d_beat_q +: 512];
+  assign mem_wdata_o = st_line_q[512*d_beat_q +: 512];
 
   // Status: {error count, last error code, busy}; counters in hdlgen::accel::COUNTERS order.
   logic [15:0]  err_count_q;
@@ -643,6 +666,37 @@ module accel_part_4x4 (
     logic [15:0]  nonfinite;
     logic [15:0]  signs;
     logic [4:0]   sub_lead;  // leading one of a subnormal's fraction
+    logic [8:0]   max_0_0;
+    logic [8:0]   max_0_1;
+    logic [8:0]   max_0_2;
+    logic [8:0]   max_0_3;
+    logic [8:0]   max_0_4;
+    logic [8:0]   max_0_5;
+    logic [8:0]   max_0_6;
+    logic [8:0]   max_0_7;
+    logic [8:0]   max_0_8;
+    logic [8:0]   max_0_9;
+    logic [8:0]   max_0_10;
+    logic [8:0]   max_0_11;
+    logic [8:0]   max_0_12;
+    logic [8:0]   max_0_13;
+    logic [8:0]   max_0_14;
+    logic [8:0]   max_0_15;
+    logic [8:0]   max_1_0;
+    logic [8:0]   max_1_1;
+    logic [8:0]   max_1_2;
+    logic [8:0]   max_1_3;
+    logic [8:0]   max_1_4;
+    logic [8:0]   max_1_5;
+    logic [8:0]   max_1_6;
+    logic [8:0]   max_1_7;
+    logic [8:0]   max_2_0;
+    logic [8:0]   max_2_1;
+    logic [8:0]   max_2_2;
+    logic [8:0]   max_2_3;
+    logic [8:0]   max_3_0;
+    logic [8:0]   max_3_1;
+    logic [8:0]   max_4_0;
     logic [8:0]   emax;
     logic [7:0]   micro;
     logic [3:0]   mag_bits;
@@ -676,13 +730,40 @@ module accel_part_4x4 (
       end
       log2p[9*i +: 9] = (data[32*i+23 +: 8] == 8'd0) ? 9'(sub_lead) : {1'b0, data[32*i+23 +: 8]} + 9'd22;
     end
-    // Shared exponent: the largest log2 among nonzero elements, at least -127 (log2p 22).
-    emax = 9'd22;
-    for (i = 0; i < 16; i++) begin
-      if (nonzero[i] && log2p[9*i +: 9] > emax) begin
-        emax = log2p[9*i +: 9];
-      end
-    end
+    // Shared exponent: the largest log2 among nonzero elements, at least -127 (log2p 22), as a
+    // tree of pairwise maxima (four comparisons deep, not sixteen).
+    max_0_0 = (nonzero[0] && log2p[0 +: 9] > 9'd22) ? log2p[0 +: 9] : 9'd22;
+    max_0_1 = (nonzero[1] && log2p[9 +: 9] > 9'd22) ? log2p[9 +: 9] : 9'd22;
+    max_0_2 = (nonzero[2] && log2p[18 +: 9] > 9'd22) ? log2p[18 +: 9] : 9'd22;
+    max_0_3 = (nonzero[3] && log2p[27 +: 9] > 9'd22) ? log2p[27 +: 9] : 9'd22;
+    max_0_4 = (nonzero[4] && log2p[36 +: 9] > 9'd22) ? log2p[36 +: 9] : 9'd22;
+    max_0_5 = (nonzero[5] && log2p[45 +: 9] > 9'd22) ? log2p[45 +: 9] : 9'd22;
+    max_0_6 = (nonzero[6] && log2p[54 +: 9] > 9'd22) ? log2p[54 +: 9] : 9'd22;
+    max_0_7 = (nonzero[7] && log2p[63 +: 9] > 9'd22) ? log2p[63 +: 9] : 9'd22;
+    max_0_8 = (nonzero[8] && log2p[72 +: 9] > 9'd22) ? log2p[72 +: 9] : 9'd22;
+    max_0_9 = (nonzero[9] && log2p[81 +: 9] > 9'd22) ? log2p[81 +: 9] : 9'd22;
+    max_0_10 = (nonzero[10] && log2p[90 +: 9] > 9'd22) ? log2p[90 +: 9] : 9'd22;
+    max_0_11 = (nonzero[11] && log2p[99 +: 9] > 9'd22) ? log2p[99 +: 9] : 9'd22;
+    max_0_12 = (nonzero[12] && log2p[108 +: 9] > 9'd22) ? log2p[108 +: 9] : 9'd22;
+    max_0_13 = (nonzero[13] && log2p[117 +: 9] > 9'd22) ? log2p[117 +: 9] : 9'd22;
+    max_0_14 = (nonzero[14] && log2p[126 +: 9] > 9'd22) ? log2p[126 +: 9] : 9'd22;
+    max_0_15 = (nonzero[15] && log2p[135 +: 9] > 9'd22) ? log2p[135 +: 9] : 9'd22;
+    max_1_0 = (max_0_0 > max_0_1) ? max_0_0 : max_0_1;
+    max_1_1 = (max_0_2 > max_0_3) ? max_0_2 : max_0_3;
+    max_1_2 = (max_0_4 > max_0_5) ? max_0_4 : max_0_5;
+    max_1_3 = (max_0_6 > max_0_7) ? max_0_6 : max_0_7;
+    max_1_4 = (max_0_8 > max_0_9) ? max_0_8 : max_0_9;
+    max_1_5 = (max_0_10 > max_0_11) ? max_0_10 : max_0_11;
+    max_1_6 = (max_0_12 > max_0_13) ? max_0_12 : max_0_13;
+    max_1_7 = (max_0_14 > max_0_15) ? max_0_14 : max_0_15;
+    max_2_0 = (max_1_0 > max_1_1) ? max_1_0 : max_1_1;
+    max_2_1 = (max_1_2 > max_1_3) ? max_1_2 : max_1_3;
+    max_2_2 = (max_1_4 > max_1_5) ? max_1_4 : max_1_5;
+    max_2_3 = (max_1_6 > max_1_7) ? max_1_6 : max_1_7;
+    max_3_0 = (max_2_0 > max_2_1) ? max_2_0 : max_2_1;
+    max_3_1 = (max_2_2 > max_2_3) ? max_2_2 : max_2_3;
+    max_4_0 = (max_3_0 > max_3_1) ? max_3_0 : max_3_1;
+    emax = max_4_0;
     // u[p] = 1 where neither element of pair p holds the shared exponent.
     for (p = 0; p < 8; p++) begin
       micro[p] = !(nonzero[2*p] && log2p[18*p +: 9] == emax) && !(nonzero[2*p+1] && log2p[18*p+9 +: 9] == emax);

@@ -4,11 +4,24 @@
 // operand, as 16 two-bit digits per operand (MX9: the element's 4 digits; MX6: element e's 2
 // digits in bits [4e +: 4]; MX4: element e in bits [2e +: 2]) and a sign per element. The
 // block's shared exponents and micro-exponents stay on their ports for all of its slices.
-// After the last slice (cycle 16, 4 or 1) the exact block sum, scaled to f32, is added to the
-// accumulator; block_done_o pulses the cycle after. clear_i (to +0) and load_i (to
-// load_data_i, to accumulate into an existing output) take priority over valid_i and restart
-// the block. A block with a NaN exponent (8'hFF) makes the accumulator NaN. The arithmetic
-// runs only on valid cycles, and the scaling and the addition only when a block completes.
+// 
+// Three stages, so that no path holds more than one of the long operations:
+// 1. slice: the slice's exact integer sum joins the block sum; at the block's last slice
+// the exact block sum is registered with its exponents;
+// 2. scale: the block sum is scaled to f32 (one rounding, only below the normal range);
+// 3. accumulate: one IEEE addition into the output-stationary accumulator.
+// The accumulation is the only loop, and one f32 addition closes at the target clock, so
+// blocks of one output may arrive every cycle (MX4) and are added in K order without an
+// interleave of several outputs. acc_o includes a block 3 cycles after its last slice was
+// on the ports, and block_done_o pulses then.
+// 
+// clear_i (to +0) and load_i (to load_data_i, to accumulate into an existing output) take
+// priority over valid_i and restart the block; they travel down the stages with the blocks,
+// so they act on the accumulator after every block before them. drain_i and drain_tag_i
+// travel the same way: drain_o is high in the cycle acc_o holds every block streamed before
+// the drain, which is the cycle a clear given with the drain empties the accumulator. A
+// block with a NaN exponent (8'hFF) makes the accumulator NaN. Each stage computes only when
+// it holds a block, so idle stages neither toggle nor cost simulation time.
 module dpe (
   input  logic        clk_i,
   input  logic        rst_ni,
@@ -16,6 +29,8 @@ module dpe (
   input  logic        clear_i,
   input  logic        load_i,
   input  logic [31:0] load_data_i,
+  input  logic        drain_i,
+  input  logic        drain_tag_i,
   input  logic        valid_i,
   input  logic [7:0]  a_exp_i,
   input  logic [7:0]  b_exp_i,
@@ -26,7 +41,9 @@ module dpe (
   input  logic [15:0] b_sign_i,
   input  logic [31:0] b_mag_i,
   output logic [31:0] acc_o,
-  output logic        block_done_o
+  output logic        block_done_o,
+  output logic        drain_o,
+  output logic        drain_tag_o
 );
 
   // Slice position within the block; the last is 15, 3 or 0.
@@ -34,43 +51,103 @@ module dpe (
   logic [3:0] last_slice;
   assign last_slice = (format_i == 2'd0) ? 4'd15 : (format_i == 2'd1) ? 4'd3 : 4'd0;
 
-  // The block sum so far and the accumulator.
-  logic [21:0] block_sum_q;
-  logic [31:0] acc_q;
-  logic        block_done_q;
+  // Control of stages 2 and 3: {drain_tag, drain, load, clear, block} as it entered stage 1
+  // one and two cycles ago.
+  logic [4:0]  scale_ctrl_q;
+  logic [4:0]  acc_ctrl_q;
+  logic [31:0] scale_load_q;
+  logic [31:0] acc_load_q;
+  logic        block_end;
+  assign block_end = valid_i && !clear_i && !load_i && slice_q == last_slice;
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      acc_q <= '0;
+      scale_ctrl_q <= '0;
+      acc_ctrl_q <= '0;
+      scale_load_q <= '0;
+      acc_load_q <= '0;
+    end else begin
+      scale_ctrl_q <= {drain_tag_i, drain_i, load_i, clear_i, block_end};
+      acc_ctrl_q <= scale_ctrl_q;
+      if (load_i) begin
+        scale_load_q <= load_data_i;
+      end
+      if (scale_ctrl_q[2]) begin
+        acc_load_q <= scale_load_q;
+      end
+    end
+  end
+
+  // Stage 1: the block sum so far; at the block's end, the whole sum and its exponents.
+  logic [21:0] block_sum_q;
+  logic [21:0] total_q;
+  logic [7:0]  a_exp_q;
+  logic [7:0]  b_exp_q;
+  logic [1:0]  format_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
       block_sum_q <= '0;
       slice_q <= '0;
-      block_done_q <= 1'b0;
+      total_q <= '0;
+      a_exp_q <= '0;
+      b_exp_q <= '0;
+      format_q <= '0;
     end else begin
-      block_done_q <= 1'b0;
-      if (clear_i) begin
-        acc_q <= '0;
-        block_sum_q <= '0;
-        slice_q <= '0;
-      end else if (load_i) begin
-        acc_q <= load_data_i;
+      if (clear_i || load_i) begin
         block_sum_q <= '0;
         slice_q <= '0;
       end else if (valid_i) begin
-        if (slice_q == last_slice) begin
-          acc_q <= fp32_add_f(acc_q, block_value(block_sum_q + slice_sum(format_i, slice_q, a_micro_i, b_micro_i, a_sign_i, a_mag_i, b_sign_i, b_mag_i), a_exp_i, b_exp_i, format_i));
+        if (block_end) begin
+          total_q <= slice_sum(block_sum_q, format_i, slice_q, a_micro_i, b_micro_i, a_sign_i, a_mag_i, b_sign_i, b_mag_i);
+          a_exp_q <= a_exp_i;
+          b_exp_q <= b_exp_i;
+          format_q <= format_i;
           block_sum_q <= '0;
           slice_q <= '0;
-          block_done_q <= 1'b1;
         end else begin
-          block_sum_q <= block_sum_q + slice_sum(format_i, slice_q, a_micro_i, b_micro_i, a_sign_i, a_mag_i, b_sign_i, b_mag_i);
+          block_sum_q <= slice_sum(block_sum_q, format_i, slice_q, a_micro_i, b_micro_i, a_sign_i, a_mag_i, b_sign_i, b_mag_i);
           slice_q <= slice_q + 4'd1;
         end
       end
     end
   end
+
+  // Stage 2: the block sum scaled to f32.
+  logic [31:0] value_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      value_q <= '0;
+    end else begin
+      if (scale_ctrl_q[0]) begin
+        value_q <= block_value(total_q, a_exp_q, b_exp_q, format_q);
+      end
+    end
+  end
+
+  // Stage 3: the accumulator; clear and load act in order with the blocks.
+  logic [31:0] acc_q;
+  logic        block_done_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      acc_q <= '0;
+      block_done_q <= 1'b0;
+    end else begin
+      block_done_q <= acc_ctrl_q[0];
+      if (acc_ctrl_q[0]) begin
+        acc_q <= fp32_add_f(acc_q, value_q);
+      end else if (acc_ctrl_q[1]) begin
+        acc_q <= '0;
+      end else if (acc_ctrl_q[2]) begin
+        acc_q <= acc_load_q;
+      end
+    end
+  end
   assign acc_o = acc_q;
   assign block_done_o = block_done_q;
+  assign drain_o = acc_ctrl_q[3];
+  assign drain_tag_o = acc_ctrl_q[4];
 
   function automatic logic [21:0] slice_sum(
+    input logic [21:0] partial,
     input logic [1:0] format,
     input logic [3:0] slice,
     input logic [7:0] a_micro,
@@ -80,70 +157,112 @@ module dpe (
     input logic [15:0] b_sign,
     input logic [31:0] b_mag
   );
-    logic [63:0] digit_prod;  // multiplier k in bits [4k +: 4]
-    logic [1:0]  a_digit;
-    logic [1:0]  b_digit;
-    logic [21:0] sum;
-    logic [13:0] elem_prod;
-    logic [2:0]  pair;
-    logic [21:0] term;
-    logic [1:0]  micro_shift;
-    logic        negative;
+    logic [351:0] addends;  // multiplier k's signed term in bits [22k +: 22]
+    logic [1:0]   a_digit;
+    logic [1:0]   b_digit;
+    logic [3:0]   element;
+    logic [3:0]   weight;
+    logic [2:0]   pair;
+    logic [3:0]   shift;
+    logic         negative;
+    logic [4:0]   negatives;
+    logic [21:0]  csa_sum_0;
+    logic [21:0]  csa_carry_0;
+    logic [21:0]  csa_sum_1;
+    logic [21:0]  csa_carry_1;
+    logic [21:0]  csa_sum_2;
+    logic [21:0]  csa_carry_2;
+    logic [21:0]  csa_sum_3;
+    logic [21:0]  csa_carry_3;
+    logic [21:0]  csa_sum_4;
+    logic [21:0]  csa_carry_4;
+    logic [21:0]  csa_sum_5;
+    logic [21:0]  csa_carry_5;
+    logic [21:0]  csa_sum_6;
+    logic [21:0]  csa_carry_6;
+    logic [21:0]  csa_sum_7;
+    logic [21:0]  csa_carry_7;
+    logic [21:0]  csa_sum_8;
+    logic [21:0]  csa_carry_8;
+    logic [21:0]  csa_sum_9;
+    logic [21:0]  csa_carry_9;
+    logic [21:0]  csa_sum_10;
+    logic [21:0]  csa_carry_10;
+    logic [21:0]  csa_sum_11;
+    logic [21:0]  csa_carry_11;
+    logic [21:0]  csa_sum_12;
+    logic [21:0]  csa_carry_12;
+    logic [21:0]  csa_sum_13;
+    logic [21:0]  csa_carry_13;
+    logic [21:0]  csa_sum_14;
+    logic [21:0]  csa_carry_14;
+    logic [21:0]  csa_sum_15;
+    logic [21:0]  csa_carry_15;
     int k;
-    int e;
-    int j;
-    // The 16 two-bit multipliers. Multiplier k takes A digit da and B digit db of one element:
-    // MX9 da = k / 4, db = k % 4 of the single element; MX6 da = (k / 2) % 2, db = k % 2 of
-    // element k / 4; MX4 both digits 0 of element k.
+    // The 16 two-bit multipliers. Multiplier k takes A digit da and B digit db of element e:
+    // MX9 e = 0, da = k / 4, db = k % 4; MX6 e = k / 4, da = (k / 2) % 2, db = k % 2; MX4
+    // e = k, both digits 0. Its product weighs 2^(2 da + 2 db) within the element.
+    negatives = '0;
     for (k = 0; k < 16; k++) begin
       if (format == 2'd0) begin
+        element = 4'd0;
         a_digit = a_mag[2*(k/4) +: 2];
         b_digit = b_mag[2*(k%4) +: 2];
+        weight = 4'(2*(k/4) + 2*(k%4));
+        pair = slice[3:1];
       end else if (format == 2'd1) begin
+        element = 4'(k/4);
         a_digit = a_mag[4*(k/4) + 2*((k/2)%2) +: 2];
         b_digit = b_mag[4*(k/4) + 2*(k%2) +: 2];
+        weight = 4'(2*((k/2)%2) + 2*(k%2));
+        pair = 3'(2*slice + k/8);
       end else begin
+        element = 4'(k);
         a_digit = a_mag[2*k +: 2];
         b_digit = b_mag[2*k +: 2];
+        weight = 4'd0;
+        pair = 3'(k/2);
       end
-      digit_prod[4*k +: 4] = {2'b00, a_digit} * {2'b00, b_digit};
+      // The micro-exponents add 0, 1 or 2 to the shift.
+      shift = weight + 4'd2 - 4'(a_micro[pair]) - 4'(b_micro[pair]);
+      negative = a_sign[element] ^ b_sign[element];
+      addends[22*k +: 22] = (22'({2'b00, a_digit} * {2'b00, b_digit}) << shift) ^ {22{negative}};
+      negatives = negatives + 5'(negative);
     end
-    // Per element e: its product, recombined from its multipliers' digit products shifted by
-    // their digit weights (MX9: element 0 from all 16; MX6: element e < 4 from multipliers
-    // 4e .. 4e + 3; MX4: multiplier e alone), then the exact term: the product times
-    // 2^(2 - ua - ub), signed, where u comes from the element's pair, which depends on the
-    // slice position.
-    sum = '0;
-    for (e = 0; e < 16; e++) begin
-      elem_prod = '0;
-      if (format == 2'd0) begin
-        pair = slice[3:1];
-        if (e == 0) begin
-          for (k = 0; k < 16; k++) begin
-            elem_prod = elem_prod + (14'(digit_prod[4*k +: 4]) << (2*(k/4) + 2*(k%4)));
-          end
-        end
-      end else if (format == 2'd1) begin
-        pair = 3'(2*slice + e/2);
-        if (e < 4) begin
-          for (j = 0; j < 4; j++) begin
-            elem_prod = elem_prod + (14'(digit_prod[4*(4*e + j) +: 4]) << (2*(j/2) + 2*(j%2)));
-          end
-        end
-      end else begin
-        pair = 3'(e/2);
-        elem_prod = 14'(digit_prod[4*e +: 4]);
-      end
-      micro_shift = 2'd2 - 2'(a_micro[pair]) - 2'(b_micro[pair]);
-      term = 22'(elem_prod);
-      // A three-way mux, not a barrel shifter: the shift is 0, 1 or 2.
-      term = (micro_shift == 2'd2) ? term << 2 : (micro_shift == 2'd1) ? term << 1 : term;
-      // Add or subtract with one adder: a negative term is inverted, and the +1 of its
-      // two's complement enters as the carry out of an extra low bit.
-      negative = a_sign[e] ^ b_sign[e];
-      sum = 22'(({sum, 1'b1} + {term ^ {22{negative}}, negative}) >> 1);
-    end
-    slice_sum = sum;
+    // Carry-save tree: each full adder turns three words into a sum and a carry word.
+    csa_sum_0 = addends[0 +: 22] ^ addends[22 +: 22] ^ addends[44 +: 22];
+    csa_carry_0 = 22'(((addends[0 +: 22] & addends[22 +: 22]) | (addends[0 +: 22] & addends[44 +: 22]) | (addends[22 +: 22] & addends[44 +: 22])) << 1);
+    csa_sum_1 = addends[66 +: 22] ^ addends[88 +: 22] ^ addends[110 +: 22];
+    csa_carry_1 = 22'(((addends[66 +: 22] & addends[88 +: 22]) | (addends[66 +: 22] & addends[110 +: 22]) | (addends[88 +: 22] & addends[110 +: 22])) << 1);
+    csa_sum_2 = addends[132 +: 22] ^ addends[154 +: 22] ^ addends[176 +: 22];
+    csa_carry_2 = 22'(((addends[132 +: 22] & addends[154 +: 22]) | (addends[132 +: 22] & addends[176 +: 22]) | (addends[154 +: 22] & addends[176 +: 22])) << 1);
+    csa_sum_3 = addends[198 +: 22] ^ addends[220 +: 22] ^ addends[242 +: 22];
+    csa_carry_3 = 22'(((addends[198 +: 22] & addends[220 +: 22]) | (addends[198 +: 22] & addends[242 +: 22]) | (addends[220 +: 22] & addends[242 +: 22])) << 1);
+    csa_sum_4 = addends[264 +: 22] ^ addends[286 +: 22] ^ addends[308 +: 22];
+    csa_carry_4 = 22'(((addends[264 +: 22] & addends[286 +: 22]) | (addends[264 +: 22] & addends[308 +: 22]) | (addends[286 +: 22] & addends[308 +: 22])) << 1);
+    csa_sum_5 = addends[330 +: 22] ^ 22'(negatives) ^ partial;
+    csa_carry_5 = 22'(((addends[330 +: 22] & 22'(negatives)) | (addends[330 +: 22] & partial) | (22'(negatives) & partial)) << 1);
+    csa_sum_6 = csa_sum_0 ^ csa_carry_0 ^ csa_sum_1;
+    csa_carry_6 = 22'(((csa_sum_0 & csa_carry_0) | (csa_sum_0 & csa_sum_1) | (csa_carry_0 & csa_sum_1)) << 1);
+    csa_sum_7 = csa_carry_1 ^ csa_sum_2 ^ csa_carry_2;
+    csa_carry_7 = 22'(((csa_carry_1 & csa_sum_2) | (csa_carry_1 & csa_carry_2) | (csa_sum_2 & csa_carry_2)) << 1);
+    csa_sum_8 = csa_sum_3 ^ csa_carry_3 ^ csa_sum_4;
+    csa_carry_8 = 22'(((csa_sum_3 & csa_carry_3) | (csa_sum_3 & csa_sum_4) | (csa_carry_3 & csa_sum_4)) << 1);
+    csa_sum_9 = csa_carry_4 ^ csa_sum_5 ^ csa_carry_5;
+    csa_carry_9 = 22'(((csa_carry_4 & csa_sum_5) | (csa_carry_4 & csa_carry_5) | (csa_sum_5 & csa_carry_5)) << 1);
+    csa_sum_10 = csa_sum_6 ^ csa_carry_6 ^ csa_sum_7;
+    csa_carry_10 = 22'(((csa_sum_6 & csa_carry_6) | (csa_sum_6 & csa_sum_7) | (csa_carry_6 & csa_sum_7)) << 1);
+    csa_sum_11 = csa_carry_7 ^ csa_sum_8 ^ csa_carry_8;
+    csa_carry_11 = 22'(((csa_carry_7 & csa_sum_8) | (csa_carry_7 & csa_carry_8) | (csa_sum_8 & csa_carry_8)) << 1);
+    csa_sum_12 = csa_sum_10 ^ csa_carry_10 ^ csa_sum_11;
+    csa_carry_12 = 22'(((csa_sum_10 & csa_carry_10) | (csa_sum_10 & csa_sum_11) | (csa_carry_10 & csa_sum_11)) << 1);
+    csa_sum_13 = csa_carry_11 ^ csa_sum_9 ^ csa_carry_9;
+    csa_carry_13 = 22'(((csa_carry_11 & csa_sum_9) | (csa_carry_11 & csa_carry_9) | (csa_sum_9 & csa_carry_9)) << 1);
+    csa_sum_14 = csa_sum_12 ^ csa_carry_12 ^ csa_sum_13;
+    csa_carry_14 = 22'(((csa_sum_12 & csa_carry_12) | (csa_sum_12 & csa_sum_13) | (csa_carry_12 & csa_sum_13)) << 1);
+    csa_sum_15 = csa_sum_14 ^ csa_carry_14 ^ csa_carry_13;
+    csa_carry_15 = 22'(((csa_sum_14 & csa_carry_14) | (csa_sum_14 & csa_carry_13) | (csa_carry_14 & csa_carry_13)) << 1);
+    slice_sum = csa_sum_15 + csa_carry_15;
   endfunction
   function automatic logic [31:0] block_value(
     input logic [21:0] block_sum,
@@ -239,31 +358,36 @@ module dpe (
     logic        y_inf;
     logic        subtract;
     logic        x_normal;
-    logic [7:0]  x_exp;
     logic [23:0] x_sig;
     logic        y_normal;
-    logic [7:0]  y_exp;
     logic [23:0] y_sig;
+    logic [7:0]  x_exp;
+    logic [7:0]  a_exp_eff;
+    logic [7:0]  b_exp_eff;
     logic [7:0]  shift;
+    logic        near;
+    logic [27:0] x_full;
     logic [26:0] y_full;
     logic        shift_out;
     logic [26:0] y_shifted;
     logic [26:0] y_lost;
     logic [26:0] y_aligned;
-    logic [27:0] x_full;
-    logic [27:0] raw;
-    logic [31:0] lzc_v;
-    logic [4:0]  lzc;
-    logic        carry;
+    logic [27:0] far_raw;
+    logic        far_carry;
+    logic        far_left;
+    logic [26:0] far_norm;
+    logic [8:0]  far_exp;
+    logic [26:0] near_raw;
     logic [8:0]  headroom;
-    logic [8:0]  left;
+    logic [26:0] near_norm;
+    logic [8:0]  near_left;
+    logic [8:0]  near_left_room;
     logic [26:0] norm;
     logic [8:0]  norm_exp;
     logic        overflow;
     logic        round_up;
     logic [7:0]  biased;
     logic [30:0] rounded;
-    logic        zero;
     logic        sign;
     // Order the operands by magnitude: x is the larger, y the smaller.
     a_larger = a[30:0] >= b[30:0];
@@ -276,60 +400,75 @@ module dpe (
     subtract = x[31] ^ y[31];
     // Significands with the hidden bit; subnormals use the exponent of the smallest normal.
     x_normal = x[30:23] != '0;
-    x_exp = x_normal ? x[30:23] : 8'd1;
     x_sig = {x_normal, x[22:0]};
     y_normal = y[30:23] != '0;
-    y_exp = y_normal ? y[30:23] : 8'd1;
     y_sig = {y_normal, y[22:0]};
-    // Align y to x, keeping guard and round bits and an OR of everything shifted out (sticky).
-    shift = x_exp - y_exp;
+    x_exp = x_normal ? x[30:23] : 8'd1;
+    // Two paths, as fast adders have. The far path (an addition, or a subtraction of exponents
+    // two or more apart) aligns y by the exponent difference, keeping guard and round bits and
+    // an OR of everything shifted out (sticky), and normalizes by at most one bit. The near
+    // path (a subtraction of exponents at most one apart) aligns by at most one bit, which
+    // loses nothing, and normalizes by the leading zeros. The exponent difference is formed
+    // beside the magnitude comparison, not after the swap.
+    a_exp_eff = (a[30:23] != '0) ? a[30:23] : 8'd1;
+    b_exp_eff = (b[30:23] != '0) ? b[30:23] : 8'd1;
+    shift = a_larger ? a_exp_eff - b_exp_eff : b_exp_eff - a_exp_eff;
+    near = subtract && shift[7:1] == '0;
+    x_full = {1'b0, x_sig, 3'b000};
     y_full = {y_sig, 3'b000};
+    // Far path. A subtraction here leaves at least half of x: one left shift at most.
     shift_out = shift >= 8'd27;
     y_shifted = shift_out ? '0 : y_full >> shift;
     y_lost = shift_out ? y_full : y_full & ~(27'({27{1'b1}}) << shift);
     y_aligned = {y_shifted[26:1], y_shifted[0] | (y_lost != '0)};
-    // Exact sum or difference; a difference is never negative.
-    x_full = {1'b0, x_sig, 3'b000};
-    raw = subtract ? x_full - {1'b0, y_aligned} : x_full + {1'b0, y_aligned};
-    // Leading zeros of the sum below its carry bit.
-    lzc_v = {raw[26:0], 5'h1F};
-    lzc = '0;
-    if (lzc_v[31:16] == '0) begin
-      lzc = lzc + 5'd16;
-      lzc_v = lzc_v << 16;
-    end
-    if (lzc_v[31:24] == '0) begin
-      lzc = lzc + 5'd8;
-      lzc_v = lzc_v << 8;
-    end
-    if (lzc_v[31:28] == '0) begin
-      lzc = lzc + 5'd4;
-      lzc_v = lzc_v << 4;
-    end
-    if (lzc_v[31:30] == '0) begin
-      lzc = lzc + 5'd2;
-      lzc_v = lzc_v << 2;
-    end
-    if (!lzc_v[31]) begin
-      lzc = lzc + 5'd1;
-      lzc_v = lzc_v << 1;
-    end
-    // Normalize: right by one after a carry; left by the leading zeros, but never below the
-    // smallest normal exponent (the result is then subnormal). Exponents get one more bit
-    // for overflow.
-    carry = raw[27];
+    far_raw = subtract ? x_full - {1'b0, y_aligned} : x_full + {1'b0, y_aligned};
+    far_carry = far_raw[27];
+    far_left = subtract && !far_raw[26];
+    far_norm = far_carry ? {far_raw[27:2], far_raw[1] | far_raw[0]} : far_left ? {far_raw[25:0], 1'b0} : far_raw[26:0];
+    far_exp = far_carry ? {1'b0, x_exp} + 9'd1 : far_left ? {1'b0, x_exp} - 9'd1 : {1'b0, x_exp};
+    // Near path: |x| >= |y|, so the difference is never negative. Normalize left by the
+    // leading zeros, but never below the smallest normal exponent (the result is then
+    // subnormal). Exponents get one more bit for overflow.
+    near_raw = x_full[26:0] - (shift[0] ? y_full >> 1 : y_full);
     headroom = {1'b0, x_exp} - 9'd1;
-    left = (9'(lzc) < headroom) ? 9'(lzc) : headroom;
-    norm = carry ? {raw[27:2], raw[1] | raw[0]} : raw[26:0] << left;
-    norm_exp = carry ? {1'b0, x_exp} + 9'd1 : {1'b0, x_exp} - left;
+    near_norm = near_raw;
+    near_left = '0;
+    near_left_room = headroom;
+    if (near_norm[26:11] == '0 && near_left_room[8:4] != '0) begin
+      near_norm = near_norm << 16;
+      near_left = near_left + 9'd16;
+      near_left_room = near_left_room - 9'd16;
+    end
+    if (near_norm[26:19] == '0 && near_left_room[8:3] != '0) begin
+      near_norm = near_norm << 8;
+      near_left = near_left + 9'd8;
+      near_left_room = near_left_room - 9'd8;
+    end
+    if (near_norm[26:23] == '0 && near_left_room[8:2] != '0) begin
+      near_norm = near_norm << 4;
+      near_left = near_left + 9'd4;
+      near_left_room = near_left_room - 9'd4;
+    end
+    if (near_norm[26:25] == '0 && near_left_room[8:1] != '0) begin
+      near_norm = near_norm << 2;
+      near_left = near_left + 9'd2;
+      near_left_room = near_left_room - 9'd2;
+    end
+    if (near_norm[26:26] == '0 && near_left_room[8:0] != '0) begin
+      near_norm = near_norm << 1;
+      near_left = near_left + 9'd1;
+      near_left_room = near_left_room - 9'd1;
+    end
+    norm = near ? near_norm : far_norm;
+    norm_exp = near ? {1'b0, x_exp} - near_left : far_exp;
     overflow = norm_exp >= 9'd255;
     // Round to nearest even on guard, round and sticky. Adding the increment to the packed
     // exponent and fraction lets a carry move into the exponent (and up to infinity).
     round_up = norm[2] & (norm[1] | norm[0] | norm[3]);
     biased = norm[26] ? norm_exp[7:0] : '0;
     rounded = {biased, norm[25:3]} + 31'(round_up);
-    zero = raw == '0;
-    sign = x[31] & ~(subtract & zero);
+    // Only the near path cancels to zero, and an exact zero difference is +0.
+    sign = x[31] & ~(near && near_raw == '0);
     fp32_add_f = (any_nan || (x_inf && y_inf && subtract)) ? 32'h7FC00000
       : x_inf ? x
       : overflow ? {x[31], 8'hFF, 23'd0}

@@ -87,10 +87,13 @@ impl DpeArray {
     /// Cycles from a tile's first slice until its last output has left the array, for a part
     /// of `part_rows` rows: `blocks x cycles_per_block` slices, then the drain word, which
     /// reaches the part's row i (counted from its edge) after i skew cycles and column c after
-    /// c more; the captured value then needs i cycles to reach the edge. The last output (row
-    /// P - 1, column C - 1) leaves at slice count + 2(P - 1) + (C - 1), one cycle before the end.
+    /// c more, and the capture after the array's pipeline registers (`array::drain_delay`);
+    /// the captured value then needs i cycles to reach the edge. The last output (row P - 1,
+    /// column C - 1) leaves at slice count + 2(P - 1) + (C - 1) + drain_delay, one cycle
+    /// before the end.
     pub fn tile_cycles(format: Format, blocks: usize, part_rows: usize) -> u64 {
-        (blocks * format.cycles_per_block() as usize + 2 * part_rows + Self::COLS - 2) as u64
+        let pipeline = hdlgen::array::drain_delay() as usize;
+        (blocks * format.cycles_per_block() as usize + 2 * part_rows + Self::COLS - 2 + pipeline) as u64
     }
 
     fn part_rows(&self, part: Part) -> usize {

@@ -4,10 +4,15 @@ use mx::{Block, Format, BLOCK};
 
 use crate::DpeModel;
 
-/// One dot-product engine on the generated RTL, clocked one cycle at a time.
+/// One dot-product engine on the generated RTL, clocked one cycle at a time. Blocks stream
+/// back to back; the accumulator reaches the outputs `hdlgen::dpe::LATENCY` cycles after a
+/// block's last slice, so the harness records what the DPE delivers: the accumulator at every
+/// `block_done_o` pulse and at every `drain_o`.
 pub struct Dpe {
     model: DpeModel,
     cycles: u64,
+    done: Vec<(u64, f32)>,
+    drained: Vec<f32>,
 }
 
 impl Default for Dpe {
@@ -33,21 +38,29 @@ pub fn format_code(format: Format) -> u64 {
 impl Dpe {
     /// A DPE just out of reset: accumulator +0, no block in flight.
     pub fn new() -> Dpe {
-        let mut dpe = Dpe { model: DpeModel::new(), cycles: 0 };
+        let mut dpe = Dpe { model: DpeModel::new(), cycles: 0, done: Vec::new(), drained: Vec::new() };
         dpe.model.reset();
         dpe
     }
 
-    /// One clock cycle, then the one-cycle inputs back to idle for the next.
+    /// One clock cycle, then the one-cycle inputs back to idle for the next; records what the
+    /// outputs deliver after the edge.
     fn tick(&mut self) {
         self.model.tick();
         self.model.set_clear_i(0);
         self.model.set_load_i(0);
         self.model.set_valid_i(0);
+        self.model.set_drain_i(0);
         self.cycles += 1;
+        if self.model.block_done_o() == 1 {
+            self.done.push((self.cycles, self.acc()));
+        }
+        if self.model.drain_o() == 1 {
+            self.drained.push(self.acc());
+        }
     }
 
-    /// Starts a new output at +0 (one cycle).
+    /// Starts a new output at +0 (one cycle), after the blocks already streamed.
     pub fn clear(&mut self) {
         self.model.set_clear_i(1);
         self.tick();
@@ -60,8 +73,16 @@ impl Dpe {
         self.tick();
     }
 
-    /// Streams one block pair, one slice per cycle, and returns after its last slice has been
-    /// clocked in (so `block_done` is now high and `acc` includes the block).
+    /// Drains the output as the array does (one cycle): the drain, with a clear, after the
+    /// blocks already streamed; `drained` returns the value it delivers.
+    pub fn drain(&mut self) {
+        self.model.set_drain_i(1);
+        self.model.set_clear_i(1);
+        self.tick();
+    }
+
+    /// Streams one block pair, one slice per cycle; returns after its last slice has been
+    /// clocked in. Its sum reaches the accumulator `LATENCY - 1` cycles later.
     pub fn feed(&mut self, a: &Block, b: &Block, format: Format) {
         self.model.set_format_i(format_code(format));
         self.model.set_a_exp_i(u64::from(a.exp));
@@ -83,13 +104,26 @@ impl Dpe {
         self.tick();
     }
 
+    /// Idles until everything streamed so far has reached the accumulator.
+    pub fn flush(&mut self) {
+        for _ in 1..hdlgen::dpe::LATENCY {
+            self.tick();
+        }
+    }
+
     pub fn acc(&self) -> f32 {
         f32::from_bits(self.model.acc_o() as u32)
     }
 
-    /// High for the one cycle after a block's last slice.
-    pub fn block_done(&self) -> bool {
-        self.model.block_done_o() == 1
+    /// The cycle of each `block_done_o` pulse since the last call, with the accumulator then
+    /// (which includes that block).
+    pub fn take_done(&mut self) -> Vec<(u64, f32)> {
+        std::mem::take(&mut self.done)
+    }
+
+    /// The values delivered with `drain_o` since the last call.
+    pub fn take_drained(&mut self) -> Vec<f32> {
+        std::mem::take(&mut self.drained)
     }
 
     /// Rising clock edges since construction.

@@ -1,0 +1,662 @@
+//! `dacapo asic`: the ASIC timing flow. Each design sits in its timing harness (registers on
+//! every input and output), Yosys maps it to the OSU 0.18 um standard cells with a delay
+//! target (`dfflibmap`, then ABC mapping, buffering and gate sizing against the clock), and
+//! OpenSTA reports the critical register-to-register path, the maximum clock, the cell area and
+//! the power at the target clock. Scratchpads and result buffers stay black boxes, as RAM
+//! macros do in an ASIC flow: a generated Liberty model gives their ports a setup time and a
+//! clock-to-output delay, so paths to and from them are timed.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{bail, ensure, Context};
+use clap::Args;
+use hdlgen::{AccelConfig, Design};
+
+use crate::rtl_cmd::{accel_config, describe, run};
+
+/// The OSU 0.18 um standard cells of Debian's `qflow-tech-osu018`.
+const OSU018: &str = "/usr/share/qflow/tech/osu018/osu018_stdcells.lib";
+
+/// The RAM macros' assumed timing (ns): a small single-port 0.18 um SRAM's clock-to-output
+/// and input setup.
+const MACRO_CLK_TO_Q: f64 = 2.0;
+const MACRO_SETUP: f64 = 0.4;
+
+/// ABC maps for this fraction of the clock period, the usual over-constraint that leaves
+/// static timing some margin for what mapping does not model (flip-flop fanout, setup).
+const SYNTHESIS_MARGIN: f64 = 0.85;
+
+/// Switching activity of every data input, in toggles per clock, when none is measured.
+const INPUT_ACTIVITY: f64 = 0.1;
+
+#[derive(Args)]
+pub struct AsicArgs {
+    /// Units to time, comma-separated: fp32_add, mx_convert, dpe, fp32_mul, mac_f32,
+    /// mac_int8, or all.
+    #[arg(long, value_delimiter = ',', default_value = "all")]
+    units: Vec<String>,
+    /// Whole accelerators to time too: preset names or RxC shapes, comma-separated (the
+    /// small preset takes Yosys minutes; larger ones much longer).
+    #[arg(long, value_delimiter = ',')]
+    accel: Vec<String>,
+    /// Target clock period in ns: ABC maps for it and power is reported at it.
+    #[arg(long, default_value_t = 10.0)]
+    clock_ns: f64,
+    /// Fail when any critical path is longer than this many ns.
+    #[arg(long)]
+    max_path_ns: Option<f64>,
+    /// The standard-cell Liberty file.
+    #[arg(long, default_value = OSU018)]
+    liberty: PathBuf,
+    /// Keep each design's netlist, Yosys and OpenSTA scripts and full timing report in
+    /// DIR/<design>/ (they go to a temporary folder otherwise).
+    #[arg(long, value_name = "DIR")]
+    keep: Option<PathBuf>,
+    /// The Markdown report to write.
+    #[arg(long, default_value = "reports/asic.md")]
+    out: PathBuf,
+}
+
+/// What static timing found for one design.
+struct Timing {
+    name: String,
+    /// The critical register-to-register path, setup included (ns).
+    path_ns: f64,
+    start: String,
+    end: String,
+    area_um2: f64,
+    power_mw: f64,
+    /// Cells whose power OpenSTA could not compute (left out of `power_mw`).
+    unpowered: u64,
+    cells: u64,
+    seconds: f64,
+}
+
+/// The flow's settings, checked before any tool runs.
+struct Flow {
+    liberty: PathBuf,
+    clock_ns: f64,
+    /// Where to keep each design's netlist, scripts and reports, if anywhere.
+    keep: Option<PathBuf>,
+    /// The area of one `FANOUT_BUFFER` (um2).
+    buffer_area: f64,
+}
+
+pub fn asic(args: AsicArgs) -> anyhow::Result<bool> {
+    ensure!(
+        args.clock_ns.is_finite() && (0.5..=1000.0).contains(&args.clock_ns),
+        "--clock-ns must be between 0.5 and 1000, got {}",
+        args.clock_ns
+    );
+    if let Some(max) = args.max_path_ns {
+        ensure!(max.is_finite() && max > 0.0, "--max-path-ns must be a positive number, got {max}");
+    }
+    ensure!(
+        args.liberty.is_file(),
+        "no Liberty file at {}; run scripts/install-deps.sh (Debian package qflow-tech-osu018) or pass --liberty",
+        args.liberty.display()
+    );
+    let units = select_units(&args.units)?;
+    let accels: Vec<(String, AccelConfig)> =
+        args.accel.iter().map(|n| Ok((n.clone(), accel_config(n)?))).collect::<anyhow::Result<_>>()?;
+    check_output_folder(&args.out)?;
+    for tool in ["yosys", "sta"] {
+        ensure!(
+            Command::new("which").arg(tool).output().is_ok_and(|o| o.status.success()),
+            "{tool} not found; run scripts/install-deps.sh"
+        );
+    }
+
+    let buffer_area = cell_area(&args.liberty, FANOUT_BUFFER)?;
+    let flow =
+        Flow { liberty: args.liberty.clone(), clock_ns: args.clock_ns, keep: args.keep.clone(), buffer_area };
+    let mut rows = Vec::new();
+    let mut designs: Vec<(String, Design, bool)> =
+        units.into_iter().map(|d| (d.top.name().to_string(), d, false)).collect();
+    designs.extend(accels.iter().map(|(n, c)| (n.clone(), hdlgen::accel_design(*c), true)));
+    let total = designs.len();
+    for (i, (name, design, hierarchical)) in designs.iter().enumerate() {
+        eprintln!("asic: [{}/{total}] {name}: Yosys and OpenSTA ...", i + 1);
+        let timing = flow.time(name, design, *hierarchical).with_context(|| format!("design {name}"))?;
+        eprintln!(
+            "asic: [{}/{total}] {name}: {:.2} ns ({:.1} MHz), {:.0} um2 ({:.0} s)",
+            i + 1,
+            timing.path_ns,
+            1000.0 / timing.path_ns,
+            timing.area_um2,
+            timing.seconds
+        );
+        rows.push(timing);
+    }
+    host::npy::write_atomic(&args.out, report(&flow, &rows).as_bytes())?;
+    println!("wrote {}", args.out.display());
+    if let Some(max) = args.max_path_ns {
+        let slow: Vec<String> = rows
+            .iter()
+            .filter(|t| t.path_ns > max)
+            .map(|t| format!("{} {:.2} ns ({} -> {})", t.name, t.path_ns, t.start, t.end))
+            .collect();
+        if !slow.is_empty() {
+            eprintln!("error: critical path longer than {max} ns: {}", slow.join("; "));
+            return Ok(false);
+        }
+        println!("asic: every critical path is within {max} ns");
+    }
+    Ok(true)
+}
+
+/// Creates the report's folder and checks that a file can be written there, so a bad --out
+/// fails before minutes of synthesis.
+pub(crate) fn check_output_folder(out: &std::path::Path) -> anyhow::Result<()> {
+    ensure!(!out.is_dir(), "--out {} is a folder; name the report file", out.display());
+    let dir = out.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write into {}", dir.display()))?;
+    Ok(())
+}
+
+/// The units named (or all), in the order `all` lists them.
+pub(crate) fn select_units(names: &[String]) -> anyhow::Result<Vec<Design>> {
+    let all: Vec<Design> = hdlgen::designs()
+        .into_iter()
+        .filter(|d| !d.top.name().starts_with("dpe_array"))
+        .chain(hdlgen::baseline_designs())
+        .collect();
+    if names.iter().any(|n| n == "all") {
+        return Ok(all);
+    }
+    let known: Vec<&str> = all.iter().map(|d| d.top.name()).collect();
+    for n in names {
+        ensure!(
+            known.contains(&n.as_str()),
+            "unknown unit '{n}'; the units are {} (or all)",
+            known.join(", ")
+        );
+    }
+    Ok(all.into_iter().filter(|d| names.iter().any(|n| n == d.top.name())).collect())
+}
+
+/// Black-box RAMs: the scratchpad and result-buffer macros.
+fn is_macro(module: &str) -> bool {
+    module.starts_with("sram_")
+}
+
+impl Flow {
+    /// Synthesizes `design` in its timing harness and times it.
+    fn time(&self, name: &str, design: &Design, hierarchical: bool) -> anyhow::Result<Timing> {
+        let start = Instant::now();
+        let scratch = tempfile::tempdir()?;
+        let dir = match &self.keep {
+            Some(root) => {
+                let dir = root.join(name);
+                fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                dir
+            }
+            None => scratch.path().to_path_buf(),
+        };
+        let harness = hdlgen::timing_harness(design);
+        let top = harness.top.name().to_string();
+        let (mut logic, mut macros) = (Vec::new(), Vec::new());
+        let mut seen = std::collections::HashSet::new();
+        for module in harness.modules().filter(|m| seen.insert(m.name().to_string())) {
+            let file = format!("{}.sv", module.name());
+            fs::write(dir.join(&file), module.to_verilog())?;
+            if is_macro(module.name()) {
+                macros.push(module.clone());
+            } else {
+                logic.push(file);
+            }
+        }
+        let lib = self.liberty.display();
+        let delay_ps = (self.clock_ns * 1000.0 * SYNTHESIS_MARGIN).round() as u64;
+        // ABC maps for delay against the clock, then buffers high fanouts and sizes gates, as
+        // the timing-driven synthesis of any ASIC flow does.
+        let abc = format!(
+            "+strash;&get,-n;&dch,-f;&nf,-D,{delay_ps};&put;buffer;upsize,-D,{delay_ps};dnsize,-D,{delay_ps}"
+        );
+        let read_macros = if macros.is_empty() {
+            String::new()
+        } else {
+            let files: Vec<String> = macros.iter().map(|m| format!("{}.sv", m.name())).collect();
+            format!("read_verilog -sv -lib {};", files.join(" "))
+        };
+        let flatten = if hierarchical { "" } else { "-flatten" };
+        let script = format!(
+            "read_verilog -sv {logic}; {read_macros} hierarchy -check -top {top}; synth {flatten} -top {top}; \
+             dfflibmap -liberty {lib}; abc -liberty {lib} -script {abc}; opt_clean -purge; setundef -zero; \
+             splitnets -ports -format __; opt_clean -purge; tee -q -o area.txt stat -liberty {lib} -top {top}; \
+             write_verilog -noattr -noexpr -nohex -nodec netlist.v",
+            logic = logic.join(" "),
+        );
+        fs::write(dir.join("synth.ys"), script.replace("; ", "\n"))?;
+        run(Command::new("yosys").args(["-q", "-s", "synth.ys"]).current_dir(&dir), "yosys")?;
+        let stat = fs::read_to_string(dir.join("area.txt"))?;
+        let (netlist, buffers) = repair_fanout(&fs::read_to_string(dir.join("netlist.v"))?);
+        fs::write(dir.join("netlist.v"), &netlist)?;
+        let area_um2 = last_number_after(&stat, "Chip area for").context("yosys printed no chip area")?
+            + buffers as f64 * self.buffer_area;
+        let cells = last_number_after(&stat, "Number of cells:").context("yosys printed no cell count")?
+            as u64
+            + buffers as u64;
+
+        let mut libs = vec![self.liberty.display().to_string()];
+        if !macros.is_empty() {
+            fs::write(dir.join("macros.lib"), macro_liberty(&macros))?;
+            libs.push("macros.lib".into());
+        }
+        let sta = format!(
+            "{reads}\nread_verilog netlist.v\nlink_design {top}\n\
+             create_clock -name clk -period {period} [get_ports clk_i]\n\
+             set data_inputs [delete_from_list [all_inputs] [get_ports {{clk_i rst_ni}}]]\n\
+             set_input_delay 0 -clock clk $data_inputs\n\
+             set_output_delay 0 -clock clk [all_outputs]\n\
+             set_power_activity -input -activity {INPUT_ACTIVITY}\n\
+             report_checks -path_delay max -path_group clk -digits 3\n\
+             {POWER_TCL}",
+            reads = libs.iter().map(|l| format!("read_liberty {l}")).collect::<Vec<_>>().join("\n"),
+            period = self.clock_ns,
+        );
+        fs::write(dir.join("sta.tcl"), sta)?;
+        let report =
+            run(Command::new("sta").args(["-no_splash", "-exit", "sta.tcl"]).current_dir(&dir), "sta")?;
+        fs::write(dir.join("sta.log"), &report)?;
+        if let Some(line) = report.lines().find(|l| l.starts_with("Error")) {
+            bail!("OpenSTA: {line}");
+        }
+        let slack = report
+            .lines()
+            .find(|l| l.trim_end().ends_with("slack (MET)") || l.trim_end().ends_with("slack (VIOLATED)"))
+            .and_then(|l| l.split_whitespace().next()?.parse::<f64>().ok())
+            .context("OpenSTA reported no register-to-register path")?;
+        let point = |key: &str| -> anyhow::Result<String> {
+            let line =
+                report.lines().find_map(|l| l.strip_prefix(key)).context("OpenSTA named no path end")?;
+            Ok(line.split_whitespace().next().unwrap_or("?").to_string())
+        };
+        let names = FlopNames::new(&netlist);
+        let power = report
+            .lines()
+            .find_map(|l| l.strip_prefix("Total power "))
+            .context("OpenSTA reported no power")?;
+        let words: Vec<&str> = power.split_whitespace().collect();
+        let power_w: f64 =
+            words.first().and_then(|w| w.parse().ok()).context("OpenSTA's power is not a number")?;
+        let unpowered: u64 = words.last().and_then(|w| w.parse().ok()).unwrap_or(0);
+        Ok(Timing {
+            name: name.to_string(),
+            path_ns: self.clock_ns - slack,
+            start: names.describe(&top, &point("Startpoint: ")?),
+            end: names.describe(&top, &point("Endpoint: ")?),
+            area_um2,
+            power_mw: power_w * 1000.0,
+            unpowered,
+            cells,
+            seconds: start.elapsed().as_secs_f64(),
+        })
+    }
+}
+
+/// The area of `cell` in a Liberty file.
+fn cell_area(liberty: &std::path::Path, cell: &str) -> anyhow::Result<f64> {
+    let text = fs::read_to_string(liberty).with_context(|| format!("cannot read {}", liberty.display()))?;
+    let at = text
+        .find(&format!("cell ({cell})"))
+        .or_else(|| text.find(&format!("cell({cell})")))
+        .with_context(|| format!("{} has no cell {cell}", liberty.display()))?;
+    text[at..]
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("area")?
+                .trim_start()
+                .strip_prefix(':')?
+                .trim()
+                .trim_end_matches(';')
+                .trim()
+                .parse()
+                .ok()
+        })
+        .with_context(|| format!("{} gives no area for {cell}", liberty.display()))
+}
+
+/// The last number on a line that starts with `key` (after trimming).
+fn last_number_after(text: &str, key: &str) -> Option<f64> {
+    text.lines()
+        .filter(|l| l.trim_start().starts_with(key))
+        .filter_map(|l| l.split_whitespace().last()?.parse().ok())
+        .next_back()
+}
+
+/// Names a path end by the signal its flip-flop drives: OpenSTA names cells, and the mapped
+/// flip-flops' names are Yosys's (`_123_`), so the netlist says which register each one is.
+struct FlopNames {
+    /// Per module: each cell's type and what its Q pin drives.
+    modules: HashMap<String, Cells>,
+}
+
+/// A module's cells by instance name: the cell type, and the net on its Q pin if it has one.
+type Cells = HashMap<String, (String, Option<String>)>;
+
+impl FlopNames {
+    fn new(netlist: &str) -> FlopNames {
+        let mut modules = HashMap::new();
+        let mut current: Option<(String, Cells)> = None;
+        let mut cell: Option<(String, String)> = None;
+        for line in netlist.lines().map(str::trim) {
+            if let Some(rest) = line.strip_prefix("module ") {
+                let name = rest.split(|c: char| c == '(' || c.is_whitespace()).next().unwrap_or("");
+                current = Some((name.to_string(), HashMap::new()));
+            } else if line.starts_with("endmodule") {
+                if let Some((name, cells)) = current.take() {
+                    modules.insert(name, cells);
+                }
+            } else if let Some((_, cells)) = current.as_mut() {
+                let words: Vec<&str> = line.split_whitespace().collect();
+                if words.len() == 3 && words[2] == "(" {
+                    cell = Some((words[1].to_string(), words[0].to_string()));
+                    cells.insert(words[1].to_string(), (words[0].to_string(), None));
+                } else if let (Some(q), Some((inst, _))) = (line.strip_prefix(".Q("), cell.as_ref()) {
+                    let net = q.trim_end_matches([')', ',', ' ']).trim_start_matches('\\').trim().to_string();
+                    if let Some(entry) = cells.get_mut(inst) {
+                        entry.1 = Some(net);
+                    }
+                } else if line.starts_with(");") {
+                    cell = None;
+                }
+            }
+        }
+        FlopNames { modules }
+    }
+
+    /// `path` (instance names from `top`, `/`-separated) with the last cell's register named.
+    fn describe(&self, top: &str, path: &str) -> String {
+        let parts: Vec<&str> = path.split('/').collect();
+        let mut module = top.to_string();
+        let mut named = Vec::new();
+        for (i, part) in parts.iter().enumerate() {
+            let Some((kind, q)) = self.modules.get(&module).and_then(|m| m.get(*part)) else {
+                return path.to_string();
+            };
+            if i + 1 == parts.len() {
+                match q {
+                    Some(q) => named.push(q.clone()),
+                    None => named.push(part.to_string()),
+                }
+            } else {
+                named.push(part.to_string());
+                module = kind.clone();
+            }
+        }
+        named.join("/")
+    }
+}
+
+/// Total power by summing every instance's: OpenSTA 2.0.17's `report_power` stops at the
+/// first cell whose internal-power lookup in the OSU tables gives NaN, so those few cells are
+/// counted and left out instead.
+const POWER_TCL: &str = "set total 0.0\nset unknown 0\n\
+    foreach cell [get_cells -hierarchical *] {\n\
+      set p [lindex [sta::instance_power $cell [sta::find_corner default]] 3]\n\
+      if {[string is double -strict $p] && $p == $p} { set total [expr {$total + $p}] } else { incr unknown }\n\
+    }\n\
+    puts \"Total power $total W, cells without a figure $unknown\"\n";
+
+/// The buffer cell (input A, output Y) and the most loads a flip-flop output or a buffer
+/// drives after `repair_fanout`.
+const FANOUT_BUFFER: &str = "BUFX4";
+const MAX_FANOUT: usize = 8;
+
+/// Buffers the flip-flop outputs that drive more than `MAX_FANOUT` cell inputs, with a tree
+/// of `FANOUT_BUFFER`s, as a flow's high-fanout net repair does: ABC sizes and buffers the
+/// logic it maps, but sees flip-flop outputs as ideal inputs, and the library's flip-flops
+/// come in one small drive strength.
+fn repair_fanout(netlist: &str) -> (String, usize) {
+    let mut out = String::with_capacity(netlist.len());
+    let mut buffers = 0;
+    let mut module: Vec<&str> = Vec::new();
+    for line in netlist.lines() {
+        module.push(line);
+        if line.trim_start().starts_with("endmodule") {
+            let (text, n) = repair_module(&module);
+            out += &text;
+            buffers += n;
+            module.clear();
+        }
+    }
+    for line in module {
+        out += line;
+        out.push('\n');
+    }
+    (out, buffers)
+}
+
+/// `repair_fanout` for the lines of one module; also returns the buffers it added.
+fn repair_module(lines: &[&str]) -> (String, usize) {
+    // The nets flip-flops drive: `.Q(net)` inside a DFF cell.
+    let mut flop_nets = std::collections::HashSet::new();
+    let mut in_flop = false;
+    for line in lines.iter().map(|l| l.trim()) {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if words.len() == 3 && words[2] == "(" {
+            in_flop = words[0].starts_with("DFF");
+        } else if let Some(q) = line.strip_prefix(".Q(").filter(|_| in_flop) {
+            flop_nets.insert(pin_net(q).to_string());
+        }
+    }
+    // Every cell input on those nets, in netlist order.
+    let mut loads: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, line) in lines.iter().enumerate() {
+        let t = line.trim();
+        if t.starts_with('.') && !t.starts_with(".Q(") && !t.starts_with(".Y(") {
+            if let Some((_, rest)) = t.split_once('(') {
+                let net = pin_net(rest);
+                if flop_nets.contains(net) {
+                    loads.entry(net.to_string()).or_default().push(i);
+                }
+            }
+        }
+    }
+    let mut new_net: HashMap<usize, String> = HashMap::new();
+    let mut added = String::new();
+    let mut count = 0usize;
+    let mut nets: Vec<_> = loads.into_iter().filter(|(_, l)| l.len() > MAX_FANOUT).collect();
+    nets.sort();
+    for (net, sinks) in nets {
+        // Build the tree from the loads up: each level groups its sinks under buffers.
+        let mut sinks: Vec<Sink> = sinks.into_iter().map(Sink::Pin).collect();
+        while sinks.len() > MAX_FANOUT {
+            let mut level = Vec::new();
+            for group in sinks.chunks(MAX_FANOUT) {
+                let name = format!("fanout_{count}");
+                count += 1;
+                writeln!(added, "  wire {name};").unwrap();
+                for sink in group {
+                    match sink {
+                        Sink::Pin(line) => {
+                            new_net.insert(*line, name.clone());
+                        }
+                        Sink::Buffer(input) => {
+                            writeln!(added, "  {FANOUT_BUFFER} {input}_buf (.A({name}), .Y({input}));")
+                                .unwrap();
+                        }
+                    }
+                }
+                level.push(Sink::Buffer(name));
+            }
+            sinks = level;
+        }
+        for sink in sinks {
+            match sink {
+                Sink::Pin(line) => {
+                    new_net.remove(&line);
+                }
+                Sink::Buffer(input) => {
+                    writeln!(added, "  {FANOUT_BUFFER} {input}_buf (.A({}), .Y({input}));", connection(&net))
+                        .unwrap();
+                }
+            }
+        }
+    }
+    let first_cell = lines
+        .iter()
+        .position(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            w.len() == 3 && w[2] == "(" && !l.trim_start().starts_with("module")
+        })
+        .unwrap_or(lines.len().saturating_sub(1));
+    let mut text = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        if i == first_cell {
+            text += &added;
+        }
+        match new_net.get(&i) {
+            Some(net) => {
+                let (pin, rest) = line.split_once('(').expect("a pin connection");
+                let tail = if rest.trim_end().ends_with(',') { "," } else { "" };
+                writeln!(text, "{pin}({net}){tail}").unwrap();
+            }
+            None => {
+                text += line;
+                text.push('\n');
+            }
+        }
+    }
+    (text, count)
+}
+
+/// A load of a net being buffered: a cell pin (its netlist line) or a buffer's input net.
+enum Sink {
+    Pin(usize),
+    Buffer(String),
+}
+
+/// The net of a pin connection's text after `(`, as written (`\\name` or `name[3]`).
+fn pin_net(rest: &str) -> &str {
+    let rest = rest.trim_end().trim_end_matches(',').trim_end();
+    rest.strip_suffix(')').unwrap_or(rest).trim_end()
+}
+
+/// A net as written in a connection: an escaped name ends at a space.
+fn connection(net: &str) -> String {
+    if net.starts_with('\\') {
+        format!("{net} ")
+    } else {
+        net.to_string()
+    }
+}
+
+/// A Liberty model of the RAM macros: their ports with capacitance, a setup time on every
+/// input and a clock-to-output delay on every output, against `clk_i`.
+fn macro_liberty(macros: &[hdlgen::Module]) -> String {
+    let mut lib = String::from(
+        "/* RAM macros of the dacapo accelerator as black boxes for static timing: assumed timing\n   \
+         of a small single-port 0.18 um SRAM. */\nlibrary (dacapo_macros) {\n  delay_model : table_lookup;\n  \
+         time_unit : \"1ns\";\n  voltage_unit : \"1V\";\n  current_unit : \"1mA\";\n  \
+         capacitive_load_unit (1, pf);\n  pulling_resistance_unit : \"1kohm\";\n  leakage_power_unit : \"1nW\";\n  \
+         input_threshold_pct_rise : 50;\n  input_threshold_pct_fall : 50;\n  output_threshold_pct_rise : 50;\n  \
+         output_threshold_pct_fall : 50;\n  slew_lower_threshold_pct_rise : 20;\n  slew_lower_threshold_pct_fall : 20;\n  \
+         slew_upper_threshold_pct_rise : 80;\n  slew_upper_threshold_pct_fall : 80;\n",
+    );
+    let mut widths: Vec<u32> =
+        macros.iter().flat_map(|m| m.ports().iter().map(|p| p.width)).filter(|&w| w > 1).collect();
+    widths.sort_unstable();
+    widths.dedup();
+    for w in &widths {
+        writeln!(
+            lib,
+            "  type (bus{w}) {{ base_type : array; data_type : bit; bit_width : {w}; bit_from : {}; bit_to : 0; downto : true; }}",
+            w - 1
+        )
+        .unwrap();
+    }
+    for m in macros {
+        writeln!(lib, "  cell ({}) {{\n    area : 0;", m.name()).unwrap();
+        for p in m.ports() {
+            let (kind, head) = if p.width > 1 {
+                ("bus", format!("bus_type : bus{}; ", p.width))
+            } else {
+                ("pin", String::new())
+            };
+            let body = if p.name == "clk_i" {
+                "direction : input; capacitance : 0.02; clock : true;".to_string()
+            } else if p.dir == hdlgen::verilog::Dir::Input {
+                format!(
+                    "direction : input; capacitance : 0.01; timing () {{ related_pin : \"clk_i\"; timing_type : setup_rising; \
+                     rise_constraint (scalar) {{ values (\"{MACRO_SETUP}\"); }} fall_constraint (scalar) {{ values (\"{MACRO_SETUP}\"); }} }}"
+                )
+            } else {
+                format!(
+                    "direction : output; timing () {{ related_pin : \"clk_i\"; timing_type : rising_edge; \
+                     cell_rise (scalar) {{ values (\"{MACRO_CLK_TO_Q}\"); }} cell_fall (scalar) {{ values (\"{MACRO_CLK_TO_Q}\"); }} \
+                     rise_transition (scalar) {{ values (\"0.2\"); }} fall_transition (scalar) {{ values (\"0.2\"); }} }}"
+                )
+            };
+            writeln!(lib, "    {kind} ({}) {{ {head}{body} }}", p.name).unwrap();
+        }
+        writeln!(lib, "  }}").unwrap();
+    }
+    lib + "}\n"
+}
+
+fn report(flow: &Flow, rows: &[Timing]) -> String {
+    let mut md = format!(
+        "# ASIC timing report\n\n\
+         Written by `make asic` (`dacapo asic`). Each design sits between input and output\n\
+         registers (`hdlgen::timing_harness`), so every path below starts and ends at a flip-flop.\n\
+         Yosys 0.23 maps it to the OSU 0.18 um standard cells (`{lib}`): `synth -flatten` (the\n\
+         accelerators hierarchically), `dfflibmap`, then ABC with a {clock} ns delay target\n\
+         (`&nf -D`, `buffer`, `upsize`, `dnsize`: delay-oriented mapping, fanout buffering and gate\n\
+         sizing). OpenSTA times the netlist at a {clock} ns clock, without wire load, and reports\n\
+         power with every data input toggling {INPUT_ACTIVITY} times per cycle (OpenSTA propagates\n\
+         the activity through the logic; this version reads no VCD or SAIF). Power is the sum of\n\
+         the cells' (OpenSTA's own summary stops at the rare cell whose table lookup gives NaN;\n\
+         those are counted and left out). RAM macros are black\n\
+         boxes with an assumed {MACRO_CLK_TO_Q} ns clock-to-output and {MACRO_SETUP} ns setup; their\n\
+         area is not in the cell area.\n\n\
+         The critical path is the clock period minus the worst slack: the shortest period at which\n\
+         the design closes, setup included. Path ends are named by the register they drive.\n\n\
+         | design | what | critical path (ns) | Fmax (MHz) | from | to | cell area (um2) | cells | power at {mhz:.0} MHz (mW) |\n\
+         |---|---|---|---|---|---|---|---|---|\n",
+        lib = flow.liberty.display(),
+        clock = flow.clock_ns,
+        mhz = 1000.0 / flow.clock_ns,
+    );
+    for t in rows {
+        let (what, _) = describe(&t.name);
+        let what = if what.is_empty() { "whole accelerator" } else { what };
+        writeln!(
+            md,
+            "| `{}` | {what} | {:.2} | {:.1} | `{}` | `{}` | {:.0} | {} | {:.2}{} |",
+            t.name,
+            t.path_ns,
+            1000.0 / t.path_ns,
+            t.start,
+            t.end,
+            t.area_um2,
+            t.cells,
+            t.power_mw,
+            if t.unpowered > 0 {
+                format!(" ({} cells without a figure)", t.unpowered)
+            } else {
+                String::new()
+            }
+        )
+        .unwrap();
+    }
+    let find = |n: &str| rows.iter().find(|t| t.name == n);
+    if let (Some(dpe), Some(mac)) = (find("dpe"), find("mac_f32")) {
+        writeln!(
+            md,
+            "\nThe DPE's cell area is {:.2}x the f32 multiply-add PE's, for 1 / 4 / 16 multiply-accumulates\n\
+             per cycle (MX9 / MX6 / MX4) against its 1.",
+            dpe.area_um2 / mac.area_um2
+        )
+        .unwrap();
+    }
+    md
+}

