@@ -45,10 +45,10 @@ pub struct AsicArgs {
     #[arg(long, value_delimiter = ',')]
     accel: Vec<String>,
     /// Target clock period in ns: ABC maps for it and power is reported at it.
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, default_value_t = 10.0, allow_negative_numbers = true)]
     clock_ns: f64,
     /// Fail when any critical path is longer than this many ns.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     max_path_ns: Option<f64>,
     /// The standard-cell Liberty file.
     #[arg(long, default_value = OSU018)]
@@ -70,7 +70,8 @@ struct Timing {
     start: String,
     end: String,
     area_um2: f64,
-    power_mw: f64,
+    /// None where OpenSTA cannot compute it (2.0.17 crashes on designs with macros).
+    power_mw: Option<f64>,
     /// Cells whose power OpenSTA could not compute (left out of `power_mw`).
     unpowered: u64,
     cells: u64,
@@ -257,7 +258,8 @@ impl Flow {
              set_output_delay 0 -clock clk [all_outputs]\n\
              set_power_activity -input -activity {INPUT_ACTIVITY}\n\
              report_checks -path_delay max -path_group clk -digits 3\n\
-             {POWER_TCL}",
+             {power}",
+            power = if macros.is_empty() { POWER_TCL } else { "" },
             reads = libs.iter().map(|l| format!("read_liberty {l}")).collect::<Vec<_>>().join("\n"),
             period = self.clock_ns,
         );
@@ -279,21 +281,22 @@ impl Flow {
             Ok(line.split_whitespace().next().unwrap_or("?").to_string())
         };
         let names = FlopNames::new(&netlist);
-        let power = report
-            .lines()
-            .find_map(|l| l.strip_prefix("Total power "))
-            .context("OpenSTA reported no power")?;
-        let words: Vec<&str> = power.split_whitespace().collect();
-        let power_w: f64 =
-            words.first().and_then(|w| w.parse().ok()).context("OpenSTA's power is not a number")?;
-        let unpowered: u64 = words.last().and_then(|w| w.parse().ok()).unwrap_or(0);
+        let (power_w, unpowered) = match report.lines().find_map(|l| l.strip_prefix("Total power ")) {
+            Some(power) => {
+                let words: Vec<&str> = power.split_whitespace().collect();
+                let watts: f64 =
+                    words.first().and_then(|w| w.parse().ok()).context("OpenSTA's power is not a number")?;
+                (Some(watts), words.last().and_then(|w| w.parse().ok()).unwrap_or(0))
+            }
+            None => (None, 0),
+        };
         Ok(Timing {
             name: name.to_string(),
             path_ns: self.clock_ns - slack,
             start: names.describe(&top, &point("Startpoint: ")?),
             end: names.describe(&top, &point("Endpoint: ")?),
             area_um2,
-            power_mw: power_w * 1000.0,
+            power_mw: power_w.map(|w| w * 1000.0),
             unpowered,
             cells,
             seconds: start.elapsed().as_secs_f64(),
@@ -358,8 +361,10 @@ impl FlopNames {
             } else if let Some((_, cells)) = current.as_mut() {
                 let words: Vec<&str> = line.split_whitespace().collect();
                 if words.len() == 3 && words[2] == "(" {
-                    cell = Some((words[1].to_string(), words[0].to_string()));
-                    cells.insert(words[1].to_string(), (words[0].to_string(), None));
+                    // Escaped instance names (`\g_row[0].u_dpe`) appear in paths unescaped.
+                    let inst = words[1].trim_start_matches('\\');
+                    cell = Some((inst.to_string(), words[0].to_string()));
+                    cells.insert(inst.to_string(), (words[0].to_string(), None));
                 } else if let (Some(q), Some((inst, _))) = (line.strip_prefix(".Q("), cell.as_ref()) {
                     let net = q.trim_end_matches([')', ',', ' ']).trim_start_matches('\\').trim().to_string();
                     if let Some(entry) = cells.get_mut(inst) {
@@ -411,10 +416,10 @@ const POWER_TCL: &str = "set total 0.0\nset unknown 0\n\
 const FANOUT_BUFFER: &str = "BUFX4";
 const MAX_FANOUT: usize = 8;
 
-/// Buffers the flip-flop outputs that drive more than `MAX_FANOUT` cell inputs, with a tree
-/// of `FANOUT_BUFFER`s, as a flow's high-fanout net repair does: ABC sizes and buffers the
-/// logic it maps, but sees flip-flop outputs as ideal inputs, and the library's flip-flops
-/// come in one small drive strength.
+/// Buffers the flip-flop outputs and module inputs that drive more than `MAX_FANOUT` cell
+/// inputs, with a tree of `FANOUT_BUFFER`s, as a flow's high-fanout net repair does: ABC sizes
+/// and buffers the logic it maps, but sees flip-flop outputs and module inputs as ideal, and
+/// the library's flip-flops come in one small drive strength.
 fn repair_fanout(netlist: &str) -> (String, usize) {
     let mut out = String::with_capacity(netlist.len());
     let mut buffers = 0;
@@ -437,7 +442,8 @@ fn repair_fanout(netlist: &str) -> (String, usize) {
 
 /// `repair_fanout` for the lines of one module; also returns the buffers it added.
 fn repair_module(lines: &[&str]) -> (String, usize) {
-    // The nets flip-flops drive: `.Q(net)` inside a DFF cell.
+    // The nets ABC saw as ideal inputs: `.Q(net)` inside a DFF cell, and the module's input
+    // ports (the clock and reset aside) when a parent drives them from across a boundary.
     let mut flop_nets = std::collections::HashSet::new();
     let mut in_flop = false;
     for line in lines.iter().map(|l| l.trim()) {
@@ -446,6 +452,11 @@ fn repair_module(lines: &[&str]) -> (String, usize) {
             in_flop = words[0].starts_with("DFF");
         } else if let Some(q) = line.strip_prefix(".Q(").filter(|_| in_flop) {
             flop_nets.insert(pin_net(q).to_string());
+        } else if let ["input", port] = words[..] {
+            let port = port.trim_end_matches(';');
+            if port != "clk_i" && port != "rst_ni" {
+                flop_nets.insert(port.to_string());
+            }
         }
     }
     // Every cell input on those nets, in netlist order.
@@ -615,7 +626,8 @@ fn report(flow: &Flow, rows: &[Timing]) -> String {
          power with every data input toggling {INPUT_ACTIVITY} times per cycle (OpenSTA propagates\n\
          the activity through the logic; this version reads no VCD or SAIF). Power is the sum of\n\
          the cells' (OpenSTA's own summary stops at the rare cell whose table lookup gives NaN;\n\
-         those are counted and left out). RAM macros are black\n\
+         those are counted and left out; it crashes on designs with RAM macros, whose power is\n\
+         therefore not computed). RAM macros are black\n\
          boxes with an assumed {MACRO_CLK_TO_Q} ns clock-to-output and {MACRO_SETUP} ns setup; their\n\
          area is not in the cell area.\n\n\
          The critical path is the clock period minus the worst slack: the shortest period at which\n\
@@ -631,7 +643,7 @@ fn report(flow: &Flow, rows: &[Timing]) -> String {
         let what = if what.is_empty() { "whole accelerator" } else { what };
         writeln!(
             md,
-            "| `{}` | {what} | {:.2} | {:.1} | `{}` | `{}` | {:.0} | {} | {:.2}{} |",
+            "| `{}` | {what} | {:.2} | {:.1} | `{}` | `{}` | {:.0} | {} | {} |",
             t.name,
             t.path_ns,
             1000.0 / t.path_ns,
@@ -639,11 +651,10 @@ fn report(flow: &Flow, rows: &[Timing]) -> String {
             t.end,
             t.area_um2,
             t.cells,
-            t.power_mw,
-            if t.unpowered > 0 {
-                format!(" ({} cells without a figure)", t.unpowered)
-            } else {
-                String::new()
+            match (t.power_mw, t.unpowered) {
+                (None, _) => "not computed".to_string(),
+                (Some(mw), 0) => format!("{mw:.2}"),
+                (Some(mw), n) => format!("{mw:.2} ({n} cells without a figure)"),
             }
         )
         .unwrap();
@@ -659,4 +670,54 @@ fn report(flow: &Flow, rows: &[Timing]) -> String {
         .unwrap();
     }
     md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A module whose flip-flop drives `loads` inverters.
+    fn fanout_netlist(loads: usize) -> String {
+        let mut v =
+            String::from("module m(clk_i, d, y);\n  input clk_i;\n  input d;\n  output y;\n  wire q;\n");
+        v += "  DFFPOSX1 _1_ (\n    .CLK(clk_i),\n    .D(d),\n    .Q(q)\n  );\n";
+        for i in 0..loads {
+            v += &format!("  INVX1 _i{i}_ (\n    .A(q),\n    .Y(n{i})\n  );\n");
+        }
+        v + "endmodule\n"
+    }
+
+    fn loads_of(netlist: &str, net: &str) -> usize {
+        netlist
+            .lines()
+            .filter(|l| l.trim() == format!(".A({net})") || l.contains(&format!(".A({net}),")))
+            .count()
+    }
+
+    #[test]
+    fn fanout_repair_buffers_every_load_within_the_limit() {
+        let (repaired, buffers) = repair_fanout(&fanout_netlist(20));
+        // 20 loads: three buffers under the flip-flop.
+        assert_eq!(buffers, 3);
+        assert!(loads_of(&repaired, "q") <= MAX_FANOUT, "{repaired}");
+        let on_buffers: usize = (0..buffers).map(|b| loads_of(&repaired, &format!("fanout_{b}"))).sum();
+        assert_eq!(on_buffers + loads_of(&repaired, "q") - buffers, 20, "every inverter still driven");
+        assert_eq!(repaired.matches("wire fanout_").count(), buffers);
+        // 100 loads need a second level.
+        let (repaired, buffers) = repair_fanout(&fanout_netlist(100));
+        assert_eq!(buffers, 13 + 2);
+        assert!(loads_of(&repaired, "q") <= MAX_FANOUT);
+        // Small fanouts are left alone.
+        let small = fanout_netlist(8);
+        assert_eq!(repair_fanout(&small), (small.clone(), 0));
+    }
+
+    #[test]
+    fn path_ends_are_named_by_their_registers_through_the_hierarchy() {
+        let netlist = "module top(clk_i);\n  input clk_i;\n  sub \\g_row[0].u_sub  (\n    .clk_i(clk_i)\n  );\nendmodule\n\
+                       module sub(clk_i);\n  input clk_i;\n  DFFSR _7_ (\n    .CLK(clk_i),\n    .Q(\\acc_q[3] )\n  );\nendmodule\n";
+        let names = FlopNames::new(netlist);
+        assert_eq!(names.describe("top", "g_row[0].u_sub/_7_"), "g_row[0].u_sub/acc_q[3]");
+        assert_eq!(names.describe("top", "no/such"), "no/such");
+    }
 }

@@ -28,7 +28,7 @@ pub struct FpgaArgs {
     #[arg(long, value_delimiter = ',')]
     accel: Vec<String>,
     /// The clock nextpnr places and routes for (MHz).
-    #[arg(long, default_value_t = 100.0)]
+    #[arg(long, default_value_t = 100.0, allow_negative_numbers = true)]
     clock_mhz: f64,
     /// nextpnr's placement seed.
     #[arg(long, default_value_t = 1)]
@@ -134,12 +134,13 @@ fn place(name: &str, design: &Design, args: &FpgaArgs) -> anyhow::Result<Placed>
     let json: serde_json::Value = serde_json::from_str(&report).context("nextpnr's report is not JSON")?;
     let fmax_mhz =
         json["fmax"]["clk_i"]["achieved"].as_f64().context("nextpnr reported no Fmax for clk_i")?;
-    let cells = |prefix: &str| -> u64 {
+    // Yosys prints a cell count as `name count` or, since 0.5x, `count name`.
+    let cells = |name: &str| -> u64 {
         stat.lines()
-            .filter_map(|l| {
-                let mut w = l.split_whitespace();
-                let (cell, n) = (w.next()?, w.next()?.parse::<u64>().ok()?);
-                (w.next().is_none() && cell.starts_with(prefix)).then_some(n)
+            .filter_map(|l| match l.split_whitespace().collect::<Vec<_>>()[..] {
+                [a, b] if a == name => b.parse().ok(),
+                [a, b] if b == name => a.parse().ok(),
+                _ => None,
             })
             .next_back()
             .unwrap_or(0)

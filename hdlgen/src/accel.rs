@@ -560,7 +560,8 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         .logic("d_host_q", 32)
         .logic("d_spad_q", 16)
         .logic_doc("st_read_q", 16, "result rows a store has read so far")
-        .logic_doc("st_row_ready_q", 1, "the result buffer's read word is a row not yet converted")
+        .logic_doc("st_row_ready_q", 1, "the result buffer's read word is a row not yet registered")
+        .logic_doc("st_row_full_q", 1, "st_row_q holds a row not yet converted")
         .logic_doc("st_line_full_q", 1, "st_line_q holds a converted row whose beats are being sent")
         .logic("rd_q", 1)
         .logic("rd_beat_q", beat_w)
@@ -578,15 +579,18 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         .wire("d_last_beat", 1, format!("d_beat_q == d_bpl_q - {beat_w}'d1"))
         .wire("d_finish", 1, "d_active_q && !d_more && !rd_q");
     md.comment(
-        "A store streams its rows through two registers: the result buffer's read word, then\n\
-         st_line_q, converted, whose beats go out. A row moves on when the next stage is empty or\n\
-         sends its last beat in this cycle, so one beat a cycle keeps flowing.",
+        "A store streams its rows through three registers: the result buffer's read word, st_row_q,\n\
+         then st_line_q, converted, whose beats go out. A row moves on when the next stage is empty\n\
+         or moves on itself in this cycle (the line register: sends its last beat), so one beat a\n\
+         cycle keeps flowing, and mx_convert sits between two registers of its own.",
     );
-    md.wire("st_take", 1, "st_row_ready_q && (!st_line_full_q || (d_gnt && d_last_beat))").wire(
-        "st_read",
-        1,
-        "d_active_q && d_is_store && st_read_q != d_lines_q && (!st_row_ready_q || st_take)",
-    );
+    md.wire("st_line_take", 1, "st_row_full_q && (!st_line_full_q || (d_gnt && d_last_beat))")
+        .wire("st_row_take", 1, "st_row_ready_q && (!st_row_full_q || st_line_take)")
+        .wire(
+            "st_read",
+            1,
+            "d_active_q && d_is_store && st_read_q != d_lines_q && (!st_row_ready_q || st_row_take)",
+        );
 
     // ---- Hazards and dispatch ----
     md.blank().comment(
@@ -758,6 +762,7 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
             set("d_spad_q", "'0"),
             set("st_read_q", "'0"),
             set("st_row_ready_q", "1'b0"),
+            set("st_row_full_q", "1'b0"),
             set("st_line_full_q", "1'b0"),
             set("rd_q", "1'b0"),
             set("rd_beat_q", "'0"),
@@ -769,8 +774,9 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         ],
         vec![
             if_("st_read", vec![set("st_read_q", "st_read_q + 16'd1")]),
-            set("st_row_ready_q", "st_read || (st_row_ready_q && !st_take)"),
-            set("st_line_full_q", "st_take || (st_line_full_q && !(d_gnt && d_last_beat))"),
+            set("st_row_ready_q", "st_read || (st_row_ready_q && !st_row_take)"),
+            set("st_row_full_q", "st_row_take || (st_row_full_q && !st_line_take)"),
+            set("st_line_full_q", "st_line_take || (st_line_full_q && !(d_gnt && d_last_beat))"),
             if_(
                 "d_gnt",
                 vec![
@@ -912,7 +918,9 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         .logic_doc("blocks", max_block_bits() * groups, "group g's packed block in bits [144g +: 144]")
         .logic("store_line", store_line_bits)
         .logic("st_line_q", store_line_bits);
-    md.wire("padded", 32 * 16 * groups, format!("{}'(results)", 32 * 16 * groups));
+    md.logic("st_row_q", 32 * c_n);
+    md.always_ff(vec![set("st_row_q", "'0")], vec![if_("st_row_take", vec![set("st_row_q", "results")])]);
+    md.wire("padded", 32 * 16 * groups, format!("{}'(st_row_q)", 32 * 16 * groups));
     md.generate("c", 16 * groups, "g_mask", |g| {
         g.assign("masked[32*c +: 32]", "(7'(c) < d_lanes_q) ? padded[32*c +: 32] : 32'd0");
     });
@@ -944,14 +952,17 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
     ));
     md.comment(
         "The conversion runs only in the cycles that take an MX row into st_line_q (simulators skip\n\
-         it otherwise); its register keeps mx_convert off the host port's paths.",
+         it otherwise).",
     );
     md.always_comb(vec![
         set("blocks", "'0"),
         set("store_line", format!("{store_line_bits}'(masked[{}:0])", 32 * c_n - 1)),
-        if_(format!("st_take && d_fmt_q != 2'd{}", cmd::F32), convert_row),
+        if_(format!("st_line_take && d_fmt_q != 2'd{}", cmd::F32), convert_row),
     ]);
-    md.always_ff(vec![set("st_line_q", "'0")], vec![if_("st_take", vec![set("st_line_q", "store_line")])]);
+    md.always_ff(
+        vec![set("st_line_q", "'0")],
+        vec![if_("st_line_take", vec![set("st_line_q", "store_line")])],
+    );
     md.assign("mem_req_o", "d_req")
         .assign("mem_we_o", "d_is_store")
         .assign("mem_addr_o", "d_host_q")

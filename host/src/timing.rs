@@ -8,11 +8,11 @@ use hdlgen::accel::{blocks_per_word, AccelConfig};
 use mx::Format;
 use sim::{hw_format, Command, MemoryRate};
 
-/// The accelerator's clock (MHz) that every latency table and run assumes. The RTL closes at
-/// 8.8 ns in the OSU 0.18 um flow (`make asic`: the DPE's accumulation loop, 113 MHz); scaled by
-/// the ratio of FO4 inverter delays, about 360 ps per um of drawn gate length (Ho, Mai and
-/// Horowitz, "The Future of Wires", Proc. IEEE 2001), so 0.18 / 0.028 = 6.4, that is about
-/// 730 MHz at 28 nm, which covers the paper's 500 MHz.
+/// The accelerator's clock (MHz) that every latency table and run assumes. The `small`
+/// accelerator closes at 8.94 ns in the OSU 0.18 um flow (`make asic`: a DPE's accumulation
+/// loop, 112 MHz); scaled by the ratio of FO4 inverter delays, about 360 ps per um of drawn
+/// gate length (Ho, Mai and Horowitz, "The Future of Wires", Proc. IEEE 2001), so 0.18 / 0.028
+/// = 6.4, that is about 720 MHz at 28 nm, which covers the paper's 500 MHz.
 pub const CLOCK_MHZ: f64 = 500.0;
 
 /// Cycles a DPE spends on one block: 16 (MX9), 4 (MX6), 1 (MX4).
@@ -53,13 +53,13 @@ pub fn drain_latency(part_rows: u32, cols: u32) -> u64 {
 /// case the accelerator is built for: K fits one scratchpad half (one chunk) and the DMA unit
 /// keeps ahead of the compute unit. Then the part is busy for
 ///
-/// `T (kb c + 1) + N_A B_A + N_B B_B + m_last B_S + 2 P + C + D + 12`
+/// `T (kb c + 1) + N_A B_A + N_B B_B + m_last B_S + 2 P + C + D + 13`
 ///
 /// cycles: T output tiles, each kb K blocks at c cycles per block plus its drain cycle; the
 /// first A and B loads (N lines of B beats each) before the first compute; the last drain's
 /// latency (`drain_latency`: the D cycles of the array's pipeline, then 2 P + C) and the last
-/// tile's store (m_last rows of B_S beats); 12 cycles of dispatch, DMA turnaround and the
-/// store's conversion register. `None` when K needs more than one chunk.
+/// tile's store (m_last rows of B_S beats); 13 cycles of dispatch, DMA turnaround and the
+/// store's row and line registers. `None` when K needs more than one chunk.
 pub fn gemm_cycles(
     config: AccelConfig,
     part_rows: u32,
@@ -86,7 +86,7 @@ pub fn gemm_cycles(
             + load(c.min(n))
             + store
             + drain_latency(part_rows, config.cols)
-            + 12,
+            + 13,
     )
 }
 
@@ -186,8 +186,9 @@ pub fn schedule(
             }
             Command::Store { buffer, .. } => {
                 let t = head.max(dma_free).max(landed[buffer as usize]);
-                // Row 0 is read at t + 1 and converted at t + 2; beats go from t + 3.
-                let last = out.request(&port, t + 3, dma_beats(config, command));
+                // Row 0 is read at t + 1, registered at t + 2, converted at t + 3; beats go
+                // from t + 4.
+                let last = out.request(&port, t + 4, dma_beats(config, command));
                 dma_free = last + 2;
                 dma_last = Some(*command);
                 t

@@ -204,7 +204,8 @@ module accel_part_16x16 (
   logic [31:0]   d_host_q;
   logic [15:0]   d_spad_q;
   logic [15:0]   st_read_q;  // result rows a store has read so far
-  logic          st_row_ready_q;  // the result buffer's read word is a row not yet converted
+  logic          st_row_ready_q;  // the result buffer's read word is a row not yet registered
+  logic          st_row_full_q;  // st_row_q holds a row not yet converted
   logic          st_line_full_q;  // st_line_q holds a converted row whose beats are being sent
   logic          rd_q;
   logic [1:0]    rd_beat_q;
@@ -227,13 +228,16 @@ module accel_part_16x16 (
   assign d_last_beat = d_beat_q == d_bpl_q - 2'd1;
   logic d_finish;
   assign d_finish = d_active_q && !d_more && !rd_q;
-  // A store streams its rows through two registers: the result buffer's read word, then
-  // st_line_q, converted, whose beats go out. A row moves on when the next stage is empty or
-  // sends its last beat in this cycle, so one beat a cycle keeps flowing.
-  logic st_take;
-  assign st_take = st_row_ready_q && (!st_line_full_q || (d_gnt && d_last_beat));
+  // A store streams its rows through three registers: the result buffer's read word, st_row_q,
+  // then st_line_q, converted, whose beats go out. A row moves on when the next stage is empty
+  // or moves on itself in this cycle (the line register: sends its last beat), so one beat a
+  // cycle keeps flowing, and mx_convert sits between two registers of its own.
+  logic st_line_take;
+  assign st_line_take = st_row_full_q && (!st_line_full_q || (d_gnt && d_last_beat));
+  logic st_row_take;
+  assign st_row_take = st_row_ready_q && (!st_row_full_q || st_line_take);
   logic st_read;
-  assign st_read = d_active_q && d_is_store && st_read_q != d_lines_q && (!st_row_ready_q || st_take);
+  assign st_read = d_active_q && d_is_store && st_read_q != d_lines_q && (!st_row_ready_q || st_row_take);
 
   // Hazards: a load must not overwrite words the running compute reads, a compute must not
   // read words a running load writes, and a result buffer is drained into and stored from
@@ -399,6 +403,7 @@ module accel_part_16x16 (
       d_spad_q <= '0;
       st_read_q <= '0;
       st_row_ready_q <= 1'b0;
+      st_row_full_q <= 1'b0;
       st_line_full_q <= 1'b0;
       rd_q <= 1'b0;
       rd_beat_q <= '0;
@@ -411,8 +416,9 @@ module accel_part_16x16 (
       if (st_read) begin
         st_read_q <= st_read_q + 16'd1;
       end
-      st_row_ready_q <= st_read || (st_row_ready_q && !st_take);
-      st_line_full_q <= st_take || (st_line_full_q && !(d_gnt && d_last_beat));
+      st_row_ready_q <= st_read || (st_row_ready_q && !st_row_take);
+      st_row_full_q <= st_row_take || (st_row_full_q && !st_line_take);
+      st_line_full_q <= st_line_take || (st_line_full_q && !(d_gnt && d_last_beat));
       if (d_gnt) begin
         d_host_q <= d_host_q + 32'd1;
         if (d_last_beat) begin
@@ -538,17 +544,27 @@ module accel_part_16x16 (
   logic [143:0]  blocks;  // group g's packed block in bits [144g +: 144]
   logic [2047:0] store_line;
   logic [2047:0] st_line_q;
-  logic [511:0]  padded;
-  assign padded = 512'(results);
+  logic [511:0]  st_row_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      st_row_q <= '0;
+    end else begin
+      if (st_row_take) begin
+        st_row_q <= results;
+      end
+    end
+  end
+  logic [511:0] padded;
+  assign padded = 512'(st_row_q);
   for (genvar c = 0; c < 16; c++) begin : g_mask
     assign masked[32*c +: 32] = (7'(c) < d_lanes_q) ? padded[32*c +: 32] : 32'd0;
   end
   // The conversion runs only in the cycles that take an MX row into st_line_q (simulators skip
-  // it otherwise); its register keeps mx_convert off the host port's paths.
+  // it otherwise).
   always @* begin
     blocks = '0;
     store_line = 2048'(masked[511:0]);
-    if (st_take && d_fmt_q != 2'd3) begin
+    if (st_line_take && d_fmt_q != 2'd3) begin
       blocks[0 +: 144] = mx_convert_f(masked[0 +: 512], d_fmt_q, d_trunc_q);
       if (d_fmt_q == 2'd0) begin
         store_line = 2048'({blocks[0 +: 144]});
@@ -563,7 +579,7 @@ module accel_part_16x16 (
     if (!rst_ni) begin
       st_line_q <= '0;
     end else begin
-      if (st_take) begin
+      if (st_line_take) begin
         st_line_q <= store_line;
       end
     end
