@@ -182,6 +182,39 @@ pub(crate) fn select_units(names: &[String]) -> anyhow::Result<Vec<Design>> {
     Ok(all.into_iter().filter(|d| names.iter().any(|n| n == d.top.name())).collect())
 }
 
+/// A design in its timing harness, written one module per `<module>.sv` into a work folder:
+/// DIR/<name>/ when the run keeps its files, a temporary folder otherwise.
+pub(crate) struct Harness {
+    pub dir: PathBuf,
+    pub top: String,
+    /// Every distinct module, the harness first.
+    pub modules: Vec<hdlgen::Module>,
+    /// Holds the temporary folder while the flow runs.
+    _scratch: tempfile::TempDir,
+}
+
+impl Harness {
+    pub fn write(name: &str, design: &Design, keep: Option<&std::path::Path>) -> anyhow::Result<Harness> {
+        let scratch = tempfile::tempdir()?;
+        let dir = match keep {
+            Some(root) => {
+                let dir = root.join(name);
+                fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                dir
+            }
+            None => scratch.path().to_path_buf(),
+        };
+        let harness = hdlgen::timing_harness(design);
+        let mut seen = std::collections::HashSet::new();
+        let modules: Vec<hdlgen::Module> =
+            harness.modules().filter(|m| seen.insert(m.name().to_string())).cloned().collect();
+        for module in &modules {
+            fs::write(dir.join(format!("{}.sv", module.name())), module.to_verilog())?;
+        }
+        Ok(Harness { dir, top: harness.top.name().to_string(), modules, _scratch: scratch })
+    }
+}
+
 /// Black-box RAMs: the scratchpad and result-buffer macros.
 fn is_macro(module: &str) -> bool {
     module.starts_with("sram_")
@@ -191,28 +224,10 @@ impl Flow {
     /// Synthesizes `design` in its timing harness and times it.
     fn time(&self, name: &str, design: &Design, hierarchical: bool) -> anyhow::Result<Timing> {
         let start = Instant::now();
-        let scratch = tempfile::tempdir()?;
-        let dir = match &self.keep {
-            Some(root) => {
-                let dir = root.join(name);
-                fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-                dir
-            }
-            None => scratch.path().to_path_buf(),
-        };
-        let harness = hdlgen::timing_harness(design);
-        let top = harness.top.name().to_string();
-        let (mut logic, mut macros) = (Vec::new(), Vec::new());
-        let mut seen = std::collections::HashSet::new();
-        for module in harness.modules().filter(|m| seen.insert(m.name().to_string())) {
-            let file = format!("{}.sv", module.name());
-            fs::write(dir.join(&file), module.to_verilog())?;
-            if is_macro(module.name()) {
-                macros.push(module.clone());
-            } else {
-                logic.push(file);
-            }
-        }
+        let work = Harness::write(name, design, self.keep.as_deref())?;
+        let (dir, top) = (work.dir.clone(), work.top.clone());
+        let (macros, logic): (Vec<_>, Vec<_>) = work.modules.iter().partition(|m| is_macro(m.name()));
+        let logic: Vec<String> = logic.iter().map(|m| format!("{}.sv", m.name())).collect();
         let lib = self.liberty.display();
         let delay_ps = (self.clock_ns * 1000.0 * SYNTHESIS_MARGIN).round() as u64;
         // ABC maps for delay against the clock, then buffers high fanouts and sizes gates, as
@@ -563,7 +578,7 @@ fn connection(net: &str) -> String {
 
 /// A Liberty model of the RAM macros: their ports with capacitance, a setup time on every
 /// input and a clock-to-output delay on every output, against `clk_i`.
-fn macro_liberty(macros: &[hdlgen::Module]) -> String {
+fn macro_liberty(macros: &[&hdlgen::Module]) -> String {
     let mut lib = String::from(
         "/* RAM macros of the dacapo accelerator as black boxes for static timing: assumed timing\n   \
          of a small single-port 0.18 um SRAM. */\nlibrary (dacapo_macros) {\n  delay_model : table_lookup;\n  \

