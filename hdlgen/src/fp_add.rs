@@ -187,7 +187,7 @@ fn normalize_left(
     let mut step = (width + 1).next_power_of_two() / 2;
     while step > 0 {
         let k = step.trailing_zeros();
-        let zero = format!("{shifted}[{}:{}] == '0", width - 1, width - step.min(width));
+        let zero = format!("{shifted}[{}:{}] == '0", width - 1, width - step);
         f.stmts(vec![if_(
             format!("{zero} && {room}[{}:{k}] != '0", limit_bits - 1),
             vec![

@@ -500,7 +500,7 @@ module accel_part_16x16 (
   // Result buffers: per column a RAM of two buffers of rows; the drain delivers each column's
   // rows in order with the buffer tag. The last value of a drain (last row, last column) ends it.
   logic [111:0] row_cnt_q;  // next row of column c in bits [7c +: 7]
-  logic [511:0] results;  // result row being stored, column c in bits [32c +: 32]
+  logic [511:0] results;  // the result buffers' read word, column c in bits [32c +: 32]
   logic [3:0]   st_row;
   assign st_row = 4'(st_read_q);
   for (genvar c = 0; c < 16; c++) begin : g_r
