@@ -15,9 +15,9 @@ use std::time::Instant;
 
 use anyhow::{bail, ensure, Context};
 use clap::Args;
-use hdlgen::{AccelConfig, Design};
+use hdlgen::Design;
 
-use crate::rtl_cmd::{accel_config, describe, run, total_cells};
+use crate::rtl_cmd::{accel_list, describe, run, total_cells};
 
 /// The OSU 0.18 um standard cells of Debian's `qflow-tech-osu018`.
 const OSU018: &str = "/usr/share/qflow/tech/osu018/osu018_stdcells.lib";
@@ -38,12 +38,12 @@ const INPUT_ACTIVITY: f64 = 0.1;
 pub struct AsicArgs {
     /// Units to time, comma-separated: fp32_add, mx_convert, dpe, fp32_mul, mac_f32,
     /// mac_int8, or all.
-    #[arg(long, value_delimiter = ',', default_value = "all")]
-    units: Vec<String>,
+    #[arg(long, default_value = "all")]
+    units: String,
     /// Whole accelerators to time too: preset names or RxC shapes, comma-separated (the
     /// small preset takes Yosys minutes; larger ones much longer).
-    #[arg(long, value_delimiter = ',')]
-    accel: Vec<String>,
+    #[arg(long)]
+    accel: Option<String>,
     /// Target clock period in ns: ABC maps for it and power is reported at it.
     #[arg(long, default_value_t = 10.0, allow_negative_numbers = true)]
     clock_ns: f64,
@@ -103,9 +103,8 @@ pub fn asic(args: AsicArgs) -> anyhow::Result<bool> {
         args.liberty.display()
     );
     let units = select_units(&args.units)?;
-    let accels: Vec<(String, AccelConfig)> =
-        args.accel.iter().map(|n| Ok((n.clone(), accel_config(n)?))).collect::<anyhow::Result<_>>()?;
-    check_output_folder(&args.out)?;
+    let accels = accel_list(args.accel.as_deref())?;
+    let folders = check_output_folder(&args.out)?;
     for tool in ["yosys", "sta"] {
         require_tool(tool, "scripts/install-deps.sh")?;
     }
@@ -132,6 +131,7 @@ pub fn asic(args: AsicArgs) -> anyhow::Result<bool> {
         rows.push(timing);
     }
     host::npy::write_atomic(&args.out, report(&flow, &rows).as_bytes())?;
+    folders.keep();
     println!("wrote {}", args.out.display());
     if let Some(max) = args.max_path_ns {
         let slow: Vec<String> = rows
@@ -158,34 +158,35 @@ pub(crate) fn require_tool(tool: &str, install: &str) -> anyhow::Result<()> {
 }
 
 /// Creates the report's folder and checks that a file can be written there, so a bad --out
-/// fails before minutes of synthesis.
-pub(crate) fn check_output_folder(out: &std::path::Path) -> anyhow::Result<()> {
+/// fails before minutes of synthesis. The folders it made go again unless the caller keeps
+/// them once the report is written.
+pub(crate) fn check_output_folder(out: &std::path::Path) -> anyhow::Result<crate::cleanup::NewFolders> {
     ensure!(!out.is_dir(), "--out {} is a folder; name the report file", out.display());
     let dir = out.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write into {}", dir.display()))?;
-    Ok(())
+    let folders = crate::cleanup::NewFolders::create(dir)?;
+    tempfile::NamedTempFile::new_in(dir)
+        .map_err(|e| anyhow::anyhow!("cannot write into {}: {e}", dir.display()))?;
+    Ok(folders)
 }
 
-/// The units named (or all), in the order `all` lists them.
-pub(crate) fn select_units(names: &[String]) -> anyhow::Result<Vec<Design>> {
+/// The units of a `--units` list (or all of them for "all"), in the order given.
+pub(crate) fn select_units(list: &str) -> anyhow::Result<Vec<Design>> {
     let all: Vec<Design> = hdlgen::designs()
         .into_iter()
         .filter(|d| !d.top.name().starts_with("dpe_array"))
         .chain(hdlgen::baseline_designs())
         .collect();
-    if names.iter().any(|n| n == "all") {
+    if list == "all" {
         return Ok(all);
     }
     let known: Vec<&str> = all.iter().map(|d| d.top.name()).collect();
-    for n in names {
-        ensure!(
-            known.contains(&n.as_str()),
-            "unknown unit '{n}'; the units are {} (or all)",
-            known.join(", ")
-        );
-    }
-    Ok(all.into_iter().filter(|d| names.iter().any(|n| n == d.top.name())).collect())
+    let names = host::named::parse_list("--units", list, |n| {
+        known
+            .iter()
+            .position(|k| *k == n)
+            .ok_or_else(|| anyhow::anyhow!("unknown unit '{n}'; the units are {} (or all)", known.join(", ")))
+    })?;
+    Ok(names.into_iter().map(|i| all[i].clone()).collect())
 }
 
 /// A design in its timing harness, written one module per `<module>.sv` into a work folder:
@@ -196,12 +197,12 @@ pub(crate) struct Harness {
     /// Every distinct module, the harness first.
     pub modules: Vec<hdlgen::Module>,
     /// Holds the temporary folder while the flow runs.
-    _scratch: tempfile::TempDir,
+    _scratch: crate::cleanup::Scratch,
 }
 
 impl Harness {
     pub fn write(name: &str, design: &Design, keep: Option<&std::path::Path>) -> anyhow::Result<Harness> {
-        let scratch = tempfile::tempdir()?;
+        let scratch = crate::cleanup::Scratch::new()?;
         let dir = match keep {
             Some(root) => {
                 let dir = root.join(name);

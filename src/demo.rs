@@ -14,7 +14,7 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 512)]
     size: usize,
     /// Seed of the random operands.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = host::named::parse_seed)]
     seed: u64,
 }
 

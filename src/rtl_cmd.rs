@@ -9,7 +9,7 @@ use std::process::Command;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use anyhow::{bail, Context};
+use anyhow::{bail, ensure, Context};
 use clap::Args;
 use hdlgen::{AccelConfig, Design, GENERATED_HEADER};
 
@@ -31,7 +31,7 @@ pub struct ShapeArgs {
     #[arg(long, requires = "cols")]
     rows: Option<u32>,
     /// Array columns (2..=64).
-    #[arg(long, requires = "rows")]
+    #[arg(long)]
     cols: Option<u32>,
     /// Host memory port width in bits (a power of two, at most 144 x max(rows, cols)).
     #[arg(long)]
@@ -51,6 +51,12 @@ impl ShapeArgs {
     /// The custom configuration asked for, if any; an invalid one is an error that says why.
     fn config(&self) -> anyhow::Result<Option<AccelConfig>> {
         let (Some(rows), Some(cols)) = (self.rows, self.cols) else {
+            let given = [self.port_bits, self.a_depth, self.b_depth, self.queue_depth];
+            ensure!(
+                given.iter().all(Option::is_none),
+                "--port-bits, --a-depth, --b-depth and --queue-depth shape a custom accelerator; give \
+                 --rows and --cols too (without them every preset is written as it is)"
+            );
             return Ok(None);
         };
         let d = hdlgen::preset("dacapo").map_err(anyhow::Error::msg)?;
@@ -75,13 +81,15 @@ pub fn rtl(args: RtlArgs) -> anyhow::Result<()> {
         Some(config) => hdlgen::design_files(config, None),
         None => hdlgen::rtl_files(),
     };
+    let staged = crate::cleanup::StagedFolder::new(&args.out, "--out")?;
     for (name, text) in &files {
-        let path = args.out.join(name);
+        let path = staged.path().join(name);
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         }
-        host::npy::write_atomic(&path, text.as_bytes())?;
+        fs::write(&path, text).with_context(|| format!("cannot write {}", args.out.join(name).display()))?;
     }
+    staged.merge()?;
     // Generated files that the generator no longer makes would go stale: remove them.
     let mut dirs: Vec<PathBuf> =
         files.iter().filter_map(|(n, _)| args.out.join(n).parent().map(Path::to_path_buf)).collect();
@@ -109,12 +117,19 @@ pub struct SynthArgs {
     out: PathBuf,
     /// Accelerators to synthesize hierarchically: preset names or RxC shapes (other
     /// parameters as the dacapo preset's), comma-separated. The 16 x 16 takes Yosys minutes.
-    #[arg(long, value_delimiter = ',', default_value = "small")]
-    accel: Vec<String>,
+    #[arg(long, default_value = "small")]
+    accel: String,
+}
+
+/// The accelerators of an `--accel` list (none when the option is absent), each with the name
+/// it was given.
+pub(crate) fn accel_list(list: Option<&str>) -> anyhow::Result<Vec<(String, AccelConfig)>> {
+    let Some(list) = list else { return Ok(Vec::new()) };
+    host::named::parse_list("--accel", list, |name| Ok((name.to_string(), accel_config(name)?)))
 }
 
 /// An accelerator named by a preset or an RxC shape.
-pub(crate) fn accel_config(name: &str) -> anyhow::Result<AccelConfig> {
+fn accel_config(name: &str) -> anyhow::Result<AccelConfig> {
     if let Ok(config) = hdlgen::preset(name) {
         return Ok(config);
     }
@@ -173,6 +188,8 @@ pub(crate) fn describe(name: &str) -> (&'static str, &'static str) {
 }
 
 pub fn synth(args: SynthArgs) -> anyhow::Result<()> {
+    let accel_configs = accel_list(Some(&args.accel))?;
+    let folders = crate::asic_cmd::check_output_folder(&args.out)?;
     let designs: Vec<Design> = hdlgen::designs().into_iter().chain(hdlgen::baseline_designs()).collect();
     let results: Mutex<Vec<(String, anyhow::Result<Option<Resources>>)>> = Mutex::new(Vec::new());
     let next = Mutex::new(0usize);
@@ -199,12 +216,11 @@ pub fn synth(args: SynthArgs) -> anyhow::Result<()> {
         }
     });
     let mut accels = Vec::new();
-    for name in &args.accel {
-        let config = accel_config(name)?;
+    for (name, config) in accel_configs {
         let start = Instant::now();
         let r = synthesize_accel(config).with_context(|| format!("accelerator {name}"))?;
         eprintln!("synth: {:<10} ok ({:.1} s)", config.top_name(), start.elapsed().as_secs_f64());
-        accels.push((name.clone(), config, r));
+        accels.push((name, config, r));
     }
     let mut results = results.into_inner().expect("results lock");
     results.sort_by_key(|(name, _)| designs.iter().position(|d| d.top.name() == name));
@@ -212,12 +228,10 @@ pub fn synth(args: SynthArgs) -> anyhow::Result<()> {
     for (name, result) in results {
         table.push((name.clone(), result.with_context(|| format!("design {name}"))?));
     }
-    if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
     let mut text = report(&table);
     text += &accel_report(&accels);
     host::npy::write_atomic(&args.out, text.as_bytes())?;
+    folders.keep();
     println!("wrote {}", args.out.display());
     Ok(())
 }
@@ -231,7 +245,7 @@ fn is_array(design: &Design) -> bool {
 }
 
 fn synthesize(design: &Design) -> anyhow::Result<Option<Resources>> {
-    let dir = tempfile::tempdir()?;
+    let dir = crate::cleanup::Scratch::new()?;
     let mut files = Vec::new();
     for module in design.modules() {
         let path = dir.path().join(format!("{}.sv", module.name()));
@@ -278,7 +292,7 @@ fn synthesize(design: &Design) -> anyhow::Result<Option<Resources>> {
 /// distinct module once, its RAMs as black boxes.
 fn synthesize_accel(config: AccelConfig) -> anyhow::Result<AccelResources> {
     let start = Instant::now();
-    let dir = tempfile::tempdir()?;
+    let dir = crate::cleanup::Scratch::new()?;
     let (mut logic, mut rams) = (Vec::new(), Vec::new());
     for (name, text) in hdlgen::design_files(config, None) {
         if name.ends_with(".sv") {
@@ -375,8 +389,8 @@ fn accel_report(accels: &[(String, AccelConfig, AccelResources)]) -> String {
 }
 
 pub(crate) fn run(command: &mut Command, tool: &str) -> anyhow::Result<String> {
-    let output =
-        command.output().with_context(|| format!("cannot run {tool}; run scripts/install-deps.sh"))?;
+    let output = crate::cleanup::output(command)
+        .with_context(|| format!("cannot run {tool}; run scripts/install-deps.sh"))?;
     let text =
         String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
     if !output.status.success() {

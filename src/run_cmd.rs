@@ -42,8 +42,18 @@ pub struct RunArgs {
     cache_dir: PathBuf,
     /// Seed of the policies' random choices (sampling, shuffling); the stream and the
     /// pretrained networks stay the same.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = host::named::parse_seed)]
     seed: u64,
+}
+
+/// A cache folder that exists is a folder (it is created when missing).
+fn check_cache_dir(dir: &Path) -> anyhow::Result<()> {
+    ensure!(
+        !dir.exists() || dir.is_dir(),
+        "--cache-dir {} is a file; name a folder for the cached networks",
+        dir.display()
+    );
+    Ok(())
 }
 
 /// The pretrained (student, teacher), from the cache or trained now.
@@ -67,6 +77,7 @@ fn networks(cache_dir: &Path) -> anyhow::Result<(Net, Net)> {
 }
 
 pub fn pretrain_cmd(args: PretrainArgs) -> anyhow::Result<()> {
+    check_cache_dir(&args.cache_dir)?;
     networks(&args.cache_dir).map(|_| ())
 }
 
@@ -89,11 +100,12 @@ pub struct RunRtlArgs {
 /// One window of DaCapo-Spatiotemporal with every GEMM on the chip, against the golden model.
 pub fn run_rtl_cmd(args: RunRtlArgs) -> anyhow::Result<bool> {
     let pair = Pair::parse(&args.pair)?;
-    let scenario = match parse_scenarios(&args.scenario)?[..] {
+    let scenario = match parse_scenarios("--scenario", &args.scenario)?[..] {
         [s] => s,
         _ => bail!("--scenario takes one scenario, such as s1"),
     };
     sim::Chip::new(&args.preset).map(drop)?; // the preset has a Verilator model
+    check_cache_dir(&args.cache_dir)?;
 
     let (student, teacher) = networks(&args.cache_dir)?;
     let config = hdlgen::preset("dacapo").map_err(anyhow::Error::msg)?;
@@ -134,45 +146,24 @@ pub fn run_rtl_cmd(args: RunRtlArgs) -> anyhow::Result<bool> {
     Ok(same)
 }
 
-fn parse_scenarios(list: &str) -> anyhow::Result<Vec<usize>> {
-    let mut out = Vec::new();
-    for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let n = name.strip_prefix('s').and_then(|n| n.parse::<usize>().ok());
-        match n {
-            Some(n) if (1..=SCENARIOS).contains(&n) => {
-                if !out.contains(&n) {
-                    out.push(n);
-                }
-            }
+fn parse_scenarios(option: &str, list: &str) -> anyhow::Result<Vec<usize>> {
+    host::named::parse_list(option, list, |name| {
+        match name.strip_prefix('s').and_then(|n| n.parse::<usize>().ok()) {
+            Some(n) if (1..=SCENARIOS).contains(&n) => Ok(n),
             _ => bail!("unknown scenario '{name}'; the scenarios are s1 to s{SCENARIOS}"),
         }
-    }
-    ensure!(!out.is_empty(), "--scenarios is empty; give a comma-separated list such as s1,s2");
-    Ok(out)
+    })
 }
 
 pub fn run_cmd(args: RunArgs) -> anyhow::Result<()> {
     let pair = Pair::parse(&args.pair)?;
     let policies = Policy::parse_list(&args.policy)?;
-    let scenarios = parse_scenarios(&args.scenarios)?;
-    // Everything goes into a fresh folder next to the output, renamed into place at the end.
-    let out = args.out.clone();
-    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).with_context(|| format!("cannot create folder {}", parent.display()))?;
-    let name = out.file_name().with_context(|| format!("{} is not a folder name", out.display()))?;
-    let partial = parent.join(format!(".{}.partial-{}", name.to_string_lossy(), std::process::id()));
-    std::fs::create_dir_all(&partial).with_context(|| format!("cannot write into {}", parent.display()))?;
-    let result = run_into(&partial, pair, &policies, &scenarios, &args);
-    if let Err(e) = result {
-        let _ = std::fs::remove_dir_all(&partial);
-        return Err(e);
-    }
-    if out.exists() {
-        std::fs::remove_dir_all(&out).with_context(|| format!("cannot replace {}", out.display()))?;
-    }
-    std::fs::rename(&partial, &out)
-        .with_context(|| format!("cannot move the results to {}", out.display()))?;
-    println!("wrote {}", out.display());
+    let scenarios = parse_scenarios("--scenarios", &args.scenarios)?;
+    check_cache_dir(&args.cache_dir)?;
+    let out = crate::cleanup::StagedFolder::new(&args.out, "--out")?;
+    run_into(out.path(), pair, &policies, &scenarios, &args)?;
+    out.replace()?;
+    println!("wrote {}", args.out.display());
     Ok(())
 }
 

@@ -47,6 +47,9 @@ fn parse_format(s: &str) -> anyhow::Result<Format> {
     s.parse()
 }
 
+/// An f32 field: at most 8 hex digits.
+const F32: Field = Field { bits: 32 };
+
 /// Runs the command; `Ok(false)` when a vector mismatched.
 pub fn run(command: SimCommand) -> anyhow::Result<bool> {
     let stdin = std::io::stdin();
@@ -54,8 +57,10 @@ pub fn run(command: SimCommand) -> anyhow::Result<bool> {
     match command {
         SimCommand::Fp32Add => {
             let mut adder = sim::Fp32Add::new();
-            check_lines(stdin.lock(), stdout.lock(), 3, |fields| {
-                let [a, b, want] = [fields[0], fields[1], fields[2]].map(|f| f as u32);
+            // TestFloat's optional fifth column, the exception flags, is 2 hex digits.
+            let flags = Field { bits: 8 };
+            check_lines(stdin.lock(), stdout.lock(), &[F32, F32, F32], &[flags], |fields| {
+                let [a, b, want] = [0, 1, 2].map(|i| fields[i][0] as u32);
                 let got = adder.add_bits(a, b);
                 let nan = |x: u32| f32::from_bits(x).is_nan();
                 let ok = got == want || (nan(got) && nan(want));
@@ -69,10 +74,12 @@ pub fn run(command: SimCommand) -> anyhow::Result<bool> {
             let mut converter = sim::MxConvert::new();
             let truncate = matches!(rounding, HwRounding::Truncate);
             let bytes = format.block_bytes();
-            check_lines(stdin.lock(), stdout.lock(), 17, |fields| {
-                let values: [f32; 16] = std::array::from_fn(|i| f32::from_bits(fields[i] as u32));
+            let mut fields = vec![F32; 16];
+            fields.push(Field { bits: 8 * bytes as u32 });
+            check_lines(stdin.lock(), stdout.lock(), &fields, &[], |fields| {
+                let values: [f32; 16] = std::array::from_fn(|i| f32::from_bits(fields[i][0] as u32));
                 let got = converter.convert(&values, format, truncate);
-                let want = &fields[16..];
+                let want = &fields[16];
                 let want_bytes: Vec<u8> = (0..bytes).map(|i| (want[i / 8] >> (8 * (i % 8))) as u8).collect();
                 let hex = |b: &[u8]| b.iter().rev().map(|x| format!("{x:02X}")).collect::<String>();
                 Ok((got != want_bytes).then(|| {
@@ -84,13 +91,44 @@ pub fn run(command: SimCommand) -> anyhow::Result<bool> {
     }
 }
 
-/// Reads vector lines, checks each with `check` (given the hex fields, the last one split into
-/// 64-bit words, least significant first), prints mismatches and the closing count.
+/// A hex field of a vector line: an unsigned number below 2^bits, written in at most
+/// ceil(bits / 4) digits.
+#[derive(Clone, Copy)]
+struct Field {
+    bits: u32,
+}
+
+impl Field {
+    /// The number as 64-bit words, least significant first.
+    fn parse(self, hex: &str) -> anyhow::Result<Vec<u64>> {
+        let digits = self.bits.div_ceil(4) as usize;
+        let bad =
+            || anyhow::anyhow!("'{hex}' is not a hex number of at most {} bits ({digits} digits)", self.bits);
+        if hex.is_empty() || hex.len() > digits || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(bad());
+        }
+        let mut words = vec![0u64; digits.div_ceil(16)];
+        for (i, c) in hex.chars().rev().enumerate() {
+            words[i / 16] |= u64::from(c.to_digit(16).expect("checked hex digit")) << (4 * (i % 16));
+        }
+        let top = self.bits as usize - 64 * (words.len() - 1);
+        if top < 64 && words[words.len() - 1] >> top != 0 {
+            return Err(bad());
+        }
+        Ok(words)
+    }
+}
+
+/// Reads vector lines of the `fields` and, optionally, the `optional` ones after them (blank
+/// lines and `#` comments skipped), checks each with `check`, prints mismatches and the
+/// closing count. A line with any other number of fields, or a field out of its range, is an
+/// error that names the line.
 fn check_lines(
     input: impl BufRead,
     mut out: impl Write,
-    fields: usize,
-    mut check: impl FnMut(&[u64]) -> anyhow::Result<Option<String>>,
+    fields: &[Field],
+    optional: &[Field],
+    mut check: impl FnMut(&[Vec<u64>]) -> anyhow::Result<Option<String>>,
 ) -> anyhow::Result<bool> {
     let (mut checked, mut mismatches) = (0usize, 0usize);
     for (n, line) in input.lines().enumerate() {
@@ -99,19 +137,21 @@ fn check_lines(
         if words.is_empty() || words[0].starts_with('#') {
             continue;
         }
-        if words.len() < fields {
-            bail!("line {}: expected {fields} hex fields, found {}: {line:?}", n + 1, words.len());
+        let most = fields.len() + optional.len();
+        if words.len() < fields.len() || words.len() > most {
+            let expected = if optional.is_empty() {
+                format!("{}", fields.len())
+            } else {
+                format!("{} to {most}", fields.len())
+            };
+            bail!("line {}: expected {expected} hex fields, found {}: {line:?}", n + 1, words.len());
         }
-        let mut values = Vec::with_capacity(fields + 2);
-        for word in &words[..fields - 1] {
-            let v = u32::from_str_radix(word, 16)
-                .with_context(|| format!("line {}: '{word}' is not a 32-bit hex number", n + 1))?;
-            values.push(u64::from(v));
-        }
-        values.extend(
-            hex_words(words[fields - 1])
-                .with_context(|| format!("line {}: bad hex '{}'", n + 1, words[fields - 1]))?,
-        );
+        let values = words
+            .iter()
+            .zip(fields.iter().chain(optional))
+            .map(|(word, field)| field.parse(word))
+            .collect::<anyhow::Result<Vec<_>>>()
+            .with_context(|| format!("line {}", n + 1))?;
         checked += 1;
         if let Some(message) = check(&values)? {
             mismatches += 1;
@@ -120,17 +160,4 @@ fn check_lines(
     }
     writeln!(out, "checked {checked} vectors, {mismatches} mismatches")?;
     Ok(mismatches == 0)
-}
-
-/// A hex number of any length as 64-bit words, least significant first (at least three, so a
-/// 144-bit block always fits).
-fn hex_words(hex: &str) -> anyhow::Result<Vec<u64>> {
-    if hex.is_empty() || !hex.chars().all(|c| c.is_ascii_hexdigit()) || hex.len() > 48 {
-        bail!("expected up to 48 hex digits");
-    }
-    let mut words = vec![0u64; 3];
-    for (i, c) in hex.chars().rev().enumerate() {
-        words[i / 16] |= u64::from(c.to_digit(16).expect("checked hex digit")) << (4 * (i % 16));
-    }
-    Ok(words)
 }

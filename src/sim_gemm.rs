@@ -57,9 +57,9 @@ pub struct BenchArgs {
     /// Output tiles along M and along N: M = tiles x rows, N = tiles x columns.
     #[arg(long, default_value_t = 8)]
     tiles: usize,
-    /// Only these formats (comma-separated: mx9,mx6,mx4); all three by default.
-    #[arg(long, value_delimiter = ',', value_parser = parse_format)]
-    formats: Vec<Format>,
+    /// Formats to run, comma-separated.
+    #[arg(long, default_value = "mx9,mx6,mx4")]
+    formats: String,
 }
 
 fn parse_format(s: &str) -> anyhow::Result<Format> {
@@ -94,6 +94,7 @@ pub fn gemm_cmd(args: GemmArgs) -> anyhow::Result<bool> {
         b.rows,
         b.cols
     );
+    npy::checked_size("C", a.rows, b.cols)?;
     let mut chip = chip_with_split(&args.preset, args.split)?;
     chip.set_memory_rate(MemoryRate::from_bandwidth(
         args.bandwidth_gbps,
@@ -154,12 +155,17 @@ fn random(rng: &mut Rng, rows: usize, cols: usize, axis: Axis, format: Format) -
 
 pub fn bench(args: BenchArgs) -> anyhow::Result<bool> {
     ensure!(args.k > 0 && args.tiles > 0, "--k and --tiles must be positive");
+    let formats = host::named::parse_list("--formats", &args.formats, parse_format)?;
+    let config = hdlgen::preset(&args.preset).map_err(anyhow::Error::msg)?;
+    let (rows, cols) = (config.rows, config.cols);
+    let tiles = |n: u32| args.tiles.saturating_mul(n as usize);
+    let (m, n) = (tiles(rows), tiles(cols));
+    npy::checked_size("A (--tiles x rows by --k)", m, args.k)?;
+    npy::checked_size("B (--k by --tiles x columns)", args.k, n)?;
     let start = Instant::now();
     let mut chip = Chip::new(&args.preset)?;
     let build = start.elapsed().as_secs_f64();
-    let (rows, cols) = (chip.config().rows, chip.config().cols);
     chip.set_split(rows)?;
-    let (m, n) = (args.tiles * rows as usize, args.tiles * cols as usize);
     println!(
         "{} ({rows} x {cols}, {}-bit port): {m} x {} x {n} GEMM on the whole array (model set up in {build:.2} s)",
         args.preset,
@@ -169,7 +175,6 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<bool> {
     println!("format  cycles    modeled   utilization  simulated cycles/s");
     let mut rng = Rng::new(1);
     let mut ok = true;
-    let formats = if args.formats.is_empty() { Format::ALL.to_vec() } else { args.formats };
     for format in formats {
         let a = random(&mut rng, m, args.k, Axis::Row, format)?;
         let b = random(&mut rng, args.k, n, Axis::Col, format)?;
@@ -194,19 +199,37 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<bool> {
 /// A VCD of two GEMMs at once on the small preset: split 2, MX6 on the top part, MX4 on the
 /// bottom part.
 pub fn wave(out: &Path) -> anyhow::Result<()> {
-    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
+    ensure!(!out.is_dir(), "--out {} is a folder; name the waveform file", out.display());
+    let folders = crate::cleanup::NewFolders::create(out.parent().unwrap_or(Path::new("")))?;
+    // Written beside the target and renamed into place, so a failure leaves no partial VCD.
+    let tmp = npy::temp_beside(out)?;
+    let partial = crate::cleanup::Partial::new(&tmp);
+    let cycles = trace_two_gemms(&tmp)
+        .and_then(|cycles| std::fs::rename(&tmp, out).map(|()| cycles).map_err(anyhow::Error::from))
+        .with_context(|| format!("cannot write {}", out.display()));
+    drop(partial);
+    let _ = std::fs::remove_file(&tmp);
+    let (top, bottom) = cycles?;
+    folders.keep();
+    println!(
+        "wrote {} (small preset, split 2: a 4 x 40 x 6 MX6 GEMM on the top part in {top} cycles, a 3 x 50 x 4 MX4 GEMM on the bottom part in {bottom} cycles, at once)",
+        out.display(),
+    );
+    Ok(())
+}
+
+/// Runs the two GEMMs of the waveform, tracing into `path`; their cycles.
+fn trace_two_gemms(path: &Path) -> anyhow::Result<(u64, u64)> {
     let mut chip = chip_with_split("small", 2)?;
     let mut rng = Rng::new(1);
     let a1 = random(&mut rng, 4, 40, Axis::Row, Format::Mx6)?;
     let b1 = random(&mut rng, 40, 6, Axis::Col, Format::Mx6)?;
     let a2 = random(&mut rng, 3, 50, Axis::Row, Format::Mx4)?;
     let b2 = random(&mut rng, 50, 4, Axis::Col, Format::Mx4)?;
-    chip.trace_to(out).with_context(|| format!("cannot write {}", out.display()))?;
+    chip.trace_to(path)?;
     let jobs = [GemmJob { part: Part::Top, a: &a1, b: &b1 }, GemmJob { part: Part::Bottom, a: &a2, b: &b2 }];
     let runs = run_gemms(&mut chip, &jobs, None)?;
-    chip.trace_close();
+    chip.trace_close()?;
     for (run, job) in runs.iter().zip(&jobs) {
         let golden = gemm(job.a, job.b)?;
         ensure!(
@@ -214,11 +237,5 @@ pub fn wave(out: &Path) -> anyhow::Result<()> {
             "the simulated GEMM differs from the golden model"
         );
     }
-    println!(
-        "wrote {} (small preset, split 2: a 4 x 40 x 6 MX6 GEMM on the top part in {} cycles, a 3 x 50 x 4 MX4 GEMM on the bottom part in {} cycles, at once)",
-        out.display(),
-        runs[0].cycles,
-        runs[1].cycles
-    );
-    Ok(())
+    Ok((runs[0].cycles, runs[1].cycles))
 }

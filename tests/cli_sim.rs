@@ -82,8 +82,8 @@ fn mx_convert_vectors_pass_and_mismatches_fail() {
 #[test]
 fn malformed_vectors_are_one_line_errors() {
     for (args, input, needle) in [
-        (vec!["sim", "fp32-add"], "3F800000 3F800000\n", "expected 3 hex fields"),
-        (vec!["sim", "fp32-add"], "3F80000G 3F800000 40000000 00\n", "not a 32-bit hex number"),
+        (vec!["sim", "fp32-add"], "3F800000 3F800000\n", "expected 3 to 4 hex fields"),
+        (vec!["sim", "fp32-add"], "3F80000G 3F800000 40000000 00\n", "not a hex number of at most 32 bits"),
         (vec!["sim", "mx-convert", "--format", "mx7"], "", "unknown MX format"),
         (vec!["sim", "mx-convert", "--format", "mx9", "--rounding", "stochastic"], "", "'stochastic'"),
     ] {

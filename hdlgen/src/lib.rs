@@ -22,6 +22,7 @@ pub use mx::{mx_convert, MxFormat};
 pub use verilog::Module;
 
 /// A module to simulate or ship, with every module it instantiates.
+#[derive(Clone)]
 pub struct Design {
     pub top: Module,
     pub submodules: Vec<Module>,

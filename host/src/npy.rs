@@ -3,10 +3,10 @@
 //! in, f32 or u8 out.
 
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
 
-use anyhow::{bail, Context};
+use anyhow::{bail, ensure, Context};
 
 const MAGIC: &[u8] = b"\x93NUMPY";
 
@@ -18,33 +18,199 @@ pub struct Array2 {
     pub data: Vec<f32>,
 }
 
-/// Reads a 2-D little-endian float32 array in C order; any other file gets an error that
-/// names the file, what it holds and what is expected.
-pub fn read_f32(path: &Path) -> anyhow::Result<Array2> {
-    let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    parse_f32(&bytes).with_context(|| format!("{} is not a usable array", path.display()))
+/// The largest array read or written: 2^28 elements (1 GiB as float32). Sizes are checked
+/// against it before anything is allocated.
+pub const MAX_ELEMENTS: usize = 1 << 28;
+
+/// The longest header read (numpy writes about 120 bytes for a 2-D array).
+const MAX_HEADER: usize = 1 << 16;
+
+/// The element count of a `rows` x `cols` array called `what`, or an error when it passes
+/// [`MAX_ELEMENTS`].
+pub fn checked_size(what: &str, rows: usize, cols: usize) -> anyhow::Result<usize> {
+    match rows.checked_mul(cols) {
+        Some(n) if n <= MAX_ELEMENTS => Ok(n),
+        _ => bail!(
+            "{what} would be {rows} x {cols}, more than the {MAX_ELEMENTS} elements (2^28, 1 GiB of \
+             float32) this tool handles in one array; split the work into smaller arrays"
+        ),
+    }
 }
 
-fn parse_f32(bytes: &[u8]) -> anyhow::Result<Array2> {
-    let (header, body) = split_header(bytes)?;
-    let descr = dict_value(header, "descr")?;
-    let descr = descr.trim_matches(|c| c == '\'' || c == '"');
+/// Reads a 2-D little-endian float32 array in C order; any other file gets an error that
+/// names the file, what it holds and what is expected. Reads no more than the header and the
+/// data that the header's shape announces (plus one byte, to notice extra data).
+pub fn read_f32(path: &Path) -> anyhow::Result<Array2> {
+    let file = fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    read_from(std::io::BufReader::new(file))
+        .with_context(|| format!("{} is not a usable array", path.display()))
+}
+
+fn read_from(mut input: impl Read) -> anyhow::Result<Array2> {
+    let header = read_header(&mut input)?;
+    let descr = header.descr.as_str();
     if descr != "<f4" && descr != "=f4" {
         bail!("it has dtype {}; expected float32 ('<f4', np.float32)", dtype_name(descr));
     }
-    if dict_value(header, "fortran_order")? != "False" {
+    if header.fortran_order {
         bail!("it is stored in Fortran order; save it in C order (np.ascontiguousarray)");
     }
-    let shape = parse_shape(dict_value(header, "shape")?)?;
+    let shape = header.shape;
     let [rows, cols] = shape[..] else {
         bail!("it has shape {shape:?} (rank {}); expected a 2-D array", shape.len());
     };
-    let count = rows.checked_mul(cols).context("its shape overflows")?;
-    if body.len() != count * 4 {
-        bail!("its shape {rows} x {cols} needs {} data bytes but it holds {}", count * 4, body.len());
+    let need = 4 * checked_size("it", rows, cols)?;
+    let mut body = Vec::with_capacity(need);
+    input.take(need as u64 + 1).read_to_end(&mut body).context("cannot read its data")?;
+    match body.len().cmp(&need) {
+        std::cmp::Ordering::Less => {
+            bail!("its shape {rows} x {cols} needs {need} data bytes but it holds {}", body.len())
+        }
+        std::cmp::Ordering::Greater => {
+            bail!("its shape {rows} x {cols} needs {need} data bytes but it holds more")
+        }
+        std::cmp::Ordering::Equal => {}
     }
     let data = body.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
     Ok(Array2 { rows, cols, data })
+}
+
+/// What a `.npy` header says.
+struct Header {
+    descr: String,
+    fortran_order: bool,
+    shape: Vec<usize>,
+}
+
+fn read_header(input: &mut impl Read) -> anyhow::Result<Header> {
+    let mut prefix = [0u8; 8];
+    input
+        .read_exact(&mut prefix)
+        .map_err(|_| anyhow::anyhow!("it is not a .npy file (no \\x93NUMPY magic)"))?;
+    if &prefix[..6] != MAGIC {
+        bail!("it is not a .npy file (no \\x93NUMPY magic)");
+    }
+    let len = match prefix[6] {
+        1 => {
+            let mut len = [0u8; 2];
+            input.read_exact(&mut len).context("its header is truncated")?;
+            usize::from(u16::from_le_bytes(len))
+        }
+        2 | 3 => {
+            let mut len = [0u8; 4];
+            input.read_exact(&mut len).context("its header is truncated")?;
+            u32::from_le_bytes(len) as usize
+        }
+        v => bail!("it has .npy format version {v}, which this tool does not read (1 to 3 are)"),
+    };
+    ensure!(len <= MAX_HEADER, "its header claims {len} bytes; this tool reads headers up to {MAX_HEADER}");
+    let mut header = vec![0u8; len];
+    input.read_exact(&mut header).context("its header is truncated")?;
+    let header = std::str::from_utf8(&header).context("its header is not text")?;
+    parse_header(header)
+}
+
+/// The header's Python dict literal, as numpy reads it: exactly the keys `descr`,
+/// `fortran_order` and `shape`, a repeated key taking its last value.
+fn parse_header(text: &str) -> anyhow::Result<Header> {
+    let mut p = Literal { rest: text };
+    let (mut descr, mut fortran_order, mut shape) = (None, None, None);
+    p.expect('{')?;
+    while !p.eat('}') {
+        let key = p.string()?;
+        p.expect(':')?;
+        match key {
+            "descr" => descr = Some(p.string()?.to_string()),
+            "fortran_order" => fortran_order = Some(p.boolean()?),
+            "shape" => shape = Some(p.tuple()?),
+            _ => bail!("its header has the key '{key}'; a .npy header has descr, fortran_order and shape"),
+        }
+        if !p.eat(',') {
+            p.expect('}')?;
+            break;
+        }
+    }
+    ensure!(p.rest.trim().is_empty(), "its header has text after the dict");
+    let missing = |key: &str| anyhow::anyhow!("its header has no '{key}'");
+    Ok(Header {
+        descr: descr.ok_or_else(|| missing("descr"))?,
+        fortran_order: fortran_order.ok_or_else(|| missing("fortran_order"))?,
+        shape: shape.ok_or_else(|| missing("shape"))?,
+    })
+}
+
+/// A cursor over a Python literal.
+struct Literal<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Literal<'a> {
+    /// Skips white space, then takes `c` if it comes next.
+    fn eat(&mut self, c: char) -> bool {
+        self.rest = self.rest.trim_start();
+        match self.rest.strip_prefix(c) {
+            Some(rest) => {
+                self.rest = rest;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn expect(&mut self, c: char) -> anyhow::Result<()> {
+        ensure!(self.eat(c), "its header is malformed (expected '{c}' at '{}')", self.excerpt());
+        Ok(())
+    }
+
+    fn excerpt(&self) -> String {
+        self.rest.chars().take(20).collect()
+    }
+
+    /// A quoted string without escapes.
+    fn string(&mut self) -> anyhow::Result<&'a str> {
+        self.rest = self.rest.trim_start();
+        let quote = self.rest.chars().next().filter(|&c| c == '\'' || c == '"');
+        let Some(quote) = quote else {
+            bail!("its header is malformed (expected a string at '{}')", self.excerpt())
+        };
+        let body = &self.rest[1..];
+        let end = body.find(quote).context("its header has an unterminated string")?;
+        ensure!(!body[..end].contains('\\'), "its header has an escaped string, which no dtype or key needs");
+        self.rest = &body[end + 1..];
+        Ok(&body[..end])
+    }
+
+    fn boolean(&mut self) -> anyhow::Result<bool> {
+        self.rest = self.rest.trim_start();
+        for (word, value) in [("True", true), ("False", false)] {
+            if let Some(rest) = self.rest.strip_prefix(word) {
+                self.rest = rest;
+                return Ok(value);
+            }
+        }
+        bail!("its fortran_order is not True or False (at '{}')", self.excerpt())
+    }
+
+    /// A tuple of non-negative integers.
+    fn tuple(&mut self) -> anyhow::Result<Vec<usize>> {
+        self.expect('(')?;
+        let mut items = Vec::new();
+        while !self.eat(')') {
+            self.rest = self.rest.trim_start();
+            let digits = self.rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(self.rest.len());
+            let item = &self.rest[..digits];
+            items.push(
+                item.parse()
+                    .with_context(|| format!("its shape has a bad dimension at '{}'", self.excerpt()))?,
+            );
+            self.rest = &self.rest[digits..];
+            if !self.eat(',') {
+                self.expect(')')?;
+                break;
+            }
+        }
+        Ok(items)
+    }
 }
 
 /// The numpy name of a dtype descriptor, for error messages.
@@ -69,43 +235,6 @@ fn dtype_name(descr: &str) -> String {
     } else {
         format!("{name} ('{descr}')")
     }
-}
-
-fn split_header(bytes: &[u8]) -> anyhow::Result<(&str, &[u8])> {
-    if !bytes.starts_with(MAGIC) || bytes.len() < 10 {
-        bail!("it is not a .npy file (no \\x93NUMPY magic)");
-    }
-    let (len, start) = match bytes[6] {
-        1 => (usize::from(u16::from_le_bytes([bytes[8], bytes[9]])), 10),
-        2 | 3 if bytes.len() >= 12 => {
-            (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12)
-        }
-        v => bail!("it has .npy format version {v}, which this tool does not read (1 to 3 are)"),
-    };
-    let header = bytes.get(start..start + len).context("its header is truncated")?;
-    let header = std::str::from_utf8(header).context("its header is not text")?;
-    Ok((header, &bytes[start + len..]))
-}
-
-/// The literal after `'key':` in the header's Python dict.
-fn dict_value<'a>(header: &'a str, key: &str) -> anyhow::Result<&'a str> {
-    let at = header.find(&format!("'{key}'")).with_context(|| format!("its header has no '{key}'"))?;
-    let rest =
-        header[at + key.len() + 2..].trim_start().strip_prefix(':').context("its header is malformed")?;
-    let rest = rest.trim_start();
-    let end = if rest.starts_with('(') { rest.find(')').map(|i| i + 1) } else { rest.find([',', '}']) };
-    Ok(rest[..end.context("its header is malformed")?].trim())
-}
-
-fn parse_shape(literal: &str) -> anyhow::Result<Vec<usize>> {
-    let inner =
-        literal.strip_prefix('(').and_then(|s| s.strip_suffix(')')).context("its shape is malformed")?;
-    inner
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse().with_context(|| format!("its shape has a bad dimension '{s}'")))
-        .collect()
 }
 
 /// The bytes of a version 1.0 `.npy` file holding a 2-D C-order array.
@@ -134,11 +263,17 @@ pub fn encode_u8(rows: usize, cols: usize, data: &[u8]) -> Vec<u8> {
     encode("|u1", rows, cols, data)
 }
 
+/// A temporary name beside `path` (same folder, so a rename moves it into place): hidden and
+/// marked with this process's id.
+pub fn temp_beside(path: &Path) -> anyhow::Result<std::path::PathBuf> {
+    let name = path.file_name().with_context(|| format!("{} is not a file name", path.display()))?;
+    Ok(path.with_file_name(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id())))
+}
+
 /// Writes `bytes` to `path` whole or not at all: through a temporary file beside it that is
 /// renamed into place, so a failure never leaves a partial output file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let name = path.file_name().with_context(|| format!("{} is not a file name", path.display()))?;
-    let tmp = path.with_file_name(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
+    let tmp = temp_beside(path)?;
     let written = fs::File::create(&tmp)
         .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
         .and_then(|()| fs::rename(&tmp, path));
@@ -160,7 +295,7 @@ mod tests {
         let bytes = encode_f32(&array);
         let header_len = usize::from(u16::from_le_bytes([bytes[8], bytes[9]]));
         assert_eq!((10 + header_len) % 64, 0);
-        let back = parse_f32(&bytes).unwrap();
+        let back = read_from(&bytes[..]).unwrap();
         assert_eq!(back.rows, 2);
         assert_eq!(back.cols, 3);
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
@@ -176,7 +311,7 @@ mod tests {
             bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
             bytes.extend_from_slice(header.as_bytes());
             bytes.extend(std::iter::repeat_n(0u8, body));
-            parse_f32(&bytes).unwrap_err().to_string()
+            read_from(&bytes[..]).unwrap_err().to_string()
         };
         assert!(wrong("<f8", "False", "(2, 2)", 32).contains("float64"));
         assert!(wrong(">f4", "False", "(2, 2)", 16).contains("big-endian float32"));
@@ -184,6 +319,59 @@ mod tests {
         assert!(wrong("<f4", "False", "(4,)", 16).contains("rank 1"));
         assert!(wrong("<f4", "False", "(2, 2, 1)", 16).contains("rank 3"));
         assert!(wrong("<f4", "False", "(2, 2)", 12).contains("needs 16 data bytes"));
-        assert!(parse_f32(b"not numpy").unwrap_err().to_string().contains("magic"));
+        assert!(read_from(&b"not numpy"[..]).unwrap_err().to_string().contains("magic"));
+    }
+
+    fn file(header: &str, body: impl Read) -> impl Read {
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&[1, 0]);
+        bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        bytes.extend_from_slice(header.as_bytes());
+        std::io::Cursor::new(bytes).chain(body)
+    }
+
+    #[test]
+    fn headers_are_read_as_numpy_reads_them() {
+        let zeros = |n| std::io::repeat(0).take(n);
+        // A repeated key takes its last value.
+        let last =
+            "{'descr': '<f8', 'shape': (9, 9), 'fortran_order': False, 'descr': '<f4', 'shape': (1, 2)}";
+        let a = read_from(file(last, zeros(8))).unwrap();
+        assert_eq!((a.rows, a.cols), (1, 2));
+        // Spacing and trailing commas as numpy's own files and hand-written ones have them.
+        let spaced = "{ \"descr\":'<f4' ,'fortran_order':False,'shape':( 2 ,3 , ), }   \n";
+        assert_eq!(read_from(file(spaced, zeros(24))).unwrap().cols, 3);
+        for (header, error) in [
+            ("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1), 'extra': 1}", "key 'extra'"),
+            ("{'descr': '<f4', 'fortran_order': False}", "no 'shape'"),
+            ("{'descr': '<f4', 'fortran_order': 0, 'shape': (1, 1)}", "not True or False"),
+            ("{'descr': '<f4', 'fortran_order': False, 'shape': (1, -1)}", "bad dimension"),
+            ("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1)} x", "text after"),
+            ("{'descr': '<f4' 'fortran_order': False, 'shape': (1, 1)}", "malformed"),
+        ] {
+            let got = read_from(file(header, zeros(4))).unwrap_err().to_string();
+            assert!(got.contains(error), "{header}: {got}");
+        }
+    }
+
+    #[test]
+    fn sizes_are_bounded_before_reading() {
+        let header = |shape: &str| format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape}}}");
+        // An endless body: the reader stops one byte past what the shape announces.
+        let endless = read_from(file(&header("(2, 2)"), std::io::repeat(7))).unwrap_err().to_string();
+        assert!(endless.contains("holds more"), "{endless}");
+        // Shapes past the limit (or past usize) fail before any allocation.
+        for shape in ["(8589934592, 8589934592)", "(100000, 100000)", "(99999999999999999999, 1)"] {
+            let got = read_from(file(&header(shape), std::io::empty())).unwrap_err().to_string();
+            assert!(got.contains("2^28") || got.contains("bad dimension"), "{shape}: {got}");
+        }
+        // Not .npy at all (/dev/zero): rejected after eight bytes.
+        assert!(read_from(std::io::repeat(0)).unwrap_err().to_string().contains("magic"));
+        // A version 2 header length of 4 GiB.
+        let mut big = MAGIC.to_vec();
+        big.extend_from_slice(&[2, 0, 0xff, 0xff, 0xff, 0xff]);
+        assert!(read_from(&big[..]).unwrap_err().to_string().contains("headers up to"));
+        assert!(checked_size("C", 1 << 14, 1 << 14).is_ok());
+        assert!(checked_size("C", (1 << 14) + 1, 1 << 14).unwrap_err().to_string().starts_with("C would be"));
     }
 }

@@ -9,6 +9,10 @@ use sim::{Chip, Counters, Part};
 use crate::plan::GemmPlan;
 use crate::timing::{schedule, PortShare, Schedule};
 
+/// The most cycles one run may simulate: about 30 minutes of the 16 x 16 model at its slowest
+/// (25 000 cycles/s), and 2 minutes of the 4 x 4.
+pub const MAX_SIMULATED_CYCLES: u64 = 50_000_000;
+
 /// A GEMM for one part: A (M x K, blocked along rows) times B (K x N, blocked along columns).
 pub struct GemmJob<'a> {
     pub part: Part,
@@ -51,9 +55,6 @@ pub fn run_gemms(
     for job in jobs {
         ensure!(jobs.iter().filter(|j| j.part == job.part).count() == 1, "one GEMM per part at a time");
         let plan = GemmPlan::new(chip.config(), chip.part_rows(job.part), job.a, job.b, host, chunk_words)?;
-        for (beat, words) in plan.operand_beats(job.a, job.b) {
-            chip.write_host(beat, &words);
-        }
         host = plan.host_end;
         plans.push(plan);
     }
@@ -67,6 +68,17 @@ pub fn run_gemms(
             blocked = models[i].requests.clone();
         }
     }
+    let longest = models.iter().map(|m| m.cycles).max().unwrap_or(0);
+    ensure!(
+        longest <= MAX_SIMULATED_CYCLES,
+        "the timing model predicts {longest} cycles for this run, more than the {MAX_SIMULATED_CYCLES} \
+         cycles one simulation may take; run a smaller GEMM or give the memory more bandwidth"
+    );
+    for (job, plan) in jobs.iter().zip(&plans) {
+        for (beat, words) in plan.operand_beats(job.a, job.b) {
+            chip.write_host(beat, &words);
+        }
+    }
     let start = chip.cycles();
     let before: Vec<Counters> = jobs.iter().map(|j| chip.counters(j.part)).collect();
     for (job, plan) in jobs.iter().zip(&plans) {
@@ -74,7 +86,7 @@ pub fn run_gemms(
             chip.push(job.part, c);
         }
     }
-    let limit = 2 * models.iter().map(|m| m.cycles).max().unwrap_or(0) + 10_000;
+    let limit = 2 * longest + 10_000;
     let idle_at = chip.run(limit)?;
     let mut runs = Vec::new();
     for ((job, plan), (before, model)) in jobs.iter().zip(&plans).zip(before.iter().zip(&models)) {

@@ -228,7 +228,7 @@ fn policies_are_named_one_by_one_in_order_or_all() {
     assert_eq!(list, vec![Policy::EomuOrin, Policy::DacapoSpatial]);
     assert_eq!(Policy::parse_list("all").unwrap(), Policy::ALL.to_vec());
     let twice = Policy::parse_list("ekya-orin,ekya-orin").unwrap_err().to_string();
-    assert!(twice.contains("listed twice"), "{twice}");
+    assert!(twice.contains("lists 'ekya-orin' twice"), "{twice}");
     let unknown = Policy::parse_list("ekya-orin,greedy").unwrap_err().to_string();
     assert!(unknown.contains("unknown policy 'greedy'") && unknown.contains("(or all)"), "{unknown}");
 }

@@ -45,13 +45,14 @@ fn main() {
         .collect();
     let mut header = String::from(shim::HEADER_PRELUDE);
     let mut wrappers = String::new();
+    let cache = model_cache(&out);
     for top in &tops {
-        build_top(top, &version, &include, &out);
+        build_top(top, &version, &include, &cache);
         header += &shim::c_header(&top.top);
         wrappers += &shim::rust_wrapper(&top.top);
     }
     // The runtime links after the models that use it.
-    build_runtime(&version, &include, &out);
+    build_runtime(&version, &include, &cache);
     println!("cargo:rustc-link-lib=stdc++");
     println!("cargo:rustc-link-lib=pthread");
 
@@ -106,17 +107,46 @@ fn key(parts: &[&str]) -> String {
     format!("{:016x}", h.finish())
 }
 
-/// Compiles `sources` into `dir/lib{name}.a` unless that library is already there.
-fn compile(name: &str, dir: &Path, include: &Path, extra_include: Option<&Path>, sources: &[PathBuf]) {
-    if dir.join(format!("lib{name}.a")).exists() {
-        println!("cargo:rustc-link-search=native={}", dir.display());
-        println!("cargo:rustc-link-lib=static={name}");
-        return;
+/// Where the compiled models live: `<target>/verilator/`, shared by every profile and by
+/// clippy's build of this script (each has its own OUT_DIR, so models kept there compiled
+/// twice in `make test`). The models take the same C++ flags in every profile, and each
+/// folder is keyed by everything that goes into it. Falls back to OUT_DIR for a layout other
+/// than cargo's `<target>/<profile>/build/<crate>-<hash>/out`.
+fn model_cache(out: &Path) -> PathBuf {
+    let target =
+        out.ancestors().nth(4).filter(|_| out.ancestors().nth(2).is_some_and(|b| b.ends_with("build")));
+    target.map_or_else(|| out.to_path_buf(), |t| t.join("verilator"))
+}
+
+/// Builds a model folder with `build` unless it is there already, then links its library.
+/// The folder is built under a temporary name and renamed into place, so a build that is
+/// interrupted, or another cargo process building the same folder, never leaves half of one.
+fn cached(dir: &Path, lib: &str, build: impl FnOnce(&Path)) {
+    if !dir.join(format!("lib{lib}.a")).exists() {
+        let staging = dir.with_extension(format!("partial-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&staging);
+        fs::create_dir_all(&staging)
+            .unwrap_or_else(|e| fail(&format!("cannot create {}: {e}", staging.display())));
+        build(&staging);
+        if fs::rename(&staging, dir).is_err() {
+            // Another build put the same folder in place first.
+            let _ = fs::remove_dir_all(&staging);
+            if !dir.join(format!("lib{lib}.a")).exists() {
+                fail(&format!("cannot move the model into {}", dir.display()));
+            }
+        }
     }
+    println!("cargo:rustc-link-search=native={}", dir.display());
+    println!("cargo:rustc-link-lib=static={lib}");
+}
+
+/// Compiles `sources` into `dir/lib{name}.a`.
+fn compile(name: &str, dir: &Path, include: &Path, extra_include: Option<&Path>, sources: &[PathBuf]) {
     let mut build = cc::Build::new();
     build
         .cpp(true)
         .cpp_link_stdlib(None)
+        .cargo_metadata(false)
         .opt_level(2)
         .debug(false)
         .warnings(false)
@@ -137,17 +167,17 @@ fn compile(name: &str, dir: &Path, include: &Path, extra_include: Option<&Path>,
 }
 
 /// The Verilator runtime: Verilator 5.006 ships no library of it, so each build compiles it.
-fn build_runtime(version: &str, include: &Path, out: &Path) {
-    let dir = out.join(format!("verilated-{}", key(&[version])));
+fn build_runtime(version: &str, include: &Path, cache: &Path) {
+    let dir = cache.join(format!("verilated-{}", key(&[version])));
     let sources: Vec<PathBuf> = ["verilated.cpp", "verilated_threads.cpp", "verilated_vcd_c.cpp"]
         .iter()
         .map(|f| include.join(f))
         .collect();
-    compile("verilated", &dir, include, None, &sources);
+    cached(&dir, "verilated", |staging| compile("verilated", staging, include, None, &sources));
 }
 
 /// Verilates one top and compiles its model and shim.
-fn build_top(top: &hdlgen::Design, version: &str, include: &Path, out: &Path) {
+fn build_top(top: &hdlgen::Design, version: &str, include: &Path, cache: &Path) {
     let name = top.top.name();
     let verilog: Vec<String> = top.modules().map(Module::to_verilog).collect();
     let shim_cpp = shim::cpp(&top.top);
@@ -155,9 +185,9 @@ fn build_top(top: &hdlgen::Design, version: &str, include: &Path, out: &Path) {
     let mut parts: Vec<&str> = verilog.iter().map(String::as_str).collect();
     parts.extend([shim_cpp.as_str(), version]);
     parts.extend(extra);
-    let dir = out.join(format!("{name}-{}", key(&parts)));
-    if !dir.join(format!("lib{name}.a")).exists() {
-        let rtl = dir.join("rtl");
+    let dir = cache.join(format!("{name}-{}", key(&parts)));
+    cached(&dir, name, |staging| {
+        let rtl = staging.join("rtl");
         fs::create_dir_all(&rtl).unwrap_or_else(|e| fail(&format!("cannot create {}: {e}", rtl.display())));
         let files: Vec<PathBuf> = top
             .modules()
@@ -167,7 +197,7 @@ fn build_top(top: &hdlgen::Design, version: &str, include: &Path, out: &Path) {
                 path
             })
             .collect();
-        let mdir = dir.join("obj");
+        let mdir = staging.join("obj");
         let status = Command::new("verilator")
             .args(VERILATOR_FLAGS)
             .args(extra)
@@ -179,7 +209,7 @@ fn build_top(top: &hdlgen::Design, version: &str, include: &Path, out: &Path) {
         if !status.success() {
             fail(&format!("verilator rejected the generated {name}; see its messages above"));
         }
-        let shim_path = dir.join(format!("{name}_shim.cpp"));
+        let shim_path = staging.join(format!("{name}_shim.cpp"));
         write_if_changed(&shim_path, &shim_cpp);
         let mut sources: Vec<PathBuf> = fs::read_dir(&mdir)
             .unwrap_or_else(|e| fail(&format!("cannot read {}: {e}", mdir.display())))
@@ -188,10 +218,8 @@ fn build_top(top: &hdlgen::Design, version: &str, include: &Path, out: &Path) {
             .collect();
         sources.sort();
         sources.push(shim_path);
-        compile(name, &dir, include, Some(&mdir), &sources);
-    } else {
-        compile(name, &dir, include, None, &[]);
-    }
+        compile(name, staging, include, Some(&mdir), &sources);
+    });
 }
 
 fn write_if_changed(path: &Path, text: &str) {

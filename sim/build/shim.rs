@@ -28,7 +28,7 @@ pub fn c_header(m: &Module) -> String {
          void {n}_model_eval({n}_model *m);\n\
          int {n}_model_trace_open({n}_model *m, const char *path);\n\
          void {n}_model_trace_dump({n}_model *m, uint64_t time);\n\
-         void {n}_model_trace_close({n}_model *m);\n"
+         int {n}_model_trace_close({n}_model *m);\n"
     );
     for p in m.ports() {
         let (pn, dir) = (&p.name, p.dir);
@@ -47,14 +47,44 @@ pub fn cpp(m: &Module) -> String {
     let n = m.name();
     let mut c = format!(
         "// Generated: the C shim of V{n}.\n\
+         #include <cerrno>\n\
          #include <cstdint>\n\
          #include <memory>\n\
+         #include <fcntl.h>\n\
+         #include <unistd.h>\n\
          #include \"verilated.h\"\n\
          #include \"verilated_vcd_c.h\"\n\
          #include \"V{n}.h\"\n\n\
+         // The waveform file. It keeps the first write error for trace_close to return: Verilator\n\
+         // 5.006's own file reports one through its fatal-error path, which deadlocks on the\n\
+         // trace's lock (a full disk hung the simulation forever).\n\
+         struct {n}_vcd_file : public VerilatedVcdFile {{\n\
+         \x20 int fd = -1;\n\
+         \x20 int error = 0;\n\
+         \x20 bool open(const std::string &name) override {{\n\
+         \x20   fd = ::open(name.c_str(), O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0666);\n\
+         \x20   if (fd < 0) error = errno;\n\
+         \x20   return fd >= 0;\n\
+         \x20 }}\n\
+         \x20 void close() override {{\n\
+         \x20   if (fd >= 0 && ::close(fd) != 0 && !error) error = errno;\n\
+         \x20   fd = -1;\n\
+         \x20 }}\n\
+         \x20 // Always takes the whole buffer; after an error the rest is dropped.\n\
+         \x20 ssize_t write(const char *buf, ssize_t len) override {{\n\
+         \x20   for (ssize_t done = 0; done < len && !error;) {{\n\
+         \x20     const ssize_t got = ::write(fd, buf + done, len - done);\n\
+         \x20     if (got > 0) done += got;\n\
+         \x20     else if (got == 0) error = ENOSPC;\n\
+         \x20     else if (errno != EINTR) error = errno;\n\
+         \x20   }}\n\
+         \x20   return len;\n\
+         \x20 }}\n\
+         }};\n\n\
          struct {n}_model {{\n\
          \x20 VerilatedContext context;\n\
          \x20 std::unique_ptr<V{n}> top;\n\
+         \x20 std::unique_ptr<{n}_vcd_file> file;\n\
          \x20 std::unique_ptr<VerilatedVcdC> vcd;\n\
          }};\n\n\
          extern \"C\" {{\n\
@@ -64,21 +94,29 @@ pub fn cpp(m: &Module) -> String {
          \x20 m->top.reset(new V{n}(&m->context));\n\
          \x20 return m;\n\
          }}\n\
+         int {n}_model_trace_close({n}_model *m) {{\n\
+         \x20 if (!m->vcd) return 0;\n\
+         \x20 m->vcd->close();\n\
+         \x20 m->vcd.reset();\n\
+         \x20 const int error = m->file->error;\n\
+         \x20 m->file.reset();\n\
+         \x20 return error;\n\
+         }}\n\
          void {n}_model_free({n}_model *m) {{\n\
-         \x20 if (m->vcd) m->vcd->close();\n\
+         \x20 {n}_model_trace_close(m);\n\
          \x20 m->top->final();\n\
          \x20 delete m;\n\
          }}\n\
          void {n}_model_eval({n}_model *m) {{ m->top->eval(); }}\n\
          int {n}_model_trace_open({n}_model *m, const char *path) {{\n\
-         \x20 if (m->vcd) m->vcd->close();\n\
-         \x20 m->vcd.reset(new VerilatedVcdC);\n\
+         \x20 {n}_model_trace_close(m);\n\
+         \x20 m->file.reset(new {n}_vcd_file);\n\
+         \x20 m->vcd.reset(new VerilatedVcdC(m->file.get()));\n\
          \x20 m->top->trace(m->vcd.get(), 99);\n\
          \x20 m->vcd->open(path);\n\
          \x20 return m->vcd->isOpen() ? 1 : 0;\n\
          }}\n\
-         void {n}_model_trace_dump({n}_model *m, uint64_t time) {{ if (m->vcd) m->vcd->dump(time); }}\n\
-         void {n}_model_trace_close({n}_model *m) {{ if (m->vcd) {{ m->vcd->close(); m->vcd.reset(); }} }}\n"
+         void {n}_model_trace_dump({n}_model *m, uint64_t time) {{ if (m->vcd) m->vcd->dump(time); }}\n"
     );
     for p in m.ports() {
         let pn = &p.name;
@@ -164,10 +202,14 @@ pub fn rust_wrapper(m: &Module) -> String {
          \x20           Err(std::io::Error::other(format!(\"cannot open waveform file {{}}\", path.display())))\n\
          \x20       }}\n\
          \x20   }}\n\n\
-         \x20   /// Flushes and closes the waveform file, if one is open.\n\
-         \x20   pub fn trace_close(&mut self) {{\n\
+         \x20   /// Flushes and closes the waveform file, if one is open; fails with the first error\n\
+         \x20   /// that writing it met (a full disk, say).\n\
+         \x20   pub fn trace_close(&mut self) -> std::io::Result<()> {{\n\
          \x20       // SAFETY: raw is a live model.\n\
-         \x20       unsafe {{ ffi::{n}_model_trace_close(self.raw.as_ptr()) }}\n\
+         \x20       match unsafe {{ ffi::{n}_model_trace_close(self.raw.as_ptr()) }} {{\n\
+         \x20           0 => Ok(()),\n\
+         \x20           errno => Err(std::io::Error::from_raw_os_error(errno)),\n\
+         \x20       }}\n\
          \x20   }}"
     )
     .unwrap();

@@ -24,7 +24,7 @@ trait Ports: Send {
     fn status(&self) -> u64;
     fn counters(&self) -> Vec<u32>;
     fn trace_to(&mut self, path: &std::path::Path) -> std::io::Result<()>;
-    fn trace_close(&mut self);
+    fn trace_close(&mut self) -> std::io::Result<()>;
 }
 
 macro_rules! ports {
@@ -70,7 +70,7 @@ macro_rules! ports {
             fn trace_to(&mut self, path: &std::path::Path) -> std::io::Result<()> {
                 <$model>::trace_to(self, path)
             }
-            fn trace_close(&mut self) {
+            fn trace_close(&mut self) -> std::io::Result<()> {
                 <$model>::trace_close(self)
             }
         }
@@ -392,7 +392,7 @@ impl Chip {
         self.ports.trace_to(path)
     }
 
-    pub fn trace_close(&mut self) {
-        self.ports.trace_close();
+    pub fn trace_close(&mut self) -> std::io::Result<()> {
+        self.ports.trace_close()
     }
 }

@@ -151,14 +151,10 @@ impl Policy {
         if names == "all" {
             return Ok(Policy::ALL.to_vec());
         }
-        let mut policies = Vec::new();
-        for name in names.split(',').map(str::trim) {
-            let policy = crate::named::by_name(&Policy::ALL, Policy::name, name, ("policy", "policies"))
-                .map_err(|e| anyhow::anyhow!("{e} (or all)"))?;
-            anyhow::ensure!(!policies.contains(&policy), "policy '{name}' is listed twice");
-            policies.push(policy);
-        }
-        Ok(policies)
+        crate::named::parse_list("--policy", names, |name| {
+            crate::named::by_name(&Policy::ALL, Policy::name, name, ("policy", "policies"))
+                .map_err(|e| anyhow::anyhow!("{e} (or all)"))
+        })
     }
 }
 
