@@ -69,12 +69,13 @@ synth:
 asic: deps
 	$(DACAPO) asic --accel small --out reports/asic.md
 
-# FPGA place and route (ECP5-85F speed 8, YoWASP Yosys and nextpnr) of the DPE and the small
-# accelerator: Fmax, LUT4, flip-flops, carries, block RAMs, multipliers in reports/fpga.md.
-# Tens of minutes; its tools come from PyPI.
+# FPGA place and route (ECP5-85F speed 8, YoWASP Yosys and nextpnr) of the DPE, the pipelined
+# f32 baseline PE and the largest accelerator that fits (2 x 2: the small preset's 16 DPEs need
+# 512 multipliers of the 156 there are): Fmax, LUT4, flip-flops, carries, block RAMs,
+# multipliers in reports/fpga.md. About ten minutes; its tools come from PyPI.
 fpga:
 	bash scripts/install-deps.sh fpga
-	$(DACAPO) fpga --units dpe --accel small --out reports/fpga.md
+	$(DACAPO) fpga --units dpe,mac_f32_pipe --accel 2x2 --out reports/fpga.md
 
 # A VCD waveform of two small GEMMs at once, one per part, on the small preset (GTKWave, Surfer).
 wave:

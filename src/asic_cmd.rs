@@ -37,7 +37,7 @@ const INPUT_ACTIVITY: f64 = 0.1;
 #[derive(Args)]
 pub struct AsicArgs {
     /// Units to time, comma-separated: fp32_add, mx_convert, dpe, fp32_mul, mac_f32,
-    /// mac_int8, or all.
+    /// mac_f32_pipe, mac_int8, or all.
     #[arg(long, default_value = "all")]
     units: String,
     /// Whole accelerators to time too: preset names or RxC shapes, comma-separated (the
@@ -74,6 +74,8 @@ struct Timing {
     power_mw: Option<f64>,
     /// Cells whose power OpenSTA could not compute (left out of `power_mw`).
     unpowered: u64,
+    /// Whether the inputs toggled as in a simulated GEMM (else uniformly, `INPUT_ACTIVITY`).
+    gemm_activity: bool,
     cells: u64,
     seconds: f64,
 }
@@ -270,13 +272,26 @@ impl Flow {
             fs::write(dir.join("macros.lib"), macro_liberty(&macros))?;
             libs.push("macros.lib".into());
         }
+        // The DPE's inputs toggle as in a simulated GEMM; every other design's uniformly.
+        let gemm_activity = name == "dpe" && !hierarchical;
+        let mut activity = format!("set_power_activity -input -activity {INPUT_ACTIVITY}\n");
+        if gemm_activity {
+            for bit in crate::activity::dpe_gemm(&dir.join("gemm.vcd"))? {
+                writeln!(
+                    activity,
+                    "set_power_activity -input_ports [get_ports {{{}}}] -activity {:.6} -duty {:.6}",
+                    bit.port, bit.activity, bit.duty
+                )
+                .unwrap();
+            }
+        }
         let sta = format!(
             "{reads}\nread_verilog netlist.v\nlink_design {top}\n\
              create_clock -name clk -period {period} [get_ports clk_i]\n\
              set data_inputs [delete_from_list [all_inputs] [get_ports {{clk_i rst_ni}}]]\n\
              set_input_delay 0 -clock clk $data_inputs\n\
              set_output_delay 0 -clock clk [all_outputs]\n\
-             set_power_activity -input -activity {INPUT_ACTIVITY}\n\
+             {activity}\
              report_checks -path_delay max -path_group clk -digits 3\n\
              {power}",
             power = if macros.is_empty() { POWER_TCL } else { "" },
@@ -318,6 +333,7 @@ impl Flow {
             area_um2,
             power_mw: power_w.map(|w| w * 1000.0),
             unpowered,
+            gemm_activity,
             cells,
             seconds: start.elapsed().as_secs_f64(),
         })
@@ -643,8 +659,12 @@ fn report(flow: &Flow, rows: &[Timing]) -> String {
          accelerators hierarchically), `dfflibmap`, then ABC with a {clock} ns delay target\n\
          (`&nf -D`, `buffer`, `upsize`, `dnsize`: delay-oriented mapping, fanout buffering and gate\n\
          sizing). OpenSTA times the netlist at a {clock} ns clock, without wire load, and reports\n\
-         power with every data input toggling {INPUT_ACTIVITY} times per cycle (OpenSTA propagates\n\
-         the activity through the logic; this version reads no VCD or SAIF). Power is the sum of\n\
+         power from the activity of the inputs, which OpenSTA propagates through the logic. The\n\
+         DPE's inputs toggle as in a simulated {format} GEMM: its Verilator model computes 16 outputs\n\
+         of K = 512 (each output's blocks, then its drain) with a VCD trace, and each input bit gets\n\
+         its toggles per cycle and its time at 1 from that trace (`set_power_activity` per port;\n\
+         this OpenSTA reads no VCD or SAIF itself). Every other design's data inputs toggle\n\
+         {INPUT_ACTIVITY} times per cycle. Power is the sum of\n\
          the cells' (OpenSTA's own summary stops at the rare cell whose table lookup gives NaN;\n\
          those are counted and left out; it crashes on designs with RAM macros, whose power is\n\
          therefore not computed). RAM macros are black\n\
@@ -655,6 +675,7 @@ fn report(flow: &Flow, rows: &[Timing]) -> String {
          | design | what | critical path (ns) | Fmax (MHz) | from | to | cell area (um2) | cells | power at {mhz:.0} MHz (mW) |\n\
          |---|---|---|---|---|---|---|---|---|\n",
         lib = flow.liberty.display(),
+        format = crate::activity::FORMAT.to_string().to_uppercase(),
         clock = flow.clock_ns,
         mhz = 1000.0 / flow.clock_ns,
     );
@@ -673,19 +694,38 @@ fn report(flow: &Flow, rows: &[Timing]) -> String {
             t.cells,
             match (t.power_mw, t.unpowered) {
                 (None, _) => "not computed".to_string(),
-                (Some(mw), 0) => format!("{mw:.2}"),
-                (Some(mw), n) => format!("{mw:.2} ({n} cells without a figure)"),
+                (Some(mw), unpowered) => {
+                    let mut notes = Vec::new();
+                    if t.gemm_activity {
+                        notes.push(format!(
+                            "{} GEMM activity",
+                            crate::activity::FORMAT.to_string().to_uppercase()
+                        ));
+                    }
+                    if unpowered > 0 {
+                        notes.push(format!("{unpowered} cells without a figure"));
+                    }
+                    if notes.is_empty() {
+                        format!("{mw:.2}")
+                    } else {
+                        format!("{mw:.2} ({})", notes.join("; "))
+                    }
+                }
             }
         )
         .unwrap();
     }
     let find = |n: &str| rows.iter().find(|t| t.name == n);
-    if let (Some(dpe), Some(mac)) = (find("dpe"), find("mac_f32")) {
+    if let (Some(dpe), Some(piped), Some(single)) = (find("dpe"), find("mac_f32_pipe"), find("mac_f32")) {
         writeln!(
             md,
-            "\nThe DPE's cell area is {:.2}x the f32 multiply-add PE's, for 1 / 4 / 16 multiply-accumulates\n\
-             per cycle (MX9 / MX6 / MX4) against its 1.",
-            dpe.area_um2 / mac.area_um2
+            "\nThe DPE's cell area is {:.2}x that of the f32 multiply-add PE pipelined to the same clock\n\
+             (`mac_f32_pipe`, {:.2} ns) and {:.2}x that of the single-cycle one (`mac_f32`, {:.2} ns),\n\
+             for 1 / 4 / 16 multiply-accumulates per cycle (MX9 / MX6 / MX4) against their 1.",
+            dpe.area_um2 / piped.area_um2,
+            piped.path_ns,
+            dpe.area_um2 / single.area_um2,
+            single.path_ns
         )
         .unwrap();
     }

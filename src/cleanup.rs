@@ -139,16 +139,35 @@ impl StagedFolder {
             "{option} {} is a file; name a folder (it is created, or its results replaced)",
             target.display()
         );
-        let name = target
+        // Made absolute and normalized, so `.` and `out/..` name their folder too.
+        let absolute: PathBuf = std::path::absolute(target)
+            .with_context(|| format!("{option} {}", target.display()))?
+            .components()
+            .fold(PathBuf::new(), |mut path, part| {
+                match part {
+                    std::path::Component::CurDir => {}
+                    std::path::Component::ParentDir => {
+                        path.pop();
+                    }
+                    other => path.push(other),
+                }
+                path
+            });
+        let name = absolute
             .file_name()
             .with_context(|| format!("{option} {} is not a folder name", target.display()))?;
-        let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let parent = absolute.parent().unwrap_or(Path::new("/"));
         let parents = NewFolders::create(parent)?;
         let staging = parent.join(format!(".{}.partial-{}", name.to_string_lossy(), std::process::id()));
         let partial = Partial::new(&staging);
         std::fs::create_dir_all(&staging)
             .with_context(|| format!("cannot write into {}", parent.display()))?;
-        Ok(StagedFolder { target: target.to_path_buf(), staging, _partial: partial, parents })
+        Ok(StagedFolder { target: absolute.clone(), staging, _partial: partial, parents })
+    }
+
+    /// The target folder, absolute and normalized.
+    pub fn target(&self) -> &Path {
+        &self.target
     }
 
     /// Where the files go until they are moved into place.

@@ -45,6 +45,9 @@ pub struct FpgaArgs {
 struct Placed {
     name: String,
     fmax_mhz: f64,
+    /// The critical path's first and last cell, named by the signal they hold.
+    from: String,
+    to: String,
     luts: u64,
     flops: u64,
     carries: u64,
@@ -115,12 +118,15 @@ fn place(name: &str, design: &Design, args: &FpgaArgs) -> anyhow::Result<Placed>
     let pnr_seconds = start.elapsed().as_secs_f64();
     let report = fs::read_to_string(dir.join("report.json"))?;
     let json: serde_json::Value = serde_json::from_str(&report).context("nextpnr's report is not JSON")?;
+    let (from, to) = critical_ends(&json).context("nextpnr reported no critical path")?;
     let fmax_mhz =
         json["fmax"]["clk_i"]["achieved"].as_f64().context("nextpnr reported no Fmax for clk_i")?;
     let cells = |name: &str| cell_counts(&stat, &|c| c == name).last().map_or(0, |&(_, n)| n);
     Ok(Placed {
         name: name.to_string(),
         fmax_mhz,
+        from,
+        to,
         luts: cells("LUT4"),
         flops: cells("TRELLIS_FF"),
         carries: cells("CCU2C"),
@@ -131,16 +137,29 @@ fn place(name: &str, design: &Design, args: &FpgaArgs) -> anyhow::Result<Placed>
     })
 }
 
+/// The ends of the clock's critical path in nextpnr's report: each cell named by the signal
+/// it holds (Yosys names an ECP5 flip-flop `<signal>_TRELLIS_FF...`).
+fn critical_ends(report: &serde_json::Value) -> Option<(String, String)> {
+    let path = report["critical_paths"].as_array()?.iter().find(|p| p["to"] == "posedge clk_i")?["path"]
+        .as_array()?;
+    let name = |cell: &serde_json::Value| {
+        let cell = cell.as_str().unwrap_or("?");
+        cell.split("_TRELLIS_FF").next().unwrap_or(cell).chars().take(80).collect::<String>()
+    };
+    Some((name(&path.first()?["from"]["cell"]), name(&path.last()?["to"]["cell"])))
+}
+
 fn report(args: &FpgaArgs, rows: &[Placed]) -> String {
     let mut md = format!(
         "# FPGA report\n\n\
          Written by `make fpga` (`dacapo fpga`). Each design sits between input and output\n\
          registers (`hdlgen::timing_harness`); YoWASP Yosys `synth_ecp5` maps it, and YoWASP\n\
          nextpnr-ecp5 places and routes it on a Lattice ECP5-85F, speed grade 8, package\n\
-         CABGA381, out of context, for a {:.0} MHz clock (seed {}). Fmax is nextpnr's for `clk_i`;\n\
+         CABGA381, out of context, for a {:.0} MHz clock (seed {}). Fmax is nextpnr's for `clk_i`,\n\
+         with the first and last cell of its critical path (named by the signal they hold);\n\
          cell counts are Yosys's after `synth_ecp5` (CCU2C: two-bit carry cells).\n\n\
-         | design | what | Fmax (MHz) | LUT4 | flip-flops | CCU2C | DP16KD | MULT18X18D | synthesis (s) | place and route (s) |\n\
-         |---|---|---|---|---|---|---|---|---|---|\n",
+         | design | what | Fmax (MHz) | from | to | LUT4 | flip-flops | CCU2C | DP16KD | MULT18X18D | synthesis (s) | place and route (s) |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|---|\n",
         args.clock_mhz, args.seed
     );
     for p in rows {
@@ -148,9 +167,11 @@ fn report(args: &FpgaArgs, rows: &[Placed]) -> String {
         let what = if what.is_empty() { "whole accelerator" } else { what };
         writeln!(
             md,
-            "| `{}` | {what} | {:.1} | {} | {} | {} | {} | {} | {:.0} | {:.0} |",
+            "| `{}` | {what} | {:.1} | `{}` | `{}` | {} | {} | {} | {} | {} | {:.0} | {:.0} |",
             p.name,
             p.fmax_mhz,
+            p.from,
+            p.to,
             p.luts,
             p.flops,
             p.carries,
@@ -162,4 +183,23 @@ fn report(args: &FpgaArgs, rows: &[Placed]) -> String {
         .unwrap();
     }
     md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn critical_path_ends_are_named_by_their_signals() {
+        let report = serde_json::json!({"critical_paths": [
+            {"from": "posedge clk_i", "to": "<async>", "path": []},
+            {"from": "posedge clk_i", "to": "posedge clk_i", "path": [
+                {"from": {"cell": "u_dut.acc_q_TRELLIS_FF_Q_1_DI_LUT4_D_Z"}, "to": {"cell": "x"}},
+                {"from": {"cell": "y"}, "to": {"cell": "u_dut.st_line_q_TRELLIS_FF_DI"}}
+            ]}
+        ]});
+        let ends = critical_ends(&report).unwrap();
+        assert_eq!(ends, ("u_dut.acc_q".to_string(), "u_dut.st_line_q".to_string()));
+        assert!(critical_ends(&serde_json::json!({})).is_none());
+    }
 }

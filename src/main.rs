@@ -1,5 +1,6 @@
 //! `dacapo`: generate, verify and run the DaCapo continuous-learning accelerator.
 
+mod activity;
 mod asic_cmd;
 mod cleanup;
 mod demo;

@@ -89,17 +89,18 @@ pub fn rtl(args: RtlArgs) -> anyhow::Result<()> {
         }
         fs::write(&path, text).with_context(|| format!("cannot write {}", args.out.join(name).display()))?;
     }
+    let out = staged.target().to_path_buf();
     staged.merge()?;
     // Generated files that the generator no longer makes would go stale: remove them.
     let mut dirs: Vec<PathBuf> =
-        files.iter().filter_map(|(n, _)| args.out.join(n).parent().map(Path::to_path_buf)).collect();
-    dirs.push(args.out.clone());
+        files.iter().filter_map(|(n, _)| out.join(n).parent().map(Path::to_path_buf)).collect();
+    dirs.push(out.clone());
     dirs.dedup();
     for dir in dirs {
         for entry in fs::read_dir(&dir)? {
             let path = entry?.path();
             let ours = fs::read_to_string(&path).is_ok_and(|t| t.starts_with(GENERATED_HEADER));
-            let made = files.iter().any(|(n, _)| args.out.join(n) == path);
+            let made = files.iter().any(|(n, _)| out.join(n) == path);
             if ours && !made {
                 fs::remove_file(&path)?;
                 println!("removed stale {}", path.display());
@@ -175,6 +176,7 @@ pub(crate) fn describe(name: &str) -> (&'static str, &'static str) {
             ("precision-flexible DPE: 16 two-bit multipliers, block sum, fp32_add accumulator", "1 / 4 / 16")
         }
         "mac_f32" => ("baseline: f32 multiply-add PE", "1"),
+        "mac_f32_pipe" => ("baseline: f32 multiply-add PE in three pipeline stages", "1"),
         "mac_int8" => ("baseline: int8 MAC PE, 32-bit accumulator", "1"),
         "fp32_add" => ("IEEE binary32 adder (combinational)", "-"),
         "fp32_mul" => ("IEEE binary32 multiplier (combinational, baseline part)", "-"),
@@ -207,7 +209,7 @@ pub fn synth(args: SynthArgs) -> anyhow::Result<()> {
                 let result = synthesize(design);
                 let status = if result.is_ok() { "ok" } else { "FAILED" };
                 eprintln!(
-                    "synth: {:<10} {status} ({:.1} s)",
+                    "synth: {:<12} {status} ({:.1} s)",
                     design.top.name(),
                     start.elapsed().as_secs_f64()
                 );
@@ -219,7 +221,7 @@ pub fn synth(args: SynthArgs) -> anyhow::Result<()> {
     for (name, config) in accel_configs {
         let start = Instant::now();
         let r = synthesize_accel(config).with_context(|| format!("accelerator {name}"))?;
-        eprintln!("synth: {:<10} ok ({:.1} s)", config.top_name(), start.elapsed().as_secs_f64());
+        eprintln!("synth: {:<12} ok ({:.1} s)", config.top_name(), start.elapsed().as_secs_f64());
         accels.push((name, config, r));
     }
     let mut results = results.into_inner().expect("results lock");

@@ -58,3 +58,20 @@ fn invalid_shapes_are_rejected() {
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "{args:?} wrote files");
     }
 }
+
+#[test]
+fn the_output_folder_may_be_the_current_one_or_a_relative_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let here = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_dacapo")).args(args).current_dir(dir.path()).output().unwrap()
+    };
+    let run = here(&["rtl", "--rows", "4", "--cols", "8", "--out", "."]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(dir.path().join("accel_4x8.sv").is_file());
+    // `none/..` is this folder again, though `none` does not exist.
+    let run = here(&["rtl", "--rows", "4", "--cols", "4", "--out", "none/.."]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(dir.path().join("accel_4x4.sv").is_file());
+    assert!(!dir.path().join("accel_4x8.sv").exists(), "the other shape's files are stale and go");
+    assert!(!dir.path().join("none").exists());
+}

@@ -56,7 +56,23 @@ pub struct ConfigFile {
     pub formats: Vec<FormatEntry>,
     pub command_bits: u32,
     pub counters: Vec<&'static str>,
+    pub pipeline: Pipeline,
     pub modules: Vec<String>,
+}
+
+/// The datapath's pipeline, which every cycle count in `host::timing` includes.
+#[derive(Clone, Copy, Debug, serde::Serialize)]
+pub struct Pipeline {
+    /// Stages of a DPE from a slice to its accumulator (slice sum, scaling, accumulation).
+    pub dpe_stages: u32,
+    /// Registers on every array edge (operand skew lines and result capture).
+    pub edge_registers: u32,
+    /// Cycles from a drain command to the result in the array's capture register, past the
+    /// skew.
+    pub drain_delay: u32,
+    /// Outputs each DPE accumulates at once (1: no interleaving; the accumulation closes
+    /// timing in one cycle).
+    pub accumulators_per_dpe: u32,
 }
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -92,6 +108,12 @@ impl ConfigFile {
                 .collect(),
             command_bits: accel::cmd::BITS,
             counters: accel::COUNTERS.to_vec(),
+            pipeline: Pipeline {
+                dpe_stages: dpe::LATENCY,
+                edge_registers: array::EDGE_LATENCY,
+                drain_delay: array::drain_delay(),
+                accumulators_per_dpe: 1,
+            },
             modules: accel_design(config).modules().map(|m| m.name().to_string()).collect(),
         }
     }
@@ -145,5 +167,10 @@ pub fn accel_designs() -> Vec<Design> {
 /// The PEs the DPE is compared with in `reports/synth.md`; the `sim` crate compiles them too,
 /// so they are tested like the datapath.
 pub fn baseline_designs() -> Vec<Design> {
-    vec![Design::leaf(fp_mul(FloatFormat::F32)), baselines::mac_f32_design(), baselines::mac_int8_design()]
+    vec![
+        Design::leaf(fp_mul(FloatFormat::F32)),
+        baselines::mac_f32_design(),
+        baselines::mac_f32_pipelined_design(),
+        baselines::mac_int8_design(),
+    ]
 }

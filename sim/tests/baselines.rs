@@ -3,7 +3,7 @@
 
 use mx::f32_add;
 use mx::rng::Rng;
-use sim::{Fp32Mul, MacF32, MacInt8};
+use sim::{Fp32Mul, MacF32, MacF32Pipelined, MacInt8};
 
 fn canonical(x: f32) -> u32 {
     if x.is_nan() {
@@ -57,12 +57,15 @@ fn fp32_mul_matches_ieee() {
 fn mac_pes_accumulate_like_rust() {
     let mut rng = Rng::new(0x3AC);
     let (mut f, mut i) = (MacF32::default(), MacInt8::default());
+    let mut piped = MacF32Pipelined::default();
     for _ in 0..200 {
         let n = 1 + rng.below(40) as usize;
         let a: Vec<f32> = (0..n).map(|_| rng.normal() as f32).collect();
         let b: Vec<f32> = (0..n).map(|_| rng.normal() as f32).collect();
         let want = a.iter().zip(&b).fold(0.0f32, |acc, (x, y)| f32_add(acc, x * y));
         assert_eq!(f.dot(&a, &b).to_bits(), want.to_bits());
+        // The pipelined PE: the same sums, its clear following the previous products.
+        assert_eq!(piped.dot(&a, &b).to_bits(), want.to_bits());
         let a8: Vec<i8> = (0..n).map(|_| rng.next_u32() as i8).collect();
         let b8: Vec<i8> = (0..n).map(|_| rng.next_u32() as i8).collect();
         let want8 =
