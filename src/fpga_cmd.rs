@@ -137,8 +137,8 @@ fn place(name: &str, design: &Design, args: &FpgaArgs) -> anyhow::Result<Placed>
     })
 }
 
-/// The ends of the clock's critical path in nextpnr's report: each cell named by the signal
-/// it holds (Yosys names an ECP5 flip-flop `<signal>_TRELLIS_FF...`).
+/// The ends of the clock's critical path in nextpnr's report, each cell by the first part of
+/// the name Yosys gave it (an ECP5 flip-flop is `<a net next to it>_TRELLIS_FF...`).
 fn critical_ends(report: &serde_json::Value) -> Option<(String, String)> {
     let path = report["critical_paths"].as_array()?.iter().find(|p| p["to"] == "posedge clk_i")?["path"]
         .as_array()?;
@@ -156,7 +156,8 @@ fn report(args: &FpgaArgs, rows: &[Placed]) -> String {
          registers (`hdlgen::timing_harness`); YoWASP Yosys `synth_ecp5` maps it, and YoWASP\n\
          nextpnr-ecp5 places and routes it on a Lattice ECP5-85F, speed grade 8, package\n\
          CABGA381, out of context, for a {:.0} MHz clock (seed {}). Fmax is nextpnr's for `clk_i`,\n\
-         with the first and last cell of its critical path (named by the signal they hold);\n\
+         with the first and last cell of its critical path (as Yosys names them after a net next\n\
+         to the cell: a hint at where the path runs, not an exact register name);\n\
          cell counts are Yosys's after `synth_ecp5` (CCU2C: two-bit carry cells).\n\n\
          | design | what | Fmax (MHz) | from | to | LUT4 | flip-flops | CCU2C | DP16KD | MULT18X18D | synthesis (s) | place and route (s) |\n\
          |---|---|---|---|---|---|---|---|---|---|---|---|\n",

@@ -49,7 +49,7 @@ fn slice_sum_function() -> Function {
          MX9 e = 0, da = k / 4, db = k % 4; MX6 e = k / 4, da = (k / 2) % 2, db = k % 2; MX4\n\
          e = k, both digits 0. Its product weighs 2^(2 da + 2 db) within the element.",
     );
-    f.local_doc("addends", sb * lanes, "multiplier k's signed term in bits [22k +: 22]")
+    f.local_array("addends", sb, lanes, "multiplier k's signed term")
         .local("a_digit", 2)
         .local("b_digit", 2)
         .local("element", 4)
@@ -93,7 +93,7 @@ fn slice_sum_function() -> Function {
                 set("shift", "weight + 4'd2 - 4'(a_micro[pair]) - 4'(b_micro[pair])"),
                 set("negative", "a_sign[element] ^ b_sign[element]"),
                 set(
-                    "addends[22*k +: 22]",
+                    "addends[k]",
                     format!(
                         "({sb}'({{2'b00, a_digit}} * {{2'b00, b_digit}}) << shift) ^ {{{sb}{{negative}}}}"
                     ),
@@ -102,7 +102,7 @@ fn slice_sum_function() -> Function {
             ],
         ),
     ]);
-    let mut terms: Vec<String> = (0..lanes).map(|k| format!("addends[{} +: {sb}]", sb * k)).collect();
+    let mut terms: Vec<String> = (0..lanes).map(|k| format!("addends[{k}]")).collect();
     terms.push(format!("{sb}'(negatives)"));
     terms.push("partial".into());
     carry_save_sum(&mut f, terms, sb);
