@@ -395,12 +395,11 @@ impl FlopNames {
                     modules.insert(name, cells);
                 }
             } else if let Some((_, cells)) = current.as_mut() {
-                let words: Vec<&str> = line.split_whitespace().collect();
-                if words.len() == 3 && words[2] == "(" {
+                if let Some((kind, inst)) = cell_start(line) {
                     // Escaped instance names (`\g_row[0].u_dpe`) appear in paths unescaped.
-                    let inst = words[1].trim_start_matches('\\');
-                    cell = Some((inst.to_string(), words[0].to_string()));
-                    cells.insert(inst.to_string(), (words[0].to_string(), None));
+                    let inst = inst.trim_start_matches('\\');
+                    cell = Some((inst.to_string(), kind.to_string()));
+                    cells.insert(inst.to_string(), (kind.to_string(), None));
                 } else if let (Some(q), Some((inst, _))) = (line.strip_prefix(".Q("), cell.as_ref()) {
                     let net = q.trim_end_matches([')', ',', ' ']).trim_start_matches('\\').trim().to_string();
                     if let Some(entry) = cells.get_mut(inst) {
@@ -483,12 +482,11 @@ fn repair_module(lines: &[&str]) -> (String, usize) {
     let mut flop_nets = std::collections::HashSet::new();
     let mut in_flop = false;
     for line in lines.iter().map(|l| l.trim()) {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        if words.len() == 3 && words[2] == "(" {
-            in_flop = words[0].starts_with("DFF");
+        if let Some((kind, _)) = cell_start(line) {
+            in_flop = kind.starts_with("DFF");
         } else if let Some(q) = line.strip_prefix(".Q(").filter(|_| in_flop) {
             flop_nets.insert(pin_net(q).to_string());
-        } else if let ["input", port] = words[..] {
+        } else if let ["input", port] = line.split_whitespace().collect::<Vec<_>>()[..] {
             let port = port.trim_end_matches(';');
             if port != "clk_i" && port != "rst_ni" {
                 flop_nets.insert(port.to_string());
@@ -549,13 +547,8 @@ fn repair_module(lines: &[&str]) -> (String, usize) {
             }
         }
     }
-    let first_cell = lines
-        .iter()
-        .position(|l| {
-            let w: Vec<&str> = l.split_whitespace().collect();
-            w.len() == 3 && w[2] == "(" && !l.trim_start().starts_with("module")
-        })
-        .unwrap_or(lines.len().saturating_sub(1));
+    let first_cell =
+        lines.iter().position(|l| cell_start(l).is_some()).unwrap_or(lines.len().saturating_sub(1));
     let mut text = String::new();
     for (i, line) in lines.iter().enumerate() {
         if i == first_cell {
@@ -574,6 +567,15 @@ fn repair_module(lines: &[&str]) -> (String, usize) {
         }
     }
     (text, count)
+}
+
+/// The cell type and instance name of a line that opens a cell instance in a Yosys netlist
+/// (`DFFSR _123_ (`); a module header is none.
+fn cell_start(line: &str) -> Option<(&str, &str)> {
+    match line.split_whitespace().collect::<Vec<_>>()[..] {
+        [kind, inst, "("] if kind != "module" => Some((kind, inst)),
+        _ => None,
+    }
 }
 
 /// A load of a net being buffered: a cell pin (its netlist line) or a buffer's input net.

@@ -46,18 +46,14 @@ pub struct RunArgs {
     seed: u64,
 }
 
-/// A cache folder that exists is a folder (it is created when missing).
-fn check_cache_dir(dir: &Path) -> anyhow::Result<()> {
-    ensure!(
-        !dir.exists() || dir.is_dir(),
-        "--cache-dir {} is a file; name a folder for the cached networks",
-        dir.display()
-    );
-    Ok(())
-}
-
-/// The pretrained (student, teacher), from the cache or trained now.
+/// The pretrained (student, teacher), from the cache or trained now. Every command that needs
+/// them asks for them before any other work, so a bad --cache-dir fails first.
 fn networks(cache_dir: &Path) -> anyhow::Result<(Net, Net)> {
+    ensure!(
+        !cache_dir.exists() || cache_dir.is_dir(),
+        "--cache-dir {} is a file; name a folder for the cached networks",
+        cache_dir.display()
+    );
     let path = cache_dir.join(format!("networks-{}.bin", pretrain::cache_key(Steps::FULL)));
     if let Some(nets) = std::fs::read(&path).ok().and_then(|b| pretrain::from_bytes(&b).ok()) {
         eprintln!("reusing {}", path.display());
@@ -77,7 +73,6 @@ fn networks(cache_dir: &Path) -> anyhow::Result<(Net, Net)> {
 }
 
 pub fn pretrain_cmd(args: PretrainArgs) -> anyhow::Result<()> {
-    check_cache_dir(&args.cache_dir)?;
     networks(&args.cache_dir).map(|_| ())
 }
 
@@ -105,7 +100,6 @@ pub fn run_rtl_cmd(args: RunRtlArgs) -> anyhow::Result<bool> {
         _ => bail!("--scenario takes one scenario, such as s1"),
     };
     sim::Chip::new(&args.preset).map(drop)?; // the preset has a Verilator model
-    check_cache_dir(&args.cache_dir)?;
 
     let (student, teacher) = networks(&args.cache_dir)?;
     let config = hdlgen::preset("dacapo").map_err(anyhow::Error::msg)?;
@@ -159,7 +153,6 @@ pub fn run_cmd(args: RunArgs) -> anyhow::Result<()> {
     let pair = Pair::parse(&args.pair)?;
     let policies = Policy::parse_list(&args.policy)?;
     let scenarios = parse_scenarios("--scenarios", &args.scenarios)?;
-    check_cache_dir(&args.cache_dir)?;
     let out = crate::cleanup::StagedFolder::new(&args.out, "--out")?;
     run_into(out.path(), pair, &policies, &scenarios, &args)?;
     out.replace()?;

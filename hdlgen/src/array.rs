@@ -220,14 +220,13 @@ fn array(cfg: ArrayConfig, dpe: &Module, west_line: &Module, col_line: &Module) 
             format!("{{a_fwd_q[{w}*{}*r +: {}], west_skewed[{w}*r +: {w}]}}", c_n - 1, w * (c_n - 1)),
         );
         g.logic("top_row", 1).assign("top_row", "top_pad[r + 1]");
-        g.logic("top_row_q", 1).assign("top_row_q", "top_rows_q[r]");
         g.generate("c", c_n, "g_col", |g| {
             g.wire("a_in", w, format!("a_chain[{w}*c +: {w}]"));
             g.wire(
                 "b_in",
                 s,
                 format!(
-                    "top_row_q ? b_chain[{s}*({c_n}*r + c) +: {s}] : b_chain[{s}*({c_n}*(r + 2) + c) +: {s}]"
+                    "top_rows_q[r] ? b_chain[{s}*({c_n}*r + c) +: {s}] : b_chain[{s}*({c_n}*(r + 2) + c) +: {s}]"
                 ),
             );
             g.logic("acc", 32).logic("capture", 1).logic("capture_tag", 1);

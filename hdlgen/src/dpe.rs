@@ -307,25 +307,23 @@ pub fn dpe() -> Module {
             set("b_exp_q", "'0"),
             set("format_q", "'0"),
         ],
+        // `block_end` already holds only for a valid slice without a clear or a load.
         vec![if_else(
             "clear_i || load_i",
             restart.clone(),
-            vec![if_(
-                "valid_i",
-                vec![if_else(
-                    "block_end",
-                    [
-                        vec![
-                            set("total_q", block_sum.clone()),
-                            set("a_exp_q", "a_exp_i"),
-                            set("b_exp_q", "b_exp_i"),
-                            set("format_q", "format_i"),
-                        ],
-                        restart,
-                    ]
-                    .concat(),
-                    vec![set("block_sum_q", block_sum), set("slice_q", "slice_q + 4'd1")],
-                )],
+            vec![if_else(
+                "block_end",
+                [
+                    vec![
+                        set("total_q", block_sum.clone()),
+                        set("a_exp_q", "a_exp_i"),
+                        set("b_exp_q", "b_exp_i"),
+                        set("format_q", "format_i"),
+                    ],
+                    restart,
+                ]
+                .concat(),
+                vec![if_("valid_i", vec![set("block_sum_q", block_sum), set("slice_q", "slice_q + 4'd1")])],
             )],
         )],
     );

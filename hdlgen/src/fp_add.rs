@@ -90,7 +90,6 @@ pub fn fp_add_function(f: FloatFormat) -> Function {
         fun.let_(format!("{v}_normal"), 1, format!("{v}[{}:{m}] != '0", w - 2));
         fun.let_(format!("{v}_sig"), sig, format!("{{{v}_normal, {v}[{}:0]}}", m - 1));
     }
-    fun.let_("x_exp", e, format!("x_normal ? x[{}:{m}] : {e}'d1", w - 2));
 
     fun.comment(
         "Two paths, as fast adders have. The far path (an addition, or a subtraction of exponents\n\
@@ -107,6 +106,7 @@ pub fn fp_add_function(f: FloatFormat) -> Function {
             format!("({v}[{}:{m}] != '0) ? {v}[{}:{m}] : {e}'d1", w - 2, w - 2),
         );
     }
+    fun.let_("x_exp", e, "a_larger ? a_exp_eff : b_exp_eff");
     fun.let_("shift", e, "a_larger ? a_exp_eff - b_exp_eff : b_exp_eff - a_exp_eff");
     fun.let_("near", 1, format!("subtract && shift[{}:1] == '0", e - 1));
     fun.let_("x_full", ext + 1, "{1'b0, x_sig, 3'b000}");

@@ -95,18 +95,16 @@ module dpe (
       if (clear_i || load_i) begin
         block_sum_q <= '0;
         slice_q <= '0;
+      end else if (block_end) begin
+        total_q <= slice_sum(block_sum_q, format_i, slice_q, a_micro_i, b_micro_i, a_sign_i, a_mag_i, b_sign_i, b_mag_i);
+        a_exp_q <= a_exp_i;
+        b_exp_q <= b_exp_i;
+        format_q <= format_i;
+        block_sum_q <= '0;
+        slice_q <= '0;
       end else if (valid_i) begin
-        if (block_end) begin
-          total_q <= slice_sum(block_sum_q, format_i, slice_q, a_micro_i, b_micro_i, a_sign_i, a_mag_i, b_sign_i, b_mag_i);
-          a_exp_q <= a_exp_i;
-          b_exp_q <= b_exp_i;
-          format_q <= format_i;
-          block_sum_q <= '0;
-          slice_q <= '0;
-        end else begin
-          block_sum_q <= slice_sum(block_sum_q, format_i, slice_q, a_micro_i, b_micro_i, a_sign_i, a_mag_i, b_sign_i, b_mag_i);
-          slice_q <= slice_q + 4'd1;
-        end
+        block_sum_q <= slice_sum(block_sum_q, format_i, slice_q, a_micro_i, b_micro_i, a_sign_i, a_mag_i, b_sign_i, b_mag_i);
+        slice_q <= slice_q + 4'd1;
       end
     end
   end
@@ -361,9 +359,9 @@ module dpe (
     logic [23:0] x_sig;
     logic        y_normal;
     logic [23:0] y_sig;
-    logic [7:0]  x_exp;
     logic [7:0]  a_exp_eff;
     logic [7:0]  b_exp_eff;
+    logic [7:0]  x_exp;
     logic [7:0]  shift;
     logic        near;
     logic [27:0] x_full;
@@ -403,7 +401,6 @@ module dpe (
     x_sig = {x_normal, x[22:0]};
     y_normal = y[30:23] != '0;
     y_sig = {y_normal, y[22:0]};
-    x_exp = x_normal ? x[30:23] : 8'd1;
     // Two paths, as fast adders have. The far path (an addition, or a subtraction of exponents
     // two or more apart) aligns y by the exponent difference, keeping guard and round bits and
     // an OR of everything shifted out (sticky), and normalizes by at most one bit. The near
@@ -412,6 +409,7 @@ module dpe (
     // beside the magnitude comparison, not after the swap.
     a_exp_eff = (a[30:23] != '0) ? a[30:23] : 8'd1;
     b_exp_eff = (b[30:23] != '0) ? b[30:23] : 8'd1;
+    x_exp = a_larger ? a_exp_eff : b_exp_eff;
     shift = a_larger ? a_exp_eff - b_exp_eff : b_exp_eff - a_exp_eff;
     near = subtract && shift[7:1] == '0;
     x_full = {1'b0, x_sig, 3'b000};

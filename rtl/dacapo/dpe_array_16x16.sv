@@ -119,13 +119,11 @@ module dpe_array_16x16 (
     assign a_chain = {a_fwd_q[70*15*r +: 1050], west_skewed[70*r +: 70]};
     logic top_row;
     assign top_row = top_pad[r + 1];
-    logic top_row_q;
-    assign top_row_q = top_rows_q[r];
     for (genvar c = 0; c < 16; c++) begin : g_col
       logic [69:0] a_in;
       assign a_in = a_chain[70*c +: 70];
       logic [63:0] b_in;
-      assign b_in = top_row_q ? b_chain[64*(16*r + c) +: 64] : b_chain[64*(16*(r + 2) + c) +: 64];
+      assign b_in = top_rows_q[r] ? b_chain[64*(16*r + c) +: 64] : b_chain[64*(16*(r + 2) + c) +: 64];
       logic [31:0] acc;
       logic        capture;
       logic        capture_tag;
