@@ -84,6 +84,7 @@ wave:
 # Criterion benchmark of the bit-exact MX GEMM against an f32 GEMM; prints the speed ratios.
 bench:
 	$(CARGO) bench -p mx --bench gemm
+	MMTEST_FEATURE=sse2,avx,avx2,fma CARGO_TARGET_DIR=$(CURDIR)/target/bench-avx2 $(CARGO) bench -p mx --bench gemm
 
 # Utilization of a large GEMM on the whole simulated array, and the simulation speed, per
 # format, for both presets.

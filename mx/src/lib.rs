@@ -12,5 +12,5 @@ pub mod rng;
 pub use block::{Block, CANONICAL_NAN, NAN_EXP};
 pub use dot::{block_product, block_sum, dot, f32_add};
 pub use format::{Format, Rounding, BLOCK};
-pub use gemm::{auto_kernel_name, gemm, gemm_into, gemm_with, GemmOptions, Kernel};
+pub use gemm::{auto_kernel_name, gemm, gemm_into, gemm_with, GemmOptions, Kernel, KERNEL_ENV};
 pub use matrix::{Axis, MxMatrix};

@@ -115,15 +115,34 @@ fn operands(
     format: Format,
     non_finite: bool,
 ) -> (MxMatrix, MxMatrix) {
+    operands_rounded(rng, (m, k, n), format, Rounding::NearestEven, non_finite)
+}
+
+fn operands_rounded(
+    rng: &mut Rng,
+    (m, k, n): (usize, usize, usize),
+    format: Format,
+    rounding: Rounding,
+    non_finite: bool,
+) -> (MxMatrix, MxMatrix) {
     let a = random_matrix(rng, m, k, false, non_finite);
     let b = random_matrix(rng, k, n, true, non_finite);
     (
-        MxMatrix::quantize(&a, m, k, Axis::Row, format, Rounding::NearestEven).unwrap(),
-        MxMatrix::quantize(&b, k, n, Axis::Col, format, Rounding::NearestEven).unwrap(),
+        MxMatrix::quantize(&a, m, k, Axis::Row, format, rounding).unwrap(),
+        MxMatrix::quantize(&b, k, n, Axis::Col, format, rounding).unwrap(),
     )
 }
 
-const KERNELS: [Kernel; 3] = [Kernel::Auto, Kernel::Avx2, Kernel::Portable];
+/// `Auto` and every kernel this CPU runs.
+fn kernels() -> Vec<Kernel> {
+    std::iter::once(Kernel::Auto).chain(Kernel::available()).collect()
+}
+
+/// Which of subnormal, zero, infinite and NaN results a GEMM's output holds.
+fn specials(c: &[f32]) -> [bool; 4] {
+    let any = |f: fn(&f32) -> bool| c.iter().any(f);
+    [any(|x| x.is_subnormal()), any(|x| *x == 0.0), any(|x| x.is_infinite()), any(|x| x.is_nan())]
+}
 
 #[test]
 fn reference_rounding_agrees_with_ieee_where_f64_is_exact() {
@@ -142,17 +161,25 @@ fn reference_rounding_agrees_with_ieee_where_f64_is_exact() {
 }
 
 #[test]
-fn every_k_up_to_70_is_bit_exact() {
+fn every_k_up_to_70_is_bit_exact_on_every_kernel() {
     let mut rng = Rng::new(1);
+    let roundings = [Rounding::NearestEven, Rounding::Truncate, Rounding::Stochastic { seed: 9 }];
     for format in Format::ALL {
-        for k in 1..=70 {
-            let (m, n) = (1 + rng.below(20) as usize, 1 + rng.below(40) as usize);
-            let (a, b) = operands(&mut rng, m, k, n, format, k % 3 == 0);
-            let want = bits(&reference_gemm(&a, &b));
-            for kernel in KERNELS {
-                let got = gemm_with(&a, &b, GemmOptions { threads: 1, kernel }).unwrap();
-                assert_eq!(bits(&got), want, "{format} {m} x {k} x {n} {kernel:?}");
+        for rounding in roundings {
+            let mut seen = [false; 4];
+            for k in 1..=70 {
+                let (m, n) = (1 + rng.below(20) as usize, 1 + rng.below(40) as usize);
+                let (a, b) = operands_rounded(&mut rng, (m, k, n), format, rounding, k % 3 == 0);
+                let want = reference_gemm(&a, &b);
+                for (seen, special) in seen.iter_mut().zip(specials(&want)) {
+                    *seen |= special;
+                }
+                for kernel in kernels() {
+                    let got = gemm_with(&a, &b, GemmOptions { threads: 1, kernel }).unwrap();
+                    assert_eq!(bits(&got), bits(&want), "{format} {rounding:?} {m} x {k} x {n} {kernel}");
+                }
             }
+            assert_eq!(seen, [true; 4], "{format} {rounding:?}: subnormal, zero, infinite and NaN results");
         }
     }
 }
@@ -178,7 +205,7 @@ fn large_products_match_on_every_thread_count() {
         let (a, b) = operands(&mut rng, m, k, n, format, false);
         let want = bits(&reference_gemm(&a, &b));
         for threads in [0, 1, 2, 3] {
-            for kernel in KERNELS {
+            for kernel in kernels() {
                 let got = gemm_with(&a, &b, GemmOptions { threads, kernel }).unwrap();
                 assert_eq!(bits(&got), want, "{format} threads {threads} {kernel:?}");
             }
@@ -195,13 +222,10 @@ fn extremes_underflow_overflow_and_cancel() {
         for _ in 0..20 {
             let (a, b) = operands(&mut rng, 16, 48, 16, format, false);
             let want = reference_gemm(&a, &b);
-            for c in &want {
-                seen[0] |= c.is_subnormal();
-                seen[1] |= *c == 0.0;
-                seen[2] |= c.is_infinite();
-                seen[3] |= c.is_nan();
+            for (seen, special) in seen.iter_mut().zip(specials(&want)) {
+                *seen |= special;
             }
-            for kernel in KERNELS {
+            for kernel in kernels() {
                 let got = gemm_with(&a, &b, GemmOptions { threads: 1, kernel }).unwrap();
                 assert_eq!(bits(&got), bits(&want), "{format} {kernel:?}");
             }
@@ -219,7 +243,7 @@ fn nan_blocks_poison_their_row_and_column() {
     for format in Format::ALL {
         let qa = MxMatrix::quantize(&a, 3, 32, Axis::Row, format, Rounding::NearestEven).unwrap();
         let qb = MxMatrix::quantize(&b, 32, 4, Axis::Col, format, Rounding::NearestEven).unwrap();
-        for kernel in KERNELS {
+        for kernel in kernels() {
             let c = gemm_with(&qa, &qb, GemmOptions { threads: 1, kernel }).unwrap();
             for i in 0..3 {
                 for j in 0..4 {
@@ -281,4 +305,26 @@ fn gemm_into_overwrites_a_reused_buffer() {
     let (a, b) = operands(&mut rng, 9, 16, 21, Format::Mx9, false);
     let err = gemm_into(&a, &b, GemmOptions::default(), &mut out[1..]).unwrap_err();
     assert!(err.to_string().contains("needs 189"), "{err}");
+}
+
+#[test]
+fn blocks_past_the_fused_range_are_exact() {
+    // A at 2^-120 and half of B at 2^-20: k = ka + kb is near -154, below the range where a
+    // multiply by 2^ka * 2^kb is exact, yet the results are non-zero subnormals. The other
+    // half of B's columns sit at 2^0 in the same column tiles.
+    let mut rng = Rng::new(8);
+    let (m, k, n) = (9, 40, 24);
+    let a: Vec<f32> = (0..m * k).map(|_| (rng.normal() * 2f64.powi(-120)) as f32).collect();
+    let b: Vec<f32> =
+        (0..k * n).map(|i| (rng.normal() * 2f64.powi(if i % n < 12 { -20 } else { 0 })) as f32).collect();
+    for format in Format::ALL {
+        let qa = MxMatrix::quantize(&a, m, k, Axis::Row, format, Rounding::NearestEven).unwrap();
+        let qb = MxMatrix::quantize(&b, k, n, Axis::Col, format, Rounding::NearestEven).unwrap();
+        let want = reference_gemm(&qa, &qb);
+        assert!(want.iter().any(|x| x.is_subnormal()), "{format}: the test reaches subnormal results");
+        for kernel in kernels() {
+            let got = gemm_with(&qa, &qb, GemmOptions { threads: 1, kernel }).unwrap();
+            assert_eq!(bits(&got), bits(&want), "{format} {kernel}");
+        }
+    }
 }
