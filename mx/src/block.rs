@@ -95,10 +95,9 @@ impl Block {
         let doubled = !PAIR_TO_ELEMENT_BITS[usize::from(self.micro)];
         let mut out = [0i16; BLOCK];
         for (i, v) in out.iter_mut().enumerate() {
-            let mag = i16::from(self.mags[i]);
-            let twice = i16::from(doubled & LANE_BIT[i] != 0);
-            let negative = i16::from(self.signs & LANE_BIT[i] != 0);
-            *v = ((mag << twice) ^ -negative) + negative;
+            let scaled = i16::from(self.mags[i]) << (doubled >> i & 1);
+            let negative = -((self.signs >> i & 1) as i16);
+            *v = (scaled ^ negative) - negative;
         }
         out
     }
@@ -142,17 +141,6 @@ impl Block {
 }
 
 /// Micro-exponent bits (one per pair) spread to one bit per element.
-/// Bit i of a per-element mask, as a table the compiler vectorizes over.
-const LANE_BIT: [u16; BLOCK] = {
-    let mut bits = [0u16; BLOCK];
-    let mut i = 0;
-    while i < BLOCK {
-        bits[i] = 1 << i;
-        i += 1;
-    }
-    bits
-};
-
 const PAIR_TO_ELEMENT_BITS: [u16; 256] = {
     let mut table = [0u16; 256];
     let mut micro = 0;

@@ -212,7 +212,7 @@ pub fn gemm_into(a: &MxMatrix, b: &MxMatrix, options: GemmOptions, c: &mut [f32]
         t => t,
     };
     match kernel {
-        Kernel::Portable => compute::<i16>(a, b, threads, c, portable::rows),
+        Kernel::Portable => compute::<f32>(a, b, threads, c, portable::rows),
         #[cfg(target_arch = "x86_64")]
         k => x86::gemm(k, a, b, threads, c),
         #[cfg(not(target_arch = "x86_64"))]

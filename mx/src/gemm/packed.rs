@@ -21,11 +21,12 @@ pub(super) const MUL_MAX_LOG2: i32 = 127;
 pub(super) const FMA_MAX_LOG2: i32 = 106;
 
 /// Operands in a kernel's layout. Each K element is a small integer of type `T`, and the K
-/// elements of a block sit in groups of `G` (2 for 16-bit lanes, 4 for 8-bit lanes) that one
-/// 32-bit SIMD lane multiplies and adds.
+/// elements of a block sit in groups of `G` (2 for 16-bit lanes, 4 for 8-bit lanes, 1 for
+/// f32 lanes) that one 32-bit SIMD lane multiplies and adds.
 ///
 /// A: row r, block b holds 16 values at `(r * nblk + b) * 16`; its scale exponent
-/// `ka = E - 127 - m` (and the f32 `2^ka`) at `r * nblk + b`.
+/// `ka = E - 127 - m` (as f32, the operand `vscalefps` takes), the f32 `2^ka` and its bias at
+/// `r * nblk + b`.
 /// B: tiles of 16 columns; tile t, block b, group g holds for each column c the G values of
 /// K elements `G g .. G g + G` side by side (64 bytes) at `((t * nblk + b) * 16 / G + g) * 16
 /// G`; the scale exponents, powers of two and biases of tile t, block b at `(t * nblk + b) *
@@ -35,46 +36,61 @@ pub(super) struct Packed<T> {
     pub nblk: usize,
     pub n: usize,
     pub a_values: Vec<T>,
-    pub a_log2: Vec<i32>,
+    pub a_log2: Vec<f32>,
     pub a_pow2: Vec<f32>,
+    /// Added to each block sum of the row to take out `Lane::b`'s offset.
+    pub a_bias: Vec<i32>,
     pub b_values: Vec<T>,
     pub b_log2: Vec<f32>,
     pub b_pow2: Vec<f32>,
-    /// Added to each column's block sum to take out the offset of `Lane::a`.
+    /// Added to each block sum of the column to take out `Lane::a`'s offset.
     pub b_bias: Vec<i32>,
     /// The least and greatest kb of each tile-block, for the range checks of the kernels
     /// that scale by multiplying.
     pub b_log2_range: Vec<[i32; 2]>,
+    /// The least and greatest ka, and kb, over the whole operand.
+    a_log2_bounds: [i32; 2],
+    b_log2_bounds: [i32; 2],
     nan_rows: Vec<bool>,
     nan_cols: Vec<bool>,
 }
 
-/// Element encodings. 16-bit lanes hold any MX9 value as it is. 8-bit lanes hold MX6 and MX4
-/// values (|v| <= 30) for the byte multiplies, which take one operand unsigned (`vpmaddubsw`,
-/// `vpdpbusd`): A offset by +32 (2..=62), B signed. The offset adds `32 * sum(b)` to each
-/// column's block sum, which `b_bias` takes back out. Byte products stay small enough for
-/// `vpmaddubsw`'s 16-bit sums: a pair is at most 2 * 62 * 30 = 3720, and the eight pairs one
-/// 16-bit lane gathers over a block at most 14 880.
+/// Element encodings. 16-bit lanes hold any MX9 value as it is; f32 lanes too, for the
+/// portable kernel. MX6 and MX4 values (|v| <= 30) fit bytes, and the byte multiplies take one
+/// operand unsigned, so one side is offset, and a bias per block sum takes the offset back out:
+/// - `u8`: A + 32 (2..=62), B signed, for `vpmaddubsw` (A broadcast as the unsigned operand)
+///   and AVX-VNNI. The bias is `-32 * sum(b)` per column. A pair of products is at most
+///   2 * 62 * 30 = 3720 and the eight pairs a 16-bit sum gathers over a block at most 14 880,
+///   so `vpmaddubsw`'s 16-bit sums neither saturate nor wrap.
+/// - `i8`: A signed, B + 128 (stored as its bits), for AVX-512 VNNI, whose `vpdpbusd` takes
+///   the signed operand from memory as a broadcast. The bias is `-128 * sum(a)` per row.
 pub(super) trait Lane: Copy + Default + Send + Sync + 'static {
     const GROUP: usize;
-    /// Whether `bias` can be non-zero, so kernels add `b_bias` only where it matters.
-    const BIASED: bool;
+    /// Whether `a_bias` or `b_bias` can be non-zero, so kernels add them only where they matter.
+    const A_BIASED: bool = false;
+    const B_BIASED: bool = false;
     /// This thread's packing buffers for this lane type, kept between calls: fresh large
     /// allocations would cost a page fault per 4 KiB, as much as the packing itself.
     fn scratch() -> &'static std::thread::LocalKey<std::cell::RefCell<Packed<Self>>>;
     fn a(v: i16) -> Self;
     fn b(v: i16) -> Self;
-    fn bias(b: &[i16]) -> i32;
+    fn a_bias(_a: &[i16; BLOCK]) -> i32 {
+        0
+    }
+    fn b_bias(_b: &[i16; BLOCK]) -> i32 {
+        0
+    }
 }
 
 thread_local! {
     static SCRATCH_I16: std::cell::RefCell<Packed<i16>> = std::cell::RefCell::new(Packed::default());
     static SCRATCH_U8: std::cell::RefCell<Packed<u8>> = std::cell::RefCell::new(Packed::default());
+    static SCRATCH_I8: std::cell::RefCell<Packed<i8>> = std::cell::RefCell::new(Packed::default());
+    static SCRATCH_F32: std::cell::RefCell<Packed<f32>> = std::cell::RefCell::new(Packed::default());
 }
 
 impl Lane for i16 {
     const GROUP: usize = 2;
-    const BIASED: bool = false;
     fn scratch() -> &'static std::thread::LocalKey<std::cell::RefCell<Packed<i16>>> {
         &SCRATCH_I16
     }
@@ -84,29 +100,65 @@ impl Lane for i16 {
     fn b(v: i16) -> i16 {
         v
     }
-    fn bias(_: &[i16]) -> i32 {
-        0
+}
+
+/// One K element per lane: every product of two values (|v| <= 254) and every partial block
+/// sum (at most 16 * 254^2 < 2^24) is an integer that f32 holds exactly, so plain f32
+/// multiplies and adds, which any compiler vectorizes, give the exact block sum.
+impl Lane for f32 {
+    const GROUP: usize = 1;
+    fn scratch() -> &'static std::thread::LocalKey<std::cell::RefCell<Packed<f32>>> {
+        &SCRATCH_F32
+    }
+    fn a(v: i16) -> f32 {
+        f32::from(v)
+    }
+    fn b(v: i16) -> f32 {
+        f32::from(v)
     }
 }
 
-/// The offset that makes an MX6 or MX4 value of A an unsigned byte.
-const BYTE_OFFSET: i16 = 32;
+/// The offsets that make one side's bytes unsigned.
+const A_OFFSET: i16 = 32;
+const B_OFFSET: i16 = 128;
+
+/// The sum of an MX6 or MX4 block's values (at most 16 * 30 in magnitude: no i16 overflow).
+fn sum(values: &[i16; BLOCK]) -> i32 {
+    i32::from(values.iter().sum::<i16>())
+}
 
 impl Lane for u8 {
     const GROUP: usize = 4;
-    const BIASED: bool = true;
+    const B_BIASED: bool = true;
     fn scratch() -> &'static std::thread::LocalKey<std::cell::RefCell<Packed<u8>>> {
         &SCRATCH_U8
     }
     fn a(v: i16) -> u8 {
         debug_assert!(v.abs() <= 30, "{v} is no MX6 or MX4 value");
-        (v + BYTE_OFFSET) as u8
+        (v + A_OFFSET) as u8
     }
     fn b(v: i16) -> u8 {
         v as i8 as u8
     }
-    fn bias(b: &[i16]) -> i32 {
-        -i32::from(BYTE_OFFSET) * b.iter().map(|&v| i32::from(v)).sum::<i32>()
+    fn b_bias(b: &[i16; BLOCK]) -> i32 {
+        -i32::from(A_OFFSET) * sum(b)
+    }
+}
+
+impl Lane for i8 {
+    const GROUP: usize = 4;
+    const A_BIASED: bool = true;
+    fn scratch() -> &'static std::thread::LocalKey<std::cell::RefCell<Packed<i8>>> {
+        &SCRATCH_I8
+    }
+    fn a(v: i16) -> i8 {
+        v as i8
+    }
+    fn b(v: i16) -> i8 {
+        (v + B_OFFSET) as u8 as i8
+    }
+    fn a_bias(a: &[i16; BLOCK]) -> i32 {
+        -i32::from(B_OFFSET) * sum(a)
     }
 }
 
@@ -118,8 +170,9 @@ impl<T: Lane> Packed<T> {
         self.nblk = nblk;
         self.n = n;
         refill(&mut self.a_values, a.rows() * nblk * BLOCK, T::default());
-        refill(&mut self.a_log2, a.rows() * nblk, 0);
+        refill(&mut self.a_log2, a.rows() * nblk, 0.0);
         refill(&mut self.a_pow2, a.rows() * nblk, 0.0);
+        refill(&mut self.a_bias, a.rows() * nblk, 0);
         refill(&mut self.b_values, tiles * nblk * BLOCK * TILE, T::default());
         refill(&mut self.b_log2, tiles * nblk * TILE, 0.0);
         refill(&mut self.b_pow2, tiles * nblk * TILE, 1.0);
@@ -128,17 +181,28 @@ impl<T: Lane> Packed<T> {
         self.nan_rows = nan_lines(a);
         self.nan_cols = nan_lines(b);
         let a_blocks = (0..a.rows()).flat_map(|r| a.line(r));
-        let a_out =
-            self.a_values.chunks_exact_mut(BLOCK).zip(self.a_log2.iter_mut().zip(self.a_pow2.iter_mut()));
-        for (block, (values, (log2, pow2_out))) in a_blocks.zip(a_out) {
-            for (v, &x) in values.iter_mut().zip(&block.int_values()) {
+        let a_out = self
+            .a_values
+            .chunks_exact_mut(BLOCK)
+            .zip(&mut self.a_log2)
+            .zip(&mut self.a_pow2)
+            .zip(&mut self.a_bias);
+        let mut a_bounds = bounds(std::iter::empty());
+        for (block, (((values, log2), pow2_out), bias)) in a_blocks.zip(a_out) {
+            let ints = block.int_values();
+            for (v, &x) in values.iter_mut().zip(&ints) {
                 *v = T::a(x);
             }
             let k = block.scale_log2(a.format());
-            *log2 = k;
-            *pow2_out = pow2(k) as f32; // exact: -134 <= k <= 125
+            *log2 = k as f32;
+            *pow2_out = pow2(k) as f32; // exact: -134 <= ka <= 125
+            a_bounds = [a_bounds[0].min(k), a_bounds[1].max(k)];
+            if T::A_BIASED {
+                *bias = T::a_bias(&ints);
+            }
         }
-        // Column by column: each block's K groups go to their slots of the tile-block.
+        self.a_log2_bounds = a_bounds;
+        // Column by column: each block's K groups go to their slots of its tile-block.
         for j in 0..n {
             let (t, c) = (j / TILE, j % TILE);
             for (blk, block) in b.line(j).iter().enumerate() {
@@ -154,11 +218,22 @@ impl<T: Lane> Packed<T> {
                 let at = tile_block * TILE + c;
                 self.b_log2[at] = k as f32;
                 self.b_pow2[at] = pow2(k) as f32;
-                self.b_bias[at] = T::bias(&ints);
+                if T::B_BIASED {
+                    self.b_bias[at] = T::b_bias(&ints);
+                }
                 let range = &mut self.b_log2_range[tile_block];
                 *range = if c == 0 { [k, k] } else { [range[0].min(k), range[1].max(k)] };
             }
         }
+        self.b_log2_bounds = bounds(self.b_log2_range.iter().flatten().copied());
+    }
+
+    /// Whether `min <= ka + kb <= max` for every pair of A and B blocks, so that a kernel can
+    /// skip its per-block range check.
+    pub fn scales_within(&self, min: i32, max: i32) -> bool {
+        let ([a_min, a_max], [b_min, b_max]) = (self.a_log2_bounds, self.b_log2_bounds);
+        i64::from(a_min) + i64::from(b_min) >= i64::from(min)
+            && i64::from(a_max) + i64::from(b_max) <= i64::from(max)
     }
 
     /// Runs `rows_kernel` over every column tile and row group of C, split into bands of
@@ -197,6 +272,7 @@ impl<T: Lane> Packed<T> {
         bytes(&self.a_values)
             + bytes(&self.a_log2)
             + bytes(&self.a_pow2)
+            + bytes(&self.a_bias)
             + bytes(&self.b_values)
             + bytes(&self.b_log2)
             + bytes(&self.b_pow2)
@@ -233,6 +309,11 @@ const SCRATCH_KEEP_MAX_BYTES: usize = 64 << 20;
 fn refill<T: Copy>(v: &mut Vec<T>, len: usize, value: T) {
     v.clear();
     v.resize(len, value);
+}
+
+/// The least and greatest of `values` ([i32::MAX, i32::MIN] for none).
+fn bounds(values: impl Iterator<Item = i32>) -> [i32; 2] {
+    values.fold([i32::MAX, i32::MIN], |[lo, hi], k| [lo.min(k), hi.max(k)])
 }
 
 fn nan_lines(m: &MxMatrix) -> Vec<bool> {

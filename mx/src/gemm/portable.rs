@@ -1,7 +1,7 @@
 //! The kernel for any CPU: plain Rust laid out for the compiler to vectorize with whatever
-//! SIMD the target has. Four rows share each B load; a block's sums are 16-column i32 arrays
-//! filled from pairs of 16-bit products (`pmaddwd`'s shape); the scaling multiplies by the
-//! exact power of two.
+//! SIMD the target has. The block sums are f32 multiplies and adds of exact integers (see
+//! `Lane for f32`), two rows at a time over a tile of 16 columns; the scaling multiplies by
+//! the exact power of two.
 
 use super::packed::{Packed, MUL_MAX_LOG2, MUL_MIN_LOG2, TILE};
 use crate::dot::scale_exact;
@@ -10,7 +10,7 @@ use crate::format::BLOCK;
 /// Rows computed together.
 const MR: usize = 4;
 
-pub(super) fn rows(p: &Packed<i16>, row0: usize, rows: usize, t: usize, out: &mut [f32]) {
+pub(super) fn rows(p: &Packed<f32>, row0: usize, rows: usize, t: usize, out: &mut [f32]) {
     let mut r = 0;
     while r < rows {
         let out = &mut out[r * p.n..];
@@ -24,40 +24,40 @@ pub(super) fn rows(p: &Packed<i16>, row0: usize, rows: usize, t: usize, out: &mu
     }
 }
 
-fn rows_at_once<const R: usize>(p: &Packed<i16>, row0: usize, t: usize, out: &mut [f32]) {
+fn rows_at_once<const R: usize>(p: &Packed<f32>, row0: usize, t: usize, out: &mut [f32]) {
     let (nblk, n) = (p.nblk, p.n);
     let mut acc = [[0f32; TILE]; R];
+    let multiply_everywhere = p.scales_within(MUL_MIN_LOG2, MUL_MAX_LOG2);
     for blk in 0..nblk {
         let tile_block = t * nblk + blk;
-        let b = &p.b_values[tile_block * BLOCK * TILE..][..BLOCK * TILE];
-        let mut sums = [[0i32; TILE]; R];
-        for (g, lanes) in b.chunks_exact(2 * TILE).enumerate() {
-            for (r, sums) in sums.iter_mut().enumerate() {
-                let a = &p.a_values[((row0 + r) * nblk + blk) * BLOCK + 2 * g..][..2];
-                let (a0, a1) = (i32::from(a[0]), i32::from(a[1]));
-                for (sum, pair) in sums.iter_mut().zip(lanes.chunks_exact(2)) {
-                    *sum += a0 * i32::from(pair[0]) + a1 * i32::from(pair[1]);
-                }
+        let b: &[f32; BLOCK * TILE] =
+            p.b_values[tile_block * BLOCK * TILE..][..BLOCK * TILE].try_into().unwrap();
+        let a = |r: usize| -> &[f32; BLOCK] {
+            p.a_values[((row0 + r) * nblk + blk) * BLOCK..][..BLOCK].try_into().unwrap()
+        };
+        let mut sums = [[0f32; TILE]; R];
+        for r in (0..R).step_by(2) {
+            if r + 1 < R {
+                [sums[r], sums[r + 1]] = block_sums([a(r), a(r + 1)], b);
+            } else {
+                [sums[r]] = block_sums([a(r)], b);
             }
         }
         let columns = tile_block * TILE..(tile_block + 1) * TILE;
-        let ka: [i32; R] = std::array::from_fn(|r| p.a_log2[(row0 + r) * nblk + blk]);
-        let [kb_min, kb_max] = p.b_log2_range[tile_block];
-        if ka.iter().min().unwrap() + kb_min >= MUL_MIN_LOG2
-            && ka.iter().max().unwrap() + kb_max <= MUL_MAX_LOG2
-        {
+        let ka = |r: usize| p.a_log2[(row0 + r) * nblk + blk] as i32;
+        if multiply_everywhere || {
+            let [kb_min, kb_max] = p.b_log2_range[tile_block];
+            (0..R).all(|r| ka(r) + kb_min >= MUL_MIN_LOG2 && ka(r) + kb_max <= MUL_MAX_LOG2)
+        } {
             let pb: &[f32; TILE] = p.b_pow2[columns].try_into().unwrap();
             for (r, (acc, sums)) in acc.iter_mut().zip(&sums).enumerate() {
-                let pa = p.a_pow2[(row0 + r) * nblk + blk];
-                for c in 0..TILE {
-                    acc[c] += sums[c] as f32 * (pa * pb[c]);
-                }
+                scaled_add(acc, sums, p.a_pow2[(row0 + r) * nblk + blk], pb);
             }
         } else {
             let kb: &[f32; TILE] = p.b_log2[columns].try_into().unwrap();
-            for ((acc, sums), ka) in acc.iter_mut().zip(&sums).zip(ka) {
+            for (r, (acc, sums)) in acc.iter_mut().zip(&sums).enumerate() {
                 for c in 0..TILE {
-                    acc[c] += scale_exact(sums[c], ka + kb[c] as i32);
+                    acc[c] += scale_exact(sums[c] as i32, ka(r) + kb[c] as i32);
                 }
             }
         }
@@ -65,5 +65,31 @@ fn rows_at_once<const R: usize>(p: &Packed<i16>, row0: usize, t: usize, out: &mu
     let width = TILE.min(n - t * TILE);
     for (r, acc) in acc.iter().enumerate() {
         out[r * n + t * TILE..][..width].copy_from_slice(&acc[..width]);
+    }
+}
+
+// The two steps below are functions of their own because the compiler vectorizes them alone
+// but not written inline in the loops above.
+
+/// The block sums of N rows (one or two: their sums fill half the vector registers of SSE2)
+/// over a tile of 16 columns.
+#[inline(never)]
+fn block_sums<const N: usize>(a: [&[f32; BLOCK]; N], b: &[f32; BLOCK * TILE]) -> [[f32; TILE]; N] {
+    let mut sums = [[0f32; TILE]; N];
+    for k in 0..BLOCK {
+        for (sums, a) in sums.iter_mut().zip(a) {
+            for (c, sum) in sums.iter_mut().enumerate() {
+                *sum += a[k] * b[k * TILE + c];
+            }
+        }
+    }
+    sums
+}
+
+/// `acc += sums * 2^ka * 2^kb`, column by column, where the product is the SPEC's scaling.
+#[inline(never)]
+fn scaled_add(acc: &mut [f32; TILE], sums: &[f32; TILE], pa: f32, pb: &[f32; TILE]) {
+    for ((acc, &sum), &pb) in acc.iter_mut().zip(sums).zip(pb) {
+        *acc += sum * (pa * pb);
     }
 }

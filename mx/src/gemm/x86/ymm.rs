@@ -89,6 +89,7 @@ macro_rules! kernel {
                 out: &mut [f32],
             ) -> usize {
                 const G: usize = <$lane as Lane>::GROUP;
+                const { assert!(!<$lane as Lane>::A_BIASED, "these kernels add no per-row bias") };
                 let (nblk, n) = (this.nblk, this.n);
                 let width = TILE.min(n - t * TILE);
                 assert!(out.len() >= (R - 1) * n + t * TILE + width);
@@ -101,6 +102,7 @@ macro_rules! kernel {
                 assert!(
                     this.b_bias.len() >= (t + 1) * nblk * TILE && this.b_log2_range.len() >= (t + 1) * nblk
                 );
+                let fused_everywhere = this.scales_within(MUL_MIN_LOG2, FMA_MAX_LOG2);
                 for half in 0..width.div_ceil(8) {
                     let mut acc = [_mm256_setzero_ps(); R];
                     for blk in 0..nblk {
@@ -120,11 +122,10 @@ macro_rules! kernel {
                             }
                         }
                         let columns = tile_block * TILE + 8 * half;
-                        let ka: [i32; R] =
-                            std::array::from_fn(|r| *this.a_log2.get_unchecked((row0 + r) * nblk + blk));
+                        let ka = |r: usize| *this.a_log2.get_unchecked((row0 + r) * nblk + blk) as i32;
                         let block_sums = sums.map(|$sums| {
                             let block_sums = $widen;
-                            if <$lane as Lane>::BIASED {
+                            if <$lane as Lane>::B_BIASED {
                                 _mm256_add_epi32(
                                     block_sums,
                                     _mm256_loadu_si256(this.b_bias.as_ptr().add(columns).cast()),
@@ -133,9 +134,10 @@ macro_rules! kernel {
                                 block_sums
                             }
                         });
-                        let [kb_min, kb_max] = *this.b_log2_range.get_unchecked(tile_block);
-                        let (ka_min, ka_max) = (ka.iter().min().unwrap(), ka.iter().max().unwrap());
-                        if ka_min + kb_min >= MUL_MIN_LOG2 && ka_max + kb_max <= FMA_MAX_LOG2 {
+                        if fused_everywhere || {
+                            let [kb_min, kb_max] = *this.b_log2_range.get_unchecked(tile_block);
+                            (0..R).all(|r| ka(r) + kb_min >= MUL_MIN_LOG2 && ka(r) + kb_max <= FMA_MAX_LOG2)
+                        } {
                             let pb = _mm256_loadu_ps(this.b_pow2.as_ptr().add(columns));
                             for (r, acc) in acc.iter_mut().enumerate() {
                                 let pa = _mm256_set1_ps(*this.a_pow2.get_unchecked((row0 + r) * nblk + blk));
@@ -150,7 +152,7 @@ macro_rules! kernel {
                                 *acc = scaled_add_scalar(
                                     *acc,
                                     block_sums[r],
-                                    ka[r],
+                                    ka(r),
                                     this.b_log2.as_ptr().add(columns),
                                 );
                             }

@@ -25,7 +25,7 @@ pub(super) unsafe fn gemm_vnni(a: &MxMatrix, b: &MxMatrix, threads: usize, c: &m
         Format::Mx9 => compute::<i16>(a, b, threads, c, |p, row0, rows, t, out| unsafe {
             pairs_vnni(p, row0, rows, t, out)
         }),
-        Format::Mx6 | Format::Mx4 => compute::<u8>(a, b, threads, c, |p, row0, rows, t, out| unsafe {
+        Format::Mx6 | Format::Mx4 => compute::<i8>(a, b, threads, c, |p, row0, rows, t, out| unsafe {
             quads_vnni(p, row0, rows, t, out)
         }),
     }
@@ -86,6 +86,11 @@ macro_rules! kernel {
                     let tile_block = t * nblk + blk;
                     let b_values = this.b_values.as_ptr().add(tile_block * BLOCK * TILE);
                     let mut sums = [_mm512_setzero_si512(); R];
+                    if <$lane as Lane>::A_BIASED {
+                        for (r, sum) in sums.iter_mut().enumerate() {
+                            *sum = _mm512_set1_epi32(*this.a_bias.get_unchecked((row0 + r) * nblk + blk));
+                        }
+                    }
                     for g in 0..BLOCK / G {
                         let $bv = _mm512_loadu_si512(b_values.add(g * G * TILE).cast());
                         for (r, sum) in sums.iter_mut().enumerate() {
@@ -100,10 +105,10 @@ macro_rules! kernel {
                     for (r, acc) in acc.iter_mut().enumerate() {
                         let $sums = sums[r];
                         let mut block_sums = $widen;
-                        if <$lane as Lane>::BIASED {
+                        if <$lane as Lane>::B_BIASED {
                             block_sums = _mm512_add_epi32(block_sums, bias);
                         }
-                        let ka = _mm512_set1_ps(*this.a_log2.get_unchecked((row0 + r) * nblk + blk) as f32);
+                        let ka = _mm512_set1_ps(*this.a_log2.get_unchecked((row0 + r) * nblk + blk));
                         let v = _mm512_scalef_ps(_mm512_cvtepi32_ps(block_sums), _mm512_add_ps(kb, ka));
                         *acc = _mm512_add_ps(*acc, v);
                     }
@@ -139,8 +144,9 @@ kernel!(
 kernel!(
     quads_vnni,
     "avx512f,avx512bw,avx512vnni",
-    u8,
-    |sum, bv, a| _mm512_dpbusd_epi32(sum, _mm512_set1_epi32(a.read_unaligned()), bv),
+    i8,
+    // B is the unsigned operand, so A's group comes from memory as a broadcast.
+    |sum, bv, a| _mm512_dpbusd_epi32(sum, bv, _mm512_set1_epi32(a.read_unaligned())),
     |sums| sums
 );
 kernel!(
