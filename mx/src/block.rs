@@ -91,8 +91,7 @@ impl Block {
     /// GEMM's operand packing vectorizes.
     #[inline(always)]
     pub fn int_values(&self) -> [i16; BLOCK] {
-        // Bit i of `doubled` is set where element i's pair has u = 0.
-        let doubled = !PAIR_TO_ELEMENT_BITS[usize::from(self.micro)];
+        let doubled = self.doubled_elements();
         let mut out = [0i16; BLOCK];
         for (i, v) in out.iter_mut().enumerate() {
             let scaled = i16::from(self.mags[i]) << (doubled >> i & 1);
@@ -100,6 +99,12 @@ impl Block {
             *v = (scaled ^ negative) - negative;
         }
         out
+    }
+
+    /// Bit i set where element i's pair has u = 0, so its integer value is twice its code.
+    #[inline(always)]
+    pub(crate) fn doubled_elements(&self) -> u16 {
+        !PAIR_TO_ELEMENT_BITS[usize::from(self.micro)]
     }
 
     /// log2 of the weight of `int_values` products that belongs to this block's side:

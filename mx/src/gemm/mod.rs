@@ -21,7 +21,7 @@ use std::str::FromStr;
 use anyhow::{anyhow, bail, ensure};
 
 use super::matrix::{Axis, MxMatrix};
-use packed::compute;
+use packed::{compute, PlainDecode};
 
 /// Products below this many multiply-accumulates run on one thread.
 const PARALLEL_MIN_MACS: usize = 1 << 21;
@@ -212,7 +212,8 @@ pub fn gemm_into(a: &MxMatrix, b: &MxMatrix, options: GemmOptions, c: &mut [f32]
         t => t,
     };
     match kernel {
-        Kernel::Portable => compute::<f32>(a, b, threads, c, portable::rows),
+        // SAFETY: PlainDecode runs on any CPU.
+        Kernel::Portable => unsafe { compute::<f32, PlainDecode>(a, b, threads, c, portable::rows) },
         #[cfg(target_arch = "x86_64")]
         k => x86::gemm(k, a, b, threads, c),
         #[cfg(not(target_arch = "x86_64"))]

@@ -162,10 +162,28 @@ impl Lane for i8 {
     }
 }
 
+/// How a kernel family turns a block into its integer values: `Block::int_values`, or the
+/// same with the family's SIMD, which decoding in the packing needs to be fast.
+pub(super) trait Decode {
+    /// # Safety
+    /// The CPU has the features the implementation uses.
+    unsafe fn int_values(block: &Block) -> [i16; BLOCK];
+}
+
+/// `Block::int_values` as it is, for any CPU.
+pub(super) struct PlainDecode;
+
+impl Decode for PlainDecode {
+    #[inline(always)]
+    unsafe fn int_values(block: &Block) -> [i16; BLOCK] {
+        block.int_values()
+    }
+}
+
 impl<T: Lane> Packed<T> {
     // Inlined into each kernel's caller, so packing compiles with that kernel's CPU features.
     #[inline(always)]
-    fn fill(&mut self, a: &MxMatrix, b: &MxMatrix) {
+    fn fill<D: Decode>(&mut self, a: &MxMatrix, b: &MxMatrix) {
         let (nblk, n, tiles) = (a.blocks_per_line(), b.cols(), b.cols().div_ceil(TILE));
         self.nblk = nblk;
         self.n = n;
@@ -189,7 +207,8 @@ impl<T: Lane> Packed<T> {
             .zip(&mut self.a_bias);
         let mut a_bounds = bounds(std::iter::empty());
         for (block, (((values, log2), pow2_out), bias)) in a_blocks.zip(a_out) {
-            let ints = block.int_values();
+            // SAFETY: the caller's CPU has D's features.
+            let ints = unsafe { D::int_values(block) };
             for (v, &x) in values.iter_mut().zip(&ints) {
                 *v = T::a(x);
             }
@@ -207,7 +226,8 @@ impl<T: Lane> Packed<T> {
             let (t, c) = (j / TILE, j % TILE);
             for (blk, block) in b.line(j).iter().enumerate() {
                 let tile_block = t * nblk + blk;
-                let ints = block.int_values();
+                // SAFETY: the caller's CPU has D's features.
+                let ints = unsafe { D::int_values(block) };
                 let out = &mut self.b_values[tile_block * BLOCK * TILE..][..BLOCK * TILE];
                 for (g, group) in ints.chunks_exact(T::GROUP).enumerate() {
                     for (v, &x) in out[(g * TILE + c) * T::GROUP..][..T::GROUP].iter_mut().zip(group) {
@@ -320,9 +340,13 @@ fn nan_lines(m: &MxMatrix) -> Vec<bool> {
     (0..m.lines()).map(|l| m.line(l).iter().any(Block::is_nan)).collect()
 }
 
-/// Packs the operands, runs the kernel over C and applies the NaN rules.
+/// Packs the operands (decoding them with D), runs the kernel over C and applies the NaN
+/// rules.
+///
+/// # Safety
+/// The CPU has D's features.
 #[inline(always)]
-pub(super) fn compute<T: Lane>(
+pub(super) unsafe fn compute<T: Lane, D: Decode>(
     a: &MxMatrix,
     b: &MxMatrix,
     threads: usize,
@@ -332,7 +356,7 @@ pub(super) fn compute<T: Lane>(
     // Taken out and put back rather than borrowed in a closure: a closure would not inherit
     // the CPU features of the kernel's caller that the packing code is inlined into.
     let mut packed = T::scratch().take();
-    packed.fill(a, b);
+    packed.fill::<D>(a, b);
     packed.run(threads, c, kernel);
     packed.finish(c);
     if packed.capacity_bytes() <= SCRATCH_KEEP_MAX_BYTES {

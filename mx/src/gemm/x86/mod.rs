@@ -4,8 +4,12 @@
 mod ymm;
 mod zmm;
 
+use std::arch::x86_64::*;
+
+use super::packed::Decode;
 use super::Kernel;
-use crate::MxMatrix;
+use crate::format::BLOCK;
+use crate::{Block, MxMatrix};
 
 /// Whether the CPU has one feature, by its `is_x86_feature_detected!` name.
 pub(super) fn cpu_has(feature: &str) -> bool {
@@ -36,6 +40,50 @@ pub(super) fn gemm(kernel: Kernel, a: &MxMatrix, b: &MxMatrix, threads: usize, c
             Kernel::AvxVnni => ymm::gemm_vnni(a, b, threads, c),
             Kernel::Avx2 => ymm::gemm_avx2(a, b, threads, c),
             Kernel::Auto | Kernel::Portable => unreachable!("{kernel} is no SIMD kernel"),
+        }
+    }
+}
+
+/// `Block::int_values` in a few AVX2 instructions: the 16 codes widened to 16-bit lanes,
+/// doubled where their pair's micro-exponent is 0 and negated where their sign is set, each
+/// by a mask from one bit per lane. Every x86 kernel family has AVX2 (AVX-512 implies it).
+struct Avx2Decode;
+
+impl Decode for Avx2Decode {
+    #[inline(always)]
+    unsafe fn int_values(block: &Block) -> [i16; BLOCK] {
+        let mags = _mm256_cvtepu8_epi16(_mm_loadu_si128(block.mags.as_ptr().cast()));
+        let bits =
+            _mm256_setr_epi16(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, i16::MIN);
+        let mask = |m: u16| _mm256_cmpeq_epi16(_mm256_and_si256(_mm256_set1_epi16(m as i16), bits), bits);
+        let (twice, negative) = (mask(block.doubled_elements()), mask(block.signs));
+        let values = _mm256_add_epi16(mags, _mm256_and_si256(mags, twice));
+        let values = _mm256_sub_epi16(_mm256_xor_si256(values, negative), negative);
+        let mut out = [0i16; BLOCK];
+        _mm256_storeu_si256(out.as_mut_ptr().cast(), values);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::Rng;
+
+    #[test]
+    fn avx2_decode_is_int_values() {
+        if !cpu_has("avx2") {
+            return;
+        }
+        let mut rng = Rng::new(11);
+        for micro in 0..=255u8 {
+            for _ in 0..64 {
+                let mut mags = [0u8; BLOCK];
+                mags.iter_mut().for_each(|m| *m = rng.below(128) as u8);
+                let block = Block { exp: rng.below(255) as u8, micro, signs: rng.next_u64() as u16, mags };
+                // SAFETY: the CPU has AVX2 (checked above).
+                assert_eq!(unsafe { Avx2Decode::int_values(&block) }, block.int_values(), "{block:?}");
+            }
         }
     }
 }

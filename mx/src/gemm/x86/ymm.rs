@@ -13,6 +13,7 @@
 use std::arch::x86_64::*;
 
 use super::super::packed::{compute, Lane, Packed, FMA_MAX_LOG2, MUL_MIN_LOG2, TILE};
+use super::Avx2Decode;
 use crate::dot::scale_exact;
 use crate::format::BLOCK;
 use crate::{Format, MxMatrix};
@@ -23,14 +24,16 @@ const MR: usize = 6;
 
 #[target_feature(enable = "avx2,fma")]
 pub(super) unsafe fn gemm_avx2(a: &MxMatrix, b: &MxMatrix, threads: usize, c: &mut [f32]) {
-    // SAFETY (each kernel below): the caller checked the features.
+    // SAFETY (each call below): the caller checked the features, AVX2 among them.
     match a.format() {
-        Format::Mx9 => compute::<i16>(a, b, threads, c, |p, row0, rows, t, out| unsafe {
+        Format::Mx9 => compute::<i16, Avx2Decode>(a, b, threads, c, |p, row0, rows, t, out| unsafe {
             pairs_avx2(p, row0, rows, t, out)
         }),
-        Format::Mx6 | Format::Mx4 => compute::<u8>(a, b, threads, c, |p, row0, rows, t, out| unsafe {
-            quads_avx2(p, row0, rows, t, out)
-        }),
+        Format::Mx6 | Format::Mx4 => {
+            compute::<u8, Avx2Decode>(a, b, threads, c, |p, row0, rows, t, out| unsafe {
+                quads_avx2(p, row0, rows, t, out)
+            })
+        }
     }
 }
 
@@ -39,12 +42,14 @@ pub(super) unsafe fn gemm_vnni(a: &MxMatrix, b: &MxMatrix, threads: usize, c: &m
     match a.format() {
         // `vpdpwssd` on ymm is slower here than `vpmaddwd` and an add (Xeon Sapphire Rapids:
         // MX9 1024^3 in 29.4 ms against 25.0 ms); `vpdpbusd` is faster (15.1 against 17.4).
-        Format::Mx9 => compute::<i16>(a, b, threads, c, |p, row0, rows, t, out| unsafe {
+        Format::Mx9 => compute::<i16, Avx2Decode>(a, b, threads, c, |p, row0, rows, t, out| unsafe {
             pairs_avx2(p, row0, rows, t, out)
         }),
-        Format::Mx6 | Format::Mx4 => compute::<u8>(a, b, threads, c, |p, row0, rows, t, out| unsafe {
-            quads_vnni(p, row0, rows, t, out)
-        }),
+        Format::Mx6 | Format::Mx4 => {
+            compute::<u8, Avx2Decode>(a, b, threads, c, |p, row0, rows, t, out| unsafe {
+                quads_vnni(p, row0, rows, t, out)
+            })
+        }
     }
 }
 

@@ -12,6 +12,7 @@ use std::arch::asm;
 use std::arch::x86_64::*;
 
 use super::super::packed::{compute, Lane, Packed, TILE};
+use super::Avx2Decode;
 use crate::format::BLOCK;
 use crate::{Format, MxMatrix};
 
@@ -20,26 +21,30 @@ const MR: usize = 8;
 
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 pub(super) unsafe fn gemm_vnni(a: &MxMatrix, b: &MxMatrix, threads: usize, c: &mut [f32]) {
-    // SAFETY (each kernel below): the caller checked the features.
+    // SAFETY (each call below): the caller checked the features, which imply AVX2.
     match a.format() {
-        Format::Mx9 => compute::<i16>(a, b, threads, c, |p, row0, rows, t, out| unsafe {
+        Format::Mx9 => compute::<i16, Avx2Decode>(a, b, threads, c, |p, row0, rows, t, out| unsafe {
             pairs_vnni(p, row0, rows, t, out)
         }),
-        Format::Mx6 | Format::Mx4 => compute::<i8>(a, b, threads, c, |p, row0, rows, t, out| unsafe {
-            quads_vnni(p, row0, rows, t, out)
-        }),
+        Format::Mx6 | Format::Mx4 => {
+            compute::<i8, Avx2Decode>(a, b, threads, c, |p, row0, rows, t, out| unsafe {
+                quads_vnni(p, row0, rows, t, out)
+            })
+        }
     }
 }
 
 #[target_feature(enable = "avx512f,avx512bw")]
 pub(super) unsafe fn gemm_bw(a: &MxMatrix, b: &MxMatrix, threads: usize, c: &mut [f32]) {
     match a.format() {
-        Format::Mx9 => compute::<i16>(a, b, threads, c, |p, row0, rows, t, out| unsafe {
+        Format::Mx9 => compute::<i16, Avx2Decode>(a, b, threads, c, |p, row0, rows, t, out| unsafe {
             pairs_bw(p, row0, rows, t, out)
         }),
-        Format::Mx6 | Format::Mx4 => compute::<u8>(a, b, threads, c, |p, row0, rows, t, out| unsafe {
-            quads_bw(p, row0, rows, t, out)
-        }),
+        Format::Mx6 | Format::Mx4 => {
+            compute::<u8, Avx2Decode>(a, b, threads, c, |p, row0, rows, t, out| unsafe {
+                quads_bw(p, row0, rows, t, out)
+            })
+        }
     }
 }
 
