@@ -4,7 +4,7 @@
 CARGO ?= cargo
 DACAPO = $(CARGO) run --release --quiet --
 
-.PHONY: all deps run run-rtl test test-long timing rtl lint synth asic fpga wave bench bench-sim profile clean
+.PHONY: all deps run run-rtl test test-long timing rtl lint synth asic fpga wave bench bench-sim profile capi clean
 
 all: test
 
@@ -80,6 +80,12 @@ fpga:
 # A VCD waveform of two small GEMMs at once, one per part, on the small preset (GTKWave, Surfer).
 wave:
 	$(DACAPO) sim wave --out waves/accel_gemm.vcd
+
+# The golden model as a C library for C, C++ and DPI-C testbenches: target/release/
+# libdacapo_mx.a and libdacapo_mx.so, header capi/include/dacapo_mx.h (README: "Using the golden
+# model in your testbench").
+capi:
+	$(CARGO) build --release -p dacapo-mx
 
 # Criterion benchmark of the bit-exact MX GEMM against an f32 GEMM; prints the speed ratios.
 bench:
