@@ -4,7 +4,7 @@
 CARGO ?= cargo
 DACAPO = $(CARGO) run --release --quiet --
 
-.PHONY: all deps run run-rtl test test-long timing rtl lint synth asic fpga wave bench bench-sim profile capi clean
+.PHONY: all deps run run-rtl test test-long timing rtl lint synth asic fpga wave bench bench-sim profile capi python clean
 
 all: test
 
@@ -26,8 +26,12 @@ run-rtl: deps
 # compile once for both (and the Verilator models are shared by every profile anyway).
 test: deps
 	$(CARGO) fmt --all -- --check
+	$(CARGO) fmt --manifest-path python/Cargo.toml -- --check
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --release --manifest-path python/Cargo.toml -- -D warnings
 	INSTA_UPDATE=no $(CARGO) test --workspace --release
+	$(MAKE) --no-print-directory python
+	python3 -m pytest -q python/tests
 	$(MAKE) --no-print-directory lint
 	$(DACAPO) synth --accel small --out target/synth-check.md
 	$(MAKE) --no-print-directory timing
@@ -87,9 +91,16 @@ wave:
 capi:
 	$(CARGO) build --release -p dacapo-mx
 
+# The golden model as a Python package, `dacapo_mx` (numpy in, numpy out): built by maturin and
+# installed into the python3 on the PATH (also where that is Debian's, which pip otherwise
+# refuses to touch).
+python: deps
+	python3 -m pip install --quiet --root-user-action=ignore --break-system-packages ./python
+
 # Criterion benchmark of the bit-exact MX GEMM against an f32 GEMM; prints the speed ratios.
-bench:
+bench: python
 	$(CARGO) bench -p mx --bench gemm
+	python3 python/bench.py
 	MMTEST_FEATURE=sse2,avx,avx2,fma CARGO_TARGET_DIR=$(CURDIR)/target/bench-avx2 $(CARGO) bench -p mx --bench gemm
 
 # Utilization of a large GEMM on the whole simulated array, and the simulation speed, per

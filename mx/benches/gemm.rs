@@ -22,6 +22,8 @@ use mx::{gemm_into, Axis, Format, GemmOptions, Kernel, MxMatrix, Rounding};
 const SIZES: [usize; 2] = [256, 1024];
 /// The sgemm's CPU features when limited at build time (read by matrixmultiply too).
 const SGEMM_FEATURES: Option<&str> = option_env!("MMTEST_FEATURE");
+/// The size of the `mx::gemm` timing that `python/bench.py` compares the Python binding with.
+const BINDING_SIZE: usize = 512;
 /// The size and scales of the fallback's benchmark: k = ka + kb near -160.
 const EXTREME: (usize, i32, i32) = (256, -120, -30);
 
@@ -86,6 +88,23 @@ fn bench_group(c: &mut Criterion, size: usize, scales: (i32, i32), runs: &[(Form
     group.finish();
 }
 
+/// `mx::gemm` as the Python binding calls it (default options, a fresh output), on every
+/// format at 512^3: the baseline of `python/bench.py`.
+fn bench_binding_baseline(c: &mut Criterion) {
+    let mut rng = Rng::new(8);
+    let (a, b) = (random(&mut rng, BINDING_SIZE, 0), random(&mut rng, BINDING_SIZE, 0));
+    let mut group = c.benchmark_group(format!("gemm_{BINDING_SIZE}_binding"));
+    group.warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3)).sample_size(20);
+    for format in Format::ALL {
+        let qa = MxMatrix::quantize(&a, BINDING_SIZE, BINDING_SIZE, Axis::Row, format, Rounding::NearestEven)
+            .unwrap();
+        let qb = MxMatrix::quantize(&b, BINDING_SIZE, BINDING_SIZE, Axis::Col, format, Rounding::NearestEven)
+            .unwrap();
+        group.bench_function(format.name(), |bench| bench.iter(|| black_box(mx::gemm(&qa, &qb).unwrap())));
+    }
+    group.finish();
+}
+
 /// Mean time of one benchmark in nanoseconds, from criterion's saved estimates.
 fn mean_ns(dir: &Path, group: &str, id: &str) -> Option<f64> {
     let text = std::fs::read_to_string(dir.join(group).join(id).join("new/estimates.json")).ok()?;
@@ -120,6 +139,7 @@ fn main() {
     }
     let (size, scale_a, scale_b) = EXTREME;
     bench_group(&mut criterion, size, (scale_a, scale_b), &extreme_runs, true);
+    bench_binding_baseline(&mut criterion);
     criterion.final_summary();
 
     let auto = Kernel::Auto.resolve().map_or_else(|e| e.to_string(), |k| k.name().to_string());
