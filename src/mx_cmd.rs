@@ -64,14 +64,15 @@ fn parse_format(s: &str) -> anyhow::Result<Format> {
 }
 
 impl Numerics {
-    /// The rounding for operand `stream` (0 for A, 1 for B).
-    fn rounding(&self, stream: u64) -> anyhow::Result<Rounding> {
-        Ok(match (self.rounding, self.seed) {
+    /// The rounding of GEMM operand `operand` (0 for A, 1 for B).
+    fn rounding(&self, operand: u64) -> anyhow::Result<Rounding> {
+        let rounding = match (self.rounding, self.seed) {
             (RoundingArg::Nearest, None) => Rounding::NearestEven,
             (RoundingArg::Truncate, None) => Rounding::Truncate,
-            (RoundingArg::Stochastic, seed) => Rounding::Stochastic { seed: seed.unwrap_or(0) + stream },
+            (RoundingArg::Stochastic, seed) => Rounding::Stochastic { seed: seed.unwrap_or(0) },
             (_, Some(_)) => bail!("--seed only applies to --rounding stochastic"),
-        })
+        };
+        Ok(rounding.for_operand(operand))
     }
 }
 

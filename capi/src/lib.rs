@@ -249,12 +249,13 @@ pub unsafe extern "C" fn dacapo_mx_gemm(
         let a = unsafe { input(a, a_len) }?;
         let b = unsafe { input(b, b_len) }?;
         let c = unsafe { output(c, c_len) }?;
-        let quantize = |data, rows, cols, axis, seed| {
-            MxMatrix::quantize(data, rows, cols, axis, format, rounding(rounding_code, seed)?)
+        let rounding = rounding(rounding_code, seed)?;
+        let quantize = |data, rows, cols, axis, operand| {
+            MxMatrix::quantize(data, rows, cols, axis, format, rounding.for_operand(operand))
                 .map_err(|_| DACAPO_MX_ERR_INTERNAL)
         };
-        let qa = quantize(a, m, k, Axis::Row, seed)?;
-        let qb = quantize(b, k, n, Axis::Col, seed.wrapping_add(1))?;
+        let qa = quantize(a, m, k, Axis::Row, 0)?;
+        let qb = quantize(b, k, n, Axis::Col, 1)?;
         c.copy_from_slice(&gemm(&qa, &qb).map_err(|_| DACAPO_MX_ERR_INTERNAL)?);
         Ok(())
     })
@@ -265,10 +266,19 @@ pub unsafe extern "C" fn dacapo_mx_gemm(
 // unsigned`), which every simulator passes alike. A block is a `bit [143:0]`: the format's
 // packed bits from bit 0, zeros above.
 
-/// The packed bytes of a block held in DPI words.
+/// The block whose packed bytes DPI words hold.
 fn words_to_block(words: &[u32], format: Format) -> Block {
     let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).take(format.block_bytes()).collect();
     Block::unpack(format, &bytes)
+}
+
+/// A block's packed bytes as DPI words, zeros above them.
+fn block_to_words(block: &Block, format: Format, words: &mut [u32]) {
+    let mut bytes = [0u8; 4 * DACAPO_MX_DPI_BLOCK_WORDS];
+    block.pack(format, &mut bytes[..format.block_bytes()]);
+    for (word, bytes) in words.iter_mut().zip(bytes.chunks_exact(4)) {
+        *word = u32::from_le_bytes(bytes.try_into().expect("4 bytes"));
+    }
 }
 
 /// As `dacapo_mx_quantize_block`, for DPI: `values` is 16 words of f32 bits (a SystemVerilog
@@ -292,11 +302,7 @@ pub unsafe extern "C" fn dacapo_mx_dpi_quantize_block(
         let values = unsafe { input(values, BLOCK) }?;
         let packed = unsafe { output(packed, DACAPO_MX_DPI_BLOCK_WORDS) }?;
         let values: [f32; BLOCK] = std::array::from_fn(|i| f32::from_bits(values[i]));
-        let mut bytes = [0u8; 4 * DACAPO_MX_DPI_BLOCK_WORDS];
-        Block::encode(&values, format, rounding, block_id).pack(format, &mut bytes[..format.block_bytes()]);
-        for (word, bytes) in packed.iter_mut().zip(bytes.chunks_exact(4)) {
-            *word = u32::from_le_bytes(bytes.try_into().expect("4 bytes"));
-        }
+        block_to_words(&Block::encode(&values, format, rounding, block_id), format, packed);
         Ok(())
     })
 }

@@ -96,3 +96,16 @@ pub enum Rounding {
     /// neither thread count nor platform.
     Stochastic { seed: u64 },
 }
+
+impl Rounding {
+    /// The rounding of GEMM operand `operand` (0 for A, 1 for B): stochastic rounding draws
+    /// B's numbers with the seed + 1, so that A and B never share them; the others are the same
+    /// for both. Every front end (command line, C library, Python) quantizes a GEMM's operands
+    /// this way.
+    pub fn for_operand(self, operand: u64) -> Rounding {
+        match self {
+            Rounding::Stochastic { seed } => Rounding::Stochastic { seed: seed.wrapping_add(operand) },
+            other => other,
+        }
+    }
+}

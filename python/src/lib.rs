@@ -20,12 +20,12 @@ fn format(name: &str) -> PyResult<Format> {
     name.parse().map_err(|e: anyhow::Error| PyValueError::new_err(e.to_string()))
 }
 
-/// The rounding of operand `stream` (0 for A, 1 for B), as the command line derives it.
-fn rounding(name: &str, seed: Option<u64>, stream: u64) -> PyResult<Rounding> {
+/// The rounding of GEMM operand `operand` (0 for A, 1 for B: `Rounding::for_operand`).
+fn rounding(name: &str, seed: Option<u64>, operand: u64) -> PyResult<Rounding> {
     match (name, seed) {
         ("nearest", None) => Ok(Rounding::NearestEven),
         ("truncate", None) => Ok(Rounding::Truncate),
-        ("stochastic", seed) => Ok(Rounding::Stochastic { seed: seed.unwrap_or(0).wrapping_add(stream) }),
+        ("stochastic", seed) => Ok(Rounding::Stochastic { seed: seed.unwrap_or(0) }.for_operand(operand)),
         ("nearest" | "truncate", Some(_)) => {
             Err(PyValueError::new_err("seed only applies to rounding='stochastic'"))
         }

@@ -107,7 +107,7 @@ impl Kernel {
             k => k,
         };
         if kernel == Kernel::Auto {
-            return Ok(Kernel::available()[0]);
+            return Ok(Kernel::CONCRETE.into_iter().find(|k| k.supported()).expect("portable runs anywhere"));
         }
         if !kernel.supported() {
             let missing: Vec<&str> = kernel.features().iter().copied().filter(|f| !cpu_has(f)).collect();

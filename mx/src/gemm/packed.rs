@@ -318,6 +318,17 @@ impl<T: Lane> Packed<T> {
     }
 }
 
+/// A kernel's register blocking over `rows` rows: (first row, rows) pieces, each the largest
+/// of `sizes` (largest first, ending with 1) that still fits.
+pub(super) fn row_blocks(rows: usize, sizes: &[usize]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut r = 0;
+    std::iter::from_fn(move || {
+        let size = *sizes.iter().find(|&&size| size <= rows - r)?;
+        r += size;
+        Some((r - size, size))
+    })
+}
+
 /// Computes `rows` (at most `ROW_GROUP`) output rows from `row0` of column tile t into `out`
 /// (those rows, N each).
 pub(super) type RowsKernel<T> = fn(&Packed<T>, usize, usize, usize, &mut [f32]);

@@ -3,7 +3,7 @@
 //! `Lane for f32`), two rows at a time over a tile of 16 columns; the scaling multiplies by
 //! the exact power of two.
 
-use super::packed::{Packed, MUL_MAX_LOG2, MUL_MIN_LOG2, TILE};
+use super::packed::{row_blocks, Packed, MUL_MAX_LOG2, MUL_MIN_LOG2, TILE};
 use crate::dot::scale_exact;
 use crate::format::BLOCK;
 
@@ -11,16 +11,12 @@ use crate::format::BLOCK;
 const MR: usize = 4;
 
 pub(super) fn rows(p: &Packed<f32>, row0: usize, rows: usize, t: usize, out: &mut [f32]) {
-    let mut r = 0;
-    while r < rows {
+    for (r, size) in row_blocks(rows, &[MR, 1]) {
         let out = &mut out[r * p.n..];
-        r += if rows - r >= MR {
-            rows_at_once::<MR>(p, row0 + r, t, out);
-            MR
-        } else {
-            rows_at_once::<1>(p, row0 + r, t, out);
-            1
-        };
+        match size {
+            MR => rows_at_once::<MR>(p, row0 + r, t, out),
+            _ => rows_at_once::<1>(p, row0 + r, t, out),
+        }
     }
 }
 

@@ -1,6 +1,28 @@
 //! The x86-64 kernels: 512-bit (`zmm`) and 256-bit (`ymm`), each with 16-bit lanes for MX9
 //! and byte lanes for MX6 and MX4.
 
+/// A kernel family's entry point `$name`, compiled for `$features`: MX9 through `$pairs` on
+/// 16-bit lanes, MX6 and MX4 through `$quads` on `$quad_lane` bytes, every operand decoded
+/// with AVX2 (which each family's features imply).
+macro_rules! entry {
+    ($name:ident, $features:literal, $pairs:ident, $quad_lane:ty, $quads:ident) => {
+        #[target_feature(enable = $features)]
+        pub(super) unsafe fn $name(a: &MxMatrix, b: &MxMatrix, threads: usize, c: &mut [f32]) {
+            // SAFETY (both calls): the caller checked the features.
+            match a.format() {
+                Format::Mx9 => compute::<i16, Avx2Decode>(a, b, threads, c, |p, row0, rows, t, out| unsafe {
+                    $pairs(p, row0, rows, t, out)
+                }),
+                Format::Mx6 | Format::Mx4 => {
+                    compute::<$quad_lane, Avx2Decode>(a, b, threads, c, |p, row0, rows, t, out| unsafe {
+                        $quads(p, row0, rows, t, out)
+                    })
+                }
+            }
+        }
+    };
+}
+
 mod ymm;
 mod zmm;
 

@@ -1,7 +1,7 @@
 //! 256-bit kernels for CPUs without AVX-512: the 16 columns of a tile as two halves of 8, one
-//! after the other, six rows at a time (AVX2 has 16 vector registers). The block sums are exact integer multiply-adds as in the 512-bit kernels:
-//! `vpmaddwd` (MX9) and `vpmaddubsw` into 16-bit sums widened once per block (MX6, MX4), or
-//! with AVX-VNNI `vpdpbusd` (MX6, MX4).
+//! after the other, six rows at a time (AVX2 has 16 vector registers). The block sums are
+//! exact integer multiply-adds as in the 512-bit kernels: `vpmaddwd` (MX9) and `vpmaddubsw`
+//! into 16-bit sums widened once per block (MX6, MX4), or with AVX-VNNI `vpdpbusd` (MX6, MX4).
 //!
 //! AVX2 has no `vscalefps`. The scale 2^(ka + kb) is instead the product of the exact f32
 //! powers of two 2^ka and 2^kb, and one fused multiply-add puts P * 2^k into the
@@ -12,7 +12,7 @@
 
 use std::arch::x86_64::*;
 
-use super::super::packed::{compute, Lane, Packed, FMA_MAX_LOG2, MUL_MIN_LOG2, TILE};
+use super::super::packed::{compute, row_blocks, Lane, Packed, FMA_MAX_LOG2, MUL_MIN_LOG2, TILE};
 use super::Avx2Decode;
 use crate::dot::scale_exact;
 use crate::format::BLOCK;
@@ -22,36 +22,11 @@ use crate::{Format, MxMatrix};
 /// take 14 of the 16 vector registers.
 const MR: usize = 6;
 
-#[target_feature(enable = "avx2,fma")]
-pub(super) unsafe fn gemm_avx2(a: &MxMatrix, b: &MxMatrix, threads: usize, c: &mut [f32]) {
-    // SAFETY (each call below): the caller checked the features, AVX2 among them.
-    match a.format() {
-        Format::Mx9 => compute::<i16, Avx2Decode>(a, b, threads, c, |p, row0, rows, t, out| unsafe {
-            pairs_avx2(p, row0, rows, t, out)
-        }),
-        Format::Mx6 | Format::Mx4 => {
-            compute::<u8, Avx2Decode>(a, b, threads, c, |p, row0, rows, t, out| unsafe {
-                quads_avx2(p, row0, rows, t, out)
-            })
-        }
-    }
-}
-
-#[target_feature(enable = "avx2,fma,avxvnni")]
-pub(super) unsafe fn gemm_vnni(a: &MxMatrix, b: &MxMatrix, threads: usize, c: &mut [f32]) {
-    match a.format() {
-        // `vpdpwssd` on ymm is slower here than `vpmaddwd` and an add (Xeon Sapphire Rapids:
-        // MX9 1024^3 in 29.4 ms against 25.0 ms); `vpdpbusd` is faster (15.1 against 17.4).
-        Format::Mx9 => compute::<i16, Avx2Decode>(a, b, threads, c, |p, row0, rows, t, out| unsafe {
-            pairs_avx2(p, row0, rows, t, out)
-        }),
-        Format::Mx6 | Format::Mx4 => {
-            compute::<u8, Avx2Decode>(a, b, threads, c, |p, row0, rows, t, out| unsafe {
-                quads_vnni(p, row0, rows, t, out)
-            })
-        }
-    }
-}
+entry!(gemm_avx2, "avx2,fma", pairs_avx2, u8, quads_avx2);
+// `vpdpwssd` on ymm is slower here than `vpmaddwd` and an add (Xeon Sapphire Rapids: MX9
+// 1024^3 in 29.4 ms against 25.0 ms), so MX9 runs the AVX2 kernel; `vpdpbusd` is faster (15.1
+// against 17.4).
+entry!(gemm_vnni, "avx2,fma,avxvnni", pairs_avx2, u8, quads_vnni);
 
 /// `acc + P * 2^(ka + kb)` lane by lane, each product rounded once and then added: the
 /// blocks whose exponents leave the fused path's range.
@@ -74,25 +49,24 @@ macro_rules! kernel {
      |$sum:ident, $bv:ident, $a:ident| $madd:expr, |$sums:ident| $widen:expr) => {
         #[target_feature(enable = $features)]
         unsafe fn $name(p: &Packed<$lane>, row0: usize, rows: usize, t: usize, out: &mut [f32]) {
-            let mut r = 0;
-            while r < rows {
+            for (r, size) in row_blocks(rows, &[MR, 4, 2, 1]) {
                 let out = &mut out[r * p.n..];
-                r += match rows - r {
-                    MR.. => rows_at_once::<MR>(p, row0 + r, t, out),
-                    4 | 5 => rows_at_once::<4>(p, row0 + r, t, out),
-                    2 | 3 => rows_at_once::<2>(p, row0 + r, t, out),
+                match size {
+                    MR => rows_at_once::<MR>(p, row0 + r, t, out),
+                    4 => rows_at_once::<4>(p, row0 + r, t, out),
+                    2 => rows_at_once::<2>(p, row0 + r, t, out),
                     _ => rows_at_once::<1>(p, row0 + r, t, out),
-                };
+                }
             }
 
-            /// R rows, one 8-column half of the tile after the other; returns R.
+            /// R rows, one 8-column half of the tile after the other.
             #[target_feature(enable = $features)]
             unsafe fn rows_at_once<const R: usize>(
                 this: &Packed<$lane>,
                 row0: usize,
                 t: usize,
                 out: &mut [f32],
-            ) -> usize {
+            ) {
                 const G: usize = <$lane as Lane>::GROUP;
                 const { assert!(!<$lane as Lane>::A_BIASED, "these kernels add no per-row bias") };
                 let (nblk, n) = (this.nblk, this.n);
@@ -175,7 +149,6 @@ macro_rules! kernel {
                         }
                     }
                 }
-                R
             }
         }
     };

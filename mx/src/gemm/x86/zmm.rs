@@ -11,7 +11,7 @@
 use std::arch::asm;
 use std::arch::x86_64::*;
 
-use super::super::packed::{compute, Lane, Packed, TILE};
+use super::super::packed::{compute, row_blocks, Lane, Packed, TILE};
 use super::Avx2Decode;
 use crate::format::BLOCK;
 use crate::{Format, MxMatrix};
@@ -19,34 +19,8 @@ use crate::{Format, MxMatrix};
 /// Rows computed together: 8 block sums and 8 accumulators of the 32 vector registers.
 const MR: usize = 8;
 
-#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-pub(super) unsafe fn gemm_vnni(a: &MxMatrix, b: &MxMatrix, threads: usize, c: &mut [f32]) {
-    // SAFETY (each call below): the caller checked the features, which imply AVX2.
-    match a.format() {
-        Format::Mx9 => compute::<i16, Avx2Decode>(a, b, threads, c, |p, row0, rows, t, out| unsafe {
-            pairs_vnni(p, row0, rows, t, out)
-        }),
-        Format::Mx6 | Format::Mx4 => {
-            compute::<i8, Avx2Decode>(a, b, threads, c, |p, row0, rows, t, out| unsafe {
-                quads_vnni(p, row0, rows, t, out)
-            })
-        }
-    }
-}
-
-#[target_feature(enable = "avx512f,avx512bw")]
-pub(super) unsafe fn gemm_bw(a: &MxMatrix, b: &MxMatrix, threads: usize, c: &mut [f32]) {
-    match a.format() {
-        Format::Mx9 => compute::<i16, Avx2Decode>(a, b, threads, c, |p, row0, rows, t, out| unsafe {
-            pairs_bw(p, row0, rows, t, out)
-        }),
-        Format::Mx6 | Format::Mx4 => {
-            compute::<u8, Avx2Decode>(a, b, threads, c, |p, row0, rows, t, out| unsafe {
-                quads_bw(p, row0, rows, t, out)
-            })
-        }
-    }
-}
+entry!(gemm_vnni, "avx512f,avx512bw,avx512vnni", pairs_vnni, i8, quads_vnni);
+entry!(gemm_bw, "avx512f,avx512bw", pairs_bw, u8, quads_bw);
 
 /// One kernel: `$madd` adds one K group of B (`$bv`, 16 columns) times one row's A group
 /// (`$a`, broadcast) into `$sum`; `$widen` turns a block's sums into 32-bit block sums.
@@ -55,16 +29,12 @@ macro_rules! kernel {
      |$sum:ident, $bv:ident, $a:ident| $madd:expr, |$sums:ident| $widen:expr) => {
         #[target_feature(enable = $features)]
         unsafe fn $name(p: &Packed<$lane>, row0: usize, rows: usize, t: usize, out: &mut [f32]) {
-            let mut r = 0;
-            while r < rows {
+            for (r, size) in row_blocks(rows, &[MR, 1]) {
                 let out = &mut out[r * p.n..];
-                r += if rows - r >= MR {
-                    rows_at_once::<MR>(p, row0 + r, t, out);
-                    MR
-                } else {
-                    rows_at_once::<1>(p, row0 + r, t, out);
-                    1
-                };
+                match size {
+                    MR => rows_at_once::<MR>(p, row0 + r, t, out),
+                    _ => rows_at_once::<1>(p, row0 + r, t, out),
+                }
             }
 
             #[target_feature(enable = $features)]
@@ -78,10 +48,8 @@ macro_rules! kernel {
                 let (nblk, n) = (this.nblk, this.n);
                 let width = TILE.min(n - t * TILE);
                 assert!(out.len() >= (R - 1) * n + t * TILE + width);
-                assert!(
-                    this.a_values.len() >= (row0 + R) * nblk * BLOCK
-                        && this.a_log2.len() >= (row0 + R) * nblk
-                );
+                assert!(this.a_values.len() >= (row0 + R) * nblk * BLOCK);
+                assert!(this.a_log2.len() >= (row0 + R) * nblk && this.a_bias.len() >= (row0 + R) * nblk);
                 assert!(this.b_values.len() >= (t + 1) * nblk * BLOCK * TILE);
                 assert!(
                     this.b_log2.len() >= (t + 1) * nblk * TILE && this.b_bias.len() >= (t + 1) * nblk * TILE
@@ -106,11 +74,11 @@ macro_rules! kernel {
                         }
                     }
                     let kb = _mm512_loadu_ps(this.b_log2.as_ptr().add(tile_block * TILE));
-                    let bias = _mm512_loadu_si512(this.b_bias.as_ptr().add(tile_block * TILE).cast());
                     for (r, acc) in acc.iter_mut().enumerate() {
                         let $sums = sums[r];
                         let mut block_sums = $widen;
                         if <$lane as Lane>::B_BIASED {
+                            let bias = _mm512_loadu_si512(this.b_bias.as_ptr().add(tile_block * TILE).cast());
                             block_sums = _mm512_add_epi32(block_sums, bias);
                         }
                         let ka = _mm512_set1_ps(*this.a_log2.get_unchecked((row0 + r) * nblk + blk));
