@@ -2,7 +2,7 @@
 # Installs the external tools dacapo needs from Debian's packages when they are missing, then
 # checks their versions: verilator, yosys, iverilog, libclang for bindgen, and for the ASIC
 # flow OpenSTA (`sta`) with the OSU 0.18 um standard cells; from PyPI, what the Python package
-# of the golden model needs to build and test (maturin, numpy, pytest). `install-deps.sh fpga`
+# of the golden model needs to build and test (maturin, numpy, pytest, cocotb). `install-deps.sh fpga`
 # also installs the FPGA flow's YoWASP Yosys and nextpnr-ecp5 from PyPI. Idempotent: `apt-get
 # update` and pip run only when something must be installed.
 set -euo pipefail
@@ -87,7 +87,7 @@ else
 fi
 
 # Python modules: module name, PyPI requirement.
-python_modules=("maturin maturin>=1.5,<2" "numpy numpy" "pytest pytest")
+python_modules=("maturin maturin>=1.5,<2" "numpy numpy" "pytest pytest" "cocotb cocotb>=2.0,<3")
 for entry in "${python_modules[@]}"; do
   read -r module requirement <<<"$entry"
   if ! python3 -c "import $module" 2>/dev/null; then

@@ -19,6 +19,11 @@ pub struct RtlArgs {
     /// --rows and --cols one custom accelerator directly.
     #[arg(long, default_value = "rtl")]
     out: PathBuf,
+    /// Datapath units to write instead of accelerators, comma-separated (fp32_add, mx_convert,
+    /// dpe, fp32_mul, mac_f32, mac_f32_pipe, mac_int8, or all): each module in its own file,
+    /// to test or time one unit on its own.
+    #[arg(long, conflicts_with_all = ["rows", "cols", "port_bits", "a_depth", "b_depth", "queue_depth"])]
+    units: Option<String>,
     #[command(flatten)]
     shape: ShapeArgs,
 }
@@ -77,9 +82,10 @@ impl ShapeArgs {
 }
 
 pub fn rtl(args: RtlArgs) -> anyhow::Result<()> {
-    let files = match args.shape.config()? {
-        Some(config) => hdlgen::design_files(config, None),
-        None => hdlgen::rtl_files(),
+    let files = match (&args.units, args.shape.config()?) {
+        (Some(list), _) => unit_files(list)?,
+        (None, Some(config)) => hdlgen::design_files(config, None),
+        (None, None) => hdlgen::rtl_files(),
     };
     let staged = crate::cleanup::StagedFolder::new(&args.out, "--out")?;
     for (name, text) in &files {
@@ -109,6 +115,21 @@ pub fn rtl(args: RtlArgs) -> anyhow::Result<()> {
     }
     println!("wrote {} files to {}", files.len(), args.out.display());
     Ok(())
+}
+
+/// Every module of the units in `list`, one `<module>.sv` each, a module shared by two units
+/// written once.
+fn unit_files(list: &str) -> anyhow::Result<Vec<(String, String)>> {
+    let mut files: Vec<(String, String)> = Vec::new();
+    for design in crate::asic_cmd::select_units(list)? {
+        for module in design.modules() {
+            let name = format!("{}.sv", module.name());
+            if !files.iter().any(|(n, _)| *n == name) {
+                files.push((name, format!("{GENERATED_HEADER}\n{}", module.to_verilog())));
+            }
+        }
+    }
+    Ok(files)
 }
 
 #[derive(Args)]

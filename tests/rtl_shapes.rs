@@ -75,3 +75,38 @@ fn the_output_folder_may_be_the_current_one_or_a_relative_path() {
     assert!(!dir.path().join("accel_4x8.sv").exists(), "the other shape's files are stale and go");
     assert!(!dir.path().join("none").exists());
 }
+
+#[test]
+fn single_units_generate_and_lint_on_their_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_string_lossy().into_owned();
+    let run = dacapo(&["rtl", "--units", "mx_convert,mac_f32_pipe", "--out", &out]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let mut files: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    // mac_f32_pipe brings its submodules, each once.
+    assert_eq!(files, ["fp32_add.sv", "fp32_mul_2s.sv", "mac_f32_pipe.sv", "mx_convert.sv"]);
+    for top in ["mx_convert", "mac_f32_pipe"] {
+        let lint = Command::new("verilator")
+            .args(["--lint-only", "-Wall", "--top-module", top])
+            .args(files.iter().map(|f| dir.path().join(f)))
+            .output()
+            .unwrap();
+        assert!(lint.status.success(), "{top}: {}", String::from_utf8_lossy(&lint.stderr));
+    }
+    for (args, needle) in [
+        (vec!["--units", "mx_conv"], "unknown unit 'mx_conv'; the units are fp32_add, mx_convert"),
+        (vec!["--units", "dpe,dpe"], "dpe"),
+        (vec!["--units", "dpe", "--rows", "4", "--cols", "4"], "cannot be used with"),
+    ] {
+        let empty = tempfile::tempdir().unwrap();
+        let run = dacapo(&[&["rtl", "--out", &empty.path().to_string_lossy()][..], &args].concat());
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert_eq!(std::fs::read_dir(empty.path()).unwrap().count(), 0, "{args:?} wrote files");
+    }
+}

@@ -1,6 +1,6 @@
-//! The library where testbenches use it: linked into a C program, and into a Verilator
-//! testbench (`sv/dpe_tb.sv`) that checks the generated DPE against the golden model through
-//! DPI-C, block by block.
+//! The library where testbenches use it: linked into a C program, into a C++ harness of the
+//! generated `mx_convert`'s Verilator model, and into a Verilator testbench (`sv/dpe_tb.sv`)
+//! that checks the generated DPE against the golden model through DPI-C, block by block.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -71,6 +71,33 @@ fn the_c_example_builds_and_gives_the_models_bits() {
     assert!(out.contains("format 7: unknown format"), "{out}");
 }
 
+/// The count a harness prints after `prefix`.
+fn checked_count(out: &str, prefix: &str) -> usize {
+    out.split(prefix)
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count in:\n{out}"))
+}
+
+#[test]
+fn the_cpp_harness_passes_on_the_generated_mx_convert() {
+    let dir = tempfile::tempdir().unwrap();
+    let rtl = dir.path().join("mx_convert.sv");
+    std::fs::write(&rtl, hdlgen::mx_convert().to_verilog()).unwrap();
+    run(Command::new("verilator")
+        .args(["--cc", "--exe", "--build", "-Wall", "-j", "2", "--Mdir"])
+        .arg(dir.path().join("obj"))
+        .arg(&rtl)
+        .arg(repo().join("capi/examples/mx_convert_harness.cpp"))
+        .arg("-CFLAGS")
+        .arg(format!("-std=c++17 -Wall -Wextra -Werror -I{}", repo().join("capi/include").display()))
+        .arg(static_lib())
+        .args(["-LDFLAGS", "-lpthread -ldl -lm"]));
+    let out = run(&mut Command::new(dir.path().join("obj/Vmx_convert")));
+    assert_eq!(checked_count(&out, "mx_convert_harness: "), 20_000, "{out}");
+}
+
 #[test]
 fn the_dpi_testbench_passes_on_the_generated_dpe() {
     let dir = tempfile::tempdir().unwrap();
@@ -84,11 +111,5 @@ fn the_dpi_testbench_passes_on_the_generated_dpe() {
         .arg(static_lib())
         .args(["-LDFLAGS", "-lpthread -ldl -lm"]));
     let out = run(&mut Command::new(dir.path().join("Vdpe_tb")));
-    let checked: usize = out
-        .split("dpe_tb: ")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no count in:\n{out}"));
-    assert!(checked > 20_000, "{out}");
+    assert!(checked_count(&out, "dpe_tb: ") > 20_000, "{out}");
 }
