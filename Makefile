@@ -79,7 +79,7 @@ asic: deps
 # multipliers in reports/fpga.md. About ten minutes; its tools come from PyPI.
 fpga:
 	bash scripts/install-deps.sh fpga
-	$(DACAPO) fpga --units dpe,mac_f32_pipe --accel 2x2 --out reports/fpga.md
+	$(DACAPO) fpga --units dpe,dpe_i4_s2_a4,mac_f32_pipe --accel 2x2 --out reports/fpga.md
 
 # A VCD waveform of two small GEMMs at once, one per part, on the small preset (GTKWave, Surfer).
 wave:

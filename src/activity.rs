@@ -44,9 +44,9 @@ pub fn dpe_gemm(vcd: &Path) -> anyhow::Result<Vec<BitActivity>> {
     let start = dpe.cycles();
     for n in 0..OUTPUTS {
         for k in 0..K / mx::BLOCK {
-            dpe.feed(&a.line(0)[k], &b.line(n)[k], FORMAT);
+            dpe.feed(0, &a.line(0)[k], &b.line(n)[k], FORMAT);
         }
-        dpe.drain();
+        dpe.drain(0);
     }
     dpe.flush();
     let cycles = dpe.cycles() - start;

@@ -6,7 +6,7 @@
 //! f32 (one rounding, only below the normal range) and added into the output-stationary
 //! accumulator by one `fp32_add`.
 
-use crate::fp_add::{fp_add_function, leading_zeros, FloatFormat};
+use crate::fp_add::{leading_zeros, FloatFormat, FpAddSteps};
 use crate::mx::{by_format, MxFormat, BLOCK};
 use crate::verilog::{for_, if_, if_else, set, Function, Module, Stmt};
 use crate::Design;
@@ -132,12 +132,18 @@ fn carry_save_sum(f: &mut Function, mut terms: Vec<String>, width: u32) {
     f.result(format!("{} + {}", terms[0], terms[1]));
 }
 
-/// A block's exact sum P scaled to f32: P * 2^(Ea + Eb - 254 - 2m). Normal results are exact;
-/// below the normal range P is shifted right with round to nearest even (a carry may reach
-/// the smallest normal); above it, infinity. A NaN exponent gives the canonical NaN.
-fn block_value_function() -> Function {
+/// Bits of `scale_prepare`'s result: `{nan_block, negative, format, msb, magnitude, exp_sum,
+/// lead_exp, right}`.
+const PREPARED_BITS: u32 = 1 + 1 + 2 + 5 + (SUM_BITS - 1) + 10 + 10 + 5;
+
+/// A block's exact sum P scaled to f32: P * 2^(Ea + Eb - 254 - 2m), in two steps that a
+/// pipeline may register between. `scale_prepare` takes the magnitude, its leading one and
+/// the exponent sums; `scale_finish` places the magnitude: normal results are exact; below the
+/// normal range P is shifted right with round to nearest even (a carry may reach the smallest
+/// normal); above it, infinity. A NaN exponent gives the canonical NaN.
+fn scale_functions() -> [Function; 2] {
     let sb = SUM_BITS;
-    let mut f = Function::new("block_value", 32);
+    let mut f = Function::new("scale_prepare", PREPARED_BITS);
     f.input("block_sum", sb).input("a_exp", 8).input("b_exp", 8).input("format", 2);
     f.let_("nan_block", 1, "a_exp == 8'hFF || b_exp == 8'hFF");
     f.let_("negative", 1, format!("block_sum[{}]", sb - 1));
@@ -146,37 +152,56 @@ fn block_value_function() -> Function {
     leading_zeros(&mut f, "magnitude", sb - 1, "mag_zeros");
     f.let_("msb", 5, format!("(magnitude == '0) ? 5'd0 : 5'd{} - mag_zeros", sb - 2));
     f.let_("exp_sum", 10, "10'(a_exp) + 10'(b_exp)");
-    f.comment("Exponent offsets: 127 + 2m places the leading bit; 105 + 2m places bit 0 at 2^-149.");
-    f.let_("lead_offset", 10, by_format("format", 10, |f| 127 + 2 * f.mag_bits));
-    f.let_("sub_offset", 10, by_format("format", 10, |f| 105 + 2 * f.mag_bits));
     f.let_("lead_exp", 10, "exp_sum + 10'(msb)");
-    f.let_("frac_normal", 23, "23'({23'd0, magnitude} << (5'd23 - msb))");
-    f.let_("biased", 8, "8'(lead_exp - lead_offset)");
-    f.let_("padded", sb, "{1'b0, magnitude}");
-    f.local("right", 5).local("kept", 23).local("round_up", 1).local("kept_rounded", 31);
-    f.stmts(vec![
-        set("right", "5'd0"),
+    f.comment("The right shift of a subnormal result; 22 or more leaves less than half.");
+    f.let_("sub_offset", 10, by_format("format", 10, |f| 105 + 2 * f.mag_bits));
+    f.let_("right", 5, "(sub_offset - exp_sum > 10'd22) ? 5'd22 : 5'(sub_offset - exp_sum)");
+    f.result("{nan_block, negative, format, msb, magnitude, exp_sum, lead_exp, right}");
+
+    let mut g = Function::new("scale_finish", 32);
+    g.input("prepared", PREPARED_BITS);
+    let mut at = PREPARED_BITS;
+    for (name, bits) in [
+        ("nan_block", 1),
+        ("negative", 1),
+        ("format", 2),
+        ("msb", 5),
+        ("magnitude", sb - 1),
+        ("exp_sum", 10),
+        ("lead_exp", 10),
+        ("right", 5),
+    ] {
+        at -= bits;
+        g.let_(name, bits, format!("prepared[{at} +: {bits}]"));
+    }
+    g.comment("Exponent offsets: 127 + 2m places the leading bit; 105 + 2m places bit 0 at 2^-149.");
+    g.let_("lead_offset", 10, by_format("format", 10, |f| 127 + 2 * f.mag_bits));
+    g.let_("sub_offset", 10, by_format("format", 10, |f| 105 + 2 * f.mag_bits));
+    g.let_("frac_normal", 23, "23'({23'd0, magnitude} << (5'd23 - msb))");
+    g.let_("biased", 8, "8'(lead_exp - lead_offset)");
+    g.let_("padded", sb, "{1'b0, magnitude}");
+    g.local("kept", 23).local("round_up", 1).local("kept_rounded", 31);
+    g.stmts(vec![
         set("kept", "23'd0"),
         set("round_up", "1'b0"),
         set("kept_rounded", "31'd0"),
         if_else(
             "nan_block",
-            vec![set("block_value", "32'h7FC00000")],
+            vec![set("scale_finish", "32'h7FC00000")],
             vec![if_else(
                 "magnitude == '0",
-                vec![set("block_value", "32'd0")],
+                vec![set("scale_finish", "32'd0")],
                 vec![if_else(
                     "lead_exp >= lead_offset + 10'd255",
-                    vec![set("block_value", "{negative, 8'hFF, 23'd0}")],
+                    vec![set("scale_finish", "{negative, 8'hFF, 23'd0}")],
                     vec![if_else(
                         "lead_exp > lead_offset",
-                        vec![set("block_value", "{negative, biased, frac_normal}")],
+                        vec![set("scale_finish", "{negative, biased, frac_normal}")],
                         vec![if_else(
                             "exp_sum >= sub_offset",
-                            vec![set("block_value", "{negative, 8'd0, {2'b00, magnitude} << (exp_sum - sub_offset)}")],
+                            vec![set("scale_finish", "{negative, 8'd0, {2'b00, magnitude} << (exp_sum - sub_offset)}")],
                             vec![
-                                Stmt::Comment("Subnormal after a right shift; 22 or more leaves less than half.".into()),
-                                set("right", "(sub_offset - exp_sum > 10'd22) ? 5'd22 : 5'(sub_offset - exp_sum)"),
+                                Stmt::Comment("Subnormal after a right shift.".into()),
                                 set("kept", "{2'b00, magnitude} >> right"),
                                 Stmt::Comment("The guard bit reads the padded magnitude: bit 21 exists (and is 0).".into()),
                                 set(
@@ -184,7 +209,7 @@ fn block_value_function() -> Function {
                                     "padded[right - 5'd1] && (kept[0] || (padded & ((22'd1 << (right - 5'd1)) - 22'd1)) != '0)",
                                 ),
                                 set("kept_rounded", "31'(kept) + 31'(round_up)"),
-                                set("block_value", "{negative, kept_rounded}"),
+                                set("scale_finish", "{negative, kept_rounded}"),
                             ],
                         )],
                     )],
@@ -192,42 +217,147 @@ fn block_value_function() -> Function {
             )],
         ),
     ]);
-    f
+    [f, g]
 }
 
-/// Cycles from a block's last slice on the operand ports until `acc_o` holds the sum with it
-/// (and `block_done_o` pulses): the slice stage, the scaling stage and the accumulation stage.
-/// A drain request (`drain_i`) reaches `drain_o` after the same cycles, when `acc_o` holds
-/// every block streamed before it.
-pub const LATENCY: u32 = 3;
+/// The DPE's generator parameters: how deep its pipeline is and how many outputs it
+/// interleaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct DpeConfig {
+    /// Accumulators, one per output slot: blocks name their slot on `slot_i`, and blocks of
+    /// different slots may follow each other while one slot's sum is still in the adder
+    /// (C-slow interleave).
+    pub interleave: u32,
+    /// Cycles of the scaling of a block sum to f32: its two steps (prepare, finish) in 1 or 2
+    /// pipeline stages.
+    pub scale_stages: u32,
+    /// Cycles of the accumulation: the adder's four steps (align, sum, normalize, round) in 1
+    /// to 4 pipeline stages.
+    pub add_stages: u32,
+}
+
+impl DpeConfig {
+    /// The presets' DPE: one accumulator, the whole addition in one cycle (it closes at 10 ns in
+    /// the OSU 0.18 um flow).
+    pub const SINGLE: DpeConfig = DpeConfig { interleave: 1, scale_stages: 1, add_stages: 1 };
+    /// For FPGA fabric: the scaling in two stages, the addition in four, four outputs
+    /// interleaved through it.
+    pub const INTERLEAVED: DpeConfig = DpeConfig { interleave: 4, scale_stages: 2, add_stages: 4 };
+
+    /// A checked configuration. MX4 brings a block every cycle, so the slots must be at least
+    /// as many as the adder's stages for a slot's next block to find its sum written back.
+    pub fn new(interleave: u32, scale_stages: u32, add_stages: u32) -> Result<DpeConfig, String> {
+        if !(1..=2).contains(&scale_stages) {
+            return Err(format!("scale_stages must be 1 or 2, got {scale_stages}"));
+        }
+        if !(1..=4).contains(&add_stages) {
+            return Err(format!("add_stages must be 1 to 4, got {add_stages}"));
+        }
+        if !(add_stages..=16).contains(&interleave) {
+            return Err(format!(
+                "interleave must be in {add_stages}..=16 with {add_stages} add stages (MX4 brings a block \
+                 every cycle, and a slot's next block needs its sum out of the adder), got {interleave}"
+            ));
+        }
+        Ok(DpeConfig { interleave, scale_stages, add_stages })
+    }
+
+    /// Cycles from a block's last slice on the operand ports until `acc_o` holds the sum with it
+    /// (and `block_done_o` pulses): the slice stage, the scaling's stages and the
+    /// accumulation's stages. A drain request (`drain_i`) reaches `drain_o` after the same cycles, when
+    /// `acc_o` holds every block of its slot streamed before it.
+    pub const fn latency(self) -> u32 {
+        1 + self.scale_stages + self.add_stages
+    }
+
+    /// Bits of `slot_i` and `slot_o` (none with one accumulator).
+    pub fn slot_bits(self) -> u32 {
+        crate::fp_add::bits_for(u64::from(self.interleave - 1))
+    }
+
+    /// `dpe` for the presets' configuration, `dpe_i{interleave}_s{scale_stages}_a{add_stages}`
+    /// otherwise.
+    pub fn module_name(self) -> String {
+        if self == DpeConfig::SINGLE {
+            "dpe".into()
+        } else {
+            format!("dpe_i{}_s{}_a{}", self.interleave, self.scale_stages, self.add_stages)
+        }
+    }
+}
+
+/// The presets' DPE latency (`DpeConfig::SINGLE`).
+pub const LATENCY: u32 = DpeConfig::SINGLE.latency();
 
 pub fn dpe() -> Module {
+    dpe_with(DpeConfig::SINGLE)
+}
+
+/// The DPE with every module it needs (none: its arithmetic is functions).
+pub fn dpe_design_with(cfg: DpeConfig) -> Design {
+    Design { top: dpe_with(cfg), submodules: Vec::new() }
+}
+
+pub fn dpe_with(cfg: DpeConfig) -> Module {
     let lanes = BLOCK;
-    let mut md = Module::new(
-        "dpe",
-        "Precision-flexible dot-product engine, output-stationary (SPEC section 3). Each valid cycle\n\
-         takes one slice of a block pair: 1 element of MX9, 4 of MX6 or 16 of MX4 from each\n\
-         operand, as 16 two-bit digits per operand (MX9: the element's 4 digits; MX6: element e's 2\n\
-         digits in bits [4e +: 4]; MX4: element e in bits [2e +: 2]) and a sign per element. The\n\
-         block's shared exponents and micro-exponents stay on their ports for all of its slices.\n\
-         \n\
-         Three stages, so that no path holds more than one of the long operations:\n\
-         1. slice: the slice's exact integer sum joins the block sum; at the block's last slice\n\
-            the exact block sum is registered with its exponents;\n\
-         2. scale: the block sum is scaled to f32 (one rounding, only below the normal range);\n\
-         3. accumulate: one IEEE addition into the output-stationary accumulator.\n\
+    let (slots, stages) = (cfg.interleave, cfg.add_stages);
+    let slot_bits = cfg.slot_bits();
+    let latency = cfg.latency();
+    let accumulation_doc = if stages == 1 {
+        "3. accumulate: one IEEE addition into the output-stationary accumulator.\n\
          The accumulation is the only loop, and one f32 addition closes at the target clock, so\n\
          blocks of one output may arrive every cycle (MX4) and are added in K order without an\n\
-         interleave of several outputs. acc_o includes a block 3 cycles after its last slice was\n\
-         on the ports, and block_done_o pulses then.\n\
-         \n\
-         clear_i (to +0) and load_i (to load_data_i, to accumulate into an existing output) take\n\
-         priority over valid_i and restart the block; they travel down the stages with the blocks,\n\
-         so they act on the accumulator after every block before them. drain_i and drain_tag_i\n\
-         travel the same way: drain_o is high in the cycle acc_o holds every block streamed before\n\
-         the drain, which is the cycle a clear given with the drain empties the accumulator. A\n\
-         block with a NaN exponent (8'hFF) makes the accumulator NaN. Each stage computes only when\n\
-         it holds a block, so idle stages neither toggle nor cost simulation time.",
+         interleave of several outputs."
+            .to_string()
+    } else {
+        format!(
+            "3. accumulate, in {stages} stages (the adder's align, sum, normalize and round steps): one IEEE\n\
+             addition into the accumulator of the block's slot.\n\
+             The accumulation is a loop through {stages} stages, so one output cannot take a block\n\
+             every cycle. The DPE holds {slots} accumulators (C-slow interleave): each block names its\n\
+             slot on slot_i, reads the slot's accumulator as it enters the adder and writes it\n\
+             {stages} cycles later. Blocks of one slot must enter the adder at least {stages} cycles\n\
+             apart, which {slots} slots taken in turn guarantee even in MX4 (a block every cycle), and\n\
+             each slot's blocks are added in K order."
+        )
+    };
+    let scale_doc =
+        if cfg.scale_stages == 1 { String::new() } else { format!(", in {} stages", cfg.scale_stages) };
+    let ports_doc = if slots == 1 {
+        String::new()
+    } else {
+        format!(
+            "\n\nslot_i names the output slot (0..{}) of a block, clear, load or drain, given with its\n\
+             last slice or with the request. acc_o shows the accumulator of slot_o: the slot of the\n\
+             last block written back, or in a drain's cycle the drained slot.",
+            slots - 1
+        )
+    };
+    let mut md = Module::new(
+        cfg.module_name(),
+        format!(
+            "Precision-flexible dot-product engine, output-stationary (SPEC section 3). Each valid cycle\n\
+             takes one slice of a block pair: 1 element of MX9, 4 of MX6 or 16 of MX4 from each\n\
+             operand, as 16 two-bit digits per operand (MX9: the element's 4 digits; MX6: element e's 2\n\
+             digits in bits [4e +: 4]; MX4: element e in bits [2e +: 2]) and a sign per element. The\n\
+             block's shared exponents and micro-exponents stay on their ports for all of its slices.\n\
+             \n\
+             Pipeline stages, so that no path holds more than one of the long operations:\n\
+             1. slice: the slice's exact integer sum joins the block sum; at the block's last slice\n\
+             \x20  the exact block sum is registered with its exponents;\n\
+             2. scale{scale_doc}: the block sum is scaled to f32 (one rounding, only below the normal\n\
+             \x20  range);\n\
+             {accumulation_doc} acc_o includes a block {latency} cycles after its last slice was on the\n\
+             ports, and block_done_o pulses then.\n\
+             \n\
+             clear_i (to +0) and load_i (to load_data_i, to accumulate into an existing output) take\n\
+             priority over valid_i and restart the block; they travel down the stages with the blocks,\n\
+             so they act on the accumulator after every block before them. drain_i and drain_tag_i\n\
+             travel the same way: drain_o is high in the cycle acc_o holds every block streamed before\n\
+             the drain, which is the cycle a clear given with the drain empties the accumulator. A\n\
+             block with a NaN exponent (8'hFF) makes the accumulator NaN. Each stage computes only when\n\
+             it holds a block, so idle stages neither toggle nor cost simulation time.{ports_doc}"
+        ),
     );
     md.clock_and_reset()
         .input("format_i", 2)
@@ -236,8 +366,11 @@ pub fn dpe() -> Module {
         .input("load_data_i", 32)
         .input("drain_i", 1)
         .input("drain_tag_i", 1)
-        .input("valid_i", 1)
-        .input("a_exp_i", 8)
+        .input("valid_i", 1);
+    if slots > 1 {
+        md.input("slot_i", slot_bits);
+    }
+    md.input("a_exp_i", 8)
         .input("b_exp_i", 8)
         .input("a_micro_i", 8)
         .input("b_micro_i", 8)
@@ -249,34 +382,52 @@ pub fn dpe() -> Module {
         .output("block_done_o", 1)
         .output("drain_o", 1)
         .output("drain_tag_o", 1);
+    if slots > 1 {
+        md.output("slot_o", slot_bits);
+    }
 
     let slice_sum = slice_sum_function();
-    let block_value = block_value_function();
-    let add = fp_add_function(FloatFormat::F32);
+    let [scale_prepare, scale_finish] = scale_functions();
+    let add = FpAddSteps::new(FloatFormat::F32);
     md.blank().comment("Slice position within the block; the last is 15, 3 or 0.");
     md.logic("slice_q", 4).logic("last_slice", 4);
     md.assign("last_slice", by_format("format_i", 4, |f| f.cycles_per_block() - 1));
 
-    md.blank().comment(
-        "Control of stages 2 and 3: {drain_tag, drain, load, clear, block} as it entered stage 1\n\
-         one and two cycles ago.",
-    );
-    md.logic("scale_ctrl_q", 5).logic("acc_ctrl_q", 5).logic("scale_load_q", 32).logic("acc_load_q", 32);
+    // Control words: {slot (with more than one), drain_tag, drain, load, clear, block}.
+    let ctrl_bits = 5 + slot_bits;
+    let ctrl_in = if slots > 1 {
+        "{slot_i, drain_tag_i, drain_i, load_i, clear_i, block_end}"
+    } else {
+        "{drain_tag_i, drain_i, load_i, clear_i, block_end}"
+    };
+    // Control and load data at the entry of each stage after the first: the scaling, then
+    // each stage of the accumulation; the last is where the accumulator is written.
+    let scaling = cfg.scale_stages as usize;
+    let ctrl: Vec<String> = (0..scaling)
+        .map(|s| if s == 0 { "scale_ctrl_q".to_string() } else { format!("scale{s}_ctrl_q") })
+        .chain((0..stages).map(|s| if s == 0 { "acc_ctrl_q".to_string() } else { format!("add{s}_ctrl_q") }))
+        .collect();
+    let load: Vec<String> = ctrl.iter().map(|c| c.replace("_ctrl_q", "_load_q")).collect();
+    md.blank().comment(format!(
+        "Control of the later stages, as it entered stage 1 one, two, ... cycles ago:\n\
+         {{{}drain_tag, drain, load, clear, block}}, with the load data beside it.",
+        if slots > 1 { "slot, " } else { "" }
+    ));
+    for (c, l) in ctrl.iter().zip(&load) {
+        md.logic(c, ctrl_bits).logic(l, 32);
+    }
     md.wire("block_end", 1, "valid_i && !clear_i && !load_i && slice_q == last_slice");
-    md.always_ff(
-        vec![
-            set("scale_ctrl_q", "'0"),
-            set("acc_ctrl_q", "'0"),
-            set("scale_load_q", "'0"),
-            set("acc_load_q", "'0"),
-        ],
-        vec![
-            set("scale_ctrl_q", "{drain_tag_i, drain_i, load_i, clear_i, block_end}"),
-            set("acc_ctrl_q", "scale_ctrl_q"),
-            if_("load_i", vec![set("scale_load_q", "load_data_i")]),
-            if_("scale_ctrl_q[2]", vec![set("acc_load_q", "scale_load_q")]),
-        ],
-    );
+    let mut reset = Vec::new();
+    let mut shift = vec![set(&ctrl[0], ctrl_in)];
+    for (c, l) in ctrl.iter().zip(&load) {
+        reset.extend([set(c, "'0"), set(l, "'0")]);
+    }
+    shift.push(if_("load_i", vec![set(&load[0], "load_data_i")]));
+    for i in 1..ctrl.len() {
+        shift.push(set(&ctrl[i], &ctrl[i - 1]));
+        shift.push(if_(format!("{}[2]", ctrl[i - 1]), vec![set(&load[i], &load[i - 1])]));
+    }
+    md.always_ff(reset, shift);
 
     // The arithmetic is called inside the clocked branches, not in continuous assignments,
     // so that each stage computes only in the cycles it holds a block.
@@ -328,39 +479,141 @@ pub fn dpe() -> Module {
         )],
     );
 
-    md.blank().comment("Stage 2: the block sum scaled to f32.");
+    let prepared = scale_prepare.call(&["total_q", "a_exp_q", "b_exp_q", "format_q"]);
+    if scaling == 1 {
+        md.blank().comment("Stage 2: the block sum scaled to f32.");
+    } else {
+        md.blank().comment("Stages 2 and 3: the block sum scaled to f32, prepared, then placed.");
+        md.logic("prepared_q", PREPARED_BITS);
+        md.always_ff(
+            vec![set("prepared_q", "'0")],
+            vec![if_("scale_ctrl_q[0]", vec![set("prepared_q", &prepared)])],
+        );
+    }
+    let value = scale_finish.call(&[if scaling == 1 { &prepared } else { "prepared_q" }]);
     md.logic("value_q", 32);
     md.always_ff(
         vec![set("value_q", "'0")],
-        vec![if_(
-            "scale_ctrl_q[0]",
-            vec![set("value_q", block_value.call(&["total_q", "a_exp_q", "b_exp_q", "format_q"]))],
-        )],
+        vec![if_(format!("{}[0]", ctrl[scaling - 1]), vec![set("value_q", value)])],
     );
 
-    md.blank().comment("Stage 3: the accumulator; clear and load act in order with the blocks.");
-    md.logic("acc_q", 32).logic("block_done_q", 1);
+    accumulation(&mut md, cfg, &add, &ctrl[scaling..], &load[scaling..]);
+    md.blank();
+    md.function(slice_sum).function(scale_prepare).function(scale_finish);
+    for step in add.functions() {
+        md.function(step);
+    }
+    md
+}
+
+/// The accumulators after the scaling, the adder's steps spread over `ctrl.len()` stages (`ctrl`
+/// and `load` hold each stage's control word and load data, the entry first, the write-back
+/// last).
+fn accumulation(md: &mut Module, cfg: DpeConfig, add: &FpAddSteps, ctrl: &[String], load: &[String]) {
+    let slots = cfg.interleave;
+    let (entry, exit) = (&ctrl[0], &ctrl[ctrl.len() - 1]);
+    let slot_of = |c: &str| format!("{c}[{}:5]", 4 + cfg.slot_bits());
+    let acc = |c: &str| if slots == 1 { "acc_q".to_string() } else { format!("acc_q[{}]", slot_of(c)) };
+    md.blank();
+    if slots == 1 {
+        md.comment("Accumulation: the accumulator; clear and load act in order with the blocks.");
+        md.logic("acc_q", 32);
+    } else {
+        md.comment(format!(
+            "Accumulation in {} stages: the accumulators, one per slot; clear and load act in order\n\
+             with the blocks of their slot.",
+            ctrl.len()
+        ));
+        md.logic(format!("acc_q [{slots}]"), 32);
+    }
+    md.logic("block_done_q", 1);
+
+    // The adder's input, and its steps: all in the entry stage, or registered between.
+    let mut operand = acc(entry);
+    let stages = ctrl.len();
+    if stages > 1 {
+        md.comment(
+            "A clear or load still in the adder's stages has not written its accumulator yet: a block\n\
+             of its slot entering behind it starts from the value it will write.",
+        );
+        md.logic("pending_q", slots).logic(format!("pending_value_q [{slots}]"), 32);
+        let s = slot_of(entry);
+        operand = format!("pending_q[{s}] ? pending_value_q[{s}] : {operand}");
+        md.always_ff(
+            vec![set("pending_q", "'0"), for_("s", slots, vec![set("pending_value_q[s]", "'0")])],
+            vec![if_else(
+                format!("{entry}[1] || {entry}[2]"),
+                vec![
+                    set(format!("pending_q[{s}]"), "1'b1"),
+                    set(format!("pending_value_q[{s}]"), format!("{entry}[1] ? 32'd0 : {}", load[0])),
+                ],
+                vec![if_(format!("{entry}[0]"), vec![set(format!("pending_q[{s}]"), "1'b0")])],
+            )],
+        );
+    }
+    // The adder's steps in `stages` groups; a register holds each group's result for the next.
+    let groups: &[usize] = match stages {
+        1 => &[4],
+        2 => &[2, 2],
+        3 => &[1, 1, 2],
+        _ => &[1, 1, 1, 1],
+    };
+    let steps = add.steps();
+    let mut sum = String::new();
+    let mut first = 0;
+    for (stage, &count) in groups.iter().enumerate() {
+        let mut expr = if first == 0 { steps[0].call(&[&operand, "value_q"]) } else { sum.clone() };
+        for step in &steps[first.max(1)..first + count] {
+            expr = step.call(&[&expr]);
+        }
+        first += count;
+        if stage + 1 == groups.len() {
+            sum = expr;
+        } else {
+            let register = ["aligned_q", "summed_q", "normalized_q"][first - 1];
+            md.logic(register, steps[first - 1].width());
+            md.always_ff(
+                vec![set(register, "'0")],
+                vec![if_(format!("{}[0]", ctrl[stage]), vec![set(register, expr)])],
+            );
+            sum = register.to_string();
+        }
+    }
+    let written = acc(exit);
     md.always_ff(
-        vec![set("acc_q", "'0"), set("block_done_q", "1'b0")],
+        if slots == 1 {
+            vec![set("acc_q", "'0"), set("block_done_q", "1'b0")]
+        } else {
+            vec![for_("s", slots, vec![set("acc_q[s]", "'0")]), set("block_done_q", "1'b0")]
+        },
         vec![
-            set("block_done_q", "acc_ctrl_q[0]"),
+            set("block_done_q", format!("{exit}[0]")),
             // A block never comes with a clear or a load (they restart the block), so testing
             // it first keeps the adder's result one multiplexer from the register.
             if_else(
-                "acc_ctrl_q[0]",
-                vec![set("acc_q", add.call(&["acc_q", "value_q"]))],
+                format!("{exit}[0]"),
+                vec![set(&written, sum)],
                 vec![if_else(
-                    "acc_ctrl_q[1]",
-                    vec![set("acc_q", "'0")],
-                    vec![if_("acc_ctrl_q[2]", vec![set("acc_q", "acc_load_q")])],
+                    format!("{exit}[1]"),
+                    vec![set(&written, "'0")],
+                    vec![if_(format!("{exit}[2]"), vec![set(&written, &load[load.len() - 1])])],
                 )],
             ),
         ],
     );
-    md.assign("acc_o", "acc_q")
-        .assign("block_done_o", "block_done_q")
-        .assign("drain_o", "acc_ctrl_q[3]")
-        .assign("drain_tag_o", "acc_ctrl_q[4]");
-    md.blank().function(slice_sum).function(block_value).function(add);
-    md
+    md.assign("block_done_o", "block_done_q")
+        .assign("drain_o", format!("{exit}[3]"))
+        .assign("drain_tag_o", format!("{exit}[4]"));
+    if slots == 1 {
+        md.assign("acc_o", "acc_q");
+    } else {
+        md.comment("The slot acc_o shows: the drained one in a drain's cycle, else the last block's.");
+        md.logic("done_slot_q", cfg.slot_bits());
+        md.always_ff(
+            vec![set("done_slot_q", "'0")],
+            vec![if_(format!("{exit}[0]"), vec![set("done_slot_q", slot_of(exit))])],
+        );
+        md.assign("slot_o", format!("{exit}[3] ? {} : done_slot_q", slot_of(exit)));
+        md.assign("acc_o", "acc_q[slot_o]");
+    }
 }

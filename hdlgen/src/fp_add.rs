@@ -1,6 +1,6 @@
 //! `fp32_add`: IEEE-754 addition, round to nearest even, subnormals in and out, IEEE signed
-//! zeros, every NaN out as the canonical quiet NaN, overflow to infinity. Combinational, so a
-//! DPE can add one block sum per cycle into its accumulator.
+//! zeros, every NaN out as the canonical quiet NaN, overflow to infinity. Combinational, and
+//! cut into four steps that a pipeline may register between.
 
 use crate::verilog::{if_, set, Function, Module};
 
@@ -39,10 +39,10 @@ impl FloatFormat {
     }
 }
 
-/// Generates the adder module: `sum_o = a_i + b_i`, through [`fp_add_function`].
+/// Generates the adder module: `sum_o = a_i + b_i`, through [`FpAddSteps`].
 pub fn fp_add(f: FloatFormat) -> Module {
     let w = f.width();
-    let add = fp_add_function(f);
+    let add = FpAddSteps::new(f);
     let mut md = Module::new(
         f.add_module_name(),
         format!(
@@ -55,19 +55,96 @@ pub fn fp_add(f: FloatFormat) -> Module {
         ),
     );
     md.input("a_i", w).input("b_i", w).output("sum_o", w);
-    md.blank().assign("sum_o", add.call(&["a_i", "b_i"]));
-    md.blank().function(add);
+    md.blank().assign("sum_o", add.call("a_i", "b_i"));
+    md.blank();
+    for step in add.functions() {
+        md.function(step);
+    }
     md
 }
 
-/// The adder as a function of `a` and `b`, for modules that add inside a clocked branch.
-pub fn fp_add_function(f: FloatFormat) -> Function {
+/// The adder as four functions, so that a pipeline can put registers between them and a
+/// module can add inside a clocked branch: `align` orders and classifies the operands and
+/// aligns the smaller one, `sum` adds or subtracts the significands, `normalize` shifts the
+/// result into place, `round` rounds and packs. `round(normalize(sum(align(a, b))))` is the
+/// whole addition.
+pub struct FpAddSteps {
+    pub align: Function,
+    pub sum: Function,
+    pub normalize: Function,
+    pub round: Function,
+}
+
+impl FpAddSteps {
+    pub fn new(f: FloatFormat) -> FpAddSteps {
+        FpAddSteps {
+            align: align_function(f),
+            sum: sum_function(f),
+            normalize: normalize_function(f),
+            round: round_function(f),
+        }
+    }
+
+    /// The whole addition `a + b` as one expression.
+    pub fn call(&self, a: &str, b: &str) -> String {
+        self.steps().iter().skip(1).fold(self.align.call(&[a, b]), |x, step| step.call(&[&x]))
+    }
+
+    /// The steps in order: `align` takes the two operands, each later one its predecessor's
+    /// result.
+    pub fn steps(&self) -> [&Function; 4] {
+        [&self.align, &self.sum, &self.normalize, &self.round]
+    }
+
+    pub fn functions(self) -> [Function; 4] {
+        [self.align, self.sum, self.normalize, self.round]
+    }
+}
+
+/// Bits of the significand with hidden, guard, round and sticky bits.
+fn extended_bits(f: FloatFormat) -> u32 {
+    f.frac_bits + 4
+}
+
+/// `align`'s result: `{nan, x_inf, subtract, near, x, y_aligned, y_near}`.
+fn aligned_bits(f: FloatFormat) -> u32 {
+    4 + f.width() + 2 * extended_bits(f)
+}
+
+/// `sum`'s result: `{nan, x_inf, subtract, near, x, far_raw, near_raw}`.
+fn summed_bits(f: FloatFormat) -> u32 {
+    4 + f.width() + 2 * extended_bits(f) + 1
+}
+
+/// `normalize`'s result: `{nan, x_inf, sign, x, norm, norm_exp}`.
+fn normalized_bits(f: FloatFormat) -> u32 {
+    3 + f.width() + extended_bits(f) + f.exp_bits + 1
+}
+
+/// Declares the flags and the larger operand `x` that lead `align`'s and `sum`'s results.
+fn unpack_head(fun: &mut Function, f: FloatFormat, input: &str, width: u32) {
+    let w = f.width();
+    for (i, flag) in ["nan", "x_inf", "subtract", "near"].iter().enumerate() {
+        fun.let_(*flag, 1, format!("{input}[{}]", width - 1 - i as u32));
+    }
+    fun.let_("x", w, format!("{input}[{} -: {w}]", width - 5));
+}
+
+/// The significand of `v` with its hidden bit; subnormals use the exponent of the smallest
+/// normal.
+fn significand(fun: &mut Function, f: FloatFormat, v: &str) {
+    let (w, m) = (f.width(), f.frac_bits);
+    fun.let_(format!("{v}_normal"), 1, format!("{v}[{}:{m}] != '0", w - 2));
+    fun.let_(format!("{v}_sig"), m + 1, format!("{{{v}_normal, {v}[{}:0]}}", m - 1));
+}
+
+/// Step 1: order the operands by magnitude, classify them, and align y on both paths.
+fn align_function(f: FloatFormat) -> Function {
     let (e, m) = (f.exp_bits, f.frac_bits);
     let w = f.width();
-    let sig = m + 1; // significand with its hidden bit
-    let ext = sig + 3; // significand, guard, round, sticky
+    let ext = extended_bits(f);
     let exp_max = f.exp_max();
-    let mut fun = Function::new(format!("{}_f", f.add_module_name()), w);
+    let mut fun = Function::new(format!("{}_align", f.add_module_name()), aligned_bits(f));
     fun.input("a", w).input("b", w);
 
     fun.comment("Order the operands by magnitude: x is the larger, y the smaller.");
@@ -84,12 +161,8 @@ pub fn fp_add_function(f: FloatFormat) -> Function {
     fun.let_("x_inf", 1, class("x", true));
     fun.let_("y_inf", 1, class("y", true));
     fun.let_("subtract", 1, format!("x[{}] ^ y[{}]", w - 1, w - 1));
-
-    fun.comment("Significands with the hidden bit; subnormals use the exponent of the smallest normal.");
-    for v in ["x", "y"] {
-        fun.let_(format!("{v}_normal"), 1, format!("{v}[{}:{m}] != '0", w - 2));
-        fun.let_(format!("{v}_sig"), sig, format!("{{{v}_normal, {v}[{}:0]}}", m - 1));
-    }
+    fun.let_("nan", 1, "any_nan || (x_inf && y_inf && subtract)");
+    significand(&mut fun, f, "y");
 
     fun.comment(
         "Two paths, as fast adders have. The far path (an addition, or a subtraction of exponents\n\
@@ -106,20 +179,54 @@ pub fn fp_add_function(f: FloatFormat) -> Function {
             format!("({v}[{}:{m}] != '0) ? {v}[{}:{m}] : {e}'d1", w - 2, w - 2),
         );
     }
-    fun.let_("x_exp", e, "a_larger ? a_exp_eff : b_exp_eff");
     fun.let_("shift", e, "a_larger ? a_exp_eff - b_exp_eff : b_exp_eff - a_exp_eff");
     fun.let_("near", 1, format!("subtract && shift[{}:1] == '0", e - 1));
-    fun.let_("x_full", ext + 1, "{1'b0, x_sig, 3'b000}");
     fun.let_("y_full", ext, "{y_sig, 3'b000}");
-    let ew = e + 1;
     let top = ext - 1;
-
-    fun.comment("Far path. A subtraction here leaves at least half of x: one left shift at most.");
     fun.let_("shift_out", 1, format!("shift >= {e}'d{ext}"));
     fun.let_("y_shifted", ext, "shift_out ? '0 : y_full >> shift");
     fun.let_("y_lost", ext, format!("shift_out ? y_full : y_full & ~({ext}'({{{ext}{{1'b1}}}}) << shift)"));
     fun.let_("y_aligned", ext, format!("{{y_shifted[{top}:1], y_shifted[0] | (y_lost != '0)}}"));
+    fun.let_("y_near", ext, "shift[0] ? y_full >> 1 : y_full");
+    fun.result("{nan, x_inf, subtract, near, x, y_aligned, y_near}");
+    fun
+}
+
+/// Step 2: the far path's sum or difference and the near path's difference.
+fn sum_function(f: FloatFormat) -> Function {
+    let ext = extended_bits(f);
+    let width = aligned_bits(f);
+    let mut fun = Function::new(format!("{}_sum", f.add_module_name()), summed_bits(f));
+    fun.input("aligned", width);
+    unpack_head(&mut fun, f, "aligned", width);
+    fun.let_("y_aligned", ext, format!("aligned[{} +: {ext}]", ext));
+    fun.let_("y_near", ext, format!("aligned[0 +: {ext}]"));
+    significand(&mut fun, f, "x");
+    fun.let_("x_full", ext + 1, "{1'b0, x_sig, 3'b000}");
+    fun.comment("Far path. A subtraction here leaves at least half of x: one left shift at most.");
     fun.let_("far_raw", ext + 1, "subtract ? x_full - {1'b0, y_aligned} : x_full + {1'b0, y_aligned}");
+    fun.comment("Near path: |x| >= |y|, so the difference is never negative.");
+    fun.let_("near_raw", ext, format!("x_full[{}:0] - y_near", ext - 1));
+    fun.result("{nan, x_inf, subtract, near, x, far_raw, near_raw}");
+    fun
+}
+
+/// Step 3: normalize the far or the near path's result.
+fn normalize_function(f: FloatFormat) -> Function {
+    let (e, m) = (f.exp_bits, f.frac_bits);
+    let w = f.width();
+    let ext = extended_bits(f);
+    let ew = e + 1;
+    let top = ext - 1;
+    let width = summed_bits(f);
+    let mut fun = Function::new(format!("{}_normalize", f.add_module_name()), normalized_bits(f));
+    fun.input("summed", width);
+    unpack_head(&mut fun, f, "summed", width);
+    fun.let_("far_raw", ext + 1, format!("summed[{ext} +: {}]", ext + 1));
+    fun.let_("near_raw", ext, format!("summed[0 +: {ext}]"));
+    fun.let_("x_exp", e, format!("(x[{}:{m}] != '0) ? x[{}:{m}] : {e}'d1", w - 2, w - 2));
+
+    fun.comment("Far path: a carry shifts right by one, a subtraction that lost the top bit left by one.");
     fun.let_("far_carry", 1, format!("far_raw[{ext}]"));
     fun.let_("far_left", 1, format!("subtract && !far_raw[{top}]"));
     fun.let_(
@@ -139,15 +246,34 @@ pub fn fp_add_function(f: FloatFormat) -> Function {
     );
 
     fun.comment(
-        "Near path: |x| >= |y|, so the difference is never negative. Normalize left by the\n\
-         leading zeros, but never below the smallest normal exponent (the result is then\n\
-         subnormal). Exponents get one more bit for overflow.",
+        "Near path: normalize left by the leading zeros, but never below the smallest normal\n\
+         exponent (the result is then subnormal). Exponents get one more bit for overflow.",
     );
-    fun.let_("near_raw", ext, format!("x_full[{top}:0] - (shift[0] ? y_full >> 1 : y_full)"));
     fun.let_("headroom", ew, format!("{{1'b0, x_exp}} - {ew}'d1"));
     normalize_left(&mut fun, "near_raw", ext, "headroom", ew, ["near_norm", "near_left"]);
     fun.let_("norm", ext, "near ? near_norm : far_norm");
     fun.let_("norm_exp", ew, "near ? {1'b0, x_exp} - near_left : far_exp");
+    fun.comment("Only the near path cancels to zero, and an exact zero difference is +0.");
+    fun.let_("sign", 1, format!("x[{}] & ~(near && near_raw == '0)", w - 1));
+    fun.result("{nan, x_inf, sign, x, norm, norm_exp}");
+    fun
+}
+
+/// Step 4: round to nearest even and pack, or give the special result.
+fn round_function(f: FloatFormat) -> Function {
+    let (e, m) = (f.exp_bits, f.frac_bits);
+    let w = f.width();
+    let ext = extended_bits(f);
+    let exp_max = f.exp_max();
+    let ew = e + 1;
+    let width = normalized_bits(f);
+    let mut fun = Function::new(format!("{}_round", f.add_module_name()), w);
+    fun.input("normalized", width);
+    let mut at = width;
+    for (name, bits) in [("nan", 1), ("x_inf", 1), ("sign", 1), ("x", w), ("norm", ext), ("norm_exp", ew)] {
+        at -= bits;
+        fun.let_(name, bits, format!("normalized[{at} +: {bits}]"));
+    }
     fun.let_("overflow", 1, format!("norm_exp >= {ew}'d{exp_max}"));
 
     fun.comment(
@@ -157,10 +283,8 @@ pub fn fp_add_function(f: FloatFormat) -> Function {
     fun.let_("round_up", 1, "norm[2] & (norm[1] | norm[0] | norm[3])");
     fun.let_("biased", e, format!("norm[{}] ? norm_exp[{}:0] : '0", ext - 1, e - 1));
     fun.let_("rounded", w - 1, format!("{{biased, norm[{}:3]}} + {}'(round_up)", ext - 2, w - 1));
-    fun.comment("Only the near path cancels to zero, and an exact zero difference is +0.");
-    fun.let_("sign", 1, format!("x[{}] & ~(near && near_raw == '0)", w - 1));
     fun.result(format!(
-        "(any_nan || (x_inf && y_inf && subtract)) ? {w}'h{:X}\n      : x_inf ? x\n      : overflow ? {{x[{}], {e}'h{exp_max:X}, {m}'d0}}\n      : {{sign, rounded}}",
+        "nan ? {w}'h{:X}\n      : x_inf ? x\n      : overflow ? {{x[{}], {e}'h{exp_max:X}, {m}'d0}}\n      : {{sign, rounded}}",
         f.canonical_nan(),
         w - 1
     ));

@@ -70,9 +70,9 @@ pub struct Pipeline {
     /// Cycles from a drain command to the result in the array's capture register, past the
     /// skew.
     pub drain_delay: u32,
-    /// Outputs each DPE accumulates at once (1: no interleaving; the accumulation closes
-    /// timing in one cycle).
-    pub accumulators_per_dpe: u32,
+    /// The DPE's generator parameters (`hdlgen::dpe::DpeConfig`): outputs it interleaves
+    /// (accumulators) and the stages of its scaling and of its accumulation.
+    pub dpe: dpe::DpeConfig,
 }
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -112,7 +112,7 @@ impl ConfigFile {
                 dpe_stages: dpe::LATENCY,
                 edge_registers: array::EDGE_LATENCY,
                 drain_delay: array::drain_delay(),
-                accumulators_per_dpe: 1,
+                dpe: dpe::DpeConfig::SINGLE,
             },
             modules: accel_design(config).modules().map(|m| m.name().to_string()).collect(),
         }
@@ -155,6 +155,7 @@ pub fn designs() -> Vec<Design> {
         Design::leaf(fp_add(FloatFormat::F32)),
         Design::leaf(mx_convert()),
         dpe_design(),
+        dpe::dpe_design_with(dpe::DpeConfig::INTERLEAVED),
         array_design(ArrayConfig::SMALL),
     ]
 }

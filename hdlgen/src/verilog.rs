@@ -45,6 +45,11 @@ impl Function {
         &self.name
     }
 
+    /// Bits of the result.
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
     pub fn input(&mut self, name: impl Into<String>, width: u32) -> &mut Function {
         self.inputs.push((name.into(), width));
         self

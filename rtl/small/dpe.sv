@@ -5,15 +5,16 @@
 // digits in bits [4e +: 4]; MX4: element e in bits [2e +: 2]) and a sign per element. The
 // block's shared exponents and micro-exponents stay on their ports for all of its slices.
 // 
-// Three stages, so that no path holds more than one of the long operations:
+// Pipeline stages, so that no path holds more than one of the long operations:
 // 1. slice: the slice's exact integer sum joins the block sum; at the block's last slice
-// the exact block sum is registered with its exponents;
-// 2. scale: the block sum is scaled to f32 (one rounding, only below the normal range);
+//    the exact block sum is registered with its exponents;
+// 2. scale: the block sum is scaled to f32 (one rounding, only below the normal
+//    range);
 // 3. accumulate: one IEEE addition into the output-stationary accumulator.
 // The accumulation is the only loop, and one f32 addition closes at the target clock, so
 // blocks of one output may arrive every cycle (MX4) and are added in K order without an
-// interleave of several outputs. acc_o includes a block 3 cycles after its last slice was
-// on the ports, and block_done_o pulses then.
+// interleave of several outputs. acc_o includes a block 3 cycles after its last slice was on the
+// ports, and block_done_o pulses then.
 // 
 // clear_i (to +0) and load_i (to load_data_i, to accumulate into an existing output) take
 // priority over valid_i and restart the block; they travel down the stages with the blocks,
@@ -51,26 +52,26 @@ module dpe (
   logic [3:0] last_slice;
   assign last_slice = (format_i == 2'd0) ? 4'd15 : (format_i == 2'd1) ? 4'd3 : 4'd0;
 
-  // Control of stages 2 and 3: {drain_tag, drain, load, clear, block} as it entered stage 1
-  // one and two cycles ago.
+  // Control of the later stages, as it entered stage 1 one, two, ... cycles ago:
+  // {drain_tag, drain, load, clear, block}, with the load data beside it.
   logic [4:0]  scale_ctrl_q;
-  logic [4:0]  acc_ctrl_q;
   logic [31:0] scale_load_q;
+  logic [4:0]  acc_ctrl_q;
   logic [31:0] acc_load_q;
   logic        block_end;
   assign block_end = valid_i && !clear_i && !load_i && slice_q == last_slice;
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       scale_ctrl_q <= '0;
-      acc_ctrl_q <= '0;
       scale_load_q <= '0;
+      acc_ctrl_q <= '0;
       acc_load_q <= '0;
     end else begin
       scale_ctrl_q <= {drain_tag_i, drain_i, load_i, clear_i, block_end};
-      acc_ctrl_q <= scale_ctrl_q;
       if (load_i) begin
         scale_load_q <= load_data_i;
       end
+      acc_ctrl_q <= scale_ctrl_q;
       if (scale_ctrl_q[2]) begin
         acc_load_q <= scale_load_q;
       end
@@ -116,12 +117,12 @@ module dpe (
       value_q <= '0;
     end else begin
       if (scale_ctrl_q[0]) begin
-        value_q <= block_value(total_q, a_exp_q, b_exp_q, format_q);
+        value_q <= scale_finish(scale_prepare(total_q, a_exp_q, b_exp_q, format_q));
       end
     end
   end
 
-  // Stage 3: the accumulator; clear and load act in order with the blocks.
+  // Accumulation: the accumulator; clear and load act in order with the blocks.
   logic [31:0] acc_q;
   logic        block_done_q;
   always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -131,7 +132,7 @@ module dpe (
     end else begin
       block_done_q <= acc_ctrl_q[0];
       if (acc_ctrl_q[0]) begin
-        acc_q <= fp32_add_f(acc_q, value_q);
+        acc_q <= fp32_add_round(fp32_add_normalize(fp32_add_sum(fp32_add_align(acc_q, value_q))));
       end else if (acc_ctrl_q[1]) begin
         acc_q <= '0;
       end else if (acc_ctrl_q[2]) begin
@@ -139,10 +140,10 @@ module dpe (
       end
     end
   end
-  assign acc_o = acc_q;
   assign block_done_o = block_done_q;
   assign drain_o = acc_ctrl_q[3];
   assign drain_tag_o = acc_ctrl_q[4];
+  assign acc_o = acc_q;
 
   function automatic logic [21:0] slice_sum(
     input logic [21:0] partial,
@@ -262,7 +263,7 @@ module dpe (
     csa_carry_15 = 22'(((csa_sum_14 & csa_carry_14) | (csa_sum_14 & csa_carry_13) | (csa_carry_14 & csa_carry_13)) << 1);
     slice_sum = csa_sum_15 + csa_carry_15;
   endfunction
-  function automatic logic [31:0] block_value(
+  function automatic logic [54:0] scale_prepare(
     input logic [21:0] block_sum,
     input logic [7:0] a_exp,
     input logic [7:0] b_exp,
@@ -275,16 +276,9 @@ module dpe (
     logic [4:0]  mag_zeros;
     logic [4:0]  msb;
     logic [9:0]  exp_sum;
-    logic [9:0]  lead_offset;
-    logic [9:0]  sub_offset;
     logic [9:0]  lead_exp;
-    logic [22:0] frac_normal;
-    logic [7:0]  biased;
-    logic [21:0] padded;
+    logic [9:0]  sub_offset;
     logic [4:0]  right;
-    logic [22:0] kept;
-    logic        round_up;
-    logic [30:0] kept_rounded;
     nan_block = a_exp == 8'hFF || b_exp == 8'hFF;
     negative = block_sum[21];
     magnitude = negative ? 21'(-block_sum) : block_sum[20:0];
@@ -313,38 +307,68 @@ module dpe (
     end
     msb = (magnitude == '0) ? 5'd0 : 5'd20 - mag_zeros;
     exp_sum = 10'(a_exp) + 10'(b_exp);
+    lead_exp = exp_sum + 10'(msb);
+    // The right shift of a subnormal result; 22 or more leaves less than half.
+    sub_offset = (format == 2'd0) ? 10'd119 : (format == 2'd1) ? 10'd113 : 10'd109;
+    right = (sub_offset - exp_sum > 10'd22) ? 5'd22 : 5'(sub_offset - exp_sum);
+    scale_prepare = {nan_block, negative, format, msb, magnitude, exp_sum, lead_exp, right};
+  endfunction
+  function automatic logic [31:0] scale_finish(
+    input logic [54:0] prepared
+  );
+    logic        nan_block;
+    logic        negative;
+    logic [1:0]  format;
+    logic [4:0]  msb;
+    logic [20:0] magnitude;
+    logic [9:0]  exp_sum;
+    logic [9:0]  lead_exp;
+    logic [4:0]  right;
+    logic [9:0]  lead_offset;
+    logic [9:0]  sub_offset;
+    logic [22:0] frac_normal;
+    logic [7:0]  biased;
+    logic [21:0] padded;
+    logic [22:0] kept;
+    logic        round_up;
+    logic [30:0] kept_rounded;
+    nan_block = prepared[54 +: 1];
+    negative = prepared[53 +: 1];
+    format = prepared[51 +: 2];
+    msb = prepared[46 +: 5];
+    magnitude = prepared[25 +: 21];
+    exp_sum = prepared[15 +: 10];
+    lead_exp = prepared[5 +: 10];
+    right = prepared[0 +: 5];
     // Exponent offsets: 127 + 2m places the leading bit; 105 + 2m places bit 0 at 2^-149.
     lead_offset = (format == 2'd0) ? 10'd141 : (format == 2'd1) ? 10'd135 : 10'd131;
     sub_offset = (format == 2'd0) ? 10'd119 : (format == 2'd1) ? 10'd113 : 10'd109;
-    lead_exp = exp_sum + 10'(msb);
     frac_normal = 23'({23'd0, magnitude} << (5'd23 - msb));
     biased = 8'(lead_exp - lead_offset);
     padded = {1'b0, magnitude};
-    right = 5'd0;
     kept = 23'd0;
     round_up = 1'b0;
     kept_rounded = 31'd0;
     if (nan_block) begin
-      block_value = 32'h7FC00000;
+      scale_finish = 32'h7FC00000;
     end else if (magnitude == '0) begin
-      block_value = 32'd0;
+      scale_finish = 32'd0;
     end else if (lead_exp >= lead_offset + 10'd255) begin
-      block_value = {negative, 8'hFF, 23'd0};
+      scale_finish = {negative, 8'hFF, 23'd0};
     end else if (lead_exp > lead_offset) begin
-      block_value = {negative, biased, frac_normal};
+      scale_finish = {negative, biased, frac_normal};
     end else if (exp_sum >= sub_offset) begin
-      block_value = {negative, 8'd0, {2'b00, magnitude} << (exp_sum - sub_offset)};
+      scale_finish = {negative, 8'd0, {2'b00, magnitude} << (exp_sum - sub_offset)};
     end else begin
-      // Subnormal after a right shift; 22 or more leaves less than half.
-      right = (sub_offset - exp_sum > 10'd22) ? 5'd22 : 5'(sub_offset - exp_sum);
+      // Subnormal after a right shift.
       kept = {2'b00, magnitude} >> right;
       // The guard bit reads the padded magnitude: bit 21 exists (and is 0).
       round_up = padded[right - 5'd1] && (kept[0] || (padded & ((22'd1 << (right - 5'd1)) - 22'd1)) != '0);
       kept_rounded = 31'(kept) + 31'(round_up);
-      block_value = {negative, kept_rounded};
+      scale_finish = {negative, kept_rounded};
     end
   endfunction
-  function automatic logic [31:0] fp32_add_f(
+  function automatic logic [89:0] fp32_add_align(
     input logic [31:0] a,
     input logic [31:0] b
   );
@@ -355,38 +379,19 @@ module dpe (
     logic        x_inf;
     logic        y_inf;
     logic        subtract;
-    logic        x_normal;
-    logic [23:0] x_sig;
+    logic        nan;
     logic        y_normal;
     logic [23:0] y_sig;
     logic [7:0]  a_exp_eff;
     logic [7:0]  b_exp_eff;
-    logic [7:0]  x_exp;
     logic [7:0]  shift;
     logic        near;
-    logic [27:0] x_full;
     logic [26:0] y_full;
     logic        shift_out;
     logic [26:0] y_shifted;
     logic [26:0] y_lost;
     logic [26:0] y_aligned;
-    logic [27:0] far_raw;
-    logic        far_carry;
-    logic        far_left;
-    logic [26:0] far_norm;
-    logic [8:0]  far_exp;
-    logic [26:0] near_raw;
-    logic [8:0]  headroom;
-    logic [26:0] near_norm;
-    logic [8:0]  near_left;
-    logic [8:0]  near_left_room;
-    logic [26:0] norm;
-    logic [8:0]  norm_exp;
-    logic        overflow;
-    logic        round_up;
-    logic [7:0]  biased;
-    logic [30:0] rounded;
-    logic        sign;
+    logic [26:0] y_near;
     // Order the operands by magnitude: x is the larger, y the smaller.
     a_larger = a[30:0] >= b[30:0];
     x = a_larger ? a : b;
@@ -396,9 +401,7 @@ module dpe (
     x_inf = x[30:23] == 8'hFF && x[22:0] == '0;
     y_inf = y[30:23] == 8'hFF && y[22:0] == '0;
     subtract = x[31] ^ y[31];
-    // Significands with the hidden bit; subnormals use the exponent of the smallest normal.
-    x_normal = x[30:23] != '0;
-    x_sig = {x_normal, x[22:0]};
+    nan = any_nan || (x_inf && y_inf && subtract);
     y_normal = y[30:23] != '0;
     y_sig = {y_normal, y[22:0]};
     // Two paths, as fast adders have. The far path (an addition, or a subtraction of exponents
@@ -409,25 +412,84 @@ module dpe (
     // beside the magnitude comparison, not after the swap.
     a_exp_eff = (a[30:23] != '0) ? a[30:23] : 8'd1;
     b_exp_eff = (b[30:23] != '0) ? b[30:23] : 8'd1;
-    x_exp = a_larger ? a_exp_eff : b_exp_eff;
     shift = a_larger ? a_exp_eff - b_exp_eff : b_exp_eff - a_exp_eff;
     near = subtract && shift[7:1] == '0;
-    x_full = {1'b0, x_sig, 3'b000};
     y_full = {y_sig, 3'b000};
-    // Far path. A subtraction here leaves at least half of x: one left shift at most.
     shift_out = shift >= 8'd27;
     y_shifted = shift_out ? '0 : y_full >> shift;
     y_lost = shift_out ? y_full : y_full & ~(27'({27{1'b1}}) << shift);
     y_aligned = {y_shifted[26:1], y_shifted[0] | (y_lost != '0)};
+    y_near = shift[0] ? y_full >> 1 : y_full;
+    fp32_add_align = {nan, x_inf, subtract, near, x, y_aligned, y_near};
+  endfunction
+  function automatic logic [90:0] fp32_add_sum(
+    input logic [89:0] aligned
+  );
+    logic        nan;
+    logic        x_inf;
+    logic        subtract;
+    logic        near;
+    logic [31:0] x;
+    logic [26:0] y_aligned;
+    logic [26:0] y_near;
+    logic        x_normal;
+    logic [23:0] x_sig;
+    logic [27:0] x_full;
+    logic [27:0] far_raw;
+    logic [26:0] near_raw;
+    nan = aligned[89];
+    x_inf = aligned[88];
+    subtract = aligned[87];
+    near = aligned[86];
+    x = aligned[85 -: 32];
+    y_aligned = aligned[27 +: 27];
+    y_near = aligned[0 +: 27];
+    x_normal = x[30:23] != '0;
+    x_sig = {x_normal, x[22:0]};
+    x_full = {1'b0, x_sig, 3'b000};
+    // Far path. A subtraction here leaves at least half of x: one left shift at most.
     far_raw = subtract ? x_full - {1'b0, y_aligned} : x_full + {1'b0, y_aligned};
+    // Near path: |x| >= |y|, so the difference is never negative.
+    near_raw = x_full[26:0] - y_near;
+    fp32_add_sum = {nan, x_inf, subtract, near, x, far_raw, near_raw};
+  endfunction
+  function automatic logic [70:0] fp32_add_normalize(
+    input logic [90:0] summed
+  );
+    logic        nan;
+    logic        x_inf;
+    logic        subtract;
+    logic        near;
+    logic [31:0] x;
+    logic [27:0] far_raw;
+    logic [26:0] near_raw;
+    logic [7:0]  x_exp;
+    logic        far_carry;
+    logic        far_left;
+    logic [26:0] far_norm;
+    logic [8:0]  far_exp;
+    logic [8:0]  headroom;
+    logic [26:0] near_norm;
+    logic [8:0]  near_left;
+    logic [8:0]  near_left_room;
+    logic [26:0] norm;
+    logic [8:0]  norm_exp;
+    logic        sign;
+    nan = summed[90];
+    x_inf = summed[89];
+    subtract = summed[88];
+    near = summed[87];
+    x = summed[86 -: 32];
+    far_raw = summed[27 +: 28];
+    near_raw = summed[0 +: 27];
+    x_exp = (x[30:23] != '0) ? x[30:23] : 8'd1;
+    // Far path: a carry shifts right by one, a subtraction that lost the top bit left by one.
     far_carry = far_raw[27];
     far_left = subtract && !far_raw[26];
     far_norm = far_carry ? {far_raw[27:2], far_raw[1] | far_raw[0]} : far_left ? {far_raw[25:0], 1'b0} : far_raw[26:0];
     far_exp = far_carry ? {1'b0, x_exp} + 9'd1 : far_left ? {1'b0, x_exp} - 9'd1 : {1'b0, x_exp};
-    // Near path: |x| >= |y|, so the difference is never negative. Normalize left by the
-    // leading zeros, but never below the smallest normal exponent (the result is then
-    // subnormal). Exponents get one more bit for overflow.
-    near_raw = x_full[26:0] - (shift[0] ? y_full >> 1 : y_full);
+    // Near path: normalize left by the leading zeros, but never below the smallest normal
+    // exponent (the result is then subnormal). Exponents get one more bit for overflow.
     headroom = {1'b0, x_exp} - 9'd1;
     near_norm = near_raw;
     near_left = '0;
@@ -459,15 +521,36 @@ module dpe (
     end
     norm = near ? near_norm : far_norm;
     norm_exp = near ? {1'b0, x_exp} - near_left : far_exp;
+    // Only the near path cancels to zero, and an exact zero difference is +0.
+    sign = x[31] & ~(near && near_raw == '0);
+    fp32_add_normalize = {nan, x_inf, sign, x, norm, norm_exp};
+  endfunction
+  function automatic logic [31:0] fp32_add_round(
+    input logic [70:0] normalized
+  );
+    logic        nan;
+    logic        x_inf;
+    logic        sign;
+    logic [31:0] x;
+    logic [26:0] norm;
+    logic [8:0]  norm_exp;
+    logic        overflow;
+    logic        round_up;
+    logic [7:0]  biased;
+    logic [30:0] rounded;
+    nan = normalized[70 +: 1];
+    x_inf = normalized[69 +: 1];
+    sign = normalized[68 +: 1];
+    x = normalized[36 +: 32];
+    norm = normalized[9 +: 27];
+    norm_exp = normalized[0 +: 9];
     overflow = norm_exp >= 9'd255;
     // Round to nearest even on guard, round and sticky. Adding the increment to the packed
     // exponent and fraction lets a carry move into the exponent (and up to infinity).
     round_up = norm[2] & (norm[1] | norm[0] | norm[3]);
     biased = norm[26] ? norm_exp[7:0] : '0;
     rounded = {biased, norm[25:3]} + 31'(round_up);
-    // Only the near path cancels to zero, and an exact zero difference is +0.
-    sign = x[31] & ~(near && near_raw == '0);
-    fp32_add_f = (any_nan || (x_inf && y_inf && subtract)) ? 32'h7FC00000
+    fp32_add_round = nan ? 32'h7FC00000
       : x_inf ? x
       : overflow ? {x[31], 8'hFF, 23'd0}
       : {sign, rounded};

@@ -2,22 +2,99 @@
 
 use mx::{Block, Format, BLOCK};
 
-use crate::DpeModel;
+use hdlgen::dpe::DpeConfig;
 
-/// One dot-product engine on the generated RTL, clocked one cycle at a time. Blocks stream
-/// back to back; the accumulator reaches the outputs `hdlgen::dpe::LATENCY` cycles after a
-/// block's last slice, so the harness records what the DPE delivers: the accumulator at every
-/// `block_done_o` pulse and at every `drain_o`.
-pub struct Dpe {
-    model: DpeModel,
-    cycles: u64,
-    done: Vec<(u64, f32)>,
-    drained: Vec<f32>,
+use crate::{DpeI4S2A4Model, DpeModel};
+
+/// A generated DPE's Verilator model, as [`DpeHarness`] drives it: every DPE configuration
+/// the sim crate builds has these ports (with one accumulator, no slot ports: slot 0).
+pub trait DpePorts {
+    /// The generator parameters of the model.
+    const CONFIG: DpeConfig;
+    fn create() -> Self;
+    fn reset(&mut self);
+    fn tick(&mut self);
+    fn set_format_i(&mut self, value: u64);
+    fn set_clear_i(&mut self, value: u64);
+    fn set_load_i(&mut self, value: u64);
+    fn set_load_data_i(&mut self, value: u64);
+    fn set_drain_i(&mut self, value: u64);
+    fn set_valid_i(&mut self, value: u64);
+    fn set_slot_i(&mut self, value: u64);
+    fn set_a_exp_i(&mut self, value: u64);
+    fn set_b_exp_i(&mut self, value: u64);
+    fn set_a_micro_i(&mut self, value: u64);
+    fn set_b_micro_i(&mut self, value: u64);
+    fn set_a_sign_i(&mut self, value: u64);
+    fn set_a_mag_i(&mut self, value: u64);
+    fn set_b_sign_i(&mut self, value: u64);
+    fn set_b_mag_i(&mut self, value: u64);
+    fn acc_o(&self) -> u64;
+    fn block_done_o(&self) -> u64;
+    fn drain_o(&self) -> u64;
+    fn slot_o(&self) -> u64;
 }
 
-impl Default for Dpe {
+macro_rules! dpe_ports {
+    ($model:ident, $config:expr $(, $slot_in:ident, $slot_out:ident)?) => {
+        impl DpePorts for $model {
+            const CONFIG: DpeConfig = $config;
+            fn create() -> Self {
+                $model::new()
+            }
+            fn reset(&mut self) {
+                $model::reset(self)
+            }
+            fn tick(&mut self) {
+                $model::tick(self)
+            }
+            dpe_ports!(@set $model: set_format_i, set_clear_i, set_load_i, set_load_data_i, set_drain_i,
+                set_valid_i, set_a_exp_i, set_b_exp_i, set_a_micro_i, set_b_micro_i, set_a_sign_i,
+                set_a_mag_i, set_b_sign_i, set_b_mag_i);
+            dpe_ports!(@get $model: acc_o, block_done_o, drain_o);
+            fn set_slot_i(&mut self, _value: u64) {
+                $($model::$slot_in(self, _value);)?
+            }
+            fn slot_o(&self) -> u64 {
+                0 $(+ $model::$slot_out(self))?
+            }
+        }
+    };
+    (@set $model:ident: $($name:ident),*) => {
+        $(fn $name(&mut self, value: u64) {
+            $model::$name(self, value)
+        })*
+    };
+    (@get $model:ident: $($name:ident),*) => {
+        $(fn $name(&self) -> u64 {
+            $model::$name(self)
+        })*
+    };
+}
+
+dpe_ports!(DpeModel, DpeConfig::SINGLE);
+dpe_ports!(DpeI4S2A4Model, DpeConfig::INTERLEAVED, set_slot_i, slot_o);
+
+/// The presets' DPE (one accumulator, the addition in one cycle).
+pub type Dpe = DpeHarness<DpeModel>;
+/// The interleaved DPE (`DpeConfig::INTERLEAVED`): four accumulators, the scaling in two stages,
+/// the addition in four.
+pub type InterleavedDpe = DpeHarness<DpeI4S2A4Model>;
+
+/// One dot-product engine on the generated RTL, clocked one cycle at a time. Blocks stream
+/// back to back; the accumulator reaches the outputs `latency` cycles after a block's last
+/// slice, so the harness records what the DPE delivers: the accumulator of the slot at every
+/// `block_done_o` pulse and at every `drain_o`.
+pub struct DpeHarness<M> {
+    model: M,
+    cycles: u64,
+    done: Vec<(u64, u32, f32)>,
+    drained: Vec<(u32, f32)>,
+}
+
+impl<M: DpePorts> Default for DpeHarness<M> {
     fn default() -> Self {
-        Dpe::new()
+        DpeHarness::new()
     }
 }
 
@@ -35,12 +112,17 @@ pub fn format_code(format: Format) -> u64 {
     u64::from(hw_format(format).code)
 }
 
-impl Dpe {
-    /// A DPE just out of reset: accumulator +0, no block in flight.
-    pub fn new() -> Dpe {
-        let mut dpe = Dpe { model: DpeModel::new(), cycles: 0, done: Vec::new(), drained: Vec::new() };
+impl<M: DpePorts> DpeHarness<M> {
+    /// A DPE just out of reset: accumulators +0, no block in flight.
+    pub fn new() -> Self {
+        let mut dpe = DpeHarness { model: M::create(), cycles: 0, done: Vec::new(), drained: Vec::new() };
         dpe.model.reset();
         dpe
+    }
+
+    /// The generator parameters of the DPE.
+    pub fn config(&self) -> DpeConfig {
+        M::CONFIG
     }
 
     /// One clock cycle, then the one-cycle inputs back to idle for the next; records what the
@@ -52,39 +134,48 @@ impl Dpe {
         self.model.set_valid_i(0);
         self.model.set_drain_i(0);
         self.cycles += 1;
-        if self.model.block_done_o() == 1 {
-            self.done.push((self.cycles, self.acc()));
+        let slot = self.model.slot_o() as u32;
+        let draining = self.model.drain_o() == 1;
+        if draining {
+            self.drained.push((slot, self.acc()));
         }
-        if self.model.drain_o() == 1 {
-            self.drained.push(self.acc());
+        // In a drain's cycle an interleaved DPE's acc_o shows the drained slot, which need not
+        // be the one whose block completed.
+        if self.model.block_done_o() == 1 && (!draining || M::CONFIG.interleave == 1) {
+            self.done.push((self.cycles, slot, self.acc()));
         }
     }
 
-    /// Starts a new output at +0 (one cycle), after the blocks already streamed.
-    pub fn clear(&mut self) {
+    /// Starts a new output at +0 in `slot` (one cycle), after the blocks already streamed.
+    pub fn clear(&mut self, slot: u32) {
+        self.model.set_slot_i(u64::from(slot));
         self.model.set_clear_i(1);
         self.tick();
     }
 
-    /// Sets the accumulator to `value`, to accumulate into an existing output (one cycle).
-    pub fn load(&mut self, value: f32) {
+    /// Sets the accumulator of `slot` to `value`, to accumulate into an existing output (one
+    /// cycle).
+    pub fn load(&mut self, slot: u32, value: f32) {
+        self.model.set_slot_i(u64::from(slot));
         self.model.set_load_i(1);
         self.model.set_load_data_i(u64::from(value.to_bits()));
         self.tick();
     }
 
-    /// Drains the output as the array does (one cycle): the drain, with a clear, after the
-    /// blocks already streamed; `drained` returns the value it delivers.
-    pub fn drain(&mut self) {
+    /// Drains `slot` as the array does (one cycle): the drain, with a clear, after the blocks
+    /// already streamed; `take_drained` returns the value it delivers.
+    pub fn drain(&mut self, slot: u32) {
+        self.model.set_slot_i(u64::from(slot));
         self.model.set_drain_i(1);
         self.model.set_clear_i(1);
         self.tick();
     }
 
-    /// Streams one block pair, one slice per cycle; returns after its last slice has been
-    /// clocked in. Its sum reaches the accumulator `LATENCY - 1` cycles later.
-    pub fn feed(&mut self, a: &Block, b: &Block, format: Format) {
+    /// Streams one block pair into `slot`, one slice per cycle; returns after its last slice has
+    /// been clocked in. Its sum reaches the accumulator `latency - 1` cycles later.
+    pub fn feed(&mut self, slot: u32, a: &Block, b: &Block, format: Format) {
         self.model.set_format_i(format_code(format));
+        self.model.set_slot_i(u64::from(slot));
         self.model.set_a_exp_i(u64::from(a.exp));
         self.model.set_b_exp_i(u64::from(b.exp));
         self.model.set_a_micro_i(u64::from(a.micro));
@@ -104,25 +195,27 @@ impl Dpe {
         self.tick();
     }
 
-    /// Idles until everything streamed so far has reached the accumulator.
+    /// Idles until everything streamed so far has reached the accumulators.
     pub fn flush(&mut self) {
-        for _ in 1..hdlgen::dpe::LATENCY {
+        for _ in 1..M::CONFIG.latency() {
             self.tick();
         }
     }
 
+    /// The accumulator on `acc_o` (of the slot on `slot_o`).
     pub fn acc(&self) -> f32 {
         f32::from_bits(self.model.acc_o() as u32)
     }
 
-    /// The cycle of each `block_done_o` pulse since the last call, with the accumulator then
-    /// (which includes that block).
-    pub fn take_done(&mut self) -> Vec<(u64, f32)> {
+    /// The cycle of each `block_done_o` pulse since the last call, with its slot and the slot's
+    /// accumulator then (which includes that block). With interleave, a pulse in a drain's cycle
+    /// is not seen.
+    pub fn take_done(&mut self) -> Vec<(u64, u32, f32)> {
         std::mem::take(&mut self.done)
     }
 
-    /// The values delivered with `drain_o` since the last call.
-    pub fn take_drained(&mut self) -> Vec<f32> {
+    /// The slot and value delivered with each `drain_o` since the last call.
+    pub fn take_drained(&mut self) -> Vec<(u32, f32)> {
         std::mem::take(&mut self.drained)
     }
 
@@ -132,7 +225,7 @@ impl Dpe {
     }
 
     /// The underlying model, for waveform tracing.
-    pub fn model(&mut self) -> &mut DpeModel {
+    pub fn model(&mut self) -> &mut M {
         &mut self.model
     }
 }

@@ -3,7 +3,7 @@
 
 use mx::rng::Rng;
 use mx::{dot, Block, Format, BLOCK, CANONICAL_NAN};
-use sim::Dpe;
+use sim::{Dpe, InterleavedDpe};
 
 /// A block with random micro-exponents, signs and magnitudes (full-scale ones often).
 fn block_with_exp(rng: &mut Rng, format: Format, exp: u8) -> Block {
@@ -54,8 +54,8 @@ fn canonical(x: f32) -> u32 {
     }
 }
 
-fn values(done: &[(u64, f32)]) -> Vec<u32> {
-    done.iter().map(|&(_, v)| v.to_bits()).collect()
+fn values(done: &[(u64, u32, f32)]) -> Vec<u32> {
+    done.iter().map(|&(_, _, v)| v.to_bits()).collect()
 }
 
 #[test]
@@ -66,9 +66,9 @@ fn random_dot_products_back_to_back() {
         for _ in 0..1500 {
             let blocks = 1 + rng.below(6) as usize;
             let (a, b): (Vec<Block>, Vec<Block>) = (0..blocks).map(|_| random_pair(&mut rng, format)).unzip();
-            dpe.clear();
+            dpe.clear(0);
             for n in 0..blocks {
-                dpe.feed(&a[n], &b[n], format);
+                dpe.feed(0, &a[n], &b[n], format);
             }
             dpe.flush();
             let want = prefix_dots(&a, &b, format, 0.0);
@@ -91,8 +91,8 @@ fn accumulates_into_an_existing_value() {
                 f32::from_bits(rng.next_u32())
             };
             let (a, b) = random_pair(&mut rng, format);
-            dpe.load(start);
-            dpe.feed(&a, &b, format);
+            dpe.load(0, start);
+            dpe.feed(0, &a, &b, format);
             dpe.flush();
             let want = canonical(dot(&[a], &[b], format, start));
             assert_eq!(dpe.acc().to_bits(), want, "{format} from {start:e}: {a:?} x {b:?}");
@@ -109,18 +109,18 @@ fn exactly_16_4_1_cycles_per_block_and_the_pipeline_latency() {
     let mut dpe = Dpe::new();
     let pipeline = u64::from(hdlgen::dpe::LATENCY) - 1;
     for format in Format::ALL {
-        dpe.clear();
+        dpe.clear(0);
         dpe.flush();
         dpe.take_done();
         let start = dpe.cycles();
         let (a, b) = (random_block(&mut rng, format), random_block(&mut rng, format));
         for _ in 0..5 {
-            dpe.feed(&a, &b, format);
+            dpe.feed(0, &a, &b, format);
         }
         dpe.flush();
         dpe.idle();
         let c = u64::from(format.cycles_per_block());
-        let at: Vec<u64> = dpe.take_done().iter().map(|&(t, _)| t - start).collect();
+        let at: Vec<u64> = dpe.take_done().iter().map(|&(t, _, _)| t - start).collect();
         assert_eq!(at, (1..=5).map(|n| n * c + pipeline).collect::<Vec<_>>(), "{format}");
     }
 }
@@ -132,21 +132,21 @@ fn clear_restarts_and_formats_switch_between_outputs() {
     for _ in 0..200 {
         for format in [Format::Mx4, Format::Mx9, Format::Mx6] {
             let (a, b) = (random_block(&mut rng, format), random_block(&mut rng, format));
-            dpe.clear();
+            dpe.clear(0);
             dpe.flush();
             assert_eq!(dpe.acc().to_bits(), 0);
-            dpe.feed(&a, &b, format);
+            dpe.feed(0, &a, &b, format);
             dpe.flush();
             assert_eq!(dpe.acc().to_bits(), dot(&[a], &[b], format, 0.0).to_bits(), "{format}");
         }
     }
     // Exactly cancelling blocks leave +0; zero blocks keep the accumulator.
     let mut a = Block { exp: 130, micro: 0, signs: 0, mags: [3; BLOCK] };
-    dpe.clear();
-    dpe.feed(&a, &a, Format::Mx4);
+    dpe.clear(0);
+    dpe.feed(0, &a, &a, Format::Mx4);
     a.signs = 0xFFFF;
     let b = Block { signs: 0, ..a };
-    dpe.feed(&a, &b, Format::Mx4);
+    dpe.feed(0, &a, &b, Format::Mx4);
     dpe.flush();
     assert_eq!(dpe.acc().to_bits(), 0);
 }
@@ -165,24 +165,148 @@ fn clear_load_and_drain_with_blocks_in_flight() {
         let (a, b): (Vec<Block>, Vec<Block>) = (0..blocks).map(|_| random_pair(&mut rng, format)).unzip();
         let start = match rng.below(3) {
             0 => {
-                dpe.clear();
+                dpe.clear(0);
                 0.0
             }
             1 => {
                 let v = f32::from_bits(rng.next_u32());
-                dpe.load(v);
+                dpe.load(0, v);
                 v
             }
             _ => 0.0, // the previous round's drain cleared it
         };
         for n in 0..blocks {
-            dpe.feed(&a[n], &b[n], format);
+            dpe.feed(0, &a[n], &b[n], format);
         }
-        dpe.drain();
+        dpe.drain(0);
         let want = prefix_dots(&a, &b, format, start);
         dpe.flush();
         assert_eq!(values(&dpe.take_done()), want, "round {round} {format}");
-        assert_eq!(dpe.take_drained().iter().map(|v| v.to_bits()).collect::<Vec<_>>(), [want[blocks - 1]]);
+        assert_eq!(
+            dpe.take_drained().iter().map(|&(_, v)| v.to_bits()).collect::<Vec<_>>(),
+            [want[blocks - 1]]
+        );
         assert_eq!(dpe.acc().to_bits(), 0, "the drain's clear empties the accumulator");
+    }
+}
+
+/// The interleaved DPE (four slots, two scaling and four adder stages) with outputs of the given
+/// lengths, one per slot: their blocks streamed in turn, slot after slot, each output started
+/// by a clear or a load and ended by a drain given right behind the last blocks. Returns the
+/// cycles from the first clear or load to the last block.
+fn interleaved_round(dpe: &mut InterleavedDpe, rng: &mut Rng, format: Format, lengths: &[usize]) -> u64 {
+    let slots = dpe.config().interleave as usize;
+    assert_eq!(lengths.len(), slots);
+    let pairs: Vec<(Vec<Block>, Vec<Block>)> =
+        lengths.iter().map(|&n| (0..n).map(|_| random_pair(rng, format)).unzip()).collect();
+    // Each output starts with a clear or a load right in front of its first block, so that
+    // the block enters the adder while the clear or load is still in it.
+    let starts: Vec<Option<f32>> =
+        (0..slots).map(|_| (rng.below(2) == 0).then(|| f32::from_bits(rng.next_u32()))).collect();
+    let begin = dpe.cycles();
+    let longest = lengths.iter().copied().max().unwrap_or(0).max(1);
+    for k in 0..longest {
+        for (slot, (a, b)) in pairs.iter().enumerate() {
+            if k == 0 {
+                match starts[slot] {
+                    Some(v) => dpe.load(slot as u32, v),
+                    None => dpe.clear(slot as u32),
+                }
+            }
+            if k < a.len() {
+                dpe.feed(slot as u32, &a[k], &b[k], format);
+            }
+        }
+    }
+    let starts: Vec<f32> = starts.iter().map(|s| s.unwrap_or(0.0)).collect();
+    let streamed = dpe.cycles() - begin;
+    for slot in 0..slots {
+        dpe.drain(slot as u32);
+    }
+    dpe.flush();
+    let mut want_done = Vec::new();
+    for k in 0..longest {
+        for (slot, (a, b)) in pairs.iter().enumerate() {
+            if k < a.len() {
+                want_done.push((slot as u32, canonical(dot(&a[..=k], &b[..=k], format, starts[slot]))));
+            }
+        }
+    }
+    let done: Vec<(u32, u32)> = dpe.take_done().iter().map(|&(_, s, v)| (s, v.to_bits())).collect();
+    // With a drain in the same cycle a block's pulse is not seen; every other one is.
+    assert!(done.iter().all(|d| want_done.contains(d)), "{format} {lengths:?}: {done:x?} vs {want_done:x?}");
+    assert!(done.len() + slots >= want_done.len(), "{format} {lengths:?}: pulses missing");
+    let drained: Vec<(u32, u32)> = dpe.take_drained().iter().map(|&(s, v)| (s, v.to_bits())).collect();
+    let want_drained: Vec<(u32, u32)> = (0..slots)
+        .map(|slot| {
+            let (a, b) = &pairs[slot];
+            // Without a block the loaded value comes back as it was, NaN payload and all.
+            let value = if a.is_empty() {
+                starts[slot].to_bits()
+            } else {
+                canonical(dot(a, b, format, starts[slot]))
+            };
+            (slot as u32, value)
+        })
+        .collect();
+    assert_eq!(drained, want_drained, "{format} {lengths:?}");
+    streamed
+}
+
+/// Four outputs interleaved at full rate: in MX4 a block every cycle, each of another output,
+/// while each output's sums are still in the four-stage adder; drains right behind.
+#[test]
+fn interleaved_outputs_back_to_back_at_full_rate() {
+    let mut rng = Rng::new(0x1A7E);
+    let mut dpe = InterleavedDpe::new();
+    for format in Format::ALL {
+        for _ in 0..300 {
+            let k = 1 + rng.below(5) as usize;
+            let streamed = interleaved_round(&mut dpe, &mut rng, format, &[k; 4]);
+            // One cycle per clear or load, then the blocks without a bubble.
+            assert_eq!(streamed, 4 + 4 * k as u64 * u64::from(format.cycles_per_block()), "{format}");
+        }
+    }
+}
+
+/// Outputs of different lengths: once the shorter ones end, fewer slots take turns and the
+/// spacing of one slot's blocks in the adder shrinks to what MX9 and MX6 allow (MX4 needs
+/// every slot: there the outputs all have the same length).
+#[test]
+fn interleaved_outputs_of_ragged_lengths() {
+    let mut rng = Rng::new(0x8A66);
+    let mut dpe = InterleavedDpe::new();
+    for format in [Format::Mx9, Format::Mx6] {
+        for _ in 0..300 {
+            let lengths: Vec<usize> = (0..4).map(|_| rng.below(5) as usize).collect();
+            interleaved_round(&mut dpe, &mut rng, format, &lengths);
+        }
+    }
+}
+
+/// block_done_o pulses `latency - 1` cycles after each block's last slice, with its slot.
+#[test]
+fn interleaved_latency_and_slots() {
+    let mut rng = Rng::new(0x5107);
+    let mut dpe = InterleavedDpe::new();
+    let pipeline = u64::from(dpe.config().latency()) - 1;
+    assert_eq!(pipeline, 6, "a slice stage, two scaling and four adder stages, less the last slice's cycle");
+    for format in Format::ALL {
+        for slot in 0..4 {
+            dpe.clear(slot);
+        }
+        dpe.flush();
+        dpe.take_done();
+        let start = dpe.cycles();
+        let (a, b) = (random_block(&mut rng, format), random_block(&mut rng, format));
+        for n in 0..8 {
+            dpe.feed(n % 4, &a, &b, format);
+        }
+        dpe.flush();
+        dpe.idle();
+        let c = u64::from(format.cycles_per_block());
+        let at: Vec<(u64, u32)> = dpe.take_done().iter().map(|&(t, s, _)| (t - start, s)).collect();
+        let want: Vec<(u64, u32)> = (1..=8).map(|n| (n * c + pipeline, ((n - 1) % 4) as u32)).collect();
+        assert_eq!(at, want, "{format}");
     }
 }

@@ -12,8 +12,8 @@ fn dpe_writes_a_vcd_when_asked() {
     let mut dpe = Dpe::new();
     dpe.model().trace_to(&path).unwrap();
     let block = Block { exp: 127, micro: 0, signs: 0, mags: [1; BLOCK] };
-    dpe.clear();
-    dpe.feed(&block, &block, Format::Mx6);
+    dpe.clear(0);
+    dpe.feed(0, &block, &block, Format::Mx6);
     dpe.model().trace_close().unwrap();
     let vcd = std::fs::read_to_string(&path).unwrap();
     assert!(vcd.contains("$enddefinitions"), "a VCD header");
@@ -33,10 +33,10 @@ fn a_write_error_is_reported_not_hung_on() {
     let mut dpe = Dpe::new();
     dpe.model().trace_to(std::path::Path::new("/dev/full")).unwrap();
     let block = Block { exp: 127, micro: 0, signs: 0, mags: [1; BLOCK] };
-    dpe.clear();
-    dpe.feed(&block, &block, Format::Mx9);
+    dpe.clear(0);
+    dpe.feed(0, &block, &block, Format::Mx9);
     let error = dpe.model().trace_close().unwrap_err();
     assert_eq!(error.raw_os_error(), Some(28), "ENOSPC, got {error}");
     // The model goes on without a trace.
-    dpe.feed(&block, &block, Format::Mx9);
+    dpe.feed(0, &block, &block, Format::Mx9);
 }
