@@ -73,13 +73,13 @@ synth:
 asic: deps
 	$(DACAPO) asic --accel small --out reports/asic.md
 
-# FPGA place and route (ECP5-85F speed 8, YoWASP Yosys and nextpnr) of the DPE, the pipelined
-# f32 baseline PE and the largest accelerator that fits (2 x 2: the small preset's 16 DPEs need
-# 512 multipliers of the 156 there are): Fmax, LUT4, flip-flops, carries, block RAMs,
+# FPGA place and route (ECP5-85F speed 8, YoWASP Yosys and nextpnr) of the presets' DPE, the
+# DPE for FPGA fabric (dpe_i5_335: every stage cut, five outputs interleaved), the pipelined
+# f32 baseline PE and a 2 x 2 accelerator: Fmax, LUT4, flip-flops, carries, block RAMs,
 # multipliers in reports/fpga.md. About ten minutes; its tools come from PyPI.
 fpga:
 	bash scripts/install-deps.sh fpga
-	$(DACAPO) fpga --units dpe,dpe_i4_s2_a4,mac_f32_pipe --accel 2x2 --out reports/fpga.md
+	$(DACAPO) fpga --units dpe,dpe_i5_335,mac_f32_pipe --accel 2x2 --out reports/fpga.md
 
 # A VCD waveform of two small GEMMs at once, one per part, on the small preset (GTKWave, Surfer).
 wave:

@@ -196,6 +196,10 @@ pub(crate) fn describe(name: &str) -> (&'static str, &'static str) {
         "dpe" => {
             ("precision-flexible DPE: 16 two-bit multipliers, block sum, fp32_add accumulator", "1 / 4 / 16")
         }
+        name if name.starts_with("dpe_i") => (
+            "the DPE for FPGA fabric: every stage cut, outputs interleaved through the adder (C-slow)",
+            "1 / 4 / 16",
+        ),
         "mac_f32" => ("baseline: f32 multiply-add PE", "1"),
         "mac_f32_pipe" => ("baseline: f32 multiply-add PE in three pipeline stages", "1"),
         "mac_int8" => ("baseline: int8 MAC PE, 32-bit accumulator", "1"),

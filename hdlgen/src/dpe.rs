@@ -25,39 +25,69 @@ fn format_is(f: MxFormat) -> String {
     format!("format == 2'd{}", f.code)
 }
 
-/// The block sum so far plus the exact integer sum of one slice. Every multiplier's digit
+/// Bits of one decoded multiplier lane: `{negative, shift[3:0], product[3:0]}`.
+const LANE_BITS: u32 = 9;
+
+/// What a slice function computes from one slice's operands (or from its decoded lanes).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SliceStep {
+    /// `slice_sum`: the slice's exact sum added to the block sum so far (`partial`).
+    Sum,
+    /// `slice_terms`: two words whose sum is the slice's, for a pipeline that adds them into
+    /// the block sum a cycle later.
+    Terms,
+    /// `slice_lanes`: each multiplier's digit product, shift and sign, decoded.
+    Lanes,
+    /// `slice_reduce`: `slice_terms` from the decoded lanes.
+    Reduce,
+}
+
+/// One slice's exact integer sum, or a step of it (`SliceStep`). Every multiplier's digit
 /// product is one addend: shifted by its digit weight within its element and by the element
 /// pair's micro-exponents, and inverted when the element's product is negative. The addends,
 /// the count of inverted ones (the +1s of their two's complements) and the running sum meet in
 /// a carry-save tree and one carry-propagate adder, so the stage is a few adder delays deep
 /// rather than a chain of sixteen additions.
-fn slice_sum_function() -> Function {
+fn slice_function(step: SliceStep) -> Function {
     let lanes = BLOCK;
     let sb = SUM_BITS;
-    let mut f = Function::new("slice_sum", sb);
-    f.input("partial", sb)
-        .input("format", 2)
-        .input("slice", 4)
-        .input("a_micro", 8)
-        .input("b_micro", 8)
-        .input("a_sign", lanes)
-        .input("a_mag", 2 * lanes)
-        .input("b_sign", lanes)
-        .input("b_mag", 2 * lanes);
-    f.comment(
-        "The 16 two-bit multipliers. Multiplier k takes A digit da and B digit db of element e:\n\
-         MX9 e = 0, da = k / 4, db = k % 4; MX6 e = k / 4, da = (k / 2) % 2, db = k % 2; MX4\n\
-         e = k, both digits 0. Its product weighs 2^(2 da + 2 db) within the element.",
-    );
-    f.local_array("addends", sb, lanes, "multiplier k's signed term")
-        .local("a_digit", 2)
-        .local("b_digit", 2)
-        .local("element", 4)
-        .local("weight", 4)
-        .local("pair", 3)
-        .local("shift", 4)
-        .local("negative", 1)
-        .local("negatives", 5);
+    let mut f = match step {
+        SliceStep::Sum => Function::new("slice_sum", sb),
+        SliceStep::Terms => Function::new("slice_terms", 2 * sb),
+        SliceStep::Lanes => Function::new("slice_lanes", LANE_BITS * lanes),
+        SliceStep::Reduce => Function::new("slice_reduce", 2 * sb),
+    };
+    if step == SliceStep::Sum {
+        f.input("partial", sb);
+    }
+    if step == SliceStep::Reduce {
+        f.input("decoded", LANE_BITS * lanes);
+    } else {
+        f.input("format", 2)
+            .input("slice", 4)
+            .input("a_micro", 8)
+            .input("b_micro", 8)
+            .input("a_sign", lanes)
+            .input("a_mag", 2 * lanes)
+            .input("b_sign", lanes)
+            .input("b_mag", 2 * lanes);
+        f.comment(
+            "The 16 two-bit multipliers. Multiplier k takes A digit da and B digit db of element e:\n\
+             MX9 e = 0, da = k / 4, db = k % 4; MX6 e = k / 4, da = (k / 2) % 2, db = k % 2; MX4\n\
+             e = k, both digits 0. Its product weighs 2^(2 da + 2 db) within the element.",
+        );
+        f.local("a_digit", 2).local("b_digit", 2).local("element", 4).local("weight", 4).local("pair", 3);
+    }
+    f.local("shift", 4).local("product", 4).local("negative", 1);
+    if step == SliceStep::Lanes {
+        f.local_doc(
+            "lanes",
+            LANE_BITS * lanes,
+            "multiplier k's {negative, shift, product} in bits [9k +: 9]",
+        );
+    } else {
+        f.local_array("addends", sb, lanes, "multiplier k's signed term").local("negatives", 5);
+    }
     // Multiplier k's element, digit positions, digit weight and micro-exponent pair.
     let lane = |element: &str, a: &str, b: &str, weight: &str, pair: &str| {
         vec![
@@ -68,50 +98,66 @@ fn slice_sum_function() -> Function {
             set("pair", pair),
         ]
     };
-    f.stmts(vec![
-        set("negatives", "'0"),
-        for_(
-            "k",
-            lanes,
-            vec![
-                if_else(
-                    format_is(MxFormat::MX9),
-                    lane("4'd0", "2*(k/4)", "2*(k%4)", "4'(2*(k/4) + 2*(k%4))", "slice[3:1]"),
-                    vec![if_else(
-                        format_is(MxFormat::MX6),
-                        lane(
-                            "4'(k/4)",
-                            "4*(k/4) + 2*((k/2)%2)",
-                            "4*(k/4) + 2*(k%2)",
-                            "4'(2*((k/2)%2) + 2*(k%2))",
-                            "3'(2*slice + k/8)",
-                        ),
-                        lane("4'(k)", "2*k", "2*k", "4'd0", "3'(k/2)"),
-                    )],
+    let decode = vec![
+        if_else(
+            format_is(MxFormat::MX9),
+            lane("4'd0", "2*(k/4)", "2*(k%4)", "4'(2*(k/4) + 2*(k%4))", "slice[3:1]"),
+            vec![if_else(
+                format_is(MxFormat::MX6),
+                lane(
+                    "4'(k/4)",
+                    "4*(k/4) + 2*((k/2)%2)",
+                    "4*(k/4) + 2*(k%2)",
+                    "4'(2*((k/2)%2) + 2*(k%2))",
+                    "3'(2*slice + k/8)",
                 ),
-                Stmt::Comment("The micro-exponents add 0, 1 or 2 to the shift.".into()),
-                set("shift", "weight + 4'd2 - 4'(a_micro[pair]) - 4'(b_micro[pair])"),
-                set("negative", "a_sign[element] ^ b_sign[element]"),
-                set(
-                    "addends[k]",
-                    format!(
-                        "({sb}'({{2'b00, a_digit}} * {{2'b00, b_digit}}) << shift) ^ {{{sb}{{negative}}}}"
-                    ),
-                ),
-                set("negatives", "negatives + 5'(negative)"),
-            ],
+                lane("4'(k)", "2*k", "2*k", "4'd0", "3'(k/2)"),
+            )],
         ),
-    ]);
+        Stmt::Comment("The micro-exponents add 0, 1 or 2 to the shift.".into()),
+        set("shift", "weight + 4'd2 - 4'(a_micro[pair]) - 4'(b_micro[pair])"),
+        set("negative", "a_sign[element] ^ b_sign[element]"),
+        Stmt::Comment("The digit product from a table of all 16 (entry 4a + b is a x b), not a".into()),
+        Stmt::Comment("multiplication: FPGA synthesis puts even a 2 x 2 bit one on a DSP block, far".into()),
+        Stmt::Comment("slower than the four LUTs of a table.".into()),
+        set("product", "4'(64'h9630_6420_3210_0000 >> {a_digit, b_digit, 2'b00})"),
+    ];
+    let unpack = vec![
+        set("negative", format!("decoded[{LANE_BITS}*k + 8]")),
+        set("shift", format!("decoded[{LANE_BITS}*k + 4 +: 4]")),
+        set("product", format!("decoded[{LANE_BITS}*k +: 4]")),
+    ];
+    let addend = vec![
+        set("addends[k]", format!("({sb}'(product) << shift) ^ {{{sb}{{negative}}}}")),
+        set("negatives", "negatives + 5'(negative)"),
+    ];
+    let body = match step {
+        SliceStep::Lanes => {
+            [decode, vec![set(format!("lanes[{LANE_BITS}*k +: {LANE_BITS}]"), "{negative, shift, product}")]]
+                .concat()
+        }
+        SliceStep::Reduce => [unpack, addend].concat(),
+        SliceStep::Sum | SliceStep::Terms => [decode, addend].concat(),
+    };
+    if step == SliceStep::Lanes {
+        f.stmts(vec![for_("k", lanes, body)]);
+        f.result("lanes");
+        return f;
+    }
+    f.stmts(vec![set("negatives", "'0"), for_("k", lanes, body)]);
     let mut terms: Vec<String> = (0..lanes).map(|k| format!("addends[{k}]")).collect();
     terms.push(format!("{sb}'(negatives)"));
-    terms.push("partial".into());
-    carry_save_sum(&mut f, terms, sb);
+    if step == SliceStep::Sum {
+        terms.push("partial".into());
+    }
+    carry_save_sum(&mut f, terms, sb, step == SliceStep::Sum);
     f
 }
 
 /// Sets the result of `f` to the sum of `terms` (each `width` bits, modulo 2^width): levels of
-/// full adders (3:2 compressors) on whole words until two words are left, then one addition.
-fn carry_save_sum(f: &mut Function, mut terms: Vec<String>, width: u32) {
+/// full adders (3:2 compressors) on whole words until two words are left, then one addition
+/// (`add`) or the two words side by side.
+fn carry_save_sum(f: &mut Function, mut terms: Vec<String>, width: u32, add: bool) {
     f.comment("Carry-save tree: each full adder turns three words into a sum and a carry word.");
     let mut n = 0;
     while terms.len() > 2 {
@@ -129,19 +175,28 @@ fn carry_save_sum(f: &mut Function, mut terms: Vec<String>, width: u32) {
         }
         terms = next;
     }
-    f.result(format!("{} + {}", terms[0], terms[1]));
+    f.result(if add {
+        format!("{} + {}", terms[0], terms[1])
+    } else {
+        format!("{{{}, {}}}", terms[0], terms[1])
+    });
 }
 
-/// Bits of `scale_prepare`'s result: `{nan_block, negative, format, msb, magnitude, exp_sum,
-/// lead_exp, right}`.
-const PREPARED_BITS: u32 = 1 + 1 + 2 + 5 + (SUM_BITS - 1) + 10 + 10 + 5;
+/// Bits of `scale_place`'s result: `{subnormal, negative, round_up, kept[22:0], other[31:0]}`:
+/// a subnormal result's kept bits and rounding, or any other result whole.
+const PLACED_BITS: u32 = 3 + 23 + 32;
 
-/// A block's exact sum P scaled to f32: P * 2^(Ea + Eb - 254 - 2m), in two steps that a
+/// Bits of `scale_prepare`'s result: `{nan_block, negative, format, msb, magnitude, exp_sum,
+/// lead_exp, right, guard}`.
+const PREPARED_BITS: u32 = 1 + 1 + 2 + 5 + (SUM_BITS - 1) + 10 + 10 + 5 + 5;
+
+/// A block's exact sum P scaled to f32: P * 2^(Ea + Eb - 254 - 2m), in three steps that a
 /// pipeline may register between. `scale_prepare` takes the magnitude, its leading one and
-/// the exponent sums; `scale_finish` places the magnitude: normal results are exact; below the
-/// normal range P is shifted right with round to nearest even (a carry may reach the smallest
-/// normal); above it, infinity. A NaN exponent gives the canonical NaN.
-fn scale_functions() -> [Function; 2] {
+/// the exponent sums; `scale_place` places the magnitude: normal results are exact; below the
+/// normal range P is shifted right with round to nearest even, whose increment `scale_round`
+/// adds (a carry may reach the smallest normal); above it, infinity. A NaN exponent gives the
+/// canonical NaN.
+fn scale_functions() -> [Function; 3] {
     let sb = SUM_BITS;
     let mut f = Function::new("scale_prepare", PREPARED_BITS);
     f.input("block_sum", sb).input("a_exp", 8).input("b_exp", 8).input("format", 2);
@@ -156,9 +211,10 @@ fn scale_functions() -> [Function; 2] {
     f.comment("The right shift of a subnormal result; 22 or more leaves less than half.");
     f.let_("sub_offset", 10, by_format("format", 10, |f| 105 + 2 * f.mag_bits));
     f.let_("right", 5, "(sub_offset - exp_sum > 10'd22) ? 5'd22 : 5'(sub_offset - exp_sum)");
-    f.result("{nan_block, negative, format, msb, magnitude, exp_sum, lead_exp, right}");
+    f.let_("guard", 5, "right - 5'd1");
+    f.result("{nan_block, negative, format, msb, magnitude, exp_sum, lead_exp, right, guard}");
 
-    let mut g = Function::new("scale_finish", 32);
+    let mut g = Function::new("scale_place", PLACED_BITS);
     g.input("prepared", PREPARED_BITS);
     let mut at = PREPARED_BITS;
     for (name, bits) in [
@@ -170,46 +226,49 @@ fn scale_functions() -> [Function; 2] {
         ("exp_sum", 10),
         ("lead_exp", 10),
         ("right", 5),
+        ("guard", 5),
     ] {
         at -= bits;
         g.let_(name, bits, format!("prepared[{at} +: {bits}]"));
     }
     g.comment("Exponent offsets: 127 + 2m places the leading bit; 105 + 2m places bit 0 at 2^-149.");
     g.let_("lead_offset", 10, by_format("format", 10, |f| 127 + 2 * f.mag_bits));
+    g.let_("inf_from", 10, by_format("format", 10, |f| 127 + 2 * f.mag_bits + 255));
     g.let_("sub_offset", 10, by_format("format", 10, |f| 105 + 2 * f.mag_bits));
     g.let_("frac_normal", 23, "23'({23'd0, magnitude} << (5'd23 - msb))");
     g.let_("biased", 8, "8'(lead_exp - lead_offset)");
     g.let_("padded", sb, "{1'b0, magnitude}");
-    g.local("kept", 23).local("round_up", 1).local("kept_rounded", 31);
+    g.local("kept", 23).local("round_up", 1).local("subnormal", 1).local("other", 32);
     g.stmts(vec![
         set("kept", "23'd0"),
         set("round_up", "1'b0"),
-        set("kept_rounded", "31'd0"),
+        set("subnormal", "1'b0"),
+        set("other", "32'd0"),
         if_else(
             "nan_block",
-            vec![set("scale_finish", "32'h7FC00000")],
+            vec![set("other", "32'h7FC00000")],
             vec![if_else(
                 "magnitude == '0",
-                vec![set("scale_finish", "32'd0")],
+                vec![set("other", "32'd0")],
                 vec![if_else(
-                    "lead_exp >= lead_offset + 10'd255",
-                    vec![set("scale_finish", "{negative, 8'hFF, 23'd0}")],
+                    "lead_exp >= inf_from",
+                    vec![set("other", "{negative, 8'hFF, 23'd0}")],
                     vec![if_else(
                         "lead_exp > lead_offset",
-                        vec![set("scale_finish", "{negative, biased, frac_normal}")],
+                        vec![set("other", "{negative, biased, frac_normal}")],
                         vec![if_else(
                             "exp_sum >= sub_offset",
-                            vec![set("scale_finish", "{negative, 8'd0, {2'b00, magnitude} << (exp_sum - sub_offset)}")],
+                            vec![set("other", "{negative, 8'd0, {2'b00, magnitude} << (exp_sum - sub_offset)}")],
                             vec![
                                 Stmt::Comment("Subnormal after a right shift.".into()),
                                 set("kept", "{2'b00, magnitude} >> right"),
                                 Stmt::Comment("The guard bit reads the padded magnitude: bit 21 exists (and is 0).".into()),
+                                Stmt::Comment("The sticky bits are those below it: a mask of shifted ones, no subtraction.".into()),
                                 set(
                                     "round_up",
-                                    "padded[right - 5'd1] && (kept[0] || (padded & ((22'd1 << (right - 5'd1)) - 22'd1)) != '0)",
+                                    "padded[guard] && (kept[0] || (padded & ~({22{1'b1}} << guard)) != '0)",
                                 ),
-                                set("kept_rounded", "31'(kept) + 31'(round_up)"),
-                                set("scale_finish", "{negative, kept_rounded}"),
+                                set("subnormal", "1'b1"),
                             ],
                         )],
                     )],
@@ -217,7 +276,17 @@ fn scale_functions() -> [Function; 2] {
             )],
         ),
     ]);
-    [f, g]
+    g.result("{subnormal, negative, round_up, kept, other}");
+
+    let mut h = Function::new("scale_round", 32);
+    h.input("placed", PLACED_BITS);
+    h.comment("A subnormal result rounds up by one unit (a carry may reach the smallest normal).");
+    h.result(format!(
+        "placed[{}] ? {{placed[{}], 31'(placed[32 +: 23]) + 31'(placed[55])}} : placed[31:0]",
+        PLACED_BITS - 1,
+        PLACED_BITS - 2
+    ));
+    [f, g, h]
 }
 
 /// The DPE's generator parameters: how deep its pipeline is and how many outputs it
@@ -228,30 +297,44 @@ pub struct DpeConfig {
     /// different slots may follow each other while one slot's sum is still in the adder
     /// (C-slow interleave).
     pub interleave: u32,
-    /// Cycles of the scaling of a block sum to f32: its two steps (prepare, finish) in 1 or 2
-    /// pipeline stages.
+    /// Cycles of the block sum: 1 (each slice's sum added into it in its cycle), 2 (each
+    /// slice's terms reduced to two words, added into it the next cycle) or 3 (the
+    /// multipliers' lanes decoded and registered before that).
+    pub slice_stages: u32,
+    /// Cycles of the scaling of a block sum to f32: its three steps (prepare, place, round) in
+    /// 1 to 3 pipeline stages.
     pub scale_stages: u32,
-    /// Cycles of the accumulation: the adder's four steps (align, sum, normalize, round) in 1
-    /// to 4 pipeline stages.
+    /// Cycles of the accumulation: the adder's five steps (order, align, sum, normalize,
+    /// round) in 1 to 5 pipeline stages.
     pub add_stages: u32,
 }
 
 impl DpeConfig {
     /// The presets' DPE: one accumulator, the whole addition in one cycle (it closes at 10 ns in
     /// the OSU 0.18 um flow).
-    pub const SINGLE: DpeConfig = DpeConfig { interleave: 1, scale_stages: 1, add_stages: 1 };
-    /// For FPGA fabric: the scaling in two stages, the addition in four, four outputs
-    /// interleaved through it.
-    pub const INTERLEAVED: DpeConfig = DpeConfig { interleave: 4, scale_stages: 2, add_stages: 4 };
+    pub const SINGLE: DpeConfig =
+        DpeConfig { interleave: 1, slice_stages: 1, scale_stages: 1, add_stages: 1 };
+    /// For FPGA fabric: every step its own stage (the block sum in three, the scaling in three,
+    /// the addition in five), five outputs interleaved through the adder.
+    pub const INTERLEAVED: DpeConfig =
+        DpeConfig { interleave: 5, slice_stages: 3, scale_stages: 3, add_stages: 5 };
 
     /// A checked configuration. MX4 brings a block every cycle, so the slots must be at least
     /// as many as the adder's stages for a slot's next block to find its sum written back.
-    pub fn new(interleave: u32, scale_stages: u32, add_stages: u32) -> Result<DpeConfig, String> {
-        if !(1..=2).contains(&scale_stages) {
-            return Err(format!("scale_stages must be 1 or 2, got {scale_stages}"));
+    pub fn new(
+        interleave: u32,
+        slice_stages: u32,
+        scale_stages: u32,
+        add_stages: u32,
+    ) -> Result<DpeConfig, String> {
+        if !(1..=3).contains(&slice_stages) {
+            return Err(format!("slice_stages must be 1, 2 or 3, got {slice_stages}"));
         }
-        if !(1..=4).contains(&add_stages) {
-            return Err(format!("add_stages must be 1 to 4, got {add_stages}"));
+        if !(1..=3).contains(&scale_stages) {
+            return Err(format!("scale_stages must be 1, 2 or 3, got {scale_stages}"));
+        }
+        if !(1..=5).contains(&add_stages) {
+            return Err(format!("add_stages must be 1 to 5, got {add_stages}"));
         }
         if !(add_stages..=16).contains(&interleave) {
             return Err(format!(
@@ -259,15 +342,15 @@ impl DpeConfig {
                  every cycle, and a slot's next block needs its sum out of the adder), got {interleave}"
             ));
         }
-        Ok(DpeConfig { interleave, scale_stages, add_stages })
+        Ok(DpeConfig { interleave, slice_stages, scale_stages, add_stages })
     }
 
     /// Cycles from a block's last slice on the operand ports until `acc_o` holds the sum with it
-    /// (and `block_done_o` pulses): the slice stage, the scaling's stages and the
-    /// accumulation's stages. A drain request (`drain_i`) reaches `drain_o` after the same cycles, when
+    /// (and `block_done_o` pulses): the block sum's, the scaling's and the accumulation's
+    /// stages. A drain request (`drain_i`) reaches `drain_o` after the same cycles, when
     /// `acc_o` holds every block of its slot streamed before it.
     pub const fn latency(self) -> u32 {
-        1 + self.scale_stages + self.add_stages
+        self.slice_stages + self.scale_stages + self.add_stages
     }
 
     /// Bits of `slot_i` and `slot_o` (none with one accumulator).
@@ -275,13 +358,13 @@ impl DpeConfig {
         crate::fp_add::bits_for(u64::from(self.interleave - 1))
     }
 
-    /// `dpe` for the presets' configuration, `dpe_i{interleave}_s{scale_stages}_a{add_stages}`
-    /// otherwise.
+    /// `dpe` for the presets' configuration, else `dpe_i{interleave}_{slice_stages}{scale_stages}
+    /// {add_stages}` (`dpe_i5_335`: five outputs, stages 3 + 3 + 5).
     pub fn module_name(self) -> String {
         if self == DpeConfig::SINGLE {
             "dpe".into()
         } else {
-            format!("dpe_i{}_s{}_a{}", self.interleave, self.scale_stages, self.add_stages)
+            format!("dpe_i{}_{}{}{}", self.interleave, self.slice_stages, self.scale_stages, self.add_stages)
         }
     }
 }
@@ -311,7 +394,7 @@ pub fn dpe_with(cfg: DpeConfig) -> Module {
             .to_string()
     } else {
         format!(
-            "3. accumulate, in {stages} stages (the adder's align, sum, normalize and round steps): one IEEE\n\
+            "3. accumulate, in {stages} stages (the adder's order, align, sum, normalize and round steps): one IEEE\n\
              addition into the accumulator of the block's slot.\n\
              The accumulation is a loop through {stages} stages, so one output cannot take a block\n\
              every cycle. The DPE holds {slots} accumulators (C-slow interleave): each block names its\n\
@@ -386,9 +469,13 @@ pub fn dpe_with(cfg: DpeConfig) -> Module {
         md.output("slot_o", slot_bits);
     }
 
-    let slice_sum = slice_sum_function();
-    let [scale_prepare, scale_finish] = scale_functions();
-    let add = FpAddSteps::new(FloatFormat::F32);
+    let slicing = cfg.slice_stages as usize;
+    let slice_steps = match slicing {
+        1 => vec![slice_function(SliceStep::Sum)],
+        2 => vec![slice_function(SliceStep::Terms)],
+        _ => vec![slice_function(SliceStep::Lanes), slice_function(SliceStep::Reduce)],
+    };
+    let scale_steps = scale_functions();
     md.blank().comment("Slice position within the block; the last is 15, 3 or 0.");
     md.logic("slice_q", 4).logic("last_slice", 4);
     md.assign("last_slice", by_format("format_i", 4, |f| f.cycles_per_block() - 1));
@@ -403,8 +490,12 @@ pub fn dpe_with(cfg: DpeConfig) -> Module {
     // Control and load data at the entry of each stage after the first: the scaling, then
     // each stage of the accumulation; the last is where the accumulator is written.
     let scaling = cfg.scale_stages as usize;
-    let ctrl: Vec<String> = (0..scaling)
-        .map(|s| if s == 0 { "scale_ctrl_q".to_string() } else { format!("scale{s}_ctrl_q") })
+    let ctrl: Vec<String> = (1..slicing)
+        .map(|s| format!("slice{s}_ctrl_q"))
+        .chain(
+            (0..scaling)
+                .map(|s| if s == 0 { "scale_ctrl_q".to_string() } else { format!("scale{s}_ctrl_q") }),
+        )
         .chain((0..stages).map(|s| if s == 0 { "acc_ctrl_q".to_string() } else { format!("add{s}_ctrl_q") }))
         .collect();
     let load: Vec<String> = ctrl.iter().map(|c| c.replace("_ctrl_q", "_load_q")).collect();
@@ -431,85 +522,195 @@ pub fn dpe_with(cfg: DpeConfig) -> Module {
 
     // The arithmetic is called inside the clocked branches, not in continuous assignments,
     // so that each stage computes only in the cycles it holds a block.
-    let block_sum = slice_sum.call(&[
-        "block_sum_q",
-        "format_i",
-        "slice_q",
-        "a_micro_i",
-        "b_micro_i",
-        "a_sign_i",
-        "a_mag_i",
-        "b_sign_i",
-        "b_mag_i",
-    ]);
-    md.blank().comment("Stage 1: the block sum so far; at the block's end, the whole sum and its exponents.");
+    let slice_args =
+        ["format_i", "slice_q", "a_micro_i", "b_micro_i", "a_sign_i", "a_mag_i", "b_sign_i", "b_mag_i"];
     md.logic("block_sum_q", SUM_BITS)
         .logic("total_q", SUM_BITS)
         .logic("a_exp_q", 8)
         .logic("b_exp_q", 8)
         .logic("format_q", 2);
-    let restart = vec![set("block_sum_q", "'0"), set("slice_q", "'0")];
-    md.always_ff(
-        vec![
-            set("block_sum_q", "'0"),
-            set("slice_q", "'0"),
-            set("total_q", "'0"),
-            set("a_exp_q", "'0"),
-            set("b_exp_q", "'0"),
-            set("format_q", "'0"),
-        ],
-        // `block_end` already holds only for a valid slice without a clear or a load.
-        vec![if_else(
-            "clear_i || load_i",
-            restart.clone(),
-            vec![if_else(
-                "block_end",
-                [
-                    vec![
-                        set("total_q", block_sum.clone()),
-                        set("a_exp_q", "a_exp_i"),
-                        set("b_exp_q", "b_exp_i"),
-                        set("format_q", "format_i"),
-                    ],
-                    restart,
-                ]
-                .concat(),
-                vec![if_("valid_i", vec![set("block_sum_q", block_sum), set("slice_q", "slice_q + 4'd1")])],
-            )],
-        )],
-    );
-
-    let prepared = scale_prepare.call(&["total_q", "a_exp_q", "b_exp_q", "format_q"]);
-    if scaling == 1 {
-        md.blank().comment("Stage 2: the block sum scaled to f32.");
-    } else {
-        md.blank().comment("Stages 2 and 3: the block sum scaled to f32, prepared, then placed.");
-        md.logic("prepared_q", PREPARED_BITS);
+    let block_regs = ["block_sum_q", "total_q", "a_exp_q", "b_exp_q", "format_q"];
+    if slicing == 1 {
+        let block_sum = slice_steps[0].call(&[&["block_sum_q"][..], &slice_args].concat());
+        md.blank()
+            .comment("Stage 1: the block sum so far; at the block's end, the whole sum and its exponents.");
+        let restart = vec![set("block_sum_q", "'0"), set("slice_q", "'0")];
         md.always_ff(
-            vec![set("prepared_q", "'0")],
-            vec![if_("scale_ctrl_q[0]", vec![set("prepared_q", &prepared)])],
+            std::iter::once("slice_q").chain(block_regs).map(|r| set(r, "'0")).collect(),
+            // `block_end` already holds only for a valid slice without a clear or a load.
+            vec![if_else(
+                "clear_i || load_i",
+                restart.clone(),
+                vec![if_else(
+                    "block_end",
+                    [
+                        vec![
+                            set("total_q", block_sum.clone()),
+                            set("a_exp_q", "a_exp_i"),
+                            set("b_exp_q", "b_exp_i"),
+                            set("format_q", "format_i"),
+                        ],
+                        restart,
+                    ]
+                    .concat(),
+                    vec![if_(
+                        "valid_i",
+                        vec![set("block_sum_q", block_sum), set("slice_q", "slice_q + 4'd1")],
+                    )],
+                )],
+            )],
+        );
+    } else {
+        block_sum_front(&mut md, &slice_steps, &slice_args);
+        let sb = SUM_BITS;
+        md.blank().comment(format!(
+            "Stage {slicing}: the block sum so far; at the block's end, the whole sum and its exponents."
+        ));
+        let sum =
+            format!("(terms_first_q ? {sb}'d0 : block_sum_q) + terms_q[{sb} +: {sb}] + terms_q[0 +: {sb}]");
+        md.always_ff(
+            block_regs.iter().map(|r| set(*r, "'0")).collect(),
+            vec![if_(
+                "terms_valid_q",
+                vec![if_else(
+                    "terms_end_q",
+                    vec![
+                        set("total_q", &sum),
+                        set("a_exp_q", "terms_a_exp_q"),
+                        set("b_exp_q", "terms_b_exp_q"),
+                        set("format_q", "terms_format_q"),
+                    ],
+                    vec![set("block_sum_q", &sum)],
+                )],
+            )],
         );
     }
-    let value = scale_finish.call(&[if scaling == 1 { &prepared } else { "prepared_q" }]);
-    md.logic("value_q", 32);
-    md.always_ff(
-        vec![set("value_q", "'0")],
-        vec![if_(format!("{}[0]", ctrl[scaling - 1]), vec![set("value_q", value)])],
-    );
 
-    accumulation(&mut md, cfg, &add, &ctrl[scaling..], &load[scaling..]);
+    // The scaling's steps in `scaling` groups; a register holds each group's result for the next.
+    let groups: &[usize] = match scaling {
+        1 => &[3],
+        2 => &[1, 2],
+        _ => &[1, 1, 1],
+    };
+    md.blank().comment(if scaling == 1 {
+        "Stage 2: the block sum scaled to f32.".to_string()
+    } else {
+        format!(
+            "Stages {} to {}: the block sum scaled to f32, prepared, placed and rounded.",
+            slicing + 1,
+            slicing + scaling
+        )
+    });
+    let mut value = String::new();
+    let mut first = 0;
+    for (stage, &count) in groups.iter().enumerate() {
+        let mut expr = if first == 0 {
+            scale_steps[0].call(&["total_q", "a_exp_q", "b_exp_q", "format_q"])
+        } else {
+            value.clone()
+        };
+        for step in &scale_steps[first.max(1)..first + count] {
+            expr = step.call(&[&expr]);
+        }
+        first += count;
+        let register =
+            if stage + 1 == groups.len() { "value_q" } else { ["prepared_q", "placed_q"][first - 1] };
+        md.logic(register, scale_steps[first - 1].width());
+        md.always_ff(
+            vec![set(register, "'0")],
+            vec![if_(format!("{}[0]", ctrl[slicing - 1 + stage]), vec![set(register, expr)])],
+        );
+        value = register.to_string();
+    }
+
+    let accumulating = slicing + scaling - 1;
+    let adder = accumulation(&mut md, cfg, &ctrl[accumulating..], &load[accumulating..]);
     md.blank();
-    md.function(slice_sum).function(scale_prepare).function(scale_finish);
-    for step in add.functions() {
+    for step in slice_steps {
         md.function(step);
     }
+    for step in scale_steps {
+        md.function(step);
+    }
+    for function in adder {
+        md.function(function);
+    }
     md
+}
+
+/// The block sum's stages before the one that adds into it: each registers its step's result
+/// (`lanes_q`, then `terms_q`: two words whose sum is the slice's) with whether the slice is
+/// valid, starts or ends its block, and the block's exponents and format.
+fn block_sum_front(md: &mut Module, steps: &[Function], slice_args: &[&str]) {
+    let flags = [("first", 1), ("end", 1), ("a_exp", 8), ("b_exp", 8), ("format", 2)];
+    let names = if steps.len() == 1 { vec!["terms"] } else { vec!["lanes", "terms"] };
+    for (i, (name, step)) in names.iter().zip(steps).enumerate() {
+        md.blank().comment(if i == 0 {
+            format!(
+                "Stage 1: each slice's {}, with whether the slice starts or ends its block and the
+                 block's exponents.",
+                if *name == "terms" {
+                    "terms, reduced to two words whose sum is the slice's"
+                } else {
+                    "multipliers' decoded lanes"
+                }
+            )
+        } else {
+            format!("Stage {}: the lanes' terms, reduced to two words whose sum is the slice's.", i + 1)
+        });
+        let reg = |field: &str| format!("{name}_{field}_q");
+        md.logic(format!("{name}_q"), step.width()).logic(reg("valid"), 1);
+        for (flag, width) in flags {
+            md.logic(reg(flag), width);
+        }
+        let mut reset: Vec<Stmt> = std::iter::once(format!("{name}_q"))
+            .chain(std::iter::once(reg("valid")))
+            .chain(flags.iter().map(|(flag, _)| reg(flag)))
+            .map(|r| set(r, "'0"))
+            .collect();
+        if i == 0 {
+            reset.insert(0, set("slice_q", "'0"));
+            md.always_ff(
+                reset,
+                vec![
+                    set(reg("valid"), "valid_i && !clear_i && !load_i"),
+                    if_else(
+                        "clear_i || load_i",
+                        vec![set("slice_q", "'0")],
+                        vec![if_(
+                            "valid_i",
+                            vec![
+                                set(format!("{name}_q"), step.call(slice_args)),
+                                set(reg("first"), "slice_q == '0"),
+                                set(reg("end"), "block_end"),
+                                set(reg("a_exp"), "a_exp_i"),
+                                set(reg("b_exp"), "b_exp_i"),
+                                set(reg("format"), "format_i"),
+                                set("slice_q", "block_end ? 4'd0 : slice_q + 4'd1"),
+                            ],
+                        )],
+                    ),
+                ],
+            );
+        } else {
+            let prev = names[i - 1];
+            let copy: Vec<Stmt> =
+                std::iter::once(set(format!("{name}_q"), step.call(&[&format!("{prev}_q")])))
+                    .chain(flags.iter().map(|(flag, _)| set(reg(flag), format!("{prev}_{flag}_q"))))
+                    .collect();
+            md.always_ff(
+                reset,
+                vec![set(reg("valid"), format!("{prev}_valid_q")), if_(format!("{prev}_valid_q"), copy)],
+            );
+        }
+    }
 }
 
 /// The accumulators after the scaling, the adder's steps spread over `ctrl.len()` stages (`ctrl`
 /// and `load` hold each stage's control word and load data, the entry first, the write-back
 /// last).
-fn accumulation(md: &mut Module, cfg: DpeConfig, add: &FpAddSteps, ctrl: &[String], load: &[String]) {
+fn accumulation(md: &mut Module, cfg: DpeConfig, ctrl: &[String], load: &[String]) -> Vec<Function> {
+    let add = FpAddSteps::new(FloatFormat::F32);
     let slots = cfg.interleave;
     let (entry, exit) = (&ctrl[0], &ctrl[ctrl.len() - 1]);
     let slot_of = |c: &str| format!("{c}[{}:5]", 4 + cfg.slot_bits());
@@ -553,25 +754,26 @@ fn accumulation(md: &mut Module, cfg: DpeConfig, add: &FpAddSteps, ctrl: &[Strin
     }
     // The adder's steps in `stages` groups; a register holds each group's result for the next.
     let groups: &[usize] = match stages {
-        1 => &[4],
-        2 => &[2, 2],
-        3 => &[1, 1, 2],
-        _ => &[1, 1, 1, 1],
+        1 => &[5],
+        2 => &[3, 2],
+        3 => &[2, 1, 2],
+        4 => &[2, 1, 1, 1],
+        _ => &[1, 1, 1, 1, 1],
     };
-    let steps = add.steps();
     let mut sum = String::new();
     let mut first = 0;
+    let mut functions = Vec::new();
     for (stage, &count) in groups.iter().enumerate() {
-        let mut expr = if first == 0 { steps[0].call(&[&operand, "value_q"]) } else { sum.clone() };
-        for step in &steps[first.max(1)..first + count] {
-            expr = step.call(&[&expr]);
-        }
+        let function = add.stage(first, count);
+        let expr = if first == 0 { function.call(&[&operand, "value_q"]) } else { function.call(&[&sum]) };
+        let width = function.width();
+        functions.push(function);
         first += count;
         if stage + 1 == groups.len() {
             sum = expr;
         } else {
-            let register = ["aligned_q", "summed_q", "normalized_q"][first - 1];
-            md.logic(register, steps[first - 1].width());
+            let register = ["ordered_q", "aligned_q", "summed_q", "normalized_q"][first - 1];
+            md.logic(register, width);
             md.always_ff(
                 vec![set(register, "'0")],
                 vec![if_(format!("{}[0]", ctrl[stage]), vec![set(register, expr)])],
@@ -616,4 +818,5 @@ fn accumulation(md: &mut Module, cfg: DpeConfig, add: &FpAddSteps, ctrl: &[Strin
         md.assign("slot_o", format!("{exit}[3] ? {} : done_slot_q", slot_of(exit)));
         md.assign("acc_o", "acc_q[slot_o]");
     }
+    functions
 }

@@ -1,6 +1,6 @@
 //! `fp32_add`: IEEE-754 addition, round to nearest even, subnormals in and out, IEEE signed
 //! zeros, every NaN out as the canonical quiet NaN, overflow to infinity. Combinational, and
-//! cut into four steps that a pipeline may register between.
+//! cut into five steps that a pipeline may register between.
 
 use crate::verilog::{if_, set, Function, Module};
 
@@ -42,7 +42,7 @@ impl FloatFormat {
 /// Generates the adder module: `sum_o = a_i + b_i`, through [`FpAddSteps`].
 pub fn fp_add(f: FloatFormat) -> Module {
     let w = f.width();
-    let add = FpAddSteps::new(f);
+    let add = FpAddSteps::new(f).stage(0, STEPS.len());
     let mut md = Module::new(
         f.add_module_name(),
         format!(
@@ -55,79 +55,94 @@ pub fn fp_add(f: FloatFormat) -> Module {
         ),
     );
     md.input("a_i", w).input("b_i", w).output("sum_o", w);
-    md.blank().assign("sum_o", add.call("a_i", "b_i"));
-    md.blank();
-    for step in add.functions() {
-        md.function(step);
-    }
+    md.blank().assign("sum_o", add.call(&["a_i", "b_i"]));
+    md.blank().function(add);
     md
 }
 
-/// The adder as four functions, so that a pipeline can put registers between them and a
-/// module can add inside a clocked branch: `align` orders and classifies the operands and
-/// aligns the smaller one, `sum` adds or subtracts the significands, `normalize` shifts the
-/// result into place, `round` rounds and packs. `round(normalize(sum(align(a, b))))` is the
-/// whole addition.
+/// The adder's steps, in order: `order` orders and classifies the operands, `align` aligns the
+/// smaller one, `sum` adds or subtracts the significands, `normalize` shifts the result into
+/// place, `round` rounds and packs.
+pub const STEPS: [&str; 5] = ["order", "align", "sum", "normalize", "round"];
+
+/// The adder cut into [`STEPS`], so that a pipeline can put registers between them: each
+/// pipeline stage is one function of consecutive steps, and a stage that ends before the
+/// last step passes on the values the later steps read, packed in one word. The steps of one
+/// stage share their variables, so the whole addition in one function passes nothing packed
+/// (which simulators would copy word by word).
 pub struct FpAddSteps {
-    pub align: Function,
-    pub sum: Function,
-    pub normalize: Function,
-    pub round: Function,
+    f: FloatFormat,
 }
 
 impl FpAddSteps {
     pub fn new(f: FloatFormat) -> FpAddSteps {
-        FpAddSteps {
-            align: align_function(f),
-            sum: sum_function(f),
-            normalize: normalize_function(f),
-            round: round_function(f),
+        FpAddSteps { f }
+    }
+
+    /// The values the steps after step `step` read, as `(name, bits)`, most significant
+    /// first: what a stage ending with that step passes on.
+    fn live_after(&self, step: usize) -> Vec<(&'static str, u32)> {
+        let f = self.f;
+        let (w, e, ext) = (f.width(), f.exp_bits, extended_bits(f));
+        let head = [("nan", 1), ("x_inf", 1), ("subtract", 1), ("near", 1), ("x", w)];
+        let tail: &[(&'static str, u32)] = match step {
+            0 => &[("y_sig", f.frac_bits + 1), ("shift", e)],
+            1 => &[("y_aligned", ext), ("y_near", ext)],
+            2 => &[("far_raw", ext + 1), ("near_raw", ext)],
+            _ => {
+                return vec![
+                    ("nan", 1),
+                    ("x_inf", 1),
+                    ("sign", 1),
+                    ("x", w),
+                    ("norm", ext),
+                    ("norm_exp", e + 1),
+                ]
+            }
+        };
+        head.iter().chain(tail).copied().collect()
+    }
+
+    /// The function of steps `first..first + count`: it takes the operands `a` and `b` (from
+    /// the first step) or what the step before `first` passes on, and gives the sum (through
+    /// the last step) or what its own last step passes on.
+    pub fn stage(&self, first: usize, count: usize) -> Function {
+        let f = self.f;
+        let last = first + count - 1;
+        let name = match (first, last) {
+            (0, 4) => format!("{}_f", f.add_module_name()),
+            _ if first == last => format!("{}_{}", f.add_module_name(), STEPS[first]),
+            _ => format!("{}_{}_to_{}", f.add_module_name(), STEPS[first], STEPS[last]),
+        };
+        let out = self.live_after(last);
+        let width = if last == 4 { f.width() } else { out.iter().map(|(_, bits)| bits).sum() };
+        let mut fun = Function::new(name, width);
+        if first == 0 {
+            fun.input("a", f.width()).input("b", f.width());
+        } else {
+            let fields = self.live_after(first - 1);
+            let input = ["ordered", "aligned", "summed", "normalized"][first - 1];
+            fun.input(input, fields.iter().map(|(_, bits)| bits).sum());
+            let mut at: u32 = fields.iter().map(|(_, bits)| bits).sum();
+            for (field, bits) in fields {
+                at -= bits;
+                fun.let_(field, bits, format!("{input}[{at} +: {bits}]"));
+            }
         }
-    }
-
-    /// The whole addition `a + b` as one expression.
-    pub fn call(&self, a: &str, b: &str) -> String {
-        self.steps().iter().skip(1).fold(self.align.call(&[a, b]), |x, step| step.call(&[&x]))
-    }
-
-    /// The steps in order: `align` takes the two operands, each later one its predecessor's
-    /// result.
-    pub fn steps(&self) -> [&Function; 4] {
-        [&self.align, &self.sum, &self.normalize, &self.round]
-    }
-
-    pub fn functions(self) -> [Function; 4] {
-        [self.align, self.sum, self.normalize, self.round]
+        for step in first..=last {
+            [order, align, sum, normalize, round][step](&mut fun, f);
+        }
+        if last < 4 {
+            let names: Vec<&str> = out.iter().map(|(name, _)| *name).collect();
+            fun.result(format!("{{{}}}", names.join(", ")));
+        }
+        fun
     }
 }
 
 /// Bits of the significand with hidden, guard, round and sticky bits.
 fn extended_bits(f: FloatFormat) -> u32 {
     f.frac_bits + 4
-}
-
-/// `align`'s result: `{nan, x_inf, subtract, near, x, y_aligned, y_near}`.
-fn aligned_bits(f: FloatFormat) -> u32 {
-    4 + f.width() + 2 * extended_bits(f)
-}
-
-/// `sum`'s result: `{nan, x_inf, subtract, near, x, far_raw, near_raw}`.
-fn summed_bits(f: FloatFormat) -> u32 {
-    4 + f.width() + 2 * extended_bits(f) + 1
-}
-
-/// `normalize`'s result: `{nan, x_inf, sign, x, norm, norm_exp}`.
-fn normalized_bits(f: FloatFormat) -> u32 {
-    3 + f.width() + extended_bits(f) + f.exp_bits + 1
-}
-
-/// Declares the flags and the larger operand `x` that lead `align`'s and `sum`'s results.
-fn unpack_head(fun: &mut Function, f: FloatFormat, input: &str, width: u32) {
-    let w = f.width();
-    for (i, flag) in ["nan", "x_inf", "subtract", "near"].iter().enumerate() {
-        fun.let_(*flag, 1, format!("{input}[{}]", width - 1 - i as u32));
-    }
-    fun.let_("x", w, format!("{input}[{} -: {w}]", width - 5));
 }
 
 /// The significand of `v` with its hidden bit; subnormals use the exponent of the smallest
@@ -138,15 +153,12 @@ fn significand(fun: &mut Function, f: FloatFormat, v: &str) {
     fun.let_(format!("{v}_sig"), m + 1, format!("{{{v}_normal, {v}[{}:0]}}", m - 1));
 }
 
-/// Step 1: order the operands by magnitude, classify them, and align y on both paths.
-fn align_function(f: FloatFormat) -> Function {
+/// Step `order`: order the operands by magnitude, classify them, and take the exponent
+/// difference.
+fn order(fun: &mut Function, f: FloatFormat) {
     let (e, m) = (f.exp_bits, f.frac_bits);
     let w = f.width();
-    let ext = extended_bits(f);
     let exp_max = f.exp_max();
-    let mut fun = Function::new(format!("{}_align", f.add_module_name()), aligned_bits(f));
-    fun.input("a", w).input("b", w);
-
     fun.comment("Order the operands by magnitude: x is the larger, y the smaller.");
     fun.let_("a_larger", 1, format!("a[{}:0] >= b[{}:0]", w - 2, w - 2));
     fun.let_("x", w, "a_larger ? a : b");
@@ -162,7 +174,7 @@ fn align_function(f: FloatFormat) -> Function {
     fun.let_("y_inf", 1, class("y", true));
     fun.let_("subtract", 1, format!("x[{}] ^ y[{}]", w - 1, w - 1));
     fun.let_("nan", 1, "any_nan || (x_inf && y_inf && subtract)");
-    significand(&mut fun, f, "y");
+    significand(fun, f, "y");
 
     fun.comment(
         "Two paths, as fast adders have. The far path (an addition, or a subtraction of exponents\n\
@@ -181,51 +193,40 @@ fn align_function(f: FloatFormat) -> Function {
     }
     fun.let_("shift", e, "a_larger ? a_exp_eff - b_exp_eff : b_exp_eff - a_exp_eff");
     fun.let_("near", 1, format!("subtract && shift[{}:1] == '0", e - 1));
-    fun.let_("y_full", ext, "{y_sig, 3'b000}");
+}
+
+/// Step `align`: y aligned on both paths.
+fn align(fun: &mut Function, f: FloatFormat) {
+    let e = f.exp_bits;
+    let ext = extended_bits(f);
     let top = ext - 1;
+    fun.let_("y_full", ext, "{y_sig, 3'b000}");
     fun.let_("shift_out", 1, format!("shift >= {e}'d{ext}"));
     fun.let_("y_shifted", ext, "shift_out ? '0 : y_full >> shift");
     fun.let_("y_lost", ext, format!("shift_out ? y_full : y_full & ~({ext}'({{{ext}{{1'b1}}}}) << shift)"));
     fun.let_("y_aligned", ext, format!("{{y_shifted[{top}:1], y_shifted[0] | (y_lost != '0)}}"));
     fun.let_("y_near", ext, "shift[0] ? y_full >> 1 : y_full");
-    fun.result("{nan, x_inf, subtract, near, x, y_aligned, y_near}");
-    fun
 }
 
-/// Step 2: the far path's sum or difference and the near path's difference.
-fn sum_function(f: FloatFormat) -> Function {
+/// Step `sum`: the far path's sum or difference and the near path's difference.
+fn sum(fun: &mut Function, f: FloatFormat) {
     let ext = extended_bits(f);
-    let width = aligned_bits(f);
-    let mut fun = Function::new(format!("{}_sum", f.add_module_name()), summed_bits(f));
-    fun.input("aligned", width);
-    unpack_head(&mut fun, f, "aligned", width);
-    fun.let_("y_aligned", ext, format!("aligned[{} +: {ext}]", ext));
-    fun.let_("y_near", ext, format!("aligned[0 +: {ext}]"));
-    significand(&mut fun, f, "x");
+    significand(fun, f, "x");
     fun.let_("x_full", ext + 1, "{1'b0, x_sig, 3'b000}");
     fun.comment("Far path. A subtraction here leaves at least half of x: one left shift at most.");
     fun.let_("far_raw", ext + 1, "subtract ? x_full - {1'b0, y_aligned} : x_full + {1'b0, y_aligned}");
     fun.comment("Near path: |x| >= |y|, so the difference is never negative.");
     fun.let_("near_raw", ext, format!("x_full[{}:0] - y_near", ext - 1));
-    fun.result("{nan, x_inf, subtract, near, x, far_raw, near_raw}");
-    fun
 }
 
-/// Step 3: normalize the far or the near path's result.
-fn normalize_function(f: FloatFormat) -> Function {
+/// Step `normalize`: the far or the near path's result shifted into place.
+fn normalize(fun: &mut Function, f: FloatFormat) {
     let (e, m) = (f.exp_bits, f.frac_bits);
     let w = f.width();
     let ext = extended_bits(f);
     let ew = e + 1;
     let top = ext - 1;
-    let width = summed_bits(f);
-    let mut fun = Function::new(format!("{}_normalize", f.add_module_name()), normalized_bits(f));
-    fun.input("summed", width);
-    unpack_head(&mut fun, f, "summed", width);
-    fun.let_("far_raw", ext + 1, format!("summed[{ext} +: {}]", ext + 1));
-    fun.let_("near_raw", ext, format!("summed[0 +: {ext}]"));
     fun.let_("x_exp", e, format!("(x[{}:{m}] != '0) ? x[{}:{m}] : {e}'d1", w - 2, w - 2));
-
     fun.comment("Far path: a carry shifts right by one, a subtraction that lost the top bit left by one.");
     fun.let_("far_carry", 1, format!("far_raw[{ext}]"));
     fun.let_("far_left", 1, format!("subtract && !far_raw[{top}]"));
@@ -244,38 +245,25 @@ fn normalize_function(f: FloatFormat) -> Function {
             "far_carry ? {{1'b0, x_exp}} + {ew}'d1 : far_left ? {{1'b0, x_exp}} - {ew}'d1 : {{1'b0, x_exp}}"
         ),
     );
-
     fun.comment(
         "Near path: normalize left by the leading zeros, but never below the smallest normal\n\
          exponent (the result is then subnormal). Exponents get one more bit for overflow.",
     );
-    fun.let_("headroom", ew, format!("{{1'b0, x_exp}} - {ew}'d1"));
-    normalize_left(&mut fun, "near_raw", ext, "headroom", ew, ["near_norm", "near_left"]);
+    normalize_left(fun, "near_raw", ext, "x_exp", ew, ["near_norm", "near_exp"]);
     fun.let_("norm", ext, "near ? near_norm : far_norm");
-    fun.let_("norm_exp", ew, "near ? {1'b0, x_exp} - near_left : far_exp");
+    fun.let_("norm_exp", ew, "near ? near_exp : far_exp");
     fun.comment("Only the near path cancels to zero, and an exact zero difference is +0.");
     fun.let_("sign", 1, format!("x[{}] & ~(near && near_raw == '0)", w - 1));
-    fun.result("{nan, x_inf, sign, x, norm, norm_exp}");
-    fun
 }
 
-/// Step 4: round to nearest even and pack, or give the special result.
-fn round_function(f: FloatFormat) -> Function {
+/// Step `round`: round to nearest even and pack, or give the special result; sets the result.
+fn round(fun: &mut Function, f: FloatFormat) {
     let (e, m) = (f.exp_bits, f.frac_bits);
     let w = f.width();
     let ext = extended_bits(f);
     let exp_max = f.exp_max();
     let ew = e + 1;
-    let width = normalized_bits(f);
-    let mut fun = Function::new(format!("{}_round", f.add_module_name()), w);
-    fun.input("normalized", width);
-    let mut at = width;
-    for (name, bits) in [("nan", 1), ("x_inf", 1), ("sign", 1), ("x", w), ("norm", ext), ("norm_exp", ew)] {
-        at -= bits;
-        fun.let_(name, bits, format!("normalized[{at} +: {bits}]"));
-    }
     fun.let_("overflow", 1, format!("norm_exp >= {ew}'d{exp_max}"));
-
     fun.comment(
         "Round to nearest even on guard, round and sticky. Adding the increment to the packed\n\
          exponent and fraction lets a carry move into the exponent (and up to infinity).",
@@ -288,40 +276,46 @@ fn round_function(f: FloatFormat) -> Function {
         f.canonical_nan(),
         w - 1
     ));
-    fun
 }
 
-/// Declares `shifted` and `count` in `f`: the `width`-bit `value` shifted left by
-/// min(leading zeros, `limit`), and that shift, in one pass of halving steps (16, 8, ..., 1).
-/// A step is taken when the top `step` bits are zero and the shift so far plus `step` stays
-/// within the limit; taken greedily, the steps add up to exactly min(leading zeros, limit),
-/// with no separate count and barrel shift.
+/// Declares `shifted` and `exp` in `f`: the `width`-bit `value` with exponent `value_exp`
+/// shifted left by its leading zeros, but never below exponent 1 (the smallest normal one;
+/// the result is then subnormal), and the exponent after the shift (`exp_bits` wide). One
+/// pass of halving steps (16, 8, ..., 1) counts the leading zeros and shifts them out
+/// together (a step is taken when the top `step` bits are zero); beside it the value is
+/// shifted by the largest shift allowed, `value_exp - 1`, which is known early, and the
+/// exponent after the full shift is formed while one comparison picks the smaller shift. No
+/// chain of subtractions lies along the steps (each a carry chain in FPGA fabric).
 fn normalize_left(
     f: &mut Function,
     value: &str,
     width: u32,
-    limit: &str,
-    limit_bits: u32,
-    [shifted, count]: [&str; 2],
+    value_exp: &str,
+    exp_bits: u32,
+    [shifted, exp]: [&str; 2],
 ) {
-    let room = format!("{count}_room");
-    f.let_(shifted, width, value);
-    f.let_(count, limit_bits, "'0");
-    f.let_(&room, limit_bits, limit);
-    let mut step = (width + 1).next_power_of_two() / 2;
+    let top = (width + 1).next_power_of_two() / 2;
+    let lz_bits = bits_for(u64::from(2 * top - 1));
+    let (all, zeros, room, clamp) =
+        (format!("{exp}_all"), format!("{exp}_zeros"), format!("{exp}_room"), format!("{exp}_clamp"));
+    f.let_(&room, exp_bits, format!("{exp_bits}'({value_exp}) - {exp_bits}'d1"));
+    f.let_(&all, width, value);
+    f.let_(&zeros, lz_bits, "'0");
+    let mut step = top;
     while step > 0 {
-        let k = step.trailing_zeros();
-        let zero = format!("{shifted}[{}:{}] == '0", width - 1, width - step);
         f.stmts(vec![if_(
-            format!("{zero} && {room}[{}:{k}] != '0", limit_bits - 1),
-            vec![
-                set(shifted, format!("{shifted} << {step}")),
-                set(count, format!("{count} + {limit_bits}'d{step}")),
-                set(&room, format!("{room} - {limit_bits}'d{step}")),
-            ],
+            format!("{all}[{}:{}] == '0", width - 1, width - step),
+            vec![set(&all, format!("{all} << {step}")), set(&zeros, format!("{zeros} + {lz_bits}'d{step}"))],
         )]);
         step /= 2;
     }
+    f.let_(&clamp, 1, format!("{room} < {exp_bits}'({zeros})"));
+    f.let_(shifted, width, format!("{clamp} ? {value} << {room} : {all}"));
+    f.let_(
+        exp,
+        exp_bits,
+        format!("{clamp} ? {exp_bits}'d1 : {exp_bits}'({value_exp}) - {exp_bits}'({zeros})"),
+    );
 }
 
 /// Declares `out` in `f` and sets it to the number of leading zeros of the `width`-bit

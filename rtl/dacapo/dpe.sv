@@ -77,17 +77,17 @@ module dpe (
       end
     end
   end
-
-  // Stage 1: the block sum so far; at the block's end, the whole sum and its exponents.
   logic [21:0] block_sum_q;
   logic [21:0] total_q;
   logic [7:0]  a_exp_q;
   logic [7:0]  b_exp_q;
   logic [1:0]  format_q;
+
+  // Stage 1: the block sum so far; at the block's end, the whole sum and its exponents.
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      block_sum_q <= '0;
       slice_q <= '0;
+      block_sum_q <= '0;
       total_q <= '0;
       a_exp_q <= '0;
       b_exp_q <= '0;
@@ -117,7 +117,7 @@ module dpe (
       value_q <= '0;
     end else begin
       if (scale_ctrl_q[0]) begin
-        value_q <= scale_finish(scale_prepare(total_q, a_exp_q, b_exp_q, format_q));
+        value_q <= scale_round(scale_place(scale_prepare(total_q, a_exp_q, b_exp_q, format_q)));
       end
     end
   end
@@ -132,7 +132,7 @@ module dpe (
     end else begin
       block_done_q <= acc_ctrl_q[0];
       if (acc_ctrl_q[0]) begin
-        acc_q <= fp32_add_round(fp32_add_normalize(fp32_add_sum(fp32_add_align(acc_q, value_q))));
+        acc_q <= fp32_add_f(acc_q, value_q);
       end else if (acc_ctrl_q[1]) begin
         acc_q <= '0;
       end else if (acc_ctrl_q[2]) begin
@@ -156,14 +156,15 @@ module dpe (
     input logic [15:0] b_sign,
     input logic [31:0] b_mag
   );
-    logic [21:0] addends [16];  // multiplier k's signed term
     logic [1:0]  a_digit;
     logic [1:0]  b_digit;
     logic [3:0]  element;
     logic [3:0]  weight;
     logic [2:0]  pair;
     logic [3:0]  shift;
+    logic [3:0]  product;
     logic        negative;
+    logic [21:0] addends [16];  // multiplier k's signed term
     logic [4:0]  negatives;
     logic [21:0] csa_sum_0;
     logic [21:0] csa_carry_0;
@@ -225,7 +226,11 @@ module dpe (
       // The micro-exponents add 0, 1 or 2 to the shift.
       shift = weight + 4'd2 - 4'(a_micro[pair]) - 4'(b_micro[pair]);
       negative = a_sign[element] ^ b_sign[element];
-      addends[k] = (22'({2'b00, a_digit} * {2'b00, b_digit}) << shift) ^ {22{negative}};
+      // The digit product from a table of all 16 (entry 4a + b is a x b), not a
+      // multiplication: FPGA synthesis puts even a 2 x 2 bit one on a DSP block, far
+      // slower than the four LUTs of a table.
+      product = 4'(64'h9630_6420_3210_0000 >> {a_digit, b_digit, 2'b00});
+      addends[k] = (22'(product) << shift) ^ {22{negative}};
       negatives = negatives + 5'(negative);
     end
     // Carry-save tree: each full adder turns three words into a sum and a carry word.
@@ -263,7 +268,7 @@ module dpe (
     csa_carry_15 = 22'(((csa_sum_14 & csa_carry_14) | (csa_sum_14 & csa_carry_13) | (csa_carry_14 & csa_carry_13)) << 1);
     slice_sum = csa_sum_15 + csa_carry_15;
   endfunction
-  function automatic logic [54:0] scale_prepare(
+  function automatic logic [59:0] scale_prepare(
     input logic [21:0] block_sum,
     input logic [7:0] a_exp,
     input logic [7:0] b_exp,
@@ -279,6 +284,7 @@ module dpe (
     logic [9:0]  lead_exp;
     logic [9:0]  sub_offset;
     logic [4:0]  right;
+    logic [4:0]  guard;
     nan_block = a_exp == 8'hFF || b_exp == 8'hFF;
     negative = block_sum[21];
     magnitude = negative ? 21'(-block_sum) : block_sum[20:0];
@@ -311,10 +317,11 @@ module dpe (
     // The right shift of a subnormal result; 22 or more leaves less than half.
     sub_offset = (format == 2'd0) ? 10'd119 : (format == 2'd1) ? 10'd113 : 10'd109;
     right = (sub_offset - exp_sum > 10'd22) ? 5'd22 : 5'(sub_offset - exp_sum);
-    scale_prepare = {nan_block, negative, format, msb, magnitude, exp_sum, lead_exp, right};
+    guard = right - 5'd1;
+    scale_prepare = {nan_block, negative, format, msb, magnitude, exp_sum, lead_exp, right, guard};
   endfunction
-  function automatic logic [31:0] scale_finish(
-    input logic [54:0] prepared
+  function automatic logic [57:0] scale_place(
+    input logic [59:0] prepared
   );
     logic        nan_block;
     logic        negative;
@@ -324,51 +331,64 @@ module dpe (
     logic [9:0]  exp_sum;
     logic [9:0]  lead_exp;
     logic [4:0]  right;
+    logic [4:0]  guard;
     logic [9:0]  lead_offset;
+    logic [9:0]  inf_from;
     logic [9:0]  sub_offset;
     logic [22:0] frac_normal;
     logic [7:0]  biased;
     logic [21:0] padded;
     logic [22:0] kept;
     logic        round_up;
-    logic [30:0] kept_rounded;
-    nan_block = prepared[54 +: 1];
-    negative = prepared[53 +: 1];
-    format = prepared[51 +: 2];
-    msb = prepared[46 +: 5];
-    magnitude = prepared[25 +: 21];
-    exp_sum = prepared[15 +: 10];
-    lead_exp = prepared[5 +: 10];
-    right = prepared[0 +: 5];
+    logic        subnormal;
+    logic [31:0] other;
+    nan_block = prepared[59 +: 1];
+    negative = prepared[58 +: 1];
+    format = prepared[56 +: 2];
+    msb = prepared[51 +: 5];
+    magnitude = prepared[30 +: 21];
+    exp_sum = prepared[20 +: 10];
+    lead_exp = prepared[10 +: 10];
+    right = prepared[5 +: 5];
+    guard = prepared[0 +: 5];
     // Exponent offsets: 127 + 2m places the leading bit; 105 + 2m places bit 0 at 2^-149.
     lead_offset = (format == 2'd0) ? 10'd141 : (format == 2'd1) ? 10'd135 : 10'd131;
+    inf_from = (format == 2'd0) ? 10'd396 : (format == 2'd1) ? 10'd390 : 10'd386;
     sub_offset = (format == 2'd0) ? 10'd119 : (format == 2'd1) ? 10'd113 : 10'd109;
     frac_normal = 23'({23'd0, magnitude} << (5'd23 - msb));
     biased = 8'(lead_exp - lead_offset);
     padded = {1'b0, magnitude};
     kept = 23'd0;
     round_up = 1'b0;
-    kept_rounded = 31'd0;
+    subnormal = 1'b0;
+    other = 32'd0;
     if (nan_block) begin
-      scale_finish = 32'h7FC00000;
+      other = 32'h7FC00000;
     end else if (magnitude == '0) begin
-      scale_finish = 32'd0;
-    end else if (lead_exp >= lead_offset + 10'd255) begin
-      scale_finish = {negative, 8'hFF, 23'd0};
+      other = 32'd0;
+    end else if (lead_exp >= inf_from) begin
+      other = {negative, 8'hFF, 23'd0};
     end else if (lead_exp > lead_offset) begin
-      scale_finish = {negative, biased, frac_normal};
+      other = {negative, biased, frac_normal};
     end else if (exp_sum >= sub_offset) begin
-      scale_finish = {negative, 8'd0, {2'b00, magnitude} << (exp_sum - sub_offset)};
+      other = {negative, 8'd0, {2'b00, magnitude} << (exp_sum - sub_offset)};
     end else begin
       // Subnormal after a right shift.
       kept = {2'b00, magnitude} >> right;
       // The guard bit reads the padded magnitude: bit 21 exists (and is 0).
-      round_up = padded[right - 5'd1] && (kept[0] || (padded & ((22'd1 << (right - 5'd1)) - 22'd1)) != '0);
-      kept_rounded = 31'(kept) + 31'(round_up);
-      scale_finish = {negative, kept_rounded};
+      // The sticky bits are those below it: a mask of shifted ones, no subtraction.
+      round_up = padded[guard] && (kept[0] || (padded & ~({22{1'b1}} << guard)) != '0);
+      subnormal = 1'b1;
     end
+    scale_place = {subnormal, negative, round_up, kept, other};
   endfunction
-  function automatic logic [89:0] fp32_add_align(
+  function automatic logic [31:0] scale_round(
+    input logic [57:0] placed
+  );
+    // A subnormal result rounds up by one unit (a carry may reach the smallest normal).
+    scale_round = placed[57] ? {placed[56], 31'(placed[32 +: 23]) + 31'(placed[55])} : placed[31:0];
+  endfunction
+  function automatic logic [31:0] fp32_add_f(
     input logic [31:0] a,
     input logic [31:0] b
   );
@@ -392,6 +412,29 @@ module dpe (
     logic [26:0] y_lost;
     logic [26:0] y_aligned;
     logic [26:0] y_near;
+    logic        x_normal;
+    logic [23:0] x_sig;
+    logic [27:0] x_full;
+    logic [27:0] far_raw;
+    logic [26:0] near_raw;
+    logic [7:0]  x_exp;
+    logic        far_carry;
+    logic        far_left;
+    logic [26:0] far_norm;
+    logic [8:0]  far_exp;
+    logic [8:0]  near_exp_room;
+    logic [26:0] near_exp_all;
+    logic [4:0]  near_exp_zeros;
+    logic        near_exp_clamp;
+    logic [26:0] near_norm;
+    logic [8:0]  near_exp;
+    logic [26:0] norm;
+    logic [8:0]  norm_exp;
+    logic        sign;
+    logic        overflow;
+    logic        round_up;
+    logic [7:0]  biased;
+    logic [30:0] rounded;
     // Order the operands by magnitude: x is the larger, y the smaller.
     a_larger = a[30:0] >= b[30:0];
     x = a_larger ? a : b;
@@ -420,30 +463,6 @@ module dpe (
     y_lost = shift_out ? y_full : y_full & ~(27'({27{1'b1}}) << shift);
     y_aligned = {y_shifted[26:1], y_shifted[0] | (y_lost != '0)};
     y_near = shift[0] ? y_full >> 1 : y_full;
-    fp32_add_align = {nan, x_inf, subtract, near, x, y_aligned, y_near};
-  endfunction
-  function automatic logic [90:0] fp32_add_sum(
-    input logic [89:0] aligned
-  );
-    logic        nan;
-    logic        x_inf;
-    logic        subtract;
-    logic        near;
-    logic [31:0] x;
-    logic [26:0] y_aligned;
-    logic [26:0] y_near;
-    logic        x_normal;
-    logic [23:0] x_sig;
-    logic [27:0] x_full;
-    logic [27:0] far_raw;
-    logic [26:0] near_raw;
-    nan = aligned[89];
-    x_inf = aligned[88];
-    subtract = aligned[87];
-    near = aligned[86];
-    x = aligned[85 -: 32];
-    y_aligned = aligned[27 +: 27];
-    y_near = aligned[0 +: 27];
     x_normal = x[30:23] != '0;
     x_sig = {x_normal, x[22:0]};
     x_full = {1'b0, x_sig, 3'b000};
@@ -451,37 +470,6 @@ module dpe (
     far_raw = subtract ? x_full - {1'b0, y_aligned} : x_full + {1'b0, y_aligned};
     // Near path: |x| >= |y|, so the difference is never negative.
     near_raw = x_full[26:0] - y_near;
-    fp32_add_sum = {nan, x_inf, subtract, near, x, far_raw, near_raw};
-  endfunction
-  function automatic logic [70:0] fp32_add_normalize(
-    input logic [90:0] summed
-  );
-    logic        nan;
-    logic        x_inf;
-    logic        subtract;
-    logic        near;
-    logic [31:0] x;
-    logic [27:0] far_raw;
-    logic [26:0] near_raw;
-    logic [7:0]  x_exp;
-    logic        far_carry;
-    logic        far_left;
-    logic [26:0] far_norm;
-    logic [8:0]  far_exp;
-    logic [8:0]  headroom;
-    logic [26:0] near_norm;
-    logic [8:0]  near_left;
-    logic [8:0]  near_left_room;
-    logic [26:0] norm;
-    logic [8:0]  norm_exp;
-    logic        sign;
-    nan = summed[90];
-    x_inf = summed[89];
-    subtract = summed[88];
-    near = summed[87];
-    x = summed[86 -: 32];
-    far_raw = summed[27 +: 28];
-    near_raw = summed[0 +: 27];
     x_exp = (x[30:23] != '0) ? x[30:23] : 8'd1;
     // Far path: a carry shifts right by one, a subtraction that lost the top bit left by one.
     far_carry = far_raw[27];
@@ -490,67 +478,43 @@ module dpe (
     far_exp = far_carry ? {1'b0, x_exp} + 9'd1 : far_left ? {1'b0, x_exp} - 9'd1 : {1'b0, x_exp};
     // Near path: normalize left by the leading zeros, but never below the smallest normal
     // exponent (the result is then subnormal). Exponents get one more bit for overflow.
-    headroom = {1'b0, x_exp} - 9'd1;
-    near_norm = near_raw;
-    near_left = '0;
-    near_left_room = headroom;
-    if (near_norm[26:11] == '0 && near_left_room[8:4] != '0) begin
-      near_norm = near_norm << 16;
-      near_left = near_left + 9'd16;
-      near_left_room = near_left_room - 9'd16;
+    near_exp_room = 9'(x_exp) - 9'd1;
+    near_exp_all = near_raw;
+    near_exp_zeros = '0;
+    if (near_exp_all[26:11] == '0) begin
+      near_exp_all = near_exp_all << 16;
+      near_exp_zeros = near_exp_zeros + 5'd16;
     end
-    if (near_norm[26:19] == '0 && near_left_room[8:3] != '0) begin
-      near_norm = near_norm << 8;
-      near_left = near_left + 9'd8;
-      near_left_room = near_left_room - 9'd8;
+    if (near_exp_all[26:19] == '0) begin
+      near_exp_all = near_exp_all << 8;
+      near_exp_zeros = near_exp_zeros + 5'd8;
     end
-    if (near_norm[26:23] == '0 && near_left_room[8:2] != '0) begin
-      near_norm = near_norm << 4;
-      near_left = near_left + 9'd4;
-      near_left_room = near_left_room - 9'd4;
+    if (near_exp_all[26:23] == '0) begin
+      near_exp_all = near_exp_all << 4;
+      near_exp_zeros = near_exp_zeros + 5'd4;
     end
-    if (near_norm[26:25] == '0 && near_left_room[8:1] != '0) begin
-      near_norm = near_norm << 2;
-      near_left = near_left + 9'd2;
-      near_left_room = near_left_room - 9'd2;
+    if (near_exp_all[26:25] == '0) begin
+      near_exp_all = near_exp_all << 2;
+      near_exp_zeros = near_exp_zeros + 5'd2;
     end
-    if (near_norm[26:26] == '0 && near_left_room[8:0] != '0) begin
-      near_norm = near_norm << 1;
-      near_left = near_left + 9'd1;
-      near_left_room = near_left_room - 9'd1;
+    if (near_exp_all[26:26] == '0) begin
+      near_exp_all = near_exp_all << 1;
+      near_exp_zeros = near_exp_zeros + 5'd1;
     end
+    near_exp_clamp = near_exp_room < 9'(near_exp_zeros);
+    near_norm = near_exp_clamp ? near_raw << near_exp_room : near_exp_all;
+    near_exp = near_exp_clamp ? 9'd1 : 9'(x_exp) - 9'(near_exp_zeros);
     norm = near ? near_norm : far_norm;
-    norm_exp = near ? {1'b0, x_exp} - near_left : far_exp;
+    norm_exp = near ? near_exp : far_exp;
     // Only the near path cancels to zero, and an exact zero difference is +0.
     sign = x[31] & ~(near && near_raw == '0);
-    fp32_add_normalize = {nan, x_inf, sign, x, norm, norm_exp};
-  endfunction
-  function automatic logic [31:0] fp32_add_round(
-    input logic [70:0] normalized
-  );
-    logic        nan;
-    logic        x_inf;
-    logic        sign;
-    logic [31:0] x;
-    logic [26:0] norm;
-    logic [8:0]  norm_exp;
-    logic        overflow;
-    logic        round_up;
-    logic [7:0]  biased;
-    logic [30:0] rounded;
-    nan = normalized[70 +: 1];
-    x_inf = normalized[69 +: 1];
-    sign = normalized[68 +: 1];
-    x = normalized[36 +: 32];
-    norm = normalized[9 +: 27];
-    norm_exp = normalized[0 +: 9];
     overflow = norm_exp >= 9'd255;
     // Round to nearest even on guard, round and sticky. Adding the increment to the packed
     // exponent and fraction lets a carry move into the exponent (and up to infinity).
     round_up = norm[2] & (norm[1] | norm[0] | norm[3]);
     biased = norm[26] ? norm_exp[7:0] : '0;
     rounded = {biased, norm[25:3]} + 31'(round_up);
-    fp32_add_round = nan ? 32'h7FC00000
+    fp32_add_f = nan ? 32'h7FC00000
       : x_inf ? x
       : overflow ? {x[31], 8'hFF, 23'd0}
       : {sign, rounded};

@@ -4,7 +4,7 @@ use mx::{Block, Format, BLOCK};
 
 use hdlgen::dpe::DpeConfig;
 
-use crate::{DpeI4S2A4Model, DpeModel};
+use crate::{DpeI5335Model, DpeModel};
 
 /// A generated DPE's Verilator model, as [`DpeHarness`] drives it: every DPE configuration
 /// the sim crate builds has these ports (with one accumulator, no slot ports: slot 0).
@@ -73,13 +73,13 @@ macro_rules! dpe_ports {
 }
 
 dpe_ports!(DpeModel, DpeConfig::SINGLE);
-dpe_ports!(DpeI4S2A4Model, DpeConfig::INTERLEAVED, set_slot_i, slot_o);
+dpe_ports!(DpeI5335Model, DpeConfig::INTERLEAVED, set_slot_i, slot_o);
 
 /// The presets' DPE (one accumulator, the addition in one cycle).
 pub type Dpe = DpeHarness<DpeModel>;
-/// The interleaved DPE (`DpeConfig::INTERLEAVED`): four accumulators, the scaling in two stages,
-/// the addition in four.
-pub type InterleavedDpe = DpeHarness<DpeI4S2A4Model>;
+/// The interleaved DPE (`DpeConfig::INTERLEAVED`): five accumulators, the block sum and the
+/// scaling in three stages each, the addition in five.
+pub type InterleavedDpe = DpeHarness<DpeI5335Model>;
 
 /// One dot-product engine on the generated RTL, clocked one cycle at a time. Blocks stream
 /// back to back; the accumulator reaches the outputs `latency` cycles after a block's last
@@ -88,6 +88,8 @@ pub type InterleavedDpe = DpeHarness<DpeI4S2A4Model>;
 pub struct DpeHarness<M> {
     model: M,
     cycles: u64,
+    /// The cycle each slot's last block ended in (its last slice was clocked in).
+    block_ends: Vec<Option<u64>>,
     done: Vec<(u64, u32, f32)>,
     drained: Vec<(u32, f32)>,
 }
@@ -115,7 +117,9 @@ pub fn format_code(format: Format) -> u64 {
 impl<M: DpePorts> DpeHarness<M> {
     /// A DPE just out of reset: accumulators +0, no block in flight.
     pub fn new() -> Self {
-        let mut dpe = DpeHarness { model: M::create(), cycles: 0, done: Vec::new(), drained: Vec::new() };
+        let block_ends = vec![None; M::CONFIG.interleave as usize];
+        let mut dpe =
+            DpeHarness { model: M::create(), cycles: 0, block_ends, done: Vec::new(), drained: Vec::new() };
         dpe.model.reset();
         dpe
     }
@@ -174,13 +178,30 @@ impl<M: DpePorts> DpeHarness<M> {
     /// Streams one block pair into `slot`, one slice per cycle; returns after its last slice has
     /// been clocked in. Its sum reaches the accumulator `latency - 1` cycles later.
     pub fn feed(&mut self, slot: u32, a: &Block, b: &Block, format: Format) {
+        self.feed_slices(slot, a, b, format, format.cycles_per_block() as usize);
+    }
+
+    /// Streams the first `count` slices of a block pair into `slot` (fewer than all leave the
+    /// block unfinished, for a clear or load to abandon). A whole block of a slot whose last
+    /// block ended fewer than `add_stages` cycles before this one would end waits idle cycles
+    /// first, as the DPE requires (its sum must be out of the adder).
+    pub fn feed_slices(&mut self, slot: u32, a: &Block, b: &Block, format: Format, count: usize) {
+        if count == format.cycles_per_block() as usize {
+            let end = self.cycles + count as u64;
+            if let Some(previous) = self.block_ends[slot as usize] {
+                for _ in end..previous + u64::from(M::CONFIG.add_stages) {
+                    self.tick();
+                }
+            }
+            self.block_ends[slot as usize] = Some(self.cycles + count as u64);
+        }
         self.model.set_format_i(format_code(format));
         self.model.set_slot_i(u64::from(slot));
         self.model.set_a_exp_i(u64::from(a.exp));
         self.model.set_b_exp_i(u64::from(b.exp));
         self.model.set_a_micro_i(u64::from(a.micro));
         self.model.set_b_micro_i(u64::from(b.micro));
-        for slice in slices(a, b, format) {
+        for slice in slices(a, b, format).into_iter().take(count) {
             self.model.set_valid_i(1);
             self.model.set_a_sign_i(slice.a_sign);
             self.model.set_a_mag_i(slice.a_mag);

@@ -190,7 +190,7 @@ fn clear_load_and_drain_with_blocks_in_flight() {
     }
 }
 
-/// The interleaved DPE (four slots, two scaling and four adder stages) with outputs of the given
+/// The interleaved DPE (one output per slot, every stage split) with outputs of the given
 /// lengths, one per slot: their blocks streamed in turn, slot after slot, each output started
 /// by a clear or a load and ended by a drain given right behind the last blocks. Returns the
 /// cycles from the first clear or load to the last block.
@@ -253,8 +253,8 @@ fn interleaved_round(dpe: &mut InterleavedDpe, rng: &mut Rng, format: Format, le
     streamed
 }
 
-/// Four outputs interleaved at full rate: in MX4 a block every cycle, each of another output,
-/// while each output's sums are still in the four-stage adder; drains right behind.
+/// Every slot's output interleaved at full rate: in MX4 a block every cycle, each of another output,
+/// while each output's sums are still in the five-stage adder; drains right behind.
 #[test]
 fn interleaved_outputs_back_to_back_at_full_rate() {
     let mut rng = Rng::new(0x1A7E);
@@ -262,23 +262,25 @@ fn interleaved_outputs_back_to_back_at_full_rate() {
     for format in Format::ALL {
         for _ in 0..300 {
             let k = 1 + rng.below(5) as usize;
-            let streamed = interleaved_round(&mut dpe, &mut rng, format, &[k; 4]);
+            let slots = dpe.config().interleave as usize;
+            let streamed = interleaved_round(&mut dpe, &mut rng, format, &vec![k; slots]);
             // One cycle per clear or load, then the blocks without a bubble.
-            assert_eq!(streamed, 4 + 4 * k as u64 * u64::from(format.cycles_per_block()), "{format}");
+            let slots = slots as u64;
+            assert_eq!(streamed, slots + slots * k as u64 * u64::from(format.cycles_per_block()), "{format}");
         }
     }
 }
 
-/// Outputs of different lengths: once the shorter ones end, fewer slots take turns and the
-/// spacing of one slot's blocks in the adder shrinks to what MX9 and MX6 allow (MX4 needs
-/// every slot: there the outputs all have the same length).
+/// Outputs of different lengths: once the shorter ones end, fewer slots take turns, one slot's
+/// blocks come back to the adder sooner, and where that would be sooner than the adder's
+/// stages (MX4, MX6) the harness waits, as a compute unit must.
 #[test]
 fn interleaved_outputs_of_ragged_lengths() {
     let mut rng = Rng::new(0x8A66);
     let mut dpe = InterleavedDpe::new();
-    for format in [Format::Mx9, Format::Mx6] {
+    for format in Format::ALL {
         for _ in 0..300 {
-            let lengths: Vec<usize> = (0..4).map(|_| rng.below(5) as usize).collect();
+            let lengths: Vec<usize> = (0..dpe.config().interleave).map(|_| rng.below(5) as usize).collect();
             interleaved_round(&mut dpe, &mut rng, format, &lengths);
         }
     }
@@ -290,9 +292,13 @@ fn interleaved_latency_and_slots() {
     let mut rng = Rng::new(0x5107);
     let mut dpe = InterleavedDpe::new();
     let pipeline = u64::from(dpe.config().latency()) - 1;
-    assert_eq!(pipeline, 6, "a slice stage, two scaling and four adder stages, less the last slice's cycle");
+    assert_eq!(
+        pipeline, 10,
+        "three block-sum, three scaling and five adder stages, less the last slice's cycle"
+    );
     for format in Format::ALL {
-        for slot in 0..4 {
+        let slots = dpe.config().interleave;
+        for slot in 0..slots {
             dpe.clear(slot);
         }
         dpe.flush();
@@ -300,13 +306,51 @@ fn interleaved_latency_and_slots() {
         let start = dpe.cycles();
         let (a, b) = (random_block(&mut rng, format), random_block(&mut rng, format));
         for n in 0..8 {
-            dpe.feed(n % 4, &a, &b, format);
+            dpe.feed(n % slots, &a, &b, format);
         }
         dpe.flush();
         dpe.idle();
         let c = u64::from(format.cycles_per_block());
         let at: Vec<(u64, u32)> = dpe.take_done().iter().map(|&(t, s, _)| (t - start, s)).collect();
-        let want: Vec<(u64, u32)> = (1..=8).map(|n| (n * c + pipeline, ((n - 1) % 4) as u32)).collect();
+        let want: Vec<(u64, u32)> = (1..=8).map(|n| (n * c + pipeline, (n - 1) as u32 % slots)).collect();
         assert_eq!(at, want, "{format}");
+    }
+}
+
+/// A clear or a load in the middle of a block abandons it: its slices already in the block
+/// sum's two stages never reach an accumulator, and the next block starts afresh.
+#[test]
+fn interleaved_clear_or_load_abandons_an_unfinished_block() {
+    let mut rng = Rng::new(0xAB4D);
+    let mut dpe = InterleavedDpe::new();
+    for format in [Format::Mx9, Format::Mx6] {
+        for _ in 0..200 {
+            let slot = rng.below(u64::from(dpe.config().interleave)) as u32;
+            let (x, y) = random_pair(&mut rng, format);
+            let part = 1 + rng.below(u64::from(format.cycles_per_block()) - 1) as usize;
+            dpe.feed_slices(slot, &x, &y, format, part);
+            let start = if rng.below(2) == 0 {
+                dpe.clear(slot);
+                0.0
+            } else {
+                let v = f32::from_bits(rng.next_u32() & 0x7F7F_FFFF);
+                dpe.load(slot, v);
+                v
+            };
+            let (a, b) = random_pair(&mut rng, format);
+            dpe.feed(slot, &a, &b, format);
+            dpe.flush();
+            dpe.drain(slot);
+            dpe.flush();
+            let want = canonical(dot(&[a], &[b], format, start));
+            assert_eq!(
+                dpe.take_done().iter().map(|&(_, s, v)| (s, v.to_bits())).collect::<Vec<_>>(),
+                [(slot, want)]
+            );
+            assert_eq!(
+                dpe.take_drained().iter().map(|&(s, v)| (s, v.to_bits())).collect::<Vec<_>>(),
+                [(slot, want)]
+            );
+        }
     }
 }
