@@ -123,9 +123,8 @@ fn unit_files(list: &str) -> anyhow::Result<Vec<(String, String)>> {
     let mut files: Vec<(String, String)> = Vec::new();
     for design in crate::asic_cmd::select_units(list)? {
         for module in design.modules() {
-            let name = format!("{}.sv", module.name());
-            if !files.iter().any(|(n, _)| *n == name) {
-                files.push((name, format!("{GENERATED_HEADER}\n{}", module.to_verilog())));
+            if !files.iter().any(|(name, _)| *name == format!("{}.sv", module.name())) {
+                files.push(hdlgen::module_file(module));
             }
         }
     }

@@ -18,7 +18,7 @@ const SUM_BITS: u32 = 22;
 /// evaluates the slice path only on valid cycles and the block-completion path (integer to
 /// f32, the adder) only when a block completes.
 pub fn dpe_design() -> Design {
-    Design { top: dpe(), submodules: Vec::new() }
+    dpe_design_with(DpeConfig::SINGLE)
 }
 
 fn format_is(f: MxFormat) -> String {
@@ -601,27 +601,18 @@ pub fn dpe_with(cfg: DpeConfig) -> Module {
             slicing + scaling
         )
     });
-    let mut value = String::new();
-    let mut first = 0;
-    for (stage, &count) in groups.iter().enumerate() {
-        let mut expr = if first == 0 {
-            scale_steps[0].call(&["total_q", "a_exp_q", "b_exp_q", "format_q"])
-        } else {
-            value.clone()
-        };
-        for step in &scale_steps[first.max(1)..first + count] {
-            expr = step.call(&[&expr]);
-        }
-        first += count;
-        let register =
-            if stage + 1 == groups.len() { "value_q" } else { ["prepared_q", "placed_q"][first - 1] };
-        md.logic(register, scale_steps[first - 1].width());
-        md.always_ff(
-            vec![set(register, "'0")],
-            vec![if_(format!("{}[0]", ctrl[slicing - 1 + stage]), vec![set(register, expr)])],
-        );
-        value = register.to_string();
-    }
+    let scaling_ctrl = &ctrl[slicing - 1..];
+    let value = staged(&mut md, groups, scaling_ctrl, &["prepared_q", "placed_q"], |first, count, input| {
+        let operands = ["total_q", "a_exp_q", "b_exp_q", "format_q"];
+        let start = input.map_or_else(|| scale_steps[0].call(&operands), str::to_string);
+        let expr = scale_steps[first.max(1)..first + count].iter().fold(start, |x, step| step.call(&[&x]));
+        (expr, scale_steps[first + count - 1].width())
+    });
+    md.logic("value_q", 32);
+    md.always_ff(
+        vec![set("value_q", "'0")],
+        vec![if_(format!("{}[0]", scaling_ctrl[groups.len() - 1]), vec![set("value_q", value)])],
+    );
 
     let accumulating = slicing + scaling - 1;
     let adder = accumulation(&mut md, cfg, &ctrl[accumulating..], &load[accumulating..]);
@@ -706,6 +697,35 @@ fn block_sum_front(md: &mut Module, steps: &[Function], slice_args: &[&str]) {
     }
 }
 
+/// Spreads a chain of steps over pipeline stages, `groups[i]` steps in stage i: `group(first,
+/// count, input)` gives the expression of steps `first..first + count` on `input` (none: the
+/// chain's own operands) and its width. Every stage but the last registers its result in
+/// `registers[its last step]` in the cycles `ctrl[stage]` holds a block; the last stage's
+/// expression is returned for the caller to place.
+fn staged(
+    md: &mut Module,
+    groups: &[usize],
+    ctrl: &[String],
+    registers: &[&str],
+    mut group: impl FnMut(usize, usize, Option<&str>) -> (String, u32),
+) -> String {
+    let (&last, earlier) = groups.split_last().expect("a chain has at least one stage");
+    let mut input: Option<String> = None;
+    let mut first = 0;
+    for (stage, &count) in earlier.iter().enumerate() {
+        let (expr, width) = group(first, count, input.as_deref());
+        first += count;
+        let register = registers[first - 1];
+        md.logic(register, width);
+        md.always_ff(
+            vec![set(register, "'0")],
+            vec![if_(format!("{}[0]", ctrl[stage]), vec![set(register, expr)])],
+        );
+        input = Some(register.to_string());
+    }
+    group(first, last, input.as_deref()).0
+}
+
 /// The accumulators after the scaling, the adder's steps spread over `ctrl.len()` stages (`ctrl`
 /// and `load` hold each stage's control word and load data, the entry first, the write-back
 /// last).
@@ -760,27 +780,18 @@ fn accumulation(md: &mut Module, cfg: DpeConfig, ctrl: &[String], load: &[String
         4 => &[2, 1, 1, 1],
         _ => &[1, 1, 1, 1, 1],
     };
-    let mut sum = String::new();
-    let mut first = 0;
     let mut functions = Vec::new();
-    for (stage, &count) in groups.iter().enumerate() {
+    let registers = ["ordered_q", "aligned_q", "summed_q", "normalized_q"];
+    let sum = staged(md, groups, ctrl, &registers, |first, count, input| {
         let function = add.stage(first, count);
-        let expr = if first == 0 { function.call(&[&operand, "value_q"]) } else { function.call(&[&sum]) };
+        let expr = match input {
+            Some(earlier) => function.call(&[earlier]),
+            None => function.call(&[&operand, "value_q"]),
+        };
         let width = function.width();
         functions.push(function);
-        first += count;
-        if stage + 1 == groups.len() {
-            sum = expr;
-        } else {
-            let register = ["ordered_q", "aligned_q", "summed_q", "normalized_q"][first - 1];
-            md.logic(register, width);
-            md.always_ff(
-                vec![set(register, "'0")],
-                vec![if_(format!("{}[0]", ctrl[stage]), vec![set(register, expr)])],
-            );
-            sum = register.to_string();
-        }
-    }
+        (expr, width)
+    });
     let written = acc(exit);
     md.always_ff(
         if slots == 1 {

@@ -130,12 +130,14 @@ pub const GENERATED_HEADER: &str =
 
 /// The files of one accelerator: one `.sv` per module, then `config.json`.
 pub fn design_files(config: AccelConfig, preset: Option<&'static str>) -> Vec<(String, String)> {
-    let mut files: Vec<(String, String)> = accel_design(config)
-        .modules()
-        .map(|m| (format!("{}.sv", m.name()), format!("{GENERATED_HEADER}\n{}", m.to_verilog())))
-        .collect();
+    let mut files: Vec<(String, String)> = accel_design(config).modules().map(module_file).collect();
     files.push(("config.json".into(), ConfigFile::new(config, preset).to_json()));
     files
+}
+
+/// A module's file: `<module>.sv` with the generated-file header.
+pub fn module_file(module: &Module) -> (String, String) {
+    (format!("{}.sv", module.name()), format!("{GENERATED_HEADER}\n{}", module.to_verilog()))
 }
 
 /// The files `make rtl` writes into `rtl/`: each preset's design in `<preset>/`.
