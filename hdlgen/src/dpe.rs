@@ -186,57 +186,76 @@ fn carry_save_sum(f: &mut Function, mut terms: Vec<String>, width: u32, add: boo
 /// a subnormal result's kept bits and rounding, or any other result whole.
 const PLACED_BITS: u32 = 3 + 23 + 32;
 
-/// Bits of `scale_prepare`'s result: `{nan_block, negative, format, msb, magnitude, exp_sum,
-/// lead_exp, right, guard}`.
-const PREPARED_BITS: u32 = 1 + 1 + 2 + 5 + (SUM_BITS - 1) + 10 + 10 + 5 + 5;
+/// Bits of `scale_prepare`'s result: `{nan_block, zero, negative, magnitude, zeros,
+/// normal_top[7:0], normal_limit, inf_limit, exact_sub, left, right, guard}`.
+const PREPARED_BITS: u32 = 1 + 1 + 1 + (SUM_BITS - 1) + 5 + 8 + 5 + 5 + 1 + 5 + 5 + 5;
 
 /// A block's exact sum P scaled to f32: P * 2^(Ea + Eb - 254 - 2m), in three steps that a
-/// pipeline may register between. `scale_prepare` takes the magnitude, its leading one and
-/// the exponent sums; `scale_place` places the magnitude: normal results are exact; below the
-/// normal range P is shifted right with round to nearest even, whose increment `scale_round`
-/// adds (a carry may reach the smallest normal); above it, infinity. A NaN exponent gives the
-/// canonical NaN.
+/// pipeline may register between. `scale_prepare` takes the magnitude and counts its leading
+/// zeros z; beside that it turns the exponents into everything `scale_place` compares z with,
+/// so that no addition stands between the count and the comparisons. `scale_place` places the
+/// magnitude: normal results are exact; below the normal range P is shifted right with round
+/// to nearest even, whose increment `scale_round` adds (a carry may reach the smallest
+/// normal); above it, infinity. A NaN exponent gives the canonical NaN.
 fn scale_functions() -> [Function; 3] {
     let sb = SUM_BITS;
     let mut f = Function::new("scale_prepare", PREPARED_BITS);
     f.input("block_sum", sb).input("a_exp", 8).input("b_exp", 8).input("format", 2);
     f.let_("nan_block", 1, "a_exp == 8'hFF || b_exp == 8'hFF");
+    f.let_("zero", 1, "block_sum == '0");
     f.let_("negative", 1, format!("block_sum[{}]", sb - 1));
     f.let_("magnitude", sb - 1, format!("negative ? {}'(-block_sum) : block_sum[{}:0]", sb - 1, sb - 2));
-    f.comment("The leading one of the magnitude (0 when it is zero).");
-    leading_zeros(&mut f, "magnitude", sb - 1, "mag_zeros");
-    f.let_("msb", 5, format!("(magnitude == '0) ? 5'd0 : 5'd{} - mag_zeros", sb - 2));
+    f.comment("The leading zeros z of the magnitude: its leading one is bit 20 - z.");
+    leading_zeros(&mut f, "magnitude", sb - 1, "zeros");
+    f.comment(
+        "Exponent offsets: 127 + 2m places the leading bit; 105 + 2m places bit 0 at 2^-149. With\n\
+         the leading one at bit 20 - z, the biased exponent is normal_top - z, where normal_top\n\
+         is Ea + Eb + 20 - (127 + 2m): normal while z < normal_top, infinite while\n\
+         z <= normal_top - 255. Both bounds clamped to 0..21 make 5-bit comparisons (z <= 20).",
+    );
     f.let_("exp_sum", 10, "10'(a_exp) + 10'(b_exp)");
-    f.let_("lead_exp", 10, "exp_sum + 10'(msb)");
-    f.comment("The right shift of a subnormal result; 22 or more leaves less than half.");
+    f.let_(
+        "normal_top",
+        10,
+        format!("exp_sum + 10'd{} - ({})", sb - 2, by_format("format", 10, |f| 127 + 2 * f.mag_bits)),
+    );
+    f.let_("inf_top", 10, "normal_top - 10'd254");
+    let clamped = |top: &str| format!("{top}[9] ? 5'd0 : ({top} > 10'd21) ? 5'd21 : 5'({top})");
+    f.let_("normal_limit", 5, clamped("normal_top"));
+    f.let_("inf_limit", 5, clamped("inf_top"));
     f.let_("sub_offset", 10, by_format("format", 10, |f| 105 + 2 * f.mag_bits));
+    f.comment("Below the normal range: exact after a left shift while Ea + Eb >= 105 + 2m, else");
+    f.comment("shifted right; a right shift of 22 or more leaves less than half.");
+    f.let_("exact_sub", 1, "exp_sum >= sub_offset");
+    f.let_("left", 5, "5'(exp_sum - sub_offset)");
     f.let_("right", 5, "(sub_offset - exp_sum > 10'd22) ? 5'd22 : 5'(sub_offset - exp_sum)");
     f.let_("guard", 5, "right - 5'd1");
-    f.result("{nan_block, negative, format, msb, magnitude, exp_sum, lead_exp, right, guard}");
+    f.result(
+        "{nan_block, zero, negative, magnitude, zeros, normal_top[7:0], normal_limit, inf_limit, \
+         exact_sub, left, right, guard}",
+    );
 
     let mut g = Function::new("scale_place", PLACED_BITS);
     g.input("prepared", PREPARED_BITS);
     let mut at = PREPARED_BITS;
     for (name, bits) in [
         ("nan_block", 1),
+        ("zero", 1),
         ("negative", 1),
-        ("format", 2),
-        ("msb", 5),
         ("magnitude", sb - 1),
-        ("exp_sum", 10),
-        ("lead_exp", 10),
+        ("zeros", 5),
+        ("normal_top", 8),
+        ("normal_limit", 5),
+        ("inf_limit", 5),
+        ("exact_sub", 1),
+        ("left", 5),
         ("right", 5),
         ("guard", 5),
     ] {
         at -= bits;
         g.let_(name, bits, format!("prepared[{at} +: {bits}]"));
     }
-    g.comment("Exponent offsets: 127 + 2m places the leading bit; 105 + 2m places bit 0 at 2^-149.");
-    g.let_("lead_offset", 10, by_format("format", 10, |f| 127 + 2 * f.mag_bits));
-    g.let_("inf_from", 10, by_format("format", 10, |f| 127 + 2 * f.mag_bits + 255));
-    g.let_("sub_offset", 10, by_format("format", 10, |f| 105 + 2 * f.mag_bits));
-    g.let_("frac_normal", 23, "23'({23'd0, magnitude} << (5'd23 - msb))");
-    g.let_("biased", 8, "8'(lead_exp - lead_offset)");
+    g.let_("frac_normal", 23, "23'({magnitude, 3'b000} << zeros)");
     g.let_("padded", sb, "{1'b0, magnitude}");
     g.local("kept", 23).local("round_up", 1).local("subnormal", 1).local("other", 32);
     g.stmts(vec![
@@ -248,17 +267,17 @@ fn scale_functions() -> [Function; 3] {
             "nan_block",
             vec![set("other", "32'h7FC00000")],
             vec![if_else(
-                "magnitude == '0",
+                "zero",
                 vec![set("other", "32'd0")],
                 vec![if_else(
-                    "lead_exp >= inf_from",
+                    "zeros < inf_limit",
                     vec![set("other", "{negative, 8'hFF, 23'd0}")],
                     vec![if_else(
-                        "lead_exp > lead_offset",
-                        vec![set("other", "{negative, biased, frac_normal}")],
+                        "zeros < normal_limit",
+                        vec![set("other", "{negative, normal_top - 8'(zeros), frac_normal}")],
                         vec![if_else(
-                            "exp_sum >= sub_offset",
-                            vec![set("other", "{negative, 8'd0, {2'b00, magnitude} << (exp_sum - sub_offset)}")],
+                            "exact_sub",
+                            vec![set("other", "{negative, 8'd0, {2'b00, magnitude} << left}")],
                             vec![
                                 Stmt::Comment("Subnormal after a right shift.".into()),
                                 set("kept", "{2'b00, magnitude} >> right"),

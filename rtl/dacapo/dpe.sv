@@ -268,95 +268,107 @@ module dpe (
     csa_carry_15 = 22'(((csa_sum_14 & csa_carry_14) | (csa_sum_14 & csa_carry_13) | (csa_carry_14 & csa_carry_13)) << 1);
     slice_sum = csa_sum_15 + csa_carry_15;
   endfunction
-  function automatic logic [59:0] scale_prepare(
+  function automatic logic [62:0] scale_prepare(
     input logic [21:0] block_sum,
     input logic [7:0] a_exp,
     input logic [7:0] b_exp,
     input logic [1:0] format
   );
     logic        nan_block;
+    logic        zero;
     logic        negative;
     logic [20:0] magnitude;
-    logic [31:0] mag_zeros_v;
-    logic [4:0]  mag_zeros;
-    logic [4:0]  msb;
+    logic [31:0] zeros_v;
+    logic [4:0]  zeros;
     logic [9:0]  exp_sum;
-    logic [9:0]  lead_exp;
+    logic [9:0]  normal_top;
+    logic [9:0]  inf_top;
+    logic [4:0]  normal_limit;
+    logic [4:0]  inf_limit;
     logic [9:0]  sub_offset;
+    logic        exact_sub;
+    logic [4:0]  left;
     logic [4:0]  right;
     logic [4:0]  guard;
     nan_block = a_exp == 8'hFF || b_exp == 8'hFF;
+    zero = block_sum == '0;
     negative = block_sum[21];
     magnitude = negative ? 21'(-block_sum) : block_sum[20:0];
-    // The leading one of the magnitude (0 when it is zero).
-    mag_zeros_v = {magnitude, 11'h7FF};
-    mag_zeros = '0;
-    if (mag_zeros_v[31:16] == '0) begin
-      mag_zeros = mag_zeros + 5'd16;
-      mag_zeros_v = mag_zeros_v << 16;
+    // The leading zeros z of the magnitude: its leading one is bit 20 - z.
+    zeros_v = {magnitude, 11'h7FF};
+    zeros = '0;
+    if (zeros_v[31:16] == '0) begin
+      zeros = zeros + 5'd16;
+      zeros_v = zeros_v << 16;
     end
-    if (mag_zeros_v[31:24] == '0) begin
-      mag_zeros = mag_zeros + 5'd8;
-      mag_zeros_v = mag_zeros_v << 8;
+    if (zeros_v[31:24] == '0) begin
+      zeros = zeros + 5'd8;
+      zeros_v = zeros_v << 8;
     end
-    if (mag_zeros_v[31:28] == '0) begin
-      mag_zeros = mag_zeros + 5'd4;
-      mag_zeros_v = mag_zeros_v << 4;
+    if (zeros_v[31:28] == '0) begin
+      zeros = zeros + 5'd4;
+      zeros_v = zeros_v << 4;
     end
-    if (mag_zeros_v[31:30] == '0) begin
-      mag_zeros = mag_zeros + 5'd2;
-      mag_zeros_v = mag_zeros_v << 2;
+    if (zeros_v[31:30] == '0) begin
+      zeros = zeros + 5'd2;
+      zeros_v = zeros_v << 2;
     end
-    if (!mag_zeros_v[31]) begin
-      mag_zeros = mag_zeros + 5'd1;
-      mag_zeros_v = mag_zeros_v << 1;
+    if (!zeros_v[31]) begin
+      zeros = zeros + 5'd1;
+      zeros_v = zeros_v << 1;
     end
-    msb = (magnitude == '0) ? 5'd0 : 5'd20 - mag_zeros;
+    // Exponent offsets: 127 + 2m places the leading bit; 105 + 2m places bit 0 at 2^-149. With
+    // the leading one at bit 20 - z, the biased exponent is normal_top - z, where normal_top
+    // is Ea + Eb + 20 - (127 + 2m): normal while z < normal_top, infinite while
+    // z <= normal_top - 255. Both bounds clamped to 0..21 make 5-bit comparisons (z <= 20).
     exp_sum = 10'(a_exp) + 10'(b_exp);
-    lead_exp = exp_sum + 10'(msb);
-    // The right shift of a subnormal result; 22 or more leaves less than half.
+    normal_top = exp_sum + 10'd20 - ((format == 2'd0) ? 10'd141 : (format == 2'd1) ? 10'd135 : 10'd131);
+    inf_top = normal_top - 10'd254;
+    normal_limit = normal_top[9] ? 5'd0 : (normal_top > 10'd21) ? 5'd21 : 5'(normal_top);
+    inf_limit = inf_top[9] ? 5'd0 : (inf_top > 10'd21) ? 5'd21 : 5'(inf_top);
     sub_offset = (format == 2'd0) ? 10'd119 : (format == 2'd1) ? 10'd113 : 10'd109;
+    // Below the normal range: exact after a left shift while Ea + Eb >= 105 + 2m, else
+    // shifted right; a right shift of 22 or more leaves less than half.
+    exact_sub = exp_sum >= sub_offset;
+    left = 5'(exp_sum - sub_offset);
     right = (sub_offset - exp_sum > 10'd22) ? 5'd22 : 5'(sub_offset - exp_sum);
     guard = right - 5'd1;
-    scale_prepare = {nan_block, negative, format, msb, magnitude, exp_sum, lead_exp, right, guard};
+    scale_prepare = {nan_block, zero, negative, magnitude, zeros, normal_top[7:0], normal_limit, inf_limit, exact_sub, left, right, guard};
   endfunction
   function automatic logic [57:0] scale_place(
-    input logic [59:0] prepared
+    input logic [62:0] prepared
   );
     logic        nan_block;
+    logic        zero;
     logic        negative;
-    logic [1:0]  format;
-    logic [4:0]  msb;
     logic [20:0] magnitude;
-    logic [9:0]  exp_sum;
-    logic [9:0]  lead_exp;
+    logic [4:0]  zeros;
+    logic [7:0]  normal_top;
+    logic [4:0]  normal_limit;
+    logic [4:0]  inf_limit;
+    logic        exact_sub;
+    logic [4:0]  left;
     logic [4:0]  right;
     logic [4:0]  guard;
-    logic [9:0]  lead_offset;
-    logic [9:0]  inf_from;
-    logic [9:0]  sub_offset;
     logic [22:0] frac_normal;
-    logic [7:0]  biased;
     logic [21:0] padded;
     logic [22:0] kept;
     logic        round_up;
     logic        subnormal;
     logic [31:0] other;
-    nan_block = prepared[59 +: 1];
-    negative = prepared[58 +: 1];
-    format = prepared[56 +: 2];
-    msb = prepared[51 +: 5];
-    magnitude = prepared[30 +: 21];
-    exp_sum = prepared[20 +: 10];
-    lead_exp = prepared[10 +: 10];
+    nan_block = prepared[62 +: 1];
+    zero = prepared[61 +: 1];
+    negative = prepared[60 +: 1];
+    magnitude = prepared[39 +: 21];
+    zeros = prepared[34 +: 5];
+    normal_top = prepared[26 +: 8];
+    normal_limit = prepared[21 +: 5];
+    inf_limit = prepared[16 +: 5];
+    exact_sub = prepared[15 +: 1];
+    left = prepared[10 +: 5];
     right = prepared[5 +: 5];
     guard = prepared[0 +: 5];
-    // Exponent offsets: 127 + 2m places the leading bit; 105 + 2m places bit 0 at 2^-149.
-    lead_offset = (format == 2'd0) ? 10'd141 : (format == 2'd1) ? 10'd135 : 10'd131;
-    inf_from = (format == 2'd0) ? 10'd396 : (format == 2'd1) ? 10'd390 : 10'd386;
-    sub_offset = (format == 2'd0) ? 10'd119 : (format == 2'd1) ? 10'd113 : 10'd109;
-    frac_normal = 23'({23'd0, magnitude} << (5'd23 - msb));
-    biased = 8'(lead_exp - lead_offset);
+    frac_normal = 23'({magnitude, 3'b000} << zeros);
     padded = {1'b0, magnitude};
     kept = 23'd0;
     round_up = 1'b0;
@@ -364,14 +376,14 @@ module dpe (
     other = 32'd0;
     if (nan_block) begin
       other = 32'h7FC00000;
-    end else if (magnitude == '0) begin
+    end else if (zero) begin
       other = 32'd0;
-    end else if (lead_exp >= inf_from) begin
+    end else if (zeros < inf_limit) begin
       other = {negative, 8'hFF, 23'd0};
-    end else if (lead_exp > lead_offset) begin
-      other = {negative, biased, frac_normal};
-    end else if (exp_sum >= sub_offset) begin
-      other = {negative, 8'd0, {2'b00, magnitude} << (exp_sum - sub_offset)};
+    end else if (zeros < normal_limit) begin
+      other = {negative, normal_top - 8'(zeros), frac_normal};
+    end else if (exact_sub) begin
+      other = {negative, 8'd0, {2'b00, magnitude} << left};
     end else begin
       // Subnormal after a right shift.
       kept = {2'b00, magnitude} >> right;
