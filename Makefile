@@ -4,7 +4,7 @@
 CARGO ?= cargo
 DACAPO = $(CARGO) run --release --quiet --
 
-.PHONY: all deps run run-rtl test test-long timing rtl lint synth asic fpga wave bench bench-sim profile capi python clean
+.PHONY: all deps run run-rtl results test test-long timing rtl lint synth asic fpga wave bench bench-sim profile capi python clean
 
 all: test
 
@@ -16,6 +16,10 @@ deps:
 # timed by ResNet-18 / WideResNet-50-2 on the 16 x 16 array; results in runs/resnet18/.
 run: deps
 	$(DACAPO) run --pair resnet18 --policy all --out runs/resnet18
+
+# The seed study behind the README's results (about 15 minutes on 2 cores): docs/results/.
+results: deps
+	$(DACAPO) results --pair resnet18 --seeds 5 --out docs/results
 
 # One window of DaCapo-Spatiotemporal with every kernel on the Verilator chip (small preset),
 # checked bit for bit against the golden model.

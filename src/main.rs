@@ -7,6 +7,7 @@ mod demo;
 mod fpga_cmd;
 mod mx_cmd;
 mod profile_cmd;
+mod results_cmd;
 mod rtl_cmd;
 mod run_cmd;
 mod sim_cmd;
@@ -58,6 +59,9 @@ enum Command {
     /// Replay one window of DaCapo-Spatiotemporal with every kernel on the Verilator chip and
     /// check it against the golden model, bit for bit.
     RunRtl(run_cmd::RunRtlArgs),
+    /// The seed study behind the README's results: several seeds and stream takes of every
+    /// policy and of the ablations, each run's summary and one table of means and spreads.
+    Results(results_cmd::ResultsArgs),
 }
 
 fn main() -> ExitCode {
@@ -89,6 +93,7 @@ fn main() -> ExitCode {
         Command::Pretrain(args) => run_cmd::pretrain_cmd(args).map(|()| true),
         Command::Run(args) => run_cmd::run_cmd(args).map(|()| true),
         Command::RunRtl(args) => run_cmd::run_rtl_cmd(args),
+        Command::Results(args) => results_cmd::results_cmd(args).map(|()| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

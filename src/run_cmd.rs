@@ -8,9 +8,10 @@ use std::time::Instant;
 
 use anyhow::{bail, ensure, Context};
 use clap::Args;
+use host::cl::baselines::Profiling;
 use host::cl::pretrain::{self, Steps};
 use host::cl::world::Labels;
-use host::cl::{run_scenario, ArrayTiming, Pair, Play, Policy, ScenarioRun};
+use host::cl::{run_scenario, ArrayTiming, Options, Pair, Play, Policy, ScenarioRun};
 use host::latency::Profiler;
 use host::net::Net;
 use host::stream::{FPS, FRAMES_PER_WINDOW, SCENARIOS, WINDOWS};
@@ -27,28 +28,69 @@ pub struct PretrainArgs {
 pub struct RunArgs {
     /// Student / teacher pair whose latencies time the phases: resnet18, resnet34 or vit.
     #[arg(long, default_value = "resnet18")]
-    pair: String,
+    pub(crate) pair: String,
     /// Policies to play, comma-separated, or all.
     #[arg(long, default_value = "all")]
-    policy: String,
+    pub(crate) policy: String,
     /// Scenarios to play, comma-separated (s1..s6).
     #[arg(long, default_value = "s1,s2,s3,s4,s5,s6")]
-    scenarios: String,
+    pub(crate) scenarios: String,
     /// Output folder (replaced when the run succeeds).
     #[arg(long, default_value = "runs/latest")]
-    out: PathBuf,
+    pub(crate) out: PathBuf,
     /// Folder of cached networks.
     #[arg(long, default_value = "target/dacapo-cache")]
-    cache_dir: PathBuf,
+    pub(crate) cache_dir: PathBuf,
     /// Seed of the policies' random choices (sampling, shuffling); the stream and the
     /// pretrained networks stay the same.
     #[arg(long, default_value_t = 0, value_parser = host::named::parse_seed)]
-    seed: u64,
+    pub(crate) seed: u64,
+    /// Take of the stream to play: 0, or 2 and up (the same conditions over other scenes;
+    /// take 1 is the networks' pretraining footage).
+    #[arg(long, default_value_t = 0, value_parser = parse_take)]
+    pub(crate) take: u64,
+    /// Ablation: DaCapo-Spatiotemporal without its drift test (it never clears its buffer).
+    #[arg(long)]
+    pub(crate) no_drift_test: bool,
+    /// Ablation: inference on this many rows of the array instead of the fewest that keep
+    /// 30 fps (3 leaves 13 rows to the shared part).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) inference_rows: Option<u32>,
+    /// Where Ekya's micro-profiling time goes: before-window (as the reference harness,
+    /// free) or in-window (charged ahead of the window's labeling).
+    #[arg(long, default_value = "before-window", value_parser = parse_profiling)]
+    pub(crate) ekya_profiling: Profiling,
+}
+
+fn parse_take(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(1) => Err("take 1 is the networks' pretraining footage; play take 0 or 2 and up".into()),
+        Ok(take) if take <= 1000 => Ok(take),
+        _ => Err(format!("'{text}' is not a take; use 0 or an integer from 2 to 1000")),
+    }
+}
+
+fn parse_profiling(text: &str) -> Result<Profiling, String> {
+    match text {
+        "before-window" => Ok(Profiling::BeforeWindow),
+        "in-window" => Ok(Profiling::InWindow),
+        _ => Err(format!("unknown accounting '{text}'; use before-window or in-window")),
+    }
+}
+
+impl RunArgs {
+    fn options(&self) -> Options {
+        Options {
+            drift_test: !self.no_drift_test,
+            inference_rows: self.inference_rows,
+            ekya_profiling: self.ekya_profiling,
+        }
+    }
 }
 
 /// The pretrained (student, teacher), from the cache or trained now. Every command that needs
 /// them asks for them before any other work, so a bad --cache-dir fails first.
-fn networks(cache_dir: &Path) -> anyhow::Result<(Net, Net)> {
+pub(crate) fn networks(cache_dir: &Path) -> anyhow::Result<(Net, Net)> {
     ensure!(
         !cache_dir.exists() || cache_dir.is_dir(),
         "--cache-dir {} is a file; name a folder for the cached networks",
@@ -111,7 +153,7 @@ pub fn run_rtl_cmd(args: RunRtlArgs) -> anyhow::Result<bool> {
         let started = Instant::now();
         let mut timing =
             ArrayTiming::new(pair, Profiler::new(config, MemoryRate::FULL), host::timing::CLOCK_MHZ);
-        let play = Play { scenario, windows: 1, backend, seed: 0 };
+        let play = Play { scenario, take: 0, windows: 1, backend, seed: 0, options: Options::default() };
         let run = run_scenario(
             Policy::DacapoSpatiotemporal,
             pair,
@@ -140,7 +182,7 @@ pub fn run_rtl_cmd(args: RunRtlArgs) -> anyhow::Result<bool> {
     Ok(same)
 }
 
-fn parse_scenarios(option: &str, list: &str) -> anyhow::Result<Vec<usize>> {
+pub(crate) fn parse_scenarios(option: &str, list: &str) -> anyhow::Result<Vec<usize>> {
     host::named::parse_list(option, list, |name| {
         match name.strip_prefix('s').and_then(|n| n.parse::<usize>().ok()) {
             Some(n) if (1..=SCENARIOS).contains(&n) => Ok(n),
@@ -153,6 +195,13 @@ pub fn run_cmd(args: RunArgs) -> anyhow::Result<()> {
     let pair = Pair::parse(&args.pair)?;
     let policies = Policy::parse_list(&args.policy)?;
     let scenarios = parse_scenarios("--scenarios", &args.scenarios)?;
+    if args.inference_rows.is_some() {
+        let config = hdlgen::preset("dacapo").map_err(anyhow::Error::msg)?;
+        let mut timing =
+            ArrayTiming::new(pair, Profiler::new(config, MemoryRate::FULL), host::timing::CLOCK_MHZ);
+        host::cl::policies::inference_rows_or(&mut timing, args.inference_rows)
+            .context("--inference-rows")?;
+    }
     let out = crate::cleanup::StagedFolder::new(&args.out, "--out")?;
     run_into(out.path(), pair, &policies, &scenarios, &args)?;
     out.replace()?;
@@ -167,7 +216,22 @@ fn run_into(
     scenarios: &[usize],
     args: &RunArgs,
 ) -> anyhow::Result<()> {
-    let (student, teacher) = networks(&args.cache_dir)?;
+    let nets = networks(&args.cache_dir)?;
+    let results = play_all(&nets, pair, policies, scenarios, args)?;
+    write_outputs(dir, pair, args, policies, scenarios, &results)?;
+    print_table(policies, scenarios, &results);
+    Ok(())
+}
+
+/// Plays every policy on every scenario (scenarios in parallel), with progress on stderr;
+/// the results in policy order, then scenario order.
+pub(crate) fn play_all(
+    (student, teacher): &(Net, Net),
+    pair: Pair,
+    policies: &[Policy],
+    scenarios: &[usize],
+    args: &RunArgs,
+) -> anyhow::Result<Vec<(Policy, usize, ScenarioRun)>> {
     let config = hdlgen::preset("dacapo").map_err(anyhow::Error::msg)?;
     let started = Instant::now();
     let total = policies.len() * scenarios.len();
@@ -179,25 +243,25 @@ fn run_into(
     let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
     std::thread::scope(|scope| {
         for _ in 0..threads {
-            scope.spawn(|| loop {
-                let Some(scenario) = queue.lock().expect("queue").pop() else { break };
-                let mut labels = Labels::default();
-                for &policy in policies {
-                    let mut timing = ArrayTiming::new(
-                        pair,
-                        Profiler::new(config, MemoryRate::FULL),
-                        host::timing::CLOCK_MHZ,
-                    );
-                    let t = Instant::now();
-                    let run = Play::golden(scenario, args.seed).and_then(|play| {
-                        run_scenario(policy, pair, play, (&student, &teacher), &mut labels, &mut timing)
-                    });
-                    match run {
-                        Ok(run) => {
-                            let mut n = done.lock().expect("progress");
-                            *n += 1;
-                            let filled = 20 * *n / total;
-                            eprintln!(
+            scope.spawn(|| {
+                // One timing model per thread: its kernel costs stay known across runs.
+                let mut timing =
+                    ArrayTiming::new(pair, Profiler::new(config, MemoryRate::FULL), host::timing::CLOCK_MHZ);
+                loop {
+                    let Some(scenario) = queue.lock().expect("queue").pop() else { break };
+                    let mut labels = Labels::default();
+                    for &policy in policies {
+                        let t = Instant::now();
+                        let run = Play::golden(scenario, args.seed).and_then(|play| {
+                            let play = Play { take: args.take, options: args.options(), ..play };
+                            run_scenario(policy, pair, play, (student, teacher), &mut labels, &mut timing)
+                        });
+                        match run {
+                            Ok(run) => {
+                                let mut n = done.lock().expect("progress");
+                                *n += 1;
+                                let filled = 20 * *n / total;
+                                eprintln!(
                                 "[{}{}] {n}/{total} s{scenario} {:<22} {:5.1} % ({:.1} s, {:.0} s so far)",
                                 "#".repeat(filled),
                                 ".".repeat(20 - filled),
@@ -206,12 +270,13 @@ fn run_into(
                                 t.elapsed().as_secs_f64(),
                                 started.elapsed().as_secs_f64()
                             );
-                            results.lock().expect("results").push((policy, scenario, run));
-                        }
-                        Err(e) => {
-                            *failure.lock().expect("failure") =
-                                Some(e.context(format!("s{scenario} {}", policy.name())));
-                            return;
+                                results.lock().expect("results").push((policy, scenario, run));
+                            }
+                            Err(e) => {
+                                *failure.lock().expect("failure") =
+                                    Some(e.context(format!("s{scenario} {}", policy.name())));
+                                return;
+                            }
                         }
                     }
                 }
@@ -223,9 +288,7 @@ fn run_into(
     }
     let mut results = results.into_inner().expect("results");
     results.sort_by_key(|(p, s, _)| (policies.iter().position(|q| q == p), *s));
-    write_outputs(dir, pair, policies, scenarios, &results)?;
-    print_table(policies, scenarios, &results);
-    Ok(())
+    Ok(results)
 }
 
 fn geomean_of(results: &[(Policy, usize, ScenarioRun)], policy: Policy) -> f64 {
@@ -233,9 +296,76 @@ fn geomean_of(results: &[(Policy, usize, ScenarioRun)], policy: Policy) -> f64 {
     host::cl::protocol::geomean(&scores)
 }
 
+/// What a run of policies did, per policy and scenario: scores (percent), the labels taken and
+/// their rate, the teacher's accuracy on them, retrainings, drift events and device seconds
+/// by kernel.
+pub(crate) fn summary_json(
+    pair: Pair,
+    args: &RunArgs,
+    policies: &[Policy],
+    results: &[(Policy, usize, ScenarioRun)],
+) -> serde_json::Value {
+    use serde_json::json;
+    let activity = |runs: &[&ScenarioRun]| {
+        let frames: u64 = runs.iter().map(|r| r.scored.len() as u64 * host::cl::world::SCORE_STRIDE).sum();
+        let labels: usize = runs.iter().map(|r| r.counts.labels).sum();
+        let correct: usize = runs.iter().map(|r| r.counts.labels_correct).sum();
+        let seconds = |kernel: &str| -> f64 {
+            runs.iter()
+                .flat_map(|r| &r.timeline)
+                .filter(|p| p.kernel == kernel)
+                .map(|p| p.end - p.start)
+                .sum()
+        };
+        json!({
+            "labels": labels,
+            "label_rate": labels as f64 / frames.max(1) as f64,
+            "teacher_accuracy": if labels == 0 { 0.0 } else { 100.0 * correct as f64 / labels as f64 },
+            "retrainings": runs.iter().map(|r| r.counts.retrainings).sum::<usize>(),
+            "drifts": runs.iter().map(|r| r.counts.drifts).sum::<usize>(),
+            "device_seconds": {"label": seconds("label"), "train": seconds("train")},
+        })
+    };
+    let policies: Vec<serde_json::Value> = policies
+        .iter()
+        .map(|&policy| {
+            let runs: Vec<(usize, &ScenarioRun)> =
+                results.iter().filter(|(p, _, _)| *p == policy).map(|(_, s, r)| (*s, r)).collect();
+            let scores: serde_json::Map<String, serde_json::Value> =
+                runs.iter().map(|(s, r)| (format!("s{s}"), json!(round2(100.0 * r.score)))).collect();
+            let per: serde_json::Map<String, serde_json::Value> =
+                runs.iter().map(|(s, r)| (format!("s{s}"), activity(&[*r]))).collect();
+            let all: Vec<&ScenarioRun> = runs.iter().map(|(_, r)| *r).collect();
+            json!({
+                "name": policy.name(),
+                "geomean": round2(100.0 * geomean_of(results, policy)),
+                "scenarios": scores,
+                "activity": activity(&all),
+                "activity_by_scenario": per,
+            })
+        })
+        .collect();
+    let options = args.options();
+    json!({
+        "pair": pair.name(),
+        "seed": args.seed,
+        "take": args.take,
+        "drift_test": options.drift_test,
+        "inference_rows": options.inference_rows,
+        "ekya_profiling": if options.ekya_profiling == Profiling::InWindow { "in-window" } else { "before-window" },
+        "policies": policies,
+    })
+}
+
+/// Two decimals, as the tables print them.
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
 fn write_outputs(
     dir: &Path,
     pair: Pair,
+    args: &RunArgs,
     policies: &[Policy],
     scenarios: &[usize],
     results: &[(Policy, usize, ScenarioRun)],
@@ -244,24 +374,8 @@ fn write_outputs(
         std::fs::write(dir.join(name), text)
             .with_context(|| format!("cannot write {}", dir.join(name).display()))
     };
-    let mut summary = format!("{{\"pair\": \"{}\", \"policies\": [", pair.name());
-    for (i, &policy) in policies.iter().enumerate() {
-        let per: Vec<String> = results
-            .iter()
-            .filter(|(p, _, _)| *p == policy)
-            .map(|(_, s, r)| format!("\"s{s}\": {:.2}", 100.0 * r.score))
-            .collect();
-        let _ = write!(
-            summary,
-            "{}{{\"name\": \"{}\", \"geomean\": {:.2}, \"scenarios\": {{{}}}}}",
-            if i == 0 { "" } else { ", " },
-            policy.name(),
-            100.0 * geomean_of(results, policy),
-            per.join(", ")
-        );
-    }
-    summary += "]}\n";
-    write("summary.json", &summary)?;
+    let summary = summary_json(pair, args, policies, results);
+    write("summary.json", &(serde_json::to_string_pretty(&summary)? + "\n"))?;
 
     let mut timeline =
         String::from("policy,scenario,start_s,end_s,kernel,format,rows,top_rows,bottom_rows\n");

@@ -33,6 +33,18 @@ fn a_run_writes_its_results_and_replays_identically() {
     let s2 = policy["scenarios"]["s2"].as_f64().unwrap();
     assert!(s2 > 0.0 && s2 <= 100.0, "{summary}");
     assert_eq!(policy["geomean"].as_f64().unwrap(), s2, "one scenario: its own geometric mean");
+    // What it did: 747 labels (20.75 %) in each of the 14 windows, a retraining after each
+    // window but the first, its labels' accuracy against the true classes.
+    let activity = &policy["activity"];
+    assert_eq!(activity["labels"], 14 * 747, "{summary}");
+    assert!((activity["label_rate"].as_f64().unwrap() - 0.2075).abs() < 1e-4, "{summary}");
+    assert_eq!(activity["retrainings"], 13);
+    assert_eq!(activity["drifts"], 0);
+    let teacher = activity["teacher_accuracy"].as_f64().unwrap();
+    assert!((50.0..=100.0).contains(&teacher), "{summary}");
+    assert!(activity["device_seconds"]["train"].as_f64().unwrap() > 0.0);
+    assert_eq!(policy["activity_by_scenario"]["s2"], *activity, "one scenario");
+    assert_eq!((json["seed"].as_u64(), json["take"].as_u64()), (Some(0), Some(0)));
     let timeline = fs::read_to_string(out.join("timeline.csv")).unwrap();
     assert!(timeline.starts_with("policy,scenario,start_s,end_s,kernel,format,rows,top_rows,bottom_rows\n"));
     assert!(timeline.contains("dacapo-spatial,s2,0.000,1680.000,infer,mx6,2,2,14"), "{timeline}");
@@ -83,6 +95,14 @@ fn bad_input_is_rejected_and_nothing_is_written() {
         (vec!["run", "--scenarios", "", "--out", o], "--scenarios '' has an empty item"),
         (vec!["run", "--scenarios", " , ", "--out", o], "has an empty item"),
         (vec!["run", "--scenarios", "s1,s7", "--out", o], "unknown scenario 's7'"),
+        (vec!["run", "--take", "1", "--out", o], "take 1 is the networks' pretraining footage"),
+        (vec!["run", "--take", "two", "--out", o], "'two' is not a take"),
+        (vec!["run", "--ekya-profiling", "sometimes", "--out", o], "unknown accounting 'sometimes'"),
+        (vec!["run", "--inference-rows", "1", "--out", o], "inference on 1 rows: it needs 2 to 15"),
+        (vec!["run", "--inference-rows", "16", "--out", o], "inference on 16 rows: it needs 2 to 15"),
+        (vec!["run", "--inference-rows", "0", "--out", o], "--inference-rows"),
+        (vec!["results", "--seeds", "0", "--out", o], "--seeds"),
+        (vec!["results", "--pair", "resnet50", "--out", o], "unknown pair 'resnet50'"),
         (vec!["run-rtl", "--scenario", "s1,s2"], "one scenario"),
         (vec!["run-rtl", "--preset", "tiny"], "tiny"),
     ] {

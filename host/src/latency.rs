@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::ops::{Add, Mul};
 
+use anyhow::ensure;
 use hdlgen::accel::AccelConfig;
 use mx::Format;
 use sim::MemoryRate;
@@ -103,16 +104,36 @@ const STEADY_AFTER: usize = 4;
 /// Pairs of tile rows averaged under a throttled memory.
 const THROTTLED_PAIRS: usize = 8;
 
+/// The top part's periodic work beside a kernel on the bottom part: one iteration of
+/// `model`'s `kernel` at `batch` in `format` on its `rows` rows, started every `period` cycles
+/// (the student's inference of every frame).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Beside {
+    pub model: Model,
+    pub kernel: Kernel,
+    pub format: Format,
+    pub rows: u32,
+    pub batch: u64,
+    pub period: u64,
+}
+
+/// Starting phases within the top part's period that `Profiler::kernel_beside` averages.
+const BESIDE_PHASES: u64 = 4;
+
+/// A kernel iteration's key: model, kernel, format, part rows, batch.
+type KernelKey = (Model, Kernel, Format, u32, u64);
+
 /// GEMM and kernel costs on one accelerator configuration, remembered per GEMM shape.
 pub struct Profiler {
     config: AccelConfig,
     rate: MemoryRate,
     known: HashMap<(u32, GemmShape), Cost>,
+    known_beside: HashMap<(KernelKey, Beside), Cost>,
 }
 
 impl Profiler {
     pub fn new(config: AccelConfig, rate: MemoryRate) -> Profiler {
-        Profiler { config, rate, known: HashMap::new() }
+        Profiler { config, rate, known: HashMap::new(), known_beside: HashMap::new() }
     }
 
     pub fn config(&self) -> AccelConfig {
@@ -160,6 +181,105 @@ impl Profiler {
         Ok(Cost { cycles: s.cycles, compute: s.compute, stall_memory: s.stall_memory, macs: plan.macs() })
     }
 
+    /// One iteration of `kernel` on the bottom part (`part_rows` rows) while the top part runs
+    /// `beside`, as the chip arbitrates the host port: the top part wins every cycle both
+    /// request, so each of the kernel's GEMMs, scheduled in full and in order, loses the
+    /// cycles the top part's requests take at that time. The mean over four starting phases
+    /// within the top part's period.
+    pub fn kernel_beside(
+        &mut self,
+        (model, kernel, format, part_rows, batch): KernelKey,
+        beside: Beside,
+    ) -> anyhow::Result<Cost> {
+        let key = ((model, kernel, format, part_rows, batch), beside);
+        if let Some(&cost) = self.known_beside.get(&key) {
+            return Ok(cost);
+        }
+        let mut top = Vec::new();
+        let mut period_used = 0;
+        for (plan, _, count) in
+            self.plans(beside.model, beside.kernel, beside.format, beside.rows, beside.batch)?
+        {
+            for _ in 0..count {
+                let port = PortShare { rate: self.rate, phase: period_used, blocked: &[] };
+                let s = schedule(self.config, beside.rows, &plan.commands, port)?;
+                top.extend(s.requests.iter().map(|&(lo, hi)| (lo + period_used, hi + period_used)));
+                period_used += s.cycles;
+            }
+        }
+        ensure!(
+            period_used <= beside.period,
+            "the top part's {} takes {period_used} cycles, more than its period of {}",
+            beside.kernel.name(),
+            beside.period
+        );
+        let bottom = self.plans(model, kernel, format, part_rows, batch)?;
+        let mut total = Cost::default();
+        for phase in 0..BESIDE_PHASES {
+            let mut at = phase * beside.period / BESIDE_PHASES;
+            for (plan, macs, _) in bottom.iter().flat_map(|g| std::iter::repeat_n(g, g.2 as usize)) {
+                // The top part's requests from `at` on, in the GEMM's cycles, over a span the
+                // GEMM stays within (it gets at least the port cycles the top part leaves).
+                let alone = schedule(
+                    self.config,
+                    part_rows,
+                    &plan.commands,
+                    PortShare { rate: self.rate, phase: at, blocked: &[] },
+                )?
+                .cycles;
+                let mut span = 2 * alone + beside.period;
+                let s = loop {
+                    let blocked = repeat_from(&top, beside.period, at, span);
+                    let port = PortShare { rate: self.rate, phase: at, blocked: &blocked };
+                    let s = schedule(self.config, part_rows, &plan.commands, port)?;
+                    if s.cycles < span {
+                        break s;
+                    }
+                    span *= 2;
+                };
+                total = total
+                    + Cost {
+                        cycles: s.cycles,
+                        compute: s.compute,
+                        stall_memory: s.stall_memory,
+                        macs: *macs,
+                    };
+                at += s.cycles;
+            }
+        }
+        let mean = |x: u64| x / BESIDE_PHASES;
+        let cost = Cost {
+            cycles: mean(total.cycles),
+            compute: mean(total.compute),
+            stall_memory: mean(total.stall_memory),
+            macs: mean(total.macs),
+        };
+        self.known_beside.insert(key, cost);
+        Ok(cost)
+    }
+
+    /// The plans of one iteration of a kernel's GEMMs, in order, with their useful MACs and
+    /// how many times each runs in a row.
+    fn plans(
+        &self,
+        model: Model,
+        kernel: Kernel,
+        format: Format,
+        part_rows: u32,
+        batch: u64,
+    ) -> anyhow::Result<Vec<(GemmPlan, u64, u64)>> {
+        kernel
+            .gemms(model, batch, CLASSES)
+            .into_iter()
+            .map(|g| {
+                let shape = GemmShape { format, m: g.m as usize, n: g.n as usize, k: g.k as usize };
+                let plan = GemmPlan::for_shape(self.config, part_rows, shape, 0, None)?;
+                let macs = plan.macs();
+                Ok((plan, macs, g.count))
+            })
+            .collect()
+    }
+
     /// One iteration of `kernel` on `model` at `batch`, every GEMM in `format`, on a part of
     /// `part_rows` rows: the sum of its GEMMs, each from an idle part.
     pub fn kernel(
@@ -177,6 +297,23 @@ impl Profiler {
         }
         Ok(total)
     }
+}
+
+/// `requests` (cycles within one period, sorted) repeated every `period` cycles, as seen from
+/// cycle `at` for `span` cycles: shifted so that `at` is cycle 0.
+fn repeat_from(requests: &[(u64, u64)], period: u64, at: u64, span: u64) -> Vec<(u64, u64)> {
+    let mut out = Vec::new();
+    let mut start = at / period * period;
+    while start < at + span {
+        for &(lo, hi) in requests {
+            let (lo, hi) = (lo + start, hi + start);
+            if hi >= at && lo < at + span {
+                out.push((lo.max(at) - at, hi - at));
+            }
+        }
+        start += period;
+    }
+    out
 }
 
 /// Output classes of every network in the scenarios.

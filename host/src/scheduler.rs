@@ -3,11 +3,12 @@
 //! when and at which precision. Costs come from the `Profiler`; a split change waits until
 //! both parts are idle, as the chip's set-split command does.
 //!
-//! Each kernel is timed as if its part had the host port to itself. On the chip the bottom
-//! part also waits for the port cycles the top part takes (`timing::PortShare` models that
-//! exactly for single GEMMs). Measured (`tests/scheduler.rs`): WideResNet-50-2 labeling on
-//! 14 rows takes 9.8 % longer while ResNet-18 inference runs on the top 2 rows; the top part
-//! never waits.
+//! Each kernel here is timed as if its part had the host port to itself. On the chip the
+//! bottom part also waits for the port cycles the top part takes (`timing::PortShare` models
+//! that exactly for single GEMMs; `Profiler::kernel_beside` for a whole kernel beside the
+//! inference of every frame, which the continuous-learning runs use). Measured
+//! (`tests/scheduler.rs`): WideResNet-50-2 labeling on 14 rows takes 10.3 % longer while
+//! ResNet-18 inference of every frame runs on the top 2 rows; the top part never waits.
 
 use anyhow::ensure;
 use mx::Format;

@@ -130,10 +130,9 @@ impl PortShare<'_> {
     fn last_grant(&self, first: u64, beats: u64) -> u64 {
         let mut at = first;
         let mut left = beats;
-        for &(lo, hi) in self.blocked {
-            if hi < at {
-                continue;
-            }
+        // Blocks that end before `first` leave it nothing to skip.
+        let from = self.blocked.partition_point(|&(_, hi)| hi < first);
+        for &(lo, hi) in &self.blocked[from..] {
             let free = self.slots(at, lo.max(at));
             if free >= left {
                 break;

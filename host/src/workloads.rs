@@ -5,7 +5,7 @@
 //! pooling, softmax, layer-norm) is not a GEMM and not listed.
 
 /// The networks, by torchvision's names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Model {
     ResNet18,
     ResNet34,

@@ -4,15 +4,16 @@
 use std::collections::VecDeque;
 
 use host::backend::Golden;
-use host::cl::policies::{inference_rows, is_drift, push_labels, retrain_seconds, unpicked, BUFFER};
+use host::cl::baselines::Profiling;
+use host::cl::policies::{inference_rows, is_drift, push_labels, retrain_seconds, unpicked, Shared, BUFFER};
 use host::cl::pretrain::{pretrain, Steps};
 use host::cl::protocol::{geomean, scenario_score, window_accuracies, WARM_UP_WINDOWS};
-use host::cl::world::{balanced_newest, Labels, Sample};
-use host::cl::{run_scenario, Pair, Play, Policy, Timing};
+use host::cl::world::{balanced_newest, Labels, Sample, World};
+use host::cl::{run_scenario, Options, Pair, Play, Policy, Timing};
 use host::latency::Kernel;
 use host::net::Net;
 use host::rng::Rng;
-use host::stream::FRAMES_PER_WINDOW;
+use host::stream::{Stream, FRAMES_PER_WINDOW};
 
 /// A made-up table: inference takes `infer_row_seconds / rows` per frame, labeling 0.05 s per
 /// frame on any rows, a training iteration 1 s, validation 0.1 s per batch.
@@ -59,8 +60,9 @@ fn drift_fires_at_exactly_a_five_point_drop() {
 fn retraining_time_counts_iterations_and_validation_batches() {
     let mut t = Table { infer_row_seconds: 0.1 };
     // 324 samples: 21 batches of 16 (the last one of 4), one epoch; 108 to validate: 7 batches.
-    assert!((retrain_seconds(&mut t, 14, 324, 1, 108).unwrap() - (21.0 + 0.7)).abs() < 1e-9);
-    assert!((retrain_seconds(&mut t, 14, 747, 2, 0).unwrap() - 94.0).abs() < 1e-9);
+    let shared = Shared { rows: 14, inference_rows: 2 };
+    assert!((retrain_seconds(&mut t, shared, 324, 1, 108).unwrap() - (21.0 + 0.7)).abs() < 1e-9);
+    assert!((retrain_seconds(&mut t, shared, 747, 2, 0).unwrap() - 94.0).abs() < 1e-9);
 }
 
 #[test]
@@ -112,6 +114,60 @@ fn extra_labels_take_unlabeled_frames_uniformly() {
     }
     assert_eq!(picked, (100..150).collect::<Vec<u64>>());
     assert_eq!(unpicked(&mut rng, 100, 149, &picked), 149);
+}
+
+/// A world on scenario 1 with a tiny student and teacher.
+fn tiny_world<'a>(stream: &'a Stream, net: &'a Net, labels: &'a mut Labels) -> World<'a> {
+    World::new(stream, (net.clone(), net), labels, 3, Box::new(Golden::new("small").unwrap()), 14).unwrap()
+}
+
+#[test]
+fn the_label_sampler_takes_distinct_unlabeled_frames_seen_so_far() {
+    let (stream, net, mut labels) = (Stream::new(1).unwrap(), Net::new(&[4], 1).unwrap(), Labels::default());
+    let mut world = tiny_world(&stream, &net, &mut labels);
+    world.label(&[12]).unwrap();
+    // By hand: frames 10..=14 seen at the start; a label each 1/30 s, so frame 14 + i is on
+    // screen for label i. 8 labels: 8 distinct frames of 10..=21, never 12, each no newer
+    // than the frame on screen when it was taken.
+    let fps = 30.0;
+    let (frames, end) = world.sample_frames(10, 14.5 / fps, 1.0 / fps, 8, 100.0);
+    assert_eq!(frames.len(), 8);
+    assert!((end - 22.5 / fps).abs() < 1e-9, "{end}");
+    assert!(
+        frames.windows(2).all(|w| w[0] < w[1]) && frames.iter().all(|f| (10..=21).contains(f) && *f != 12),
+        "{frames:?}"
+    );
+    // With every frame seen labeled, labeling waits for new frames: 10 labels, 1 ms apart,
+    // find the 4 unlabeled frames of 10..=14, then each new frame as it arrives, until frame
+    // 20 (at 20/30 s) is the tenth.
+    let (frames, end) = world.sample_frames(10, 14.5 / fps, 0.001, 10, 100.0);
+    assert_eq!(frames, vec![10, 11, 13, 14, 15, 16, 17, 18, 19, 20]);
+    assert!(end > 20.0 / fps && end < 20.0 / fps + 0.0021, "{end}");
+    // None past the phase's end.
+    assert!(world.sample_frames(10, 14.5 / fps, 0.5, 8, 14.5 / fps + 0.9).0.len() == 1);
+    world.label(&frames).unwrap();
+    let twice = world.label(&[13]).unwrap_err().to_string();
+    assert_eq!(twice, "frame 13 is labeled twice");
+    assert_eq!(world.counts.labels, 11);
+}
+
+#[test]
+fn the_label_sampler_spreads_labels_over_everything_seen() {
+    let (stream, net, mut labels) = (Stream::new(1).unwrap(), Net::new(&[4], 1).unwrap(), Labels::default());
+    let mut world = tiny_world(&stream, &net, &mut labels);
+    // 600 labels in 6 s from frames 0..3000 (100 s) and those arriving meanwhile: each tenth
+    // of the range gets its share, within sampling noise.
+    let (frames, _) = world.sample_frames(0, 100.0, 0.01, 600, 200.0);
+    assert_eq!(frames.len(), 600);
+    let mut tenths = [0; 10];
+    for f in &frames {
+        tenths[(*f as usize * 10 / 3000).min(9)] += 1;
+    }
+    assert!(tenths.iter().all(|&n| (35..=85).contains(&n)), "{tenths:?}");
+    world.label(&frames).unwrap();
+    // The next phase over the same range takes none of them again.
+    let (again, _) = world.sample_frames(0, 100.0, 0.01, 600, 200.0);
+    assert!(again.iter().all(|f| frames.binary_search(f).is_err()));
 }
 
 #[test]
@@ -199,27 +255,41 @@ fn scenarios_replay_identically_and_follow_each_policy_s_schedule() {
 }
 
 #[test]
-fn ekya_s_micro_profile_takes_device_time_before_the_window_s_labeling() {
+fn ekya_trains_until_the_window_ends_and_profiles_before_it_or_inside_it() {
     let net = Net::new(&[4], 1).unwrap();
-    let play = Play { scenario: 1, windows: 2, backend: Box::new(Golden::new("dacapo").unwrap()), seed: 0 };
-    let run = run_scenario(
-        Policy::EkyaDacapo,
-        Pair::ResNet18,
-        play,
-        (&net, &net),
-        &mut Labels::default(),
-        &mut Table { infer_row_seconds: 0.05 },
-    )
-    .unwrap();
-    let phases: Vec<(&str, f64, f64)> =
-        run.timeline.iter().skip(1).map(|p| (p.kernel, p.start, p.end)).collect();
-    // Window 1, no profile yet: 5 epochs at the largest rate that fits, 0.075 (270 frames:
-    // 13.5 s of labels, 5 x 17 iterations). Window 2 first profiles: 5 epochs on 160 of 200
-    // of those labels, 10 iterations each, 50 s; then it labels.
-    assert_eq!(phases[0], ("label", 0.0, 13.5));
-    assert_eq!(phases[1], ("train", 13.5, 98.5));
-    assert_eq!(phases[2], ("train", 120.0, 170.0));
-    assert!(matches!(phases[3], ("label", 170.0, _)), "{:?}", phases[3]);
+    let play = |profiling| {
+        let options = Options { ekya_profiling: profiling, ..Options::default() };
+        Play { windows: 2, options, ..Play::golden(1, 0).unwrap() }
+    };
+    let run = |profiling| {
+        run_scenario(
+            Policy::EkyaDacapo,
+            Pair::ResNet18,
+            play(profiling),
+            (&net, &net),
+            &mut Labels::default(),
+            &mut Table { infer_row_seconds: 0.05 },
+        )
+        .unwrap()
+    };
+    let phases = |run: &host::cl::ScenarioRun| -> Vec<(&'static str, f64, f64)> {
+        run.timeline.iter().skip(1).map(|p| (p.kernel, p.start, p.end)).collect()
+    };
+    // Window 1: its fixed 747 labels (37.35 s at 0.05 s), then 1-s training iterations until
+    // the window ends: 82 of them. Window 2: the profile before the window's timer.
+    let free = run(Profiling::BeforeWindow);
+    let p = phases(&free);
+    assert_eq!(p[0].0, "label");
+    assert!((p[0].1, p[0].2) == (0.0, 37.35) || (p[0].2 - 37.35).abs() < 1e-9, "{p:?}");
+    assert!(p[1].0 == "train" && (p[1].2 - 119.35).abs() < 1e-9, "{p:?}");
+    assert!(p[2].0 == "label" && p[2].1 == 120.0, "{p:?}");
+    assert_eq!(free.counts.labels, 2 * 747);
+    // Charged inside the window: the profile (10 % of 747 labels: 60 train, 4 iterations x 5
+    // epochs) takes 20 s ahead of the labeling.
+    let charged = run(Profiling::InWindow);
+    let p = phases(&charged);
+    assert!(p[2] == ("train", 120.0, 140.0), "{p:?}");
+    assert!(p[3].0 == "label" && p[3].1 == 140.0, "{p:?}");
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! Two parts working through their own queues at once, and the timeline they leave.
 
+use host::cl::{ArrayTiming, Pair, Timing};
 use host::latency::{Kernel, Profiler};
 use host::plan::{GemmPlan, GemmShape};
 use host::scheduler::Scheduler;
@@ -94,4 +95,69 @@ fn port_sharing_costs_the_bottom_part_little() {
     let slowdown = shared as f64 / alone as f64 - 1.0;
     eprintln!("port sharing slows the bottom part down by {:.1} %", 100.0 * slowdown);
     assert!(slowdown > 0.0 && slowdown < 0.15, "{slowdown}");
+}
+
+/// The shared part's kernels as the continuous-learning runs time them: each of the kernel's
+/// GEMMs loses the port cycles the top part's inference of every frame requests at that time.
+/// Checked against the port model applied directly: the top part's requests of one frame laid
+/// out over the whole kernel, from four starting phases within the frame.
+#[test]
+fn kernels_beside_inference_lose_the_port_cycles_it_takes() {
+    let config = hdlgen::preset("dacapo").unwrap();
+    let mut timing = ArrayTiming::new(Pair::ResNet18, Profiler::new(config, MemoryRate::FULL), 500.0);
+    let period = 500_000_000 / 30;
+    let plans = |model, kernel: Kernel, format, rows, batch| -> Vec<Vec<sim::Command>> {
+        kernel
+            .gemms(model, batch, 9)
+            .iter()
+            .flat_map(|g| {
+                let shape = GemmShape { format, m: g.m as usize, n: g.n as usize, k: g.k as usize };
+                let plan = GemmPlan::for_shape(config, rows, shape, 0, None).unwrap().commands;
+                std::iter::repeat_n(plan, g.count as usize)
+            })
+            .collect()
+    };
+    // One frame's inference on the top 2 rows, from the frame's start.
+    let mut frame = Vec::new();
+    let mut used = 0;
+    for plan in plans(Model::ResNet18, Kernel::Infer, Format::Mx6, 2, 1) {
+        let s = schedule(config, 2, &plan, PortShare::default()).unwrap();
+        frame.extend(s.requests.iter().map(|&(lo, hi)| (lo + used, hi + used)));
+        used += s.cycles;
+    }
+    assert!(used < period, "inference keeps 30 fps on 2 rows");
+    for (kernel, batch, format) in [(Kernel::Label, 1, Format::Mx6), (Kernel::Infer, 16, Format::Mx6)] {
+        let model = if kernel == Kernel::Label { Model::WideResNet50_2 } else { Model::ResNet18 };
+        let bottom = plans(model, kernel, format, 14, batch);
+        let mut total = 0;
+        for phase in 0..4 {
+            let start = phase * period / 4;
+            // Every frame's requests, in absolute cycles, past the kernel's end (under 2 frames).
+            let blocked: Vec<(u64, u64)> = (0..4u64)
+                .flat_map(|f| frame.iter().map(move |&(lo, hi)| (lo + f * period, hi + f * period)))
+                .collect();
+            let mut at = start;
+            for plan in &bottom {
+                let here: Vec<(u64, u64)> = blocked
+                    .iter()
+                    .filter(|&&(_, hi)| hi >= at)
+                    .map(|&(lo, hi)| (lo.max(at) - at, hi - at))
+                    .collect();
+                at += schedule(config, 14, plan, PortShare { blocked: &here, ..PortShare::default() })
+                    .unwrap()
+                    .cycles;
+            }
+            total += at - start;
+        }
+        let expected = (total / 4) as f64 / 500e6;
+        let alone = timing.seconds(kernel, 14, batch).unwrap();
+        let beside = timing.seconds_beside_inference(kernel, 14, batch, 2).unwrap();
+        assert!(
+            (beside - expected).abs() < 1e-12,
+            "{kernel:?}: {beside} against the port model's {expected}"
+        );
+        let slowdown = beside / alone - 1.0;
+        eprintln!("{kernel:?} at batch {batch} beside inference: {:.1} % longer", 100.0 * slowdown);
+        assert!(slowdown > 0.01 && slowdown < 0.2, "{kernel:?}: {slowdown}");
+    }
 }

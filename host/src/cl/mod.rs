@@ -12,7 +12,7 @@ pub mod world;
 
 use mx::Format;
 
-use crate::latency::{Kernel, Profiler};
+use crate::latency::{Beside, Kernel, Profiler};
 use crate::workloads::Model;
 
 /// The student / teacher pairs of the evaluation (../shared/CONTEXT.md).
@@ -81,6 +81,21 @@ pub trait Timing {
     /// One iteration of `kernel` (the student's inference or training, the teacher's
     /// labeling) at `batch` on `rows` rows, in the kernel's format.
     fn seconds(&mut self, kernel: Kernel, rows: u32, batch: u64) -> anyhow::Result<f64>;
+
+    /// The same on the shared part's `rows` while the student's inference of every frame runs
+    /// on the other `inference_rows`. On the array the two parts share the host port and
+    /// inference wins it, so this takes longer; a table without that contention gives
+    /// `seconds`.
+    fn seconds_beside_inference(
+        &mut self,
+        kernel: Kernel,
+        rows: u32,
+        batch: u64,
+        inference_rows: u32,
+    ) -> anyhow::Result<f64> {
+        let _ = inference_rows;
+        self.seconds(kernel, rows, batch)
+    }
 }
 
 /// The pair's real networks on the accelerator, from the timing model.
@@ -102,10 +117,42 @@ impl Timing for ArrayTiming {
     }
 
     fn seconds(&mut self, kernel: Kernel, rows: u32, batch: u64) -> anyhow::Result<f64> {
-        let (student, teacher) = self.pair.models();
-        let model = if kernel == Kernel::Label { teacher } else { student };
-        let cost = self.profiler.kernel(model, kernel, kernel_format(kernel), rows, batch)?;
+        let cost = self.profiler.kernel(self.model(kernel), kernel, kernel_format(kernel), rows, batch)?;
         Ok(cost.cycles as f64 / (self.clock_mhz * 1e6))
+    }
+
+    /// As the chip times it: the shared part's GEMMs lose the host-port cycles that the
+    /// student's inference of every frame takes on the top part (`Profiler::kernel_beside`).
+    fn seconds_beside_inference(
+        &mut self,
+        kernel: Kernel,
+        rows: u32,
+        batch: u64,
+        inference_rows: u32,
+    ) -> anyhow::Result<f64> {
+        let inference = Beside {
+            model: self.model(Kernel::Infer),
+            kernel: Kernel::Infer,
+            format: kernel_format(Kernel::Infer),
+            rows: inference_rows,
+            batch: 1,
+            period: (self.clock_mhz * 1e6 / crate::stream::FPS as f64) as u64,
+        };
+        let key = (self.model(kernel), kernel, kernel_format(kernel), rows, batch);
+        let cost = self.profiler.kernel_beside(key, inference)?;
+        Ok(cost.cycles as f64 / (self.clock_mhz * 1e6))
+    }
+}
+
+impl ArrayTiming {
+    /// The network a kernel runs: the teacher labels, the student infers and trains.
+    fn model(&self, kernel: Kernel) -> Model {
+        let (student, teacher) = self.pair.models();
+        if kernel == Kernel::Label {
+            teacher
+        } else {
+            student
+        }
     }
 }
 
@@ -158,20 +205,47 @@ impl Policy {
     }
 }
 
-/// What to play: a scenario's first `windows` windows on a backend, the policies' random
-/// choices (sampling, shuffling) drawn from `seed`.
+/// Variations of the policies: the ablations and Ekya's two accountings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// DaCapo-Spatiotemporal's drift test (off: it never clears its buffer).
+    pub drift_test: bool,
+    /// Rows for inference on the array instead of the fewest that keep 30 fps.
+    pub inference_rows: Option<u32>,
+    /// Where Ekya's micro-profiling time goes.
+    pub ekya_profiling: baselines::Profiling,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options { drift_test: true, inference_rows: None, ekya_profiling: baselines::Profiling::BeforeWindow }
+    }
+}
+
+/// What to play: a scenario's first `windows` windows of a take on a backend, the policies'
+/// random choices (sampling, shuffling) drawn from `seed`.
 pub struct Play {
     pub scenario: usize,
+    /// The stream's take: 0, or 2 and up (pretraining trains on take 1).
+    pub take: u64,
     pub windows: usize,
     pub backend: Box<dyn crate::backend::Backend>,
     pub seed: u64,
+    pub options: Options,
 }
 
 impl Play {
-    /// The whole scenario on the golden model of the `dacapo` preset.
+    /// The whole scenario (take 0) on the golden model of the `dacapo` preset.
     pub fn golden(scenario: usize, seed: u64) -> anyhow::Result<Play> {
         let backend = Box::new(crate::backend::Golden::new("dacapo")?);
-        Ok(Play { scenario, windows: crate::stream::WINDOWS, backend, seed })
+        Ok(Play {
+            scenario,
+            take: 0,
+            windows: crate::stream::WINDOWS,
+            backend,
+            seed,
+            options: Options::default(),
+        })
     }
 }
 
@@ -188,6 +262,8 @@ pub struct ScenarioRun {
     pub split: Option<(u32, u32)>,
     /// The student at the end.
     pub student: crate::net::Net,
+    /// Labels, retrainings and drift events.
+    pub counts: world::Counts,
 }
 
 /// Plays `play` (a scenario 1..=6, some windows, a backend) under `policy` with the
@@ -202,16 +278,35 @@ pub fn run_scenario(
     labels: &mut world::Labels,
     timing: &mut dyn Timing,
 ) -> anyhow::Result<ScenarioRun> {
-    let stream = crate::stream::Stream::new(play.scenario)?;
+    anyhow::ensure!(
+        play.take != pretrain::TAKE,
+        "take {} is the one the networks were pretrained on; play take 0 or 2 and up",
+        play.take
+    );
+    let stream = crate::stream::Stream::take(play.scenario, play.take)?;
     let seed = mx::rng::splitmix64(play.scenario as u64 ^ (policy as u64) << 8 ^ play.seed << 16);
     let mut world =
         world::World::new(&stream, (nets.0.clone(), nets.1), labels, seed, play.backend, play.windows)?;
+    world.options = play.options;
     let mut orin = baselines::OrinTiming::new(pair);
     match policy {
         Policy::DacapoSpatiotemporal => policies::spatiotemporal(&mut world, timing)?,
         Policy::DacapoSpatial => policies::spatial(&mut world, timing, pair.spatial_label_fraction())?,
-        Policy::EkyaDacapo => baselines::ekya(&mut world, timing, baselines::Sharing::Spatial)?,
-        Policy::EkyaOrin => baselines::ekya(&mut world, &mut orin, baselines::Sharing::TimeShared)?,
+        Policy::EkyaDacapo => {
+            let space = baselines::EkyaSpace::dacapo(pair);
+            baselines::ekya(
+                &mut world,
+                timing,
+                baselines::Sharing::Spatial,
+                &space,
+                play.options.ekya_profiling,
+            )?
+        }
+        Policy::EkyaOrin => {
+            let space = baselines::EkyaSpace::orin();
+            let sharing = baselines::Sharing::TimeShared;
+            baselines::ekya(&mut world, &mut orin, sharing, &space, play.options.ekya_profiling)?
+        }
         Policy::EomuOrin => baselines::eomu(&mut world, &mut orin, pair.eomu_budget())?,
         Policy::F32Unbounded => baselines::unbounded(&mut world)?,
     }

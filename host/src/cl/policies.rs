@@ -5,7 +5,7 @@
 
 use std::collections::VecDeque;
 
-use anyhow::{bail, Context};
+use anyhow::{bail, ensure, Context};
 use mx::rng::Rng;
 
 use super::world::{balanced_newest, Sample, World, TRAIN_BATCH};
@@ -36,14 +36,43 @@ pub fn inference_rows(timing: &mut dyn Timing) -> anyhow::Result<u32> {
     bail!("the student's inference does not reach 30 fps on fewer than all {} rows", timing.rows())
 }
 
+/// The rows inference takes: `chosen`, or the fewest that keep 30 fps. Chosen rows must keep
+/// 30 fps and leave the shared part at least one row.
+pub fn inference_rows_or(timing: &mut dyn Timing, chosen: Option<u32>) -> anyhow::Result<u32> {
+    let fewest = inference_rows(timing)?;
+    let rows = chosen.unwrap_or(fewest);
+    ensure!(
+        (fewest..timing.rows()).contains(&rows),
+        "inference on {rows} rows: it needs {fewest} to {} (at least {fewest} keep 30 fps, and the shared part needs a row)",
+        timing.rows() - 1
+    );
+    Ok(rows)
+}
+
+/// The shared part of the array after the spatial step: its rows, beside inference on the
+/// other rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shared {
+    pub rows: u32,
+    pub inference_rows: u32,
+}
+
+impl Shared {
+    /// One iteration of `kernel` at `batch` on the shared part while inference runs beside it.
+    pub fn seconds(self, timing: &mut dyn Timing, kernel: Kernel, batch: u64) -> anyhow::Result<f64> {
+        timing.seconds_beside_inference(kernel, self.rows, batch, self.inference_rows)
+    }
+}
+
 /// The spatial step on the array: inference on its fewest rows for the whole run (the top
-/// part), the rest shared by labeling and retraining (the bottom part). Returns the shared rows.
-pub fn allocate(world: &mut World, timing: &mut dyn Timing) -> anyhow::Result<u32> {
-    let rows = inference_rows(timing)?;
-    let shared = timing.rows() - rows;
-    world.split = Some((rows, shared));
-    world.record(0.0, world.end(), "infer", Some(rows), "mx6");
-    Ok(shared)
+/// part), or on the rows the run's options give it, the rest shared by labeling and
+/// retraining (the bottom part).
+pub fn allocate(world: &mut World, timing: &mut dyn Timing) -> anyhow::Result<Shared> {
+    let inference_rows = inference_rows_or(timing, world.options.inference_rows)?;
+    let rows = timing.rows() - inference_rows;
+    world.split = Some((inference_rows, rows));
+    world.record(0.0, world.end(), "infer", Some(inference_rows), "mx6");
+    Ok(Shared { rows, inference_rows })
 }
 
 /// Whether the labeled accuracy dropped at least `DRIFT_DROP` below the validation accuracy.
@@ -52,18 +81,18 @@ pub fn is_drift(validation: f64, labeled: f64) -> bool {
 }
 
 /// Seconds of one retraining of `train` samples for `epochs` epochs plus the validation of
-/// `validation` samples, on `rows` rows.
+/// `validation` samples, on the shared part.
 pub fn retrain_seconds(
     timing: &mut dyn Timing,
-    rows: u32,
+    shared: Shared,
     train: usize,
     epochs: usize,
     validation: usize,
 ) -> anyhow::Result<f64> {
     let iterations = (epochs * train.div_ceil(TRAIN_BATCH)) as f64;
     let checks = validation.div_ceil(TRAIN_BATCH) as f64;
-    Ok(iterations * timing.seconds(Kernel::Train, rows, TRAIN_BATCH as u64)?
-        + checks * timing.seconds(Kernel::Infer, rows, TRAIN_BATCH as u64)?)
+    Ok(iterations * shared.seconds(timing, Kernel::Train, TRAIN_BATCH as u64)?
+        + checks * shared.seconds(timing, Kernel::Infer, TRAIN_BATCH as u64)?)
 }
 
 /// DaCapo-Spatiotemporal: inference on its fewest rows; the other rows alternate between
@@ -72,7 +101,7 @@ pub fn retrain_seconds(
 /// accuracy is drift, which clears the buffer and labels until it holds 432 again.
 pub fn spatiotemporal(world: &mut World, timing: &mut dyn Timing) -> anyhow::Result<()> {
     let shared = allocate(world, timing)?;
-    let label_s = timing.seconds(Kernel::Label, shared, 1)?;
+    let label_s = shared.seconds(timing, Kernel::Label, 1)?;
     let end = world.end();
     let mut buffer: VecDeque<Sample> = VecDeque::new();
     let mut t = 0.0;
@@ -81,21 +110,16 @@ pub fn spatiotemporal(world: &mut World, timing: &mut dyn Timing) -> anyhow::Res
     let mut since = 0.0;
     while t < end {
         if extra {
-            // Label until the buffer holds enough, each time a frame not labeled yet from
-            // those seen since the last label phase began (spread over many scenes rather
-            // than the run of near-identical frames arriving meanwhile).
+            // Label until the buffer holds enough (the shared sampler: frames seen since the
+            // last label phase began).
             let start = t;
             let first = world.frame_at(since);
             since = start;
-            let mut frames = Vec::new();
-            while buffer.len() + frames.len() < EXTRA_LABEL_TARGET && t + label_s <= end {
-                let seen = world.frame_at(t);
-                let frame = unpicked(&mut world.rng, first, seen, &frames);
-                frames.insert(frames.partition_point(|&f| f < frame), frame);
-                t += label_s;
-            }
+            let (frames, done) =
+                world.sample_frames(first, t, label_s, EXTRA_LABEL_TARGET.saturating_sub(buffer.len()), end);
+            t = done;
             push_labels(&mut buffer, world.label(&frames)?);
-            world.record(start, t, "label", Some(shared), "mx6");
+            world.record(start, t, "label", Some(shared.rows), "mx6");
             extra = false;
         }
         if buffer.is_empty() {
@@ -112,26 +136,20 @@ pub fn spatiotemporal(world: &mut World, timing: &mut dyn Timing) -> anyhow::Res
         let validation_acc = world.accuracy(&candidate, &validation)?;
         t += duration;
         world.deploy(t, candidate)?;
-        world.record(retrain_start, t, "train", Some(shared), "mx9");
+        world.record(retrain_start, t, "train", Some(shared.rows), "mx9");
 
-        let duration = LABELS_PER_PHASE as f64 * label_s;
-        if t + duration > end {
+        if t + label_s > end {
             break;
         }
-        // Frames seen during the last label and retrain phases, evenly spaced from a random
-        // offset: uniform, and no frame twice.
-        let first = world.frame_at(since);
-        let last = world.frame_at(t).max(first + 1);
-        let span = (last - first) as f64 / LABELS_PER_PHASE as f64;
-        let offset = world.rng.unit_f64();
-        let frames: Vec<u64> =
-            (0..LABELS_PER_PHASE).map(|i| first + ((i as f64 + offset) * span) as u64).collect();
+        // 108 frames of those seen during the last retrain and label phases (and this one).
+        let (frames, done) = world.sample_frames(world.frame_at(since), t, label_s, LABELS_PER_PHASE, end);
         let labeled = world.label(&frames)?;
         let labeled_acc = world.student_accuracy(&labeled)?;
-        world.record(t, t + duration, "label", Some(shared), "mx6");
+        world.record(t, done, "label", Some(shared.rows), "mx6");
         since = t;
-        t += duration;
-        if is_drift(validation_acc, labeled_acc) {
+        t = done;
+        if world.options.drift_test && is_drift(validation_acc, labeled_acc) {
+            world.counts.drifts += 1;
             buffer.clear();
             extra = true;
         }
@@ -170,9 +188,10 @@ pub fn push_labels(buffer: &mut VecDeque<Sample>, labels: Vec<Sample>) {
 /// labels, then label the pair's fixed share of the window's frames as they arrive.
 pub fn spatial(world: &mut World, timing: &mut dyn Timing, label_fraction: f64) -> anyhow::Result<()> {
     let shared = allocate(world, timing)?;
-    let label_s = timing.seconds(Kernel::Label, shared, 1)?;
+    let label_s = shared.seconds(timing, Kernel::Label, 1)?;
     let per_window = (label_fraction * FRAMES_PER_WINDOW as f64).round() as usize;
     let mut previous: Vec<Sample> = Vec::new();
+    let mut since = 0.0;
     for w in 0..world.windows() {
         let (start, window_end) =
             ((w as u64 * WINDOW_SECONDS) as f64, ((w as u64 + 1) * WINDOW_SECONDS) as f64);
@@ -182,16 +201,14 @@ pub fn spatial(world: &mut World, timing: &mut dyn Timing, label_fraction: f64) 
             let candidate = world.trained(&previous, 2, mx::Format::Mx9)?;
             t = (t + duration).min(window_end);
             world.deploy(t, candidate)?;
-            world.record(start, t, "train", Some(shared), "mx9");
+            world.record(start, t, "train", Some(shared.rows), "mx9");
         }
         let label_start = t;
-        let mut frames = Vec::new();
-        while frames.len() < per_window && t + label_s <= window_end {
-            frames.push(world.frame_at(t));
-            t += label_s;
-        }
+        let (frames, done) = world.sample_frames(world.frame_at(since), t, label_s, per_window, window_end);
+        since = label_start;
+        t = done;
         previous = world.label(&frames).context("labeling")?;
-        world.record(label_start, t, "label", Some(shared), "mx6");
+        world.record(label_start, t, "label", Some(shared.rows), "mx6");
     }
     Ok(())
 }

@@ -28,11 +28,14 @@ impl Steps {
     pub const FULL: Steps = Steps { student: 800, teacher: 4000 };
 }
 
+/// The stream take the networks train on: the runs play others.
+pub const TAKE: u64 = 1;
+
 /// Trains (student, teacher) from fixed seeds; `progress(network, step, steps)` now and then.
 pub fn pretrain(steps: Steps, mut progress: impl FnMut(&str, usize, usize)) -> anyhow::Result<(Net, Net)> {
     let mut backend = Golden::new("dacapo")?;
     let mut rng = Rng::new(2024);
-    let takes: Vec<Stream> = (1..=SCENARIOS).map(|s| Stream::take(s, 1)).collect::<anyhow::Result<_>>()?;
+    let takes: Vec<Stream> = (1..=SCENARIOS).map(|s| Stream::take(s, TAKE)).collect::<anyhow::Result<_>>()?;
     let mut teacher = Net::new(&TEACHER_WIDTHS, 11)?;
     train(
         &mut teacher,

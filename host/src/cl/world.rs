@@ -2,7 +2,7 @@
 //! the deployed student and the scoring of the frames it classifies, the training and
 //! validation of candidate students, and the timeline of phases.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use mx::rng::Rng;
 use mx::Format;
@@ -52,6 +52,19 @@ pub struct Phase {
     pub format: &'static str,
 }
 
+/// What a policy did during one scenario, for its summary.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Frames the teacher labeled for the policy (each at most once).
+    pub labels: usize,
+    /// Of those, the ones whose label is the true class.
+    pub labels_correct: usize,
+    /// Students deployed.
+    pub retrainings: usize,
+    /// Drift events the policy declared.
+    pub drifts: usize,
+}
+
 /// Teacher labels, shared by every policy that runs on the same scenario.
 #[derive(Default)]
 pub struct Labels(HashMap<u64, usize>);
@@ -76,6 +89,10 @@ pub struct World<'a> {
     /// How the student infers (MX6 on the array; f32 for the GPU baselines' FP16 and the
     /// unconstrained bound).
     pub inference: Numerics,
+    /// Frames labeled so far: no frame is labeled twice.
+    labeled: BTreeSet<u64>,
+    pub counts: Counts,
+    pub options: super::Options,
 }
 
 impl<'a> World<'a> {
@@ -103,6 +120,9 @@ impl<'a> World<'a> {
             split: None,
             rng: Rng::new(seed),
             inference: Numerics::Mx(Format::Mx6),
+            labeled: BTreeSet::new(),
+            counts: Counts::default(),
+            options: super::Options::default(),
         })
     }
 
@@ -167,8 +187,45 @@ impl<'a> World<'a> {
         self.accuracy(&student, samples)
     }
 
-    /// Teacher labels of `frames` (MX6 labeling).
+    /// The label sampler of every policy that samples frames to label: a label phase from
+    /// `start`, one label per `label_s` seconds, up to `count` labels and none ending after
+    /// `end`. Each label takes a frame not labeled before, uniformly among the frames from
+    /// `first` to the one on screen when the label starts: spread over everything seen since
+    /// `first` (policies pass the start of their previous label phase), never the same frame
+    /// twice. Returns the frames (in order) and the phase's end.
+    pub fn sample_frames(
+        &mut self,
+        first: u64,
+        start: f64,
+        label_s: f64,
+        count: usize,
+        end: f64,
+    ) -> (Vec<u64>, f64) {
+        // This phase's picks, sorted, beside the frames labeled before it.
+        let mut picked: Vec<u64> = Vec::new();
+        let mut t = start;
+        while picked.len() < count && t + label_s <= end {
+            let seen = self.frame_at(t).min(self.frames - 1);
+            let first = first.min(seen);
+            let mut taken: Vec<u64> = self.labeled.range(first..=seen).copied().collect();
+            taken.extend(picked.iter().copied().filter(|f| (first..=seen).contains(f)));
+            taken.sort_unstable();
+            t += label_s;
+            // With every frame seen labeled already, this label waits for the next frame.
+            if (taken.len() as u64) <= seen - first {
+                let frame = super::policies::unpicked(&mut self.rng, first, seen, &taken);
+                picked.insert(picked.partition_point(|&f| f < frame), frame);
+            }
+        }
+        (picked, t)
+    }
+
+    /// Teacher labels of `frames` (MX6 labeling), each a frame not labeled before in this
+    /// scenario.
     pub fn label(&mut self, frames: &[u64]) -> anyhow::Result<Vec<Sample>> {
+        for &f in frames {
+            anyhow::ensure!(self.labeled.insert(f), "frame {f} is labeled twice");
+        }
         let mut missing: Vec<u64> =
             frames.iter().copied().filter(|f| !self.labels.0.contains_key(f)).collect();
         missing.sort_unstable();
@@ -184,13 +241,19 @@ impl<'a> World<'a> {
             )?;
             self.labels.0.extend(chunk.iter().copied().zip(classes));
         }
-        Ok(frames.iter().map(|&frame| Sample { frame, label: self.labels.0[&frame] }).collect())
+        let samples: Vec<Sample> =
+            frames.iter().map(|&frame| Sample { frame, label: self.labels.0[&frame] }).collect();
+        self.counts.labels += samples.len();
+        self.counts.labels_correct +=
+            samples.iter().filter(|s| s.label == self.stream.label(s.frame)).count();
+        Ok(samples)
     }
 
     /// Scores the frames before `t` with the deployed student, then deploys `net`.
     pub fn deploy(&mut self, t: f64, net: Net) -> anyhow::Result<()> {
         self.score_until(self.frame_at(t))?;
         self.student = net;
+        self.counts.retrainings += 1;
         Ok(())
     }
 
@@ -205,6 +268,7 @@ impl<'a> World<'a> {
             timeline: self.timeline,
             split: self.split,
             student: self.student,
+            counts: self.counts,
         })
     }
 
@@ -226,27 +290,30 @@ impl<'a> World<'a> {
         epochs: usize,
         numerics: impl Into<Numerics>,
     ) -> anyhow::Result<Net> {
-        self.train_further(self.student.clone(), samples, epochs, numerics.into())
+        self.train_further(self.student.clone(), samples, epochs * batches(samples.len()), numerics.into())
     }
 
-    /// `net` trained `epochs` more epochs on `samples`.
+    /// `net` trained on `steps` more mini-batches of `samples`, epoch after epoch (the last
+    /// one cut short when `steps` is not a whole number of epochs).
     pub fn train_further(
         &mut self,
         mut net: Net,
         samples: &[Sample],
-        epochs: usize,
+        steps: usize,
         numerics: Numerics,
     ) -> anyhow::Result<Net> {
         let mut order: Vec<usize> = (0..samples.len()).collect();
-        for _ in 0..epochs {
+        let mut left = steps;
+        while left > 0 && !samples.is_empty() {
             for i in (1..order.len()).rev() {
                 order.swap(i, self.rng.below(i as u64 + 1) as usize);
             }
-            for batch in order.chunks(TRAIN_BATCH) {
+            for batch in order.chunks(TRAIN_BATCH).take(left) {
                 let frames: Vec<u64> = batch.iter().map(|&i| samples[i].frame).collect();
                 let labels: Vec<usize> = batch.iter().map(|&i| samples[i].label).collect();
                 let images = self.images(&frames);
                 net.train_step(self.backend.as_mut(), Part::Bottom, &images, &labels, numerics, SGD)?;
+                left -= 1;
             }
         }
         Ok(net)
@@ -262,6 +329,11 @@ impl<'a> World<'a> {
     ) {
         self.timeline.push(Phase { start, end, kernel, rows, format });
     }
+}
+
+/// Mini-batches in one epoch over `samples` samples.
+pub fn batches(samples: usize) -> usize {
+    samples.div_ceil(TRAIN_BATCH)
 }
 
 /// Draws up to `n` samples, class-balanced and newest first: classes take turns, each giving
