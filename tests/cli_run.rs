@@ -98,8 +98,11 @@ fn bad_input_is_rejected_and_nothing_is_written() {
         (vec!["run", "--take", "1", "--out", o], "take 1 is the networks' pretraining footage"),
         (vec!["run", "--take", "two", "--out", o], "'two' is not a take"),
         (vec!["run", "--ekya-profiling", "sometimes", "--out", o], "unknown accounting 'sometimes'"),
-        (vec!["run", "--inference-rows", "1", "--out", o], "inference on 1 rows: it needs 2 to 15"),
-        (vec!["run", "--inference-rows", "16", "--out", o], "inference on 16 rows: it needs 2 to 15"),
+        (vec!["run", "--inference-rows", "1", "--out", o], "inference on 1 of the 16 rows: it needs 2 to 15"),
+        (
+            vec!["run", "--inference-rows", "16", "--out", o],
+            "inference on 16 of the 16 rows: it needs 2 to 15",
+        ),
         (vec!["run", "--inference-rows", "0", "--out", o], "--inference-rows"),
         (vec!["results", "--seeds", "0", "--out", o], "--seeds"),
         (vec!["results", "--pair", "resnet50", "--out", o], "unknown pair 'resnet50'"),

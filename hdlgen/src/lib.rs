@@ -162,11 +162,6 @@ pub fn designs() -> Vec<Design> {
     ]
 }
 
-/// The accelerator of every preset, in `PRESETS` order.
-pub fn accel_designs() -> Vec<Design> {
-    PRESETS.iter().map(|p| accel_design(p.config)).collect()
-}
-
 /// The PEs the DPE is compared with in `reports/synth.md`; the `sim` crate compiles them too,
 /// so they are tested like the datapath.
 pub fn baseline_designs() -> Vec<Design> {

@@ -43,7 +43,8 @@ pub fn inference_rows_or(timing: &mut dyn Timing, chosen: Option<u32>) -> anyhow
     let rows = chosen.unwrap_or(fewest);
     ensure!(
         (fewest..timing.rows()).contains(&rows),
-        "inference on {rows} rows: it needs {fewest} to {} (at least {fewest} keep 30 fps, and the shared part needs a row)",
+        "inference on {rows} of the {} rows: it needs {fewest} to {} (at least {fewest} keep 30 fps, and the shared part needs a row)",
+        timing.rows(),
         timing.rows() - 1
     );
     Ok(rows)
