@@ -8,7 +8,7 @@
 
 use crate::fp_add::{leading_zeros, FloatFormat, FpAddSteps};
 use crate::mx::{by_format, MxFormat, BLOCK};
-use crate::verilog::{for_, if_, if_else, set, Function, Module, Stmt};
+use crate::verilog::{bundle_bits, for_, if_, if_else, set, Function, Module, Stmt};
 use crate::Design;
 
 /// Bits of an exact block sum: |P| <= 16 * (2 (2^7 - 1))^2 < 2^20, plus the sign.
@@ -186,9 +186,21 @@ fn carry_save_sum(f: &mut Function, mut terms: Vec<String>, width: u32, add: boo
 /// a subnormal result's kept bits and rounding, or any other result whole.
 const PLACED_BITS: u32 = 3 + 23 + 32;
 
-/// Bits of `scale_prepare`'s result: `{nan_block, zero, negative, magnitude, zeros,
-/// normal_top[7:0], normal_limit, inf_limit, exact_sub, left, right, guard}`.
-const PREPARED_BITS: u32 = 1 + 1 + 1 + (SUM_BITS - 1) + 5 + 8 + 5 + 5 + 1 + 5 + 5 + 5;
+/// `scale_prepare`'s result, most significant field first (`normal_top` its low 8 bits).
+const PREPARED: [(&str, u32); 12] = [
+    ("nan_block", 1),
+    ("zero", 1),
+    ("negative", 1),
+    ("magnitude", SUM_BITS - 1),
+    ("zeros", 5),
+    ("normal_top", 8),
+    ("normal_limit", 5),
+    ("inf_limit", 5),
+    ("exact_sub", 1),
+    ("left", 5),
+    ("right", 5),
+    ("guard", 5),
+];
 
 /// A block's exact sum P scaled to f32: P * 2^(Ea + Eb - 254 - 2m), in three steps that a
 /// pipeline may register between. `scale_prepare` takes the magnitude and counts its leading
@@ -199,7 +211,7 @@ const PREPARED_BITS: u32 = 1 + 1 + 1 + (SUM_BITS - 1) + 5 + 8 + 5 + 5 + 1 + 5 + 
 /// normal); above it, infinity. A NaN exponent gives the canonical NaN.
 fn scale_functions() -> [Function; 3] {
     let sb = SUM_BITS;
-    let mut f = Function::new("scale_prepare", PREPARED_BITS);
+    let mut f = Function::new("scale_prepare", bundle_bits(&PREPARED));
     f.input("block_sum", sb).input("a_exp", 8).input("b_exp", 8).input("format", 2);
     f.let_("nan_block", 1, "a_exp == 8'hFF || b_exp == 8'hFF");
     f.let_("zero", 1, "block_sum == '0");
@@ -236,25 +248,7 @@ fn scale_functions() -> [Function; 3] {
     );
 
     let mut g = Function::new("scale_place", PLACED_BITS);
-    g.input("prepared", PREPARED_BITS);
-    let mut at = PREPARED_BITS;
-    for (name, bits) in [
-        ("nan_block", 1),
-        ("zero", 1),
-        ("negative", 1),
-        ("magnitude", sb - 1),
-        ("zeros", 5),
-        ("normal_top", 8),
-        ("normal_limit", 5),
-        ("inf_limit", 5),
-        ("exact_sub", 1),
-        ("left", 5),
-        ("right", 5),
-        ("guard", 5),
-    ] {
-        at -= bits;
-        g.let_(name, bits, format!("prepared[{at} +: {bits}]"));
-    }
+    g.unpack("prepared", &PREPARED);
     g.let_("frac_normal", 23, "23'({magnitude, 3'b000} << zeros)");
     g.let_("padded", sb, "{1'b0, magnitude}");
     g.local("kept", 23).local("round_up", 1).local("subnormal", 1).local("other", 32);

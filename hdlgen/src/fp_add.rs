@@ -2,7 +2,7 @@
 //! zeros, every NaN out as the canonical quiet NaN, overflow to infinity. Combinational, and
 //! cut into five steps that a pipeline may register between.
 
-use crate::verilog::{if_, set, Function, Module};
+use crate::verilog::{bundle_bits, if_, set, Function, Module};
 
 /// An IEEE-754 binary interchange format: sign, `exp_bits` of biased exponent, `frac_bits` of
 /// fraction.
@@ -115,19 +115,13 @@ impl FpAddSteps {
             _ => format!("{}_{}_to_{}", f.add_module_name(), STEPS[first], STEPS[last]),
         };
         let out = self.live_after(last);
-        let width = if last == 4 { f.width() } else { out.iter().map(|(_, bits)| bits).sum() };
+        let width = if last == 4 { f.width() } else { bundle_bits(&out) };
         let mut fun = Function::new(name, width);
         if first == 0 {
             fun.input("a", f.width()).input("b", f.width());
         } else {
-            let fields = self.live_after(first - 1);
             let input = ["ordered", "aligned", "summed", "normalized"][first - 1];
-            fun.input(input, fields.iter().map(|(_, bits)| bits).sum());
-            let mut at: u32 = fields.iter().map(|(_, bits)| bits).sum();
-            for (field, bits) in fields {
-                at -= bits;
-                fun.let_(field, bits, format!("{input}[{at} +: {bits}]"));
-            }
+            fun.unpack(input, &self.live_after(first - 1));
         }
         for step in first..=last {
             [order, align, sum, normalize, round][step](&mut fun, f);

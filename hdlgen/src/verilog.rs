@@ -95,6 +95,18 @@ impl Function {
         self
     }
 
+    /// An input `input` that bundles `fields` (`(name, bits)`, most significant first), each
+    /// unpacked into a local of its name.
+    pub fn unpack(&mut self, input: &str, fields: &[(&str, u32)]) -> &mut Function {
+        let mut at = bundle_bits(fields);
+        self.input(input, at);
+        for &(field, bits) in fields {
+            at -= bits;
+            self.let_(field, bits, format!("{input}[{at} +: {bits}]"));
+        }
+        self
+    }
+
     pub fn stmts(&mut self, stmts: Vec<Stmt>) -> &mut Function {
         self.body.extend(stmts);
         self
@@ -178,6 +190,11 @@ pub enum Stmt {
     /// `for (int var = 0; var < count; var++)`.
     For(String, u32, Vec<Stmt>),
     Comment(String),
+}
+
+/// Bits of a bundle of `(name, bits)` fields.
+pub fn bundle_bits(fields: &[(&str, u32)]) -> u32 {
+    fields.iter().map(|(_, bits)| bits).sum()
 }
 
 pub fn set(lhs: impl Into<String>, rhs: impl Into<String>) -> Stmt {
