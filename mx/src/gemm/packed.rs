@@ -43,7 +43,7 @@ pub(super) struct Packed<T> {
     pub b_values: Vec<T>,
     pub b_log2: Vec<f32>,
     pub b_pow2: Vec<f32>,
-    /// Added to each block sum of the column to take out `Lane::a`'s offset.
+    /// Takes `Lane::a`'s offset out of each block sum of the column (`Lane for u8` says how).
     pub b_bias: Vec<i32>,
     /// The least and greatest kb of each tile-block, for the range checks of the kernels
     /// that scale by multiplying.
@@ -59,9 +59,12 @@ pub(super) struct Packed<T> {
 /// portable kernel. MX6 and MX4 values (|v| <= 30) fit bytes, and the byte multiplies take one
 /// operand unsigned, so one side is offset, and a bias per block sum takes the offset back out:
 /// - `u8`: A + 32 (2..=62), B signed, for `vpmaddubsw` (A broadcast as the unsigned operand)
-///   and AVX-VNNI. The bias is `-32 * sum(b)` per column. A pair of products is at most
-///   2 * 62 * 30 = 3720 and the eight pairs a 16-bit sum gathers over a block at most 14 880,
-///   so `vpmaddubsw`'s 16-bit sums neither saturate nor wrap.
+///   and AVX-VNNI. The bias `-32 * sum(b)` per column is kept as the start values of the two
+///   16-bit sums that `vpmaddubsw` and one add per group gather (see `pair_bias`), and its
+///   total is the sum of the two. A pair of products is at most 2 * 62 * 30 = 3720; a 16-bit
+///   sum starts at -32 times its eight B values and after any number of its groups is at
+///   most 32 * 30 per element still to come plus 30 * 30 per element added: 7 680 in all, so
+///   the 16-bit sums neither saturate nor wrap.
 /// - `i8`: A signed, B + 128 (stored as its bits), for AVX-512 VNNI, whose `vpdpbusd` takes
 ///   the signed operand from memory as a broadcast. The bias is `-128 * sum(a)` per row.
 pub(super) trait Lane: Copy + Default + Send + Sync + 'static {
@@ -72,8 +75,14 @@ pub(super) trait Lane: Copy + Default + Send + Sync + 'static {
     /// This thread's packing buffers for this lane type, kept between calls: fresh large
     /// allocations would cost a page fault per 4 KiB, as much as the packing itself.
     fn scratch() -> &'static std::thread::LocalKey<std::cell::RefCell<Packed<Self>>>;
-    fn a(v: i16) -> Self;
-    fn b(v: i16) -> Self;
+    /// A block's values as A's and as B's lanes.
+    ///
+    /// # Safety
+    /// The CPU has D's features.
+    unsafe fn a<D: Decode>(values: &[i16; BLOCK]) -> [Self; BLOCK];
+    /// # Safety
+    /// The CPU has D's features.
+    unsafe fn b<D: Decode>(values: &[i16; BLOCK]) -> [Self; BLOCK];
     fn a_bias(_a: &[i16; BLOCK]) -> i32 {
         0
     }
@@ -94,11 +103,13 @@ impl Lane for i16 {
     fn scratch() -> &'static std::thread::LocalKey<std::cell::RefCell<Packed<i16>>> {
         &SCRATCH_I16
     }
-    fn a(v: i16) -> i16 {
-        v
+    #[inline(always)]
+    unsafe fn a<D: Decode>(values: &[i16; BLOCK]) -> [i16; BLOCK] {
+        *values
     }
-    fn b(v: i16) -> i16 {
-        v
+    #[inline(always)]
+    unsafe fn b<D: Decode>(values: &[i16; BLOCK]) -> [i16; BLOCK] {
+        *values
     }
 }
 
@@ -110,11 +121,13 @@ impl Lane for f32 {
     fn scratch() -> &'static std::thread::LocalKey<std::cell::RefCell<Packed<f32>>> {
         &SCRATCH_F32
     }
-    fn a(v: i16) -> f32 {
-        f32::from(v)
+    #[inline(always)]
+    unsafe fn a<D: Decode>(values: &[i16; BLOCK]) -> [f32; BLOCK] {
+        values.map(f32::from)
     }
-    fn b(v: i16) -> f32 {
-        f32::from(v)
+    #[inline(always)]
+    unsafe fn b<D: Decode>(values: &[i16; BLOCK]) -> [f32; BLOCK] {
+        values.map(f32::from)
     }
 }
 
@@ -123,8 +136,26 @@ const A_OFFSET: i16 = 32;
 const B_OFFSET: i16 = 128;
 
 /// The sum of an MX6 or MX4 block's values (at most 16 * 30 in magnitude: no i16 overflow).
+#[inline(always)]
 fn sum(values: &[i16; BLOCK]) -> i32 {
     i32::from(values.iter().sum::<i16>())
+}
+
+fn is_small(values: &[i16; BLOCK]) -> bool {
+    values.iter().all(|v| v.abs() <= 30)
+}
+
+/// `-offset` times the sum of each half of a column's byte groups, as the two 16-bit halves of
+/// a 32-bit lane: the start values of the two 16-bit sums that `vpmaddubsw` gives a column
+/// (the low one gathers the first two bytes of each group of four, the high one the last two).
+#[inline(always)]
+fn pair_bias(values: &[i16; BLOCK], offset: i16) -> i32 {
+    let (mut low, mut high) = (0i16, 0i16);
+    for group in values.chunks_exact(4) {
+        low += group[0] + group[1];
+        high += group[2] + group[3];
+    }
+    i32::from((-offset * low) as u16) | (i32::from(-offset * high) << 16)
 }
 
 impl Lane for u8 {
@@ -133,15 +164,18 @@ impl Lane for u8 {
     fn scratch() -> &'static std::thread::LocalKey<std::cell::RefCell<Packed<u8>>> {
         &SCRATCH_U8
     }
-    fn a(v: i16) -> u8 {
-        debug_assert!(v.abs() <= 30, "{v} is no MX6 or MX4 value");
-        (v + A_OFFSET) as u8
+    #[inline(always)]
+    unsafe fn a<D: Decode>(values: &[i16; BLOCK]) -> [u8; BLOCK] {
+        debug_assert!(is_small(values), "{values:?} are no MX6 or MX4 values");
+        D::bytes(values, A_OFFSET)
     }
-    fn b(v: i16) -> u8 {
-        v as i8 as u8
+    #[inline(always)]
+    unsafe fn b<D: Decode>(values: &[i16; BLOCK]) -> [u8; BLOCK] {
+        D::bytes(values, 0)
     }
+    #[inline(always)]
     fn b_bias(b: &[i16; BLOCK]) -> i32 {
-        -i32::from(A_OFFSET) * sum(b)
+        pair_bias(b, A_OFFSET)
     }
 }
 
@@ -151,12 +185,16 @@ impl Lane for i8 {
     fn scratch() -> &'static std::thread::LocalKey<std::cell::RefCell<Packed<i8>>> {
         &SCRATCH_I8
     }
-    fn a(v: i16) -> i8 {
-        v as i8
+    #[inline(always)]
+    unsafe fn a<D: Decode>(values: &[i16; BLOCK]) -> [i8; BLOCK] {
+        D::bytes(values, 0).map(|x| x as i8)
     }
-    fn b(v: i16) -> i8 {
-        (v + B_OFFSET) as u8 as i8
+    #[inline(always)]
+    unsafe fn b<D: Decode>(values: &[i16; BLOCK]) -> [i8; BLOCK] {
+        debug_assert!(is_small(values), "{values:?} are no MX6 or MX4 values");
+        D::bytes(values, B_OFFSET).map(|x| x as i8)
     }
+    #[inline(always)]
     fn a_bias(a: &[i16; BLOCK]) -> i32 {
         -i32::from(B_OFFSET) * sum(a)
     }
@@ -168,6 +206,12 @@ pub(super) trait Decode {
     /// # Safety
     /// The CPU has the features the implementation uses.
     unsafe fn int_values(block: &Block) -> [i16; BLOCK];
+
+    /// `values + offset`, each taken modulo 256 (as `as u8` does).
+    ///
+    /// # Safety
+    /// The CPU has the features the implementation uses.
+    unsafe fn bytes(values: &[i16; BLOCK], offset: i16) -> [u8; BLOCK];
 }
 
 /// `Block::int_values` as it is, for any CPU.
@@ -177,6 +221,11 @@ impl Decode for PlainDecode {
     #[inline(always)]
     unsafe fn int_values(block: &Block) -> [i16; BLOCK] {
         block.int_values()
+    }
+
+    #[inline(always)]
+    unsafe fn bytes(values: &[i16; BLOCK], offset: i16) -> [u8; BLOCK] {
+        values.map(|v| v.wrapping_add(offset) as u8)
     }
 }
 
@@ -209,9 +258,7 @@ impl<T: Lane> Packed<T> {
         for (block, (((values, log2), pow2_out), bias)) in a_blocks.zip(a_out) {
             // SAFETY: the caller's CPU has D's features.
             let ints = unsafe { D::int_values(block) };
-            for (v, &x) in values.iter_mut().zip(&ints) {
-                *v = T::a(x);
-            }
+            values.copy_from_slice(&unsafe { T::a::<D>(&ints) });
             let k = block.scale_log2(a.format());
             *log2 = k as f32;
             *pow2_out = pow2(k) as f32; // exact: -134 <= ka <= 125
@@ -228,11 +275,10 @@ impl<T: Lane> Packed<T> {
                 let tile_block = t * nblk + blk;
                 // SAFETY: the caller's CPU has D's features.
                 let ints = unsafe { D::int_values(block) };
+                let lanes = unsafe { T::b::<D>(&ints) };
                 let out = &mut self.b_values[tile_block * BLOCK * TILE..][..BLOCK * TILE];
-                for (g, group) in ints.chunks_exact(T::GROUP).enumerate() {
-                    for (v, &x) in out[(g * TILE + c) * T::GROUP..][..T::GROUP].iter_mut().zip(group) {
-                        *v = T::b(x);
-                    }
+                for (g, group) in lanes.chunks_exact(T::GROUP).enumerate() {
+                    out[(g * TILE + c) * T::GROUP..][..T::GROUP].copy_from_slice(group);
                 }
                 let k = block.scale_log2(b.format());
                 let at = tile_block * TILE + c;

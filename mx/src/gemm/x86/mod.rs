@@ -85,6 +85,16 @@ impl Decode for Avx2Decode {
         _mm256_storeu_si256(out.as_mut_ptr().cast(), values);
         out
     }
+
+    #[inline(always)]
+    unsafe fn bytes(values: &[i16; BLOCK], offset: i16) -> [u8; BLOCK] {
+        let values = _mm256_add_epi16(_mm256_loadu_si256(values.as_ptr().cast()), _mm256_set1_epi16(offset));
+        let low = _mm256_and_si256(values, _mm256_set1_epi16(0xff));
+        let bytes = _mm_packus_epi16(_mm256_castsi256_si128(low), _mm256_extracti128_si256::<1>(low));
+        let mut out = [0u8; BLOCK];
+        _mm_storeu_si128(out.as_mut_ptr().cast(), bytes);
+        out
+    }
 }
 
 #[cfg(test)]
@@ -93,7 +103,7 @@ mod tests {
     use crate::rng::Rng;
 
     #[test]
-    fn avx2_decode_is_int_values() {
+    fn avx2_decode_is_plain_decode() {
         if !cpu_has("avx2") {
             return;
         }
@@ -104,7 +114,14 @@ mod tests {
                 mags.iter_mut().for_each(|m| *m = rng.below(128) as u8);
                 let block = Block { exp: rng.below(255) as u8, micro, signs: rng.next_u64() as u16, mags };
                 // SAFETY: the CPU has AVX2 (checked above).
-                assert_eq!(unsafe { Avx2Decode::int_values(&block) }, block.int_values(), "{block:?}");
+                let values = block.int_values();
+                // SAFETY: the CPU has AVX2 (checked above).
+                assert_eq!(unsafe { Avx2Decode::int_values(&block) }, values, "{block:?}");
+                for offset in [0, 32, 128, -7] {
+                    // SAFETY: as above.
+                    let bytes = unsafe { Avx2Decode::bytes(&values, offset) };
+                    assert_eq!(bytes, values.map(|v| v.wrapping_add(offset) as u8), "{values:?} + {offset}");
+                }
             }
         }
     }

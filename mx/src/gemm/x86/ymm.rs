@@ -43,10 +43,11 @@ unsafe fn scaled_add_scalar(acc: __m256, sums: __m256i, ka: i32, kb: *const f32)
 }
 
 /// One kernel: `$madd` adds one K group of B (`$bv`, 8 columns) times one row's A group
-/// (`$a`, broadcast) into `$sum`; `$widen` turns a block's sums into 32-bit block sums.
+/// (`$a`, broadcast) into `$sum`, whose start value `$start` makes of B's bias (`$bias`, the
+/// columns' `b_bias`); `$widen` turns a block's sums into 32-bit block sums.
 macro_rules! kernel {
     ($name:ident, $features:literal, $lane:ty,
-     |$sum:ident, $bv:ident, $a:ident| $madd:expr, |$sums:ident| $widen:expr) => {
+     |$sum:ident, $bv:ident, $a:ident| $madd:expr, |$bias:ident| $start:expr, |$sums:ident| $widen:expr) => {
         #[target_feature(enable = $features)]
         unsafe fn $name(p: &Packed<$lane>, row0: usize, rows: usize, t: usize, out: &mut [f32]) {
             for (r, size) in row_blocks(rows, &[MR, 4, 2, 1]) {
@@ -88,7 +89,14 @@ macro_rules! kernel {
                         let tile_block = t * nblk + blk;
                         let b_values =
                             this.b_values.as_ptr().add(tile_block * BLOCK * TILE + half * G * TILE / 2);
-                        let mut sums = [_mm256_setzero_si256(); R];
+                        let columns = tile_block * TILE + 8 * half;
+                        let start = if <$lane as Lane>::B_BIASED {
+                            let $bias = _mm256_loadu_si256(this.b_bias.as_ptr().add(columns).cast());
+                            $start
+                        } else {
+                            _mm256_setzero_si256()
+                        };
+                        let mut sums = [start; R];
                         for g in 0..BLOCK / G {
                             let $bv = _mm256_loadu_si256(b_values.add(g * G * TILE).cast());
                             for (r, sum) in sums.iter_mut().enumerate() {
@@ -100,19 +108,8 @@ macro_rules! kernel {
                                 *sum = $madd;
                             }
                         }
-                        let columns = tile_block * TILE + 8 * half;
                         let ka = |r: usize| *this.a_log2.get_unchecked((row0 + r) * nblk + blk) as i32;
-                        let block_sums = sums.map(|$sums| {
-                            let block_sums = $widen;
-                            if <$lane as Lane>::B_BIASED {
-                                _mm256_add_epi32(
-                                    block_sums,
-                                    _mm256_loadu_si256(this.b_bias.as_ptr().add(columns).cast()),
-                                )
-                            } else {
-                                block_sums
-                            }
-                        });
+                        let block_sums = sums.map(|$sums| $widen);
                         if fused_everywhere || {
                             let [kb_min, kb_max] = *this.b_log2_range.get_unchecked(tile_block);
                             (0..R).all(|r| ka(r) + kb_min >= MUL_MIN_LOG2 && ka(r) + kb_max <= FMA_MAX_LOG2)
@@ -154,14 +151,28 @@ macro_rules! kernel {
     };
 }
 
-kernel!(pairs_avx2, "avx2,fma", i16, |sum, bv, a| _mm256_add_epi32(sum, _mm256_madd_epi16(bv, a)), |sums| {
-    sums
-});
+kernel!(
+    pairs_avx2,
+    "avx2,fma",
+    i16,
+    |sum, bv, a| _mm256_add_epi32(sum, _mm256_madd_epi16(bv, a)),
+    |bias| bias,
+    |sums| sums
+);
+// `vpmaddubsw`'s 16-bit sums start at the bias's two halves and are widened into their total.
 kernel!(
     quads_avx2,
     "avx2,fma",
     u8,
     |sum, bv, a| _mm256_add_epi16(sum, _mm256_maddubs_epi16(a, bv)),
+    |bias| bias,
     |sums| _mm256_madd_epi16(sums, _mm256_set1_epi16(1))
 );
-kernel!(quads_vnni, "avx2,fma,avxvnni", u8, |sum, bv, a| _mm256_dpbusd_avx_epi32(sum, a, bv), |sums| sums);
+kernel!(
+    quads_vnni,
+    "avx2,fma,avxvnni",
+    u8,
+    |sum, bv, a| _mm256_dpbusd_avx_epi32(sum, a, bv),
+    |bias| _mm256_madd_epi16(bias, _mm256_set1_epi16(1)),
+    |sums| sums
+);

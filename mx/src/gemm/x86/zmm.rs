@@ -64,6 +64,10 @@ macro_rules! kernel {
                             *sum = _mm512_set1_epi32(*this.a_bias.get_unchecked((row0 + r) * nblk + blk));
                         }
                     }
+                    // A B bias is the start value of `vpmaddubsw`'s two 16-bit sums per column.
+                    if <$lane as Lane>::B_BIASED {
+                        sums = [_mm512_loadu_si512(this.b_bias.as_ptr().add(tile_block * TILE).cast()); R];
+                    }
                     for g in 0..BLOCK / G {
                         let $bv = _mm512_loadu_si512(b_values.add(g * G * TILE).cast());
                         for (r, sum) in sums.iter_mut().enumerate() {
@@ -76,11 +80,7 @@ macro_rules! kernel {
                     let kb = _mm512_loadu_ps(this.b_log2.as_ptr().add(tile_block * TILE));
                     for (r, acc) in acc.iter_mut().enumerate() {
                         let $sums = sums[r];
-                        let mut block_sums = $widen;
-                        if <$lane as Lane>::B_BIASED {
-                            let bias = _mm512_loadu_si512(this.b_bias.as_ptr().add(tile_block * TILE).cast());
-                            block_sums = _mm512_add_epi32(block_sums, bias);
-                        }
+                        let block_sums = $widen;
                         let ka = _mm512_set1_ps(*this.a_log2.get_unchecked((row0 + r) * nblk + blk));
                         let v = _mm512_scalef_ps(_mm512_cvtepi32_ps(block_sums), _mm512_add_ps(kb, ka));
                         *acc = _mm512_add_ps(*acc, v);
