@@ -335,9 +335,49 @@ fn edge_word(g: &mut Module, select: &Function, valid: &str, word: &str, control
     g.assign(out, "slice_word");
 }
 
-/// Bits of `x` as `n`-bit `lo +: bits` field of a command word.
-fn field(f: cmd::Field) -> String {
-    format!("head[{} +: {}]", f.0, f.1)
+/// The fields of a command word (see `cmd`) by the names the part's wires give them.
+const COMMAND_FIELDS: [(&str, cmd::Field); 11] = [
+    ("op", cmd::OPCODE),
+    ("fmt", cmd::FORMAT),
+    ("flag", cmd::CLEAR_OR_TRUNCATE),
+    ("drain", cmd::DRAIN),
+    ("buf", cmd::BUFFER),
+    ("rows", cmd::ROWS),
+    ("cols", cmd::COLS),
+    ("count", cmd::COUNT),
+    ("addr", cmd::ADDR),
+    ("baddr", cmd::B_ADDR),
+    ("host", cmd::HOST),
+];
+
+/// The opcode tests of a command word, by name, given its opcode wire `op`.
+fn opcode_tests(op: &str, prefix: &str) -> [(&'static str, String); 7] {
+    let is = |code: u64| format!("{op} == 4'd{code}");
+    [
+        ("is_load_a", is(cmd::LOAD_A)),
+        ("is_load_b", is(cmd::LOAD_B)),
+        ("is_load", format!("{prefix}is_load_a || {prefix}is_load_b")),
+        ("is_compute", is(cmd::COMPUTE)),
+        ("is_store", is(cmd::STORE)),
+        ("is_split", is(cmd::SET_SPLIT)),
+        ("is_fence", is(cmd::FENCE)),
+    ]
+}
+
+/// Wires `{prefix}op`, `{prefix}fmt`, ... with the fields of the command word `word`, and
+/// `{prefix}is_load_a`, ... with its opcode's tests: every one, or those that `only` lists.
+fn command_fields(md: &mut Module, word: &str, prefix: &str, only: Option<&[&str]>) {
+    let wanted = |name: &str| only.is_none_or(|names| names.contains(&name));
+    for (name, cmd::Field(lo, bits)) in COMMAND_FIELDS {
+        if wanted(name) {
+            md.wire(format!("{prefix}{name}"), bits, format!("{word}[{lo} +: {bits}]"));
+        }
+    }
+    for (name, test) in opcode_tests(&format!("{prefix}op"), prefix) {
+        if wanted(name) {
+            md.wire(format!("{prefix}{name}"), 1, test);
+        }
+    }
 }
 
 /// One part's controller: its command queue, compute unit, DMA unit, B banks, result buffers,
@@ -402,8 +442,18 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         .input("drain_data_i", 32 * c_n);
 
     // ---- Command queue ----
-    md.blank().comment("Command queue: a ring of commands; the head is decoded and dispatched in order.");
+    md.blank().comment(
+        "Command queue: a ring of commands, each kept with the sizes and the range check that depend\n\
+         on it alone. They are computed as it enters, so no multiply lies between the head and dispatch.",
+    );
     md.logic_doc("queue_q", cmd::BITS * q, "entry i in bits [128i +: 128]")
+        .logic_doc("words_q", 17 * q, "entry i's scratchpad words per compute operand, bits [17i +: 17]")
+        .logic_doc(
+            "beats_q",
+            beat_w * q,
+            format!("entry i's host beats per line or row, bits [{beat_w}i +: {beat_w}]"),
+        )
+        .logic_doc("range_bad_q", q, "entry i fails the range check")
         .logic("head_q", qb)
         .logic("tail_q", qb)
         .logic("count_q", qb + 1)
@@ -412,83 +462,85 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
     md.assign("cmd_ready_o", format!("count_q != {}'d{q}", qb + 1));
     md.assign("head", "queue_q[128*head_q +: 128]");
 
-    md.blank().comment("Head fields (see hdlgen::accel::cmd).");
-    md.wire("h_any", 1, format!("count_q != {}'d0", qb + 1))
-        .wire("h_op", 4, field(cmd::OPCODE))
-        .wire("h_fmt", 2, field(cmd::FORMAT))
-        .wire("h_flag", 1, field(cmd::CLEAR_OR_TRUNCATE))
-        .wire("h_drain", 1, field(cmd::DRAIN))
-        .wire("h_buf", 1, field(cmd::BUFFER))
-        .wire("h_rows", 7, field(cmd::ROWS))
-        .wire("h_cols", 7, field(cmd::COLS))
-        .wire("h_count", 16, field(cmd::COUNT))
-        .wire("h_addr", 16, field(cmd::ADDR))
-        .wire("h_baddr", 16, field(cmd::B_ADDR))
-        .wire("h_host", 32, field(cmd::HOST));
-    let op = |code: u64| format!("h_op == 4'd{code}");
-    md.wire("is_load_a", 1, op(cmd::LOAD_A))
-        .wire("is_load_b", 1, op(cmd::LOAD_B))
-        .wire("is_load", 1, "is_load_a || is_load_b")
-        .wire("is_compute", 1, op(cmd::COMPUTE))
-        .wire("is_store", 1, op(cmd::STORE))
-        .wire("is_split", 1, op(cmd::SET_SPLIT))
-        .wire("is_fence", 1, op(cmd::FENCE));
+    md.blank().comment("The entering command: its sizes and range check (error code 5).");
+    let entering = [
+        "op",
+        "fmt",
+        "rows",
+        "cols",
+        "count",
+        "addr",
+        "baddr",
+        "host",
+        "is_load_a",
+        "is_load_b",
+        "is_load",
+        "is_compute",
+        "is_store",
+    ];
+    command_fields(&mut md, "cmd_i", "in_", Some(&entering));
+    md.wire(
+        "in_words",
+        17,
+        format!("(in_fmt == 2'd{}) ? (17'(in_count) + 17'd1) >> 1 : 17'(in_count)", mx4.code),
+    )
+    .wire("in_word_bits", 32, by_format("in_fmt", 32, word_bits))
+    .wire("in_block_bits", 32, by_format("in_fmt", 32, |f| f.block_bits()))
+    .wire("in_load_beats", 32, format!("(32'(in_rows) * in_word_bits + 32'd{}) >> {pl}", p - 1))
+    .wire(
+        "in_store_bits",
+        32,
+        format!(
+            "(in_fmt == 2'd{}) ? 32'(in_cols) * 32'd32 : ((32'(in_cols) + 32'd15) >> 4) * in_block_bits",
+            cmd::F32
+        ),
+    )
+    .wire("in_store_beats", 32, format!("(in_store_bits + 32'd{}) >> {pl}", p - 1))
+    .wire("in_beats", 32, "in_is_store ? in_store_beats : in_load_beats")
+    .wire("in_lines", 32, "in_is_store ? 32'(in_rows) : 32'(in_count)")
+    .wire("in_host_end", 33, "33'(in_host) + 33'(in_lines * in_beats)")
+    .wire(
+        "in_bad_range",
+        1,
+        format!(
+            "(in_is_load_a && 17'(in_addr) + 17'(in_count) > 17'd{a}) ||\n\
+             \x20   (in_is_load_b && 17'(in_addr) + 17'(in_count) > 17'd{b}) ||\n\
+             \x20   (in_is_compute && (17'(in_addr) + in_words > 17'd{a} || 17'(in_baddr) + in_words > 17'd{b})) ||\n\
+             \x20   ((in_is_load || in_is_store) && in_host_end > 33'h1_0000_0000)",
+            a = cfg.a_depth,
+            b = cfg.b_depth
+        ),
+    );
 
-    md.blank().comment("Derived sizes: words a compute reads, beats per line or row, host beats.");
+    md.blank().comment("The head: its fields (see hdlgen::accel::cmd) and the sizes kept with it.");
+    md.wire("h_any", 1, format!("count_q != {}'d0", qb + 1));
+    command_fields(&mut md, "head", "h_", None);
     md.wire("part_rows", 7, "7'(rows_i)")
-        .wire(
-            "h_words",
-            17,
-            format!("(h_fmt == 2'd{}) ? (17'(h_count) + 17'd1) >> 1 : 17'(h_count)", mx4.code),
-        )
-        .wire("h_word_bits", 32, by_format("h_fmt", 32, word_bits))
-        .wire("h_block_bits", 32, by_format("h_fmt", 32, |f| f.block_bits()))
-        .wire("h_load_beats", 32, format!("(32'(h_rows) * h_word_bits + 32'd{}) >> {pl}", p - 1))
-        .wire(
-            "h_store_bits",
-            32,
-            format!(
-                "(h_fmt == 2'd{}) ? 32'(h_cols) * 32'd32 : ((32'(h_cols) + 32'd15) >> 4) * h_block_bits",
-                cmd::F32
-            ),
-        )
-        .wire("h_store_beats", 32, format!("(h_store_bits + 32'd{}) >> {pl}", p - 1))
-        .wire("h_beats", 32, "is_store ? h_store_beats : h_load_beats")
-        .wire("h_lines", 32, "is_store ? 32'(h_rows) : 32'(h_count)")
-        .wire("h_host_end", 33, "33'(h_host) + 33'(h_lines * h_beats)")
-        .wire("lane_limit", 7, format!("is_load_b ? 7'd{c_n} : part_rows"));
+        .wire("h_words", 17, "words_q[17*head_q +: 17]")
+        .wire("h_beats", beat_w, format!("beats_q[{beat_w}*head_q +: {beat_w}]"))
+        .wire("h_lines", 16, "h_is_store ? 16'(h_rows) : h_count")
+        .wire("lane_limit", 7, format!("h_is_load_b ? 7'd{c_n} : part_rows"));
 
     md.blank().comment("Validation, in the order of the error codes (hdlgen::accel::error).");
     md.wire(
         "bad_opcode",
         1,
-        format!("!(is_load || is_compute || is_store || is_split || is_fence) || head[127:{}] != '0", cmd::HOST.0 + cmd::HOST.1),
+        format!("!(h_is_load || h_is_compute || h_is_store || h_is_split || h_is_fence) || head[127:{}] != '0", cmd::HOST.0 + cmd::HOST.1),
     )
-        .wire("bad_format", 1, "(is_load || is_compute) && h_fmt == 2'd3")
-        .wire("bad_empty", 1, "(is_load_a || is_compute || is_store) && part_rows == 7'd0")
+        .wire("bad_format", 1, "(h_is_load || h_is_compute) && h_fmt == 2'd3")
+        .wire("bad_empty", 1, "(h_is_load_a || h_is_compute || h_is_store) && part_rows == 7'd0")
         .wire(
             "bad_shape",
             1,
             format!(
-                "(is_load && (h_rows == 7'd0 || h_rows > lane_limit || h_count == 16'd0)) ||\n\
-                 \x20   ((is_compute || is_store) && (h_rows == 7'd0 || h_rows > part_rows || h_cols == 7'd0 ||\n\
+                "(h_is_load && (h_rows == 7'd0 || h_rows > lane_limit || h_count == 16'd0)) ||\n\
+                 \x20   ((h_is_compute || h_is_store) && (h_rows == 7'd0 || h_rows > part_rows || h_cols == 7'd0 ||\n\
                  \x20                                 h_cols > 7'd{c_n})) ||\n\
-                 \x20   (is_compute && h_count == 16'd0)"
+                 \x20   (h_is_compute && h_count == 16'd0)"
             ),
         )
-        .wire(
-            "bad_range",
-            1,
-            format!(
-                "(is_load_a && 17'(h_addr) + 17'(h_count) > 17'd{a}) ||\n\
-                 \x20   (is_load_b && 17'(h_addr) + 17'(h_count) > 17'd{b}) ||\n\
-                 \x20   (is_compute && (17'(h_addr) + h_words > 17'd{a} || 17'(h_baddr) + h_words > 17'd{b})) ||\n\
-                 \x20   ((is_load || is_store) && h_host_end > 33'h1_0000_0000)",
-                a = cfg.a_depth,
-                b = cfg.b_depth
-            ),
-        )
-        .wire("bad_split", 1, format!("is_split && h_rows > 7'd{r_n}"))
+        .wire("bad_range", 1, "range_bad_q[head_q]")
+        .wire("bad_split", 1, format!("h_is_split && h_rows > 7'd{r_n}"))
         .logic("h_error", 4);
     md.always_comb(vec![if_else(
         "bad_opcode",
@@ -606,7 +658,7 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
             "load_hazard",
             1,
             format!(
-                "c_reading && (is_load_a ? {} : {})",
+                "c_reading && (h_is_load_a ? {} : {})",
                 overlap("h_addr", "h_count", "c_a_q", "c_words_q"),
                 overlap("h_addr", "h_count", "c_b_q", "c_words_q")
             ),
@@ -622,20 +674,20 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         )
         .wire("buf_draining", 1, "pending_q[h_buf] || (c_active_q && c_drain_q && c_tag_q == h_buf)")
         .wire("buf_storing", 1, "d_active_q && d_is_store && d_buf_q == h_buf")
-        .wire("result_hazard", 1, "is_store ? buf_draining : h_drain && (buf_draining || buf_storing)")
+        .wire("result_hazard", 1, "h_is_store ? buf_draining : h_drain && (buf_draining || buf_storing)")
         .wire("c_free", 1, "!c_active_q || c_last")
         .wire("own_idle", 1, "!c_active_q && !d_active_q && pending_q == 2'd0")
-        .wire("go_load", 1, "is_load && !d_active_q && !load_hazard")
-        .wire("go_store", 1, "is_store && !d_active_q && !result_hazard")
-        .wire("go_compute", 1, "is_compute && c_free && !operand_hazard && !result_hazard")
-        .wire("go_split", 1, "is_split && own_idle && !other_busy_i")
+        .wire("go_load", 1, "h_is_load && !d_active_q && !load_hazard")
+        .wire("go_store", 1, "h_is_store && !d_active_q && !result_hazard")
+        .wire("go_compute", 1, "h_is_compute && c_free && !operand_hazard && !result_hazard")
+        .wire("go_split", 1, "h_is_split && own_idle && !other_busy_i")
         .wire("legal", 1, "h_any && h_error == 4'd0")
-        .wire("split_busy", 1, "is_split && own_idle && other_busy_i")
+        .wire("split_busy", 1, "h_is_split && own_idle && other_busy_i")
         .wire("reject", 1, "h_any && (h_error != 4'd0 || split_busy)")
         .wire(
             "dispatch",
             1,
-            "legal && (go_load || go_store || go_compute || go_split || (is_fence && own_idle))",
+            "legal && (go_load || go_store || go_compute || go_split || (h_is_fence && own_idle))",
         )
         .wire("start_load", 1, "legal && go_load")
         .wire("start_store", 1, "legal && go_store")
@@ -645,11 +697,25 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
     md.assign("busy_o", "h_any || c_active_q || d_active_q || pending_q != 2'd0");
 
     md.always_ff(
-        vec![set("queue_q", "'0"), set("head_q", "'0"), set("tail_q", "'0"), set("count_q", "'0")],
+        vec![
+            set("queue_q", "'0"),
+            set("words_q", "'0"),
+            set("beats_q", "'0"),
+            set("range_bad_q", "'0"),
+            set("head_q", "'0"),
+            set("tail_q", "'0"),
+            set("count_q", "'0"),
+        ],
         vec![
             if_(
                 "cmd_valid_i && cmd_ready_o",
-                vec![set("queue_q[128*tail_q +: 128]", "cmd_i"), set("tail_q", format!("tail_q + {qb}'d1"))],
+                vec![
+                    set("queue_q[128*tail_q +: 128]", "cmd_i"),
+                    set("words_q[17*tail_q +: 17]", "in_words"),
+                    set(format!("beats_q[{beat_w}*tail_q +: {beat_w}]"), format!("{beat_w}'(in_beats)")),
+                    set("range_bad_q[tail_q]", "in_bad_range"),
+                    set("tail_q", format!("tail_q + {qb}'d1")),
+                ],
             ),
             if_("pop", vec![set("head_q", format!("head_q + {qb}'d1"))]),
             set("count_q", format!("count_q + {w}'(cmd_valid_i && cmd_ready_o) - {w}'(pop)", w = qb + 1)),
@@ -800,14 +866,14 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
                 "start_load || start_store",
                 vec![
                     set("d_active_q", "1'b1"),
-                    set("d_kind_q", "is_store ? 2'd2 : is_load_b ? 2'd1 : 2'd0"),
+                    set("d_kind_q", "h_is_store ? 2'd2 : h_is_load_b ? 2'd1 : 2'd0"),
                     set("d_fmt_q", "h_fmt"),
                     set("d_trunc_q", "h_flag"),
                     set("d_buf_q", "h_buf"),
-                    set("d_lanes_q", "is_store ? h_cols : h_rows"),
-                    set("d_lines_q", "16'(h_lines)"),
+                    set("d_lanes_q", "h_is_store ? h_cols : h_rows"),
+                    set("d_lines_q", "h_lines"),
                     set("d_line_q", "16'd0"),
-                    set("d_bpl_q", format!("{beat_w}'(h_beats)")),
+                    set("d_bpl_q", "h_beats"),
                     set("d_beat_q", "'0"),
                     set("d_host_q", "h_host"),
                     set("d_spad_q", "h_addr"),
@@ -987,8 +1053,8 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         "busy_o",
         "c_emit_clear || c_emit_slice || c_emit_drain",
         "d_active_q",
-        "legal && !dispatch && ((is_load && !d_active_q && load_hazard) || (is_compute && c_free && operand_hazard))",
-        "legal && !dispatch && ((is_store && !d_active_q) || (is_compute && c_free && !operand_hazard)) && result_hazard",
+        "legal && !dispatch && ((h_is_load && !d_active_q && load_hazard) || (h_is_compute && c_free && operand_hazard))",
+        "legal && !dispatch && ((h_is_store && !d_active_q) || (h_is_compute && c_free && !operand_hazard)) && result_hazard",
         "c_at_drain && !spacing_ok",
         "d_req && mem_ready_i && !mem_gnt_i",
         "d_req && !mem_ready_i",

@@ -41,8 +41,12 @@ module accel_part_4x4 (
   input  logic [127:0] drain_data_i
 );
 
-  // Command queue: a ring of commands; the head is decoded and dispatched in order.
+  // Command queue: a ring of commands, each kept with the sizes and the range check that depend
+  // on it alone. They are computed as it enters, so no multiply lies between the head and dispatch.
   logic [511:0] queue_q;  // entry i in bits [128i +: 128]
+  logic [67:0]  words_q;  // entry i's scratchpad words per compute operand, bits [17i +: 17]
+  logic [7:0]   beats_q;  // entry i's host beats per line or row, bits [2i +: 2]
+  logic [3:0]   range_bad_q;  // entry i fails the range check
   logic [1:0]   head_q;
   logic [1:0]   tail_q;
   logic [2:0]   count_q;
@@ -51,7 +55,58 @@ module accel_part_4x4 (
   assign cmd_ready_o = count_q != 3'd4;
   assign head = queue_q[128*head_q +: 128];
 
-  // Head fields (see hdlgen::accel::cmd).
+  // The entering command: its sizes and range check (error code 5).
+  logic [3:0] in_op;
+  assign in_op = cmd_i[0 +: 4];
+  logic [1:0] in_fmt;
+  assign in_fmt = cmd_i[4 +: 2];
+  logic [6:0] in_rows;
+  assign in_rows = cmd_i[9 +: 7];
+  logic [6:0] in_cols;
+  assign in_cols = cmd_i[16 +: 7];
+  logic [15:0] in_count;
+  assign in_count = cmd_i[23 +: 16];
+  logic [15:0] in_addr;
+  assign in_addr = cmd_i[39 +: 16];
+  logic [15:0] in_baddr;
+  assign in_baddr = cmd_i[55 +: 16];
+  logic [31:0] in_host;
+  assign in_host = cmd_i[71 +: 32];
+  logic in_is_load_a;
+  assign in_is_load_a = in_op == 4'd1;
+  logic in_is_load_b;
+  assign in_is_load_b = in_op == 4'd2;
+  logic in_is_load;
+  assign in_is_load = in_is_load_a || in_is_load_b;
+  logic in_is_compute;
+  assign in_is_compute = in_op == 4'd3;
+  logic in_is_store;
+  assign in_is_store = in_op == 4'd4;
+  logic [16:0] in_words;
+  assign in_words = (in_fmt == 2'd2) ? (17'(in_count) + 17'd1) >> 1 : 17'(in_count);
+  logic [31:0] in_word_bits;
+  assign in_word_bits = (in_fmt == 2'd0) ? 32'd144 : (in_fmt == 2'd1) ? 32'd96 : 32'd128;
+  logic [31:0] in_block_bits;
+  assign in_block_bits = (in_fmt == 2'd0) ? 32'd144 : (in_fmt == 2'd1) ? 32'd96 : 32'd64;
+  logic [31:0] in_load_beats;
+  assign in_load_beats = (32'(in_rows) * in_word_bits + 32'd511) >> 9;
+  logic [31:0] in_store_bits;
+  assign in_store_bits = (in_fmt == 2'd3) ? 32'(in_cols) * 32'd32 : ((32'(in_cols) + 32'd15) >> 4) * in_block_bits;
+  logic [31:0] in_store_beats;
+  assign in_store_beats = (in_store_bits + 32'd511) >> 9;
+  logic [31:0] in_beats;
+  assign in_beats = in_is_store ? in_store_beats : in_load_beats;
+  logic [31:0] in_lines;
+  assign in_lines = in_is_store ? 32'(in_rows) : 32'(in_count);
+  logic [32:0] in_host_end;
+  assign in_host_end = 33'(in_host) + 33'(in_lines * in_beats);
+  logic in_bad_range;
+  assign in_bad_range = (in_is_load_a && 17'(in_addr) + 17'(in_count) > 17'd256) ||
+    (in_is_load_b && 17'(in_addr) + 17'(in_count) > 17'd256) ||
+    (in_is_compute && (17'(in_addr) + in_words > 17'd256 || 17'(in_baddr) + in_words > 17'd256)) ||
+    ((in_is_load || in_is_store) && in_host_end > 33'h1_0000_0000);
+
+  // The head: its fields (see hdlgen::accel::cmd) and the sizes kept with it.
   logic h_any;
   assign h_any = count_q != 3'd0;
   logic [3:0] h_op;
@@ -76,64 +131,47 @@ module accel_part_4x4 (
   assign h_baddr = head[55 +: 16];
   logic [31:0] h_host;
   assign h_host = head[71 +: 32];
-  logic is_load_a;
-  assign is_load_a = h_op == 4'd1;
-  logic is_load_b;
-  assign is_load_b = h_op == 4'd2;
-  logic is_load;
-  assign is_load = is_load_a || is_load_b;
-  logic is_compute;
-  assign is_compute = h_op == 4'd3;
-  logic is_store;
-  assign is_store = h_op == 4'd4;
-  logic is_split;
-  assign is_split = h_op == 4'd5;
-  logic is_fence;
-  assign is_fence = h_op == 4'd6;
-
-  // Derived sizes: words a compute reads, beats per line or row, host beats.
+  logic h_is_load_a;
+  assign h_is_load_a = h_op == 4'd1;
+  logic h_is_load_b;
+  assign h_is_load_b = h_op == 4'd2;
+  logic h_is_load;
+  assign h_is_load = h_is_load_a || h_is_load_b;
+  logic h_is_compute;
+  assign h_is_compute = h_op == 4'd3;
+  logic h_is_store;
+  assign h_is_store = h_op == 4'd4;
+  logic h_is_split;
+  assign h_is_split = h_op == 4'd5;
+  logic h_is_fence;
+  assign h_is_fence = h_op == 4'd6;
   logic [6:0] part_rows;
   assign part_rows = 7'(rows_i);
   logic [16:0] h_words;
-  assign h_words = (h_fmt == 2'd2) ? (17'(h_count) + 17'd1) >> 1 : 17'(h_count);
-  logic [31:0] h_word_bits;
-  assign h_word_bits = (h_fmt == 2'd0) ? 32'd144 : (h_fmt == 2'd1) ? 32'd96 : 32'd128;
-  logic [31:0] h_block_bits;
-  assign h_block_bits = (h_fmt == 2'd0) ? 32'd144 : (h_fmt == 2'd1) ? 32'd96 : 32'd64;
-  logic [31:0] h_load_beats;
-  assign h_load_beats = (32'(h_rows) * h_word_bits + 32'd511) >> 9;
-  logic [31:0] h_store_bits;
-  assign h_store_bits = (h_fmt == 2'd3) ? 32'(h_cols) * 32'd32 : ((32'(h_cols) + 32'd15) >> 4) * h_block_bits;
-  logic [31:0] h_store_beats;
-  assign h_store_beats = (h_store_bits + 32'd511) >> 9;
-  logic [31:0] h_beats;
-  assign h_beats = is_store ? h_store_beats : h_load_beats;
-  logic [31:0] h_lines;
-  assign h_lines = is_store ? 32'(h_rows) : 32'(h_count);
-  logic [32:0] h_host_end;
-  assign h_host_end = 33'(h_host) + 33'(h_lines * h_beats);
+  assign h_words = words_q[17*head_q +: 17];
+  logic [1:0] h_beats;
+  assign h_beats = beats_q[2*head_q +: 2];
+  logic [15:0] h_lines;
+  assign h_lines = h_is_store ? 16'(h_rows) : h_count;
   logic [6:0] lane_limit;
-  assign lane_limit = is_load_b ? 7'd4 : part_rows;
+  assign lane_limit = h_is_load_b ? 7'd4 : part_rows;
 
   // Validation, in the order of the error codes (hdlgen::accel::error).
   logic bad_opcode;
-  assign bad_opcode = !(is_load || is_compute || is_store || is_split || is_fence) || head[127:103] != '0;
+  assign bad_opcode = !(h_is_load || h_is_compute || h_is_store || h_is_split || h_is_fence) || head[127:103] != '0;
   logic bad_format;
-  assign bad_format = (is_load || is_compute) && h_fmt == 2'd3;
+  assign bad_format = (h_is_load || h_is_compute) && h_fmt == 2'd3;
   logic bad_empty;
-  assign bad_empty = (is_load_a || is_compute || is_store) && part_rows == 7'd0;
+  assign bad_empty = (h_is_load_a || h_is_compute || h_is_store) && part_rows == 7'd0;
   logic bad_shape;
-  assign bad_shape = (is_load && (h_rows == 7'd0 || h_rows > lane_limit || h_count == 16'd0)) ||
-    ((is_compute || is_store) && (h_rows == 7'd0 || h_rows > part_rows || h_cols == 7'd0 ||
+  assign bad_shape = (h_is_load && (h_rows == 7'd0 || h_rows > lane_limit || h_count == 16'd0)) ||
+    ((h_is_compute || h_is_store) && (h_rows == 7'd0 || h_rows > part_rows || h_cols == 7'd0 ||
                                   h_cols > 7'd4)) ||
-    (is_compute && h_count == 16'd0);
+    (h_is_compute && h_count == 16'd0);
   logic bad_range;
-  assign bad_range = (is_load_a && 17'(h_addr) + 17'(h_count) > 17'd256) ||
-    (is_load_b && 17'(h_addr) + 17'(h_count) > 17'd256) ||
-    (is_compute && (17'(h_addr) + h_words > 17'd256 || 17'(h_baddr) + h_words > 17'd256)) ||
-    ((is_load || is_store) && h_host_end > 33'h1_0000_0000);
+  assign bad_range = range_bad_q[head_q];
   logic bad_split;
-  assign bad_split = is_split && h_rows > 7'd4;
+  assign bad_split = h_is_split && h_rows > 7'd4;
   logic [3:0] h_error;
   always @* begin
     if (bad_opcode) begin
@@ -245,7 +283,7 @@ module accel_part_4x4 (
   logic c_reading;
   assign c_reading = c_active_q && !c_last;
   logic load_hazard;
-  assign load_hazard = c_reading && (is_load_a ? (17'(h_addr) < 17'(c_a_q) + 17'(c_words_q) && 17'(c_a_q) < 17'(h_addr) + 17'(h_count)) : (17'(h_addr) < 17'(c_b_q) + 17'(c_words_q) && 17'(c_b_q) < 17'(h_addr) + 17'(h_count)));
+  assign load_hazard = c_reading && (h_is_load_a ? (17'(h_addr) < 17'(c_a_q) + 17'(c_words_q) && 17'(c_a_q) < 17'(h_addr) + 17'(h_count)) : (17'(h_addr) < 17'(c_b_q) + 17'(c_words_q) && 17'(c_b_q) < 17'(h_addr) + 17'(h_count)));
   logic operand_hazard;
   assign operand_hazard = d_active_q && ((d_kind_q == 2'd0 && (17'(h_addr) < 17'(d_spad_q) + 17'(d_lines_q) && 17'(d_spad_q) < 17'(h_addr) + 17'(h_words))) || (d_kind_q == 2'd1 && (17'(h_baddr) < 17'(d_spad_q) + 17'(d_lines_q) && 17'(d_spad_q) < 17'(h_baddr) + 17'(h_words))));
   logic buf_draining;
@@ -253,27 +291,27 @@ module accel_part_4x4 (
   logic buf_storing;
   assign buf_storing = d_active_q && d_is_store && d_buf_q == h_buf;
   logic result_hazard;
-  assign result_hazard = is_store ? buf_draining : h_drain && (buf_draining || buf_storing);
+  assign result_hazard = h_is_store ? buf_draining : h_drain && (buf_draining || buf_storing);
   logic c_free;
   assign c_free = !c_active_q || c_last;
   logic own_idle;
   assign own_idle = !c_active_q && !d_active_q && pending_q == 2'd0;
   logic go_load;
-  assign go_load = is_load && !d_active_q && !load_hazard;
+  assign go_load = h_is_load && !d_active_q && !load_hazard;
   logic go_store;
-  assign go_store = is_store && !d_active_q && !result_hazard;
+  assign go_store = h_is_store && !d_active_q && !result_hazard;
   logic go_compute;
-  assign go_compute = is_compute && c_free && !operand_hazard && !result_hazard;
+  assign go_compute = h_is_compute && c_free && !operand_hazard && !result_hazard;
   logic go_split;
-  assign go_split = is_split && own_idle && !other_busy_i;
+  assign go_split = h_is_split && own_idle && !other_busy_i;
   logic legal;
   assign legal = h_any && h_error == 4'd0;
   logic split_busy;
-  assign split_busy = is_split && own_idle && other_busy_i;
+  assign split_busy = h_is_split && own_idle && other_busy_i;
   logic reject;
   assign reject = h_any && (h_error != 4'd0 || split_busy);
   logic dispatch;
-  assign dispatch = legal && (go_load || go_store || go_compute || go_split || (is_fence && own_idle));
+  assign dispatch = legal && (go_load || go_store || go_compute || go_split || (h_is_fence && own_idle));
   logic start_load;
   assign start_load = legal && go_load;
   logic start_store;
@@ -287,12 +325,18 @@ module accel_part_4x4 (
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       queue_q <= '0;
+      words_q <= '0;
+      beats_q <= '0;
+      range_bad_q <= '0;
       head_q <= '0;
       tail_q <= '0;
       count_q <= '0;
     end else begin
       if (cmd_valid_i && cmd_ready_o) begin
         queue_q[128*tail_q +: 128] <= cmd_i;
+        words_q[17*tail_q +: 17] <= in_words;
+        beats_q[2*tail_q +: 2] <= 2'(in_beats);
+        range_bad_q[tail_q] <= in_bad_range;
         tail_q <= tail_q + 2'd1;
       end
       if (pop) begin
@@ -447,14 +491,14 @@ module accel_part_4x4 (
       end
       if (start_load || start_store) begin
         d_active_q <= 1'b1;
-        d_kind_q <= is_store ? 2'd2 : is_load_b ? 2'd1 : 2'd0;
+        d_kind_q <= h_is_store ? 2'd2 : h_is_load_b ? 2'd1 : 2'd0;
         d_fmt_q <= h_fmt;
         d_trunc_q <= h_flag;
         d_buf_q <= h_buf;
-        d_lanes_q <= is_store ? h_cols : h_rows;
-        d_lines_q <= 16'(h_lines);
+        d_lanes_q <= h_is_store ? h_cols : h_rows;
+        d_lines_q <= h_lines;
         d_line_q <= 16'd0;
-        d_bpl_q <= 2'(h_beats);
+        d_bpl_q <= h_beats;
         d_beat_q <= '0;
         d_host_q <= h_host;
         d_spad_q <= h_addr;
@@ -618,10 +662,10 @@ module accel_part_4x4 (
       if (d_active_q) begin
         counters_q[64 +: 32] <= counters_q[64 +: 32] + 32'd1;
       end
-      if (legal && !dispatch && ((is_load && !d_active_q && load_hazard) || (is_compute && c_free && operand_hazard))) begin
+      if (legal && !dispatch && ((h_is_load && !d_active_q && load_hazard) || (h_is_compute && c_free && operand_hazard))) begin
         counters_q[96 +: 32] <= counters_q[96 +: 32] + 32'd1;
       end
-      if (legal && !dispatch && ((is_store && !d_active_q) || (is_compute && c_free && !operand_hazard)) && result_hazard) begin
+      if (legal && !dispatch && ((h_is_store && !d_active_q) || (h_is_compute && c_free && !operand_hazard)) && result_hazard) begin
         counters_q[128 +: 32] <= counters_q[128 +: 32] + 32'd1;
       end
       if (c_at_drain && !spacing_ok) begin
