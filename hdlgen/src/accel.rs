@@ -5,7 +5,7 @@
 
 use crate::array::{array_design, ArrayConfig, SLICE_BITS};
 use crate::fp_add::bits_for;
-use crate::mx::{by_format, max_block_bits, mx_convert_function, MxFormat, BLOCK};
+use crate::mx::{by_format, max_block_bits, mx_pack_function, mx_scan_function, MxFormat, BLOCK, SCAN_BITS};
 use crate::verilog::{for_, if_, if_else, set, Function, Module, Stmt};
 use crate::Design;
 
@@ -613,7 +613,8 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         .logic("d_spad_q", 16)
         .logic_doc("st_read_q", 16, "result rows a store has read so far")
         .logic_doc("st_row_ready_q", 1, "the result buffer's read word is a row not yet registered")
-        .logic_doc("st_row_full_q", 1, "st_row_q holds a row not yet converted")
+        .logic_doc("st_row_full_q", 1, "st_row_q holds a row not yet scanned")
+        .logic_doc("st_scan_full_q", 1, "st_masked_q and st_scan_q hold a scanned row not yet packed")
         .logic_doc("st_line_full_q", 1, "st_line_q holds a converted row whose beats are being sent")
         .logic("rd_q", 1)
         .logic("rd_beat_q", beat_w)
@@ -631,13 +632,15 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         .wire("d_last_beat", 1, format!("d_beat_q == d_bpl_q - {beat_w}'d1"))
         .wire("d_finish", 1, "d_active_q && !d_more && !rd_q");
     md.comment(
-        "A store streams its rows through three registers: the result buffer's read word, st_row_q,\n\
-         then st_line_q, converted, whose beats go out. A row moves on when the next stage is empty\n\
-         or moves on itself in this cycle (the line register: sends its last beat), so one beat a\n\
-         cycle keeps flowing, and mx_convert sits between two registers of its own.",
+        "A store streams its rows through four registers: the result buffer's read word, st_row_q,\n\
+         st_masked_q with the scan of mx_convert's first step (st_scan_q), then st_line_q, packed,\n\
+         whose beats go out. A row moves on when the next stage is empty or moves on itself in this\n\
+         cycle (the line register: sends its last beat), so one beat a cycle keeps flowing, and\n\
+         each step of the conversion sits between two registers of its own.",
     );
-    md.wire("st_line_take", 1, "st_row_full_q && (!st_line_full_q || (d_gnt && d_last_beat))")
-        .wire("st_row_take", 1, "st_row_ready_q && (!st_row_full_q || st_line_take)")
+    md.wire("st_line_take", 1, "st_scan_full_q && (!st_line_full_q || (d_gnt && d_last_beat))")
+        .wire("st_scan_take", 1, "st_row_full_q && (!st_scan_full_q || st_line_take)")
+        .wire("st_row_take", 1, "st_row_ready_q && (!st_row_full_q || st_scan_take)")
         .wire(
             "st_read",
             1,
@@ -829,6 +832,7 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
             set("st_read_q", "'0"),
             set("st_row_ready_q", "1'b0"),
             set("st_row_full_q", "1'b0"),
+            set("st_scan_full_q", "1'b0"),
             set("st_line_full_q", "1'b0"),
             set("rd_q", "1'b0"),
             set("rd_beat_q", "'0"),
@@ -841,7 +845,8 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         vec![
             if_("st_read", vec![set("st_read_q", "st_read_q + 16'd1")]),
             set("st_row_ready_q", "st_read || (st_row_ready_q && !st_row_take)"),
-            set("st_row_full_q", "st_row_take || (st_row_full_q && !st_line_take)"),
+            set("st_row_full_q", "st_row_take || (st_row_full_q && !st_scan_take)"),
+            set("st_scan_full_q", "st_scan_take || (st_scan_full_q && !st_line_take)"),
             set("st_line_full_q", "st_line_take || (st_line_full_q && !(d_gnt && d_last_beat))"),
             if_(
                 "d_gnt",
@@ -978,11 +983,19 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
 
     // ---- Store path ----
     md.blank().comment(
-        "Store path: columns past the tile read as zero; MX rows go through mx_convert per 16 columns.",
+        "Store path: columns past the tile read as zero; an MX row is converted per 16 columns in\n\
+         mx_convert's two steps, the scan for the exponents into st_scan_q, then the packing.",
     );
     md.logic_doc("masked", 32 * 16 * groups, "column c in bits [32c +: 32], zero past the tile")
+        .logic_doc(
+            "scans",
+            SCAN_BITS * groups,
+            format!("group g's scan in bits [{SCAN_BITS}g +: {SCAN_BITS}]"),
+        )
         .logic_doc("blocks", max_block_bits() * groups, "group g's packed block in bits [144g +: 144]")
         .logic("store_line", store_line_bits)
+        .logic("st_masked_q", 32 * 16 * groups)
+        .logic("st_scan_q", SCAN_BITS * groups)
         .logic("st_line_q", store_line_bits);
     md.logic("st_row_q", 32 * c_n);
     md.always_ff(vec![set("st_row_q", "'0")], vec![if_("st_row_take", vec![set("st_row_q", "results")])]);
@@ -990,7 +1003,20 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
     md.generate("c", 16 * groups, "g_mask", |g| {
         g.assign("masked[32*c +: 32]", "(7'(c) < d_lanes_q) ? padded[32*c +: 32] : 32'd0");
     });
-    let convert = mx_convert_function();
+    let (scan, pack) = (mx_scan_function(), mx_pack_function());
+    let is_mx = format!("d_fmt_q != 2'd{}", cmd::F32);
+    md.comment("Each step runs only in the cycles that take an MX row on (simulators skip it otherwise).");
+    let scan_row: Vec<Stmt> = (0..groups)
+        .map(|g| {
+            let data = format!("masked[{} +: 512]", 512 * g);
+            set(format!("scans[{} +: {SCAN_BITS}]", SCAN_BITS * g), scan.call(&[&data]))
+        })
+        .collect();
+    md.always_comb(vec![set("scans", "'0"), if_(format!("st_scan_take && {is_mx}"), scan_row)]);
+    md.always_ff(
+        vec![set("st_masked_q", "'0"), set("st_scan_q", "'0")],
+        vec![if_("st_scan_take", vec![set("st_masked_q", "masked"), set("st_scan_q", "scans")])],
+    );
     let packed = |f: MxFormat| {
         let parts: Vec<String> = (0..groups)
             .rev()
@@ -998,16 +1024,17 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
             .collect();
         format!("{store_line_bits}'({{{}}})", parts.join(", "))
     };
-    let mut convert_row: Vec<Stmt> = (0..groups)
+    let mut pack_row: Vec<Stmt> = (0..groups)
         .map(|g| {
-            let data = format!("masked[{} +: 512]", 512 * g);
+            let data = format!("st_masked_q[{} +: 512]", 512 * g);
+            let row_scan = format!("st_scan_q[{} +: {SCAN_BITS}]", SCAN_BITS * g);
             set(
                 format!("blocks[{} +: {}]", max_block_bits() * g, max_block_bits()),
-                convert.call(&[&data, "d_fmt_q", "d_trunc_q"]),
+                pack.call(&[&data, &row_scan, "d_fmt_q", "d_trunc_q"]),
             )
         })
         .collect();
-    convert_row.push(if_else(
+    pack_row.push(if_else(
         format!("d_fmt_q == 2'd{}", mx9.code),
         vec![set("store_line", packed(mx9))],
         vec![if_else(
@@ -1016,14 +1043,10 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
             vec![set("store_line", packed(mx4))],
         )],
     ));
-    md.comment(
-        "The conversion runs only in the cycles that take an MX row into st_line_q (simulators skip\n\
-         it otherwise).",
-    );
     md.always_comb(vec![
         set("blocks", "'0"),
-        set("store_line", format!("{store_line_bits}'(masked[{}:0])", 32 * c_n - 1)),
-        if_(format!("st_line_take && d_fmt_q != 2'd{}", cmd::F32), convert_row),
+        set("store_line", format!("{store_line_bits}'(st_masked_q[{}:0])", 32 * c_n - 1)),
+        if_(format!("st_line_take && {is_mx}"), pack_row),
     ]);
     md.always_ff(
         vec![set("st_line_q", "'0")],
@@ -1072,7 +1095,7 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
     }
     md.always_ff(vec![set("counters_q", "'0")], inc);
     md.assign("counters_o", "counters_q");
-    md.blank().function(select).function(convert);
+    md.blank().function(select).function(scan).function(pack);
     md
 }
 

@@ -52,64 +52,80 @@ pub fn max_block_bits() -> u32 {
     MxFormat::ALL.iter().map(|f| f.block_bits()).max().unwrap_or(0)
 }
 
-/// Generates `mx_convert`, a combinational wrapper of [`mx_convert_function`]. Ports:
-/// `data_i` (16 f32, element i in bits 32i upward), `format_i` (an [`MxFormat`] code; the
-/// reserved code 3 gives a NaN block), `truncate_i` (1: toward zero, 0: nearest even),
-/// `block_o` (the packed block, zero above its size).
+/// `mx_scan_f`'s result, most significant first: the pairs' micro-exponents and the shared
+/// exponent as log2 + 149 (at least 22, that is -127).
+const SCAN_FIELDS: [(&str, u32); 2] = [("micro", BLOCK / 2), ("emax", 9)];
+/// Bits of `mx_scan_f`'s result.
+pub const SCAN_BITS: u32 = BLOCK / 2 + 9;
+
+/// Generates `mx_convert`, a combinational wrapper of [`mx_scan_function`] and
+/// [`mx_pack_function`]. Ports: `data_i` (16 f32, element i in bits 32i upward), `format_i`
+/// (an [`MxFormat`] code; the reserved code 3 gives a NaN block), `truncate_i` (1: toward
+/// zero, 0: nearest even), `block_o` (the packed block, zero above its size).
 pub fn mx_convert() -> Module {
-    let convert = mx_convert_function();
+    let (scan, pack) = (mx_scan_function(), mx_pack_function());
     let mut md = Module::new(
         "mx_convert",
         "Converts 16 IEEE-754 binary32 values to one MX block (SPEC section 2): shared exponent from\n\
          the largest magnitude, one micro-exponent per pair, signs and magnitudes rounded to nearest\n\
          even or toward zero and saturated, packed little-endian. Any NaN or infinity gives a NaN\n\
-         block (exponent 8'hFF, all else zero). Combinational.",
+         block (exponent 8'hFF, all else zero). Combinational: the scan for the exponents, then the\n\
+         packing, the two steps that the accelerator's store path registers apart.",
     );
     md.input("data_i", 32 * BLOCK)
         .input("format_i", 2)
         .input("truncate_i", 1)
         .output("block_o", max_block_bits());
-    md.blank().assign("block_o", convert.call(&["data_i", "format_i", "truncate_i"]));
-    md.blank().function(convert);
+    md.blank().assign("block_o", pack.call(&["data_i", &scan.call(&["data_i"]), "format_i", "truncate_i"]));
+    md.blank().function(scan).function(pack);
     md
 }
 
-/// The conversion as a function of `data`, `format` and `truncate`, for modules that convert
-/// only in the cycles that need it (a store beat).
-pub fn mx_convert_function() -> Function {
+/// Declares and fills the per-element fields of `data` that a step of the conversion reads:
+/// whether the element is nonzero always; for the scan, log2|x| + 149 (0 for the smallest
+/// subnormal, found by a priority encoder for subnormals); for the packing, the biased
+/// exponent field, the significand with its hidden bit, the sign and whether it is finite.
+fn element_fields(f: &mut Function, scan: bool) {
     let n = BLOCK;
-    let fmax = max_block_bits();
-    let mut f = Function::new("mx_convert_f", fmax);
-    f.input("data", 32 * n).input("format", 2).input("truncate", 1);
-
-    f.comment(
-        "Per element: biased exponent field, significand with its hidden bit, and\n\
-         log2|x| + 149 (0 for the smallest subnormal), found by a priority encoder for subnormals.",
-    );
-    f.local_doc("exp_field", 8 * n, "element i in bits [8i +: 8]")
-        .local_doc("sig", 24 * n, "element i in bits [24i +: 24]")
-        .local_doc("log2p", 9 * n, "element i in bits [9i +: 9]")
-        .local("nonzero", n)
-        .local("nonfinite", n)
-        .local("signs", n)
-        .local_doc("sub_lead", 5, "leading one of a subnormal's fraction");
-    f.stmts(vec![for_(
-        "i",
-        n,
-        vec![
-            set("exp_field[8*i +: 8]", "data[32*i+23 +: 8]"),
-            set("sig[24*i +: 24]", "{data[32*i+23 +: 8] != 8'd0, data[32*i +: 23]}"),
-            set("nonzero[i]", "data[32*i +: 31] != 31'd0"),
-            set("nonfinite[i]", "data[32*i+23 +: 8] == 8'hFF"),
-            set("signs[i]", "data[32*i+31]"),
+    f.local("nonzero", n);
+    let mut body = vec![set("nonzero[i]", "data[32*i +: 31] != 31'd0")];
+    if scan {
+        f.local_doc("log2p", 9 * n, "element i in bits [9i +: 9]").local_doc(
+            "sub_lead",
+            5,
+            "leading one of a subnormal's fraction",
+        );
+        body.extend([
             set("sub_lead", "5'd0"),
             for_("b", 23, vec![if_("data[32*i+b]", vec![set("sub_lead", "5'(b)")])]),
             set(
                 "log2p[9*i +: 9]",
                 "(data[32*i+23 +: 8] == 8'd0) ? 9'(sub_lead) : {1'b0, data[32*i+23 +: 8]} + 9'd22",
             ),
-        ],
-    )]);
+        ]);
+    } else {
+        f.local_doc("exp_field", 8 * n, "element i in bits [8i +: 8]")
+            .local_doc("sig", 24 * n, "element i in bits [24i +: 24]")
+            .local("nonfinite", n)
+            .local("signs", n);
+        body.extend([
+            set("exp_field[8*i +: 8]", "data[32*i+23 +: 8]"),
+            set("sig[24*i +: 24]", "{data[32*i+23 +: 8] != 8'd0, data[32*i +: 23]}"),
+            set("nonfinite[i]", "data[32*i+23 +: 8] == 8'hFF"),
+            set("signs[i]", "data[32*i+31]"),
+        ]);
+    }
+    f.stmts(vec![for_("i", n, body)]);
+}
+
+/// The conversion's first step as a function of `data`: the shared exponent and the
+/// micro-exponents (`SCAN_BITS`).
+pub fn mx_scan_function() -> Function {
+    let n = BLOCK;
+    let mut f = Function::new("mx_scan_f", SCAN_BITS);
+    f.input("data", 32 * n);
+    f.comment("Per element: whether it is nonzero, and log2|x| + 149.");
+    element_fields(&mut f, true);
 
     f.comment(
         "Shared exponent: the largest log2 among nonzero elements, at least -127 (log2p 22), as a\n\
@@ -151,6 +167,19 @@ pub fn mx_convert_function() -> Function {
             "!(nonzero[2*p] && log2p[18*p +: 9] == emax) && !(nonzero[2*p+1] && log2p[18*p+9 +: 9] == emax)",
         )],
     )]);
+    f.result("{micro, emax}");
+    f
+}
+
+/// The conversion's second step as a function of `data`, its `scan` (`mx_scan_function`),
+/// `format` and `truncate`: the packed block.
+pub fn mx_pack_function() -> Function {
+    let n = BLOCK;
+    let fmax = max_block_bits();
+    let mut f = Function::new("mx_pack_f", fmax);
+    f.input("data", 32 * n).unpack("scan", &SCAN_FIELDS).input("format", 2).input("truncate", 1);
+    f.comment("Per element: the exponent field, the significand with its hidden bit, sign and class.");
+    element_fields(&mut f, false);
 
     f.comment(
         "Magnitudes: the significand shifted right by emax - max(exp, 1) - u - m + 2, rounded\n\

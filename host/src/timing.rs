@@ -54,13 +54,13 @@ pub fn drain_latency(part_rows: u32, cols: u32) -> u64 {
 /// case the accelerator is built for: K fits one scratchpad half (one chunk) and the DMA unit
 /// keeps ahead of the compute unit. Then the part is busy for
 ///
-/// `T (kb c + 1) + N_A B_A + N_B B_B + m_last B_S + 2 P + C + D + 13`
+/// `T (kb c + 1) + N_A B_A + N_B B_B + m_last B_S + 2 P + C + D + 14`
 ///
 /// cycles: T output tiles, each kb K blocks at c cycles per block plus its drain cycle; the
 /// first A and B loads (N lines of B beats each) before the first compute; the last drain's
 /// latency (`drain_latency`: the D cycles of the array's pipeline, then 2 P + C) and the last
-/// tile's store (m_last rows of B_S beats); 13 cycles of dispatch, DMA turnaround and the
-/// store's row and line registers. `None` when K needs more than one chunk.
+/// tile's store (m_last rows of B_S beats); 14 cycles of dispatch, DMA turnaround and the
+/// store's row, scan and line registers. `None` when K needs more than one chunk.
 pub fn gemm_cycles(
     config: AccelConfig,
     part_rows: u32,
@@ -87,7 +87,7 @@ pub fn gemm_cycles(
             + load(c.min(n))
             + store
             + drain_latency(part_rows, config.cols)
-            + 13,
+            + 14,
     )
 }
 
@@ -186,9 +186,9 @@ pub fn schedule(
             }
             Command::Store { buffer, .. } => {
                 let t = head.max(dma_free).max(landed[buffer as usize]);
-                // Row 0 is read at t + 1, registered at t + 2, converted at t + 3; beats go
-                // from t + 4.
-                let last = out.request(&port, t + 4, dma_beats(config, command));
+                // Row 0 is read at t + 1, registered at t + 2, scanned at t + 3, packed at
+                // t + 4; beats go from t + 5.
+                let last = out.request(&port, t + 5, dma_beats(config, command));
                 dma_free = last + 2;
                 dma_last = Some(*command);
                 t

@@ -243,7 +243,8 @@ module accel_part_4x4 (
   logic [15:0]  d_spad_q;
   logic [15:0]  st_read_q;  // result rows a store has read so far
   logic         st_row_ready_q;  // the result buffer's read word is a row not yet registered
-  logic         st_row_full_q;  // st_row_q holds a row not yet converted
+  logic         st_row_full_q;  // st_row_q holds a row not yet scanned
+  logic         st_scan_full_q;  // st_masked_q and st_scan_q hold a scanned row not yet packed
   logic         st_line_full_q;  // st_line_q holds a converted row whose beats are being sent
   logic         rd_q;
   logic [1:0]   rd_beat_q;
@@ -266,14 +267,17 @@ module accel_part_4x4 (
   assign d_last_beat = d_beat_q == d_bpl_q - 2'd1;
   logic d_finish;
   assign d_finish = d_active_q && !d_more && !rd_q;
-  // A store streams its rows through three registers: the result buffer's read word, st_row_q,
-  // then st_line_q, converted, whose beats go out. A row moves on when the next stage is empty
-  // or moves on itself in this cycle (the line register: sends its last beat), so one beat a
-  // cycle keeps flowing, and mx_convert sits between two registers of its own.
+  // A store streams its rows through four registers: the result buffer's read word, st_row_q,
+  // st_masked_q with the scan of mx_convert's first step (st_scan_q), then st_line_q, packed,
+  // whose beats go out. A row moves on when the next stage is empty or moves on itself in this
+  // cycle (the line register: sends its last beat), so one beat a cycle keeps flowing, and
+  // each step of the conversion sits between two registers of its own.
   logic st_line_take;
-  assign st_line_take = st_row_full_q && (!st_line_full_q || (d_gnt && d_last_beat));
+  assign st_line_take = st_scan_full_q && (!st_line_full_q || (d_gnt && d_last_beat));
+  logic st_scan_take;
+  assign st_scan_take = st_row_full_q && (!st_scan_full_q || st_line_take);
   logic st_row_take;
-  assign st_row_take = st_row_ready_q && (!st_row_full_q || st_line_take);
+  assign st_row_take = st_row_ready_q && (!st_row_full_q || st_scan_take);
   logic st_read;
   assign st_read = d_active_q && d_is_store && st_read_q != d_lines_q && (!st_row_ready_q || st_row_take);
 
@@ -448,6 +452,7 @@ module accel_part_4x4 (
       st_read_q <= '0;
       st_row_ready_q <= 1'b0;
       st_row_full_q <= 1'b0;
+      st_scan_full_q <= 1'b0;
       st_line_full_q <= 1'b0;
       rd_q <= 1'b0;
       rd_beat_q <= '0;
@@ -461,7 +466,8 @@ module accel_part_4x4 (
         st_read_q <= st_read_q + 16'd1;
       end
       st_row_ready_q <= st_read || (st_row_ready_q && !st_row_take);
-      st_row_full_q <= st_row_take || (st_row_full_q && !st_line_take);
+      st_row_full_q <= st_row_take || (st_row_full_q && !st_scan_take);
+      st_scan_full_q <= st_scan_take || (st_scan_full_q && !st_line_take);
       st_line_full_q <= st_line_take || (st_line_full_q && !(d_gnt && d_last_beat));
       if (d_gnt) begin
         d_host_q <= d_host_q + 32'd1;
@@ -583,10 +589,14 @@ module accel_part_4x4 (
     end
   end
 
-  // Store path: columns past the tile read as zero; MX rows go through mx_convert per 16 columns.
+  // Store path: columns past the tile read as zero; an MX row is converted per 16 columns in
+  // mx_convert's two steps, the scan for the exponents into st_scan_q, then the packing.
   logic [511:0] masked;  // column c in bits [32c +: 32], zero past the tile
+  logic [16:0]  scans;  // group g's scan in bits [17g +: 17]
   logic [143:0] blocks;  // group g's packed block in bits [144g +: 144]
   logic [511:0] store_line;
+  logic [511:0] st_masked_q;
+  logic [16:0]  st_scan_q;
   logic [511:0] st_line_q;
   logic [127:0] st_row_q;
   always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -603,13 +613,29 @@ module accel_part_4x4 (
   for (genvar c = 0; c < 16; c++) begin : g_mask
     assign masked[32*c +: 32] = (7'(c) < d_lanes_q) ? padded[32*c +: 32] : 32'd0;
   end
-  // The conversion runs only in the cycles that take an MX row into st_line_q (simulators skip
-  // it otherwise).
+  // Each step runs only in the cycles that take an MX row on (simulators skip it otherwise).
+  always @* begin
+    scans = '0;
+    if (st_scan_take && d_fmt_q != 2'd3) begin
+      scans[0 +: 17] = mx_scan_f(masked[0 +: 512]);
+    end
+  end
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      st_masked_q <= '0;
+      st_scan_q <= '0;
+    end else begin
+      if (st_scan_take) begin
+        st_masked_q <= masked;
+        st_scan_q <= scans;
+      end
+    end
+  end
   always @* begin
     blocks = '0;
-    store_line = 512'(masked[127:0]);
+    store_line = 512'(st_masked_q[127:0]);
     if (st_line_take && d_fmt_q != 2'd3) begin
-      blocks[0 +: 144] = mx_convert_f(masked[0 +: 512], d_fmt_q, d_trunc_q);
+      blocks[0 +: 144] = mx_pack_f(st_masked_q[0 +: 512], st_scan_q[0 +: 17], d_fmt_q, d_trunc_q);
       if (d_fmt_q == 2'd0) begin
         store_line = 512'({blocks[0 +: 144]});
       end else if (d_fmt_q == 2'd1) begin
@@ -714,17 +740,11 @@ module accel_part_4x4 (
     mags = (format == 2'd0) ? {25'd0, elem9[6:0]} : (format == 2'd1) ? {16'd0, mags6} : mags4;
     slice_select_f = {block[7:0], block[15:8], signs, mags};
   endfunction
-  function automatic logic [143:0] mx_convert_f(
-    input logic [511:0] data,
-    input logic [1:0] format,
-    input logic truncate
+  function automatic logic [16:0] mx_scan_f(
+    input logic [511:0] data
   );
-    logic [127:0] exp_field;  // element i in bits [8i +: 8]
-    logic [383:0] sig;  // element i in bits [24i +: 24]
-    logic [143:0] log2p;  // element i in bits [9i +: 9]
     logic [15:0]  nonzero;
-    logic [15:0]  nonfinite;
-    logic [15:0]  signs;
+    logic [143:0] log2p;  // element i in bits [9i +: 9]
     logic [4:0]   sub_lead;  // leading one of a subnormal's fraction
     logic [8:0]   max_0_0;
     logic [8:0]   max_0_1;
@@ -759,29 +779,12 @@ module accel_part_4x4 (
     logic [8:0]   max_4_0;
     logic [8:0]   emax;
     logic [7:0]   micro;
-    logic [3:0]   mag_bits;
-    logic [127:0] mags;  // element i in bits [8i +: 8]
-    logic [9:0]   shift;
-    logic [8:0]   kept;
-    logic         half;
-    logic         sticky;
-    logic [8:0]   rounded;
-    logic [8:0]   max_mag;
-    logic [7:0]   shared_exp;
-    logic [143:0] packed_mx9;
-    logic [95:0]  packed_mx6;
-    logic [63:0]  packed_mx4;
     int i;
     int b;
     int p;
-    // Per element: biased exponent field, significand with its hidden bit, and
-    // log2|x| + 149 (0 for the smallest subnormal), found by a priority encoder for subnormals.
+    // Per element: whether it is nonzero, and log2|x| + 149.
     for (i = 0; i < 16; i++) begin
-      exp_field[8*i +: 8] = data[32*i+23 +: 8];
-      sig[24*i +: 24] = {data[32*i+23 +: 8] != 8'd0, data[32*i +: 23]};
       nonzero[i] = data[32*i +: 31] != 31'd0;
-      nonfinite[i] = data[32*i+23 +: 8] == 8'hFF;
-      signs[i] = data[32*i+31];
       sub_lead = 5'd0;
       for (b = 0; b < 23; b++) begin
         if (data[32*i+b]) begin
@@ -828,6 +831,44 @@ module accel_part_4x4 (
     for (p = 0; p < 8; p++) begin
       micro[p] = !(nonzero[2*p] && log2p[18*p +: 9] == emax) && !(nonzero[2*p+1] && log2p[18*p+9 +: 9] == emax);
     end
+    mx_scan_f = {micro, emax};
+  endfunction
+  function automatic logic [143:0] mx_pack_f(
+    input logic [511:0] data,
+    input logic [16:0] scan,
+    input logic [1:0] format,
+    input logic truncate
+  );
+    logic [7:0]   micro;
+    logic [8:0]   emax;
+    logic [15:0]  nonzero;
+    logic [127:0] exp_field;  // element i in bits [8i +: 8]
+    logic [383:0] sig;  // element i in bits [24i +: 24]
+    logic [15:0]  nonfinite;
+    logic [15:0]  signs;
+    logic [3:0]   mag_bits;
+    logic [127:0] mags;  // element i in bits [8i +: 8]
+    logic [9:0]   shift;
+    logic [8:0]   kept;
+    logic         half;
+    logic         sticky;
+    logic [8:0]   rounded;
+    logic [8:0]   max_mag;
+    logic [7:0]   shared_exp;
+    logic [143:0] packed_mx9;
+    logic [95:0]  packed_mx6;
+    logic [63:0]  packed_mx4;
+    int i;
+    micro = scan[9 +: 8];
+    emax = scan[0 +: 9];
+    // Per element: the exponent field, the significand with its hidden bit, sign and class.
+    for (i = 0; i < 16; i++) begin
+      nonzero[i] = data[32*i +: 31] != 31'd0;
+      exp_field[8*i +: 8] = data[32*i+23 +: 8];
+      sig[24*i +: 24] = {data[32*i+23 +: 8] != 8'd0, data[32*i +: 23]};
+      nonfinite[i] = data[32*i+23 +: 8] == 8'hFF;
+      signs[i] = data[32*i+31];
+    end
     // Magnitudes: the significand shifted right by emax - max(exp, 1) - u - m + 2, rounded
     // (guard bit and sticky OR) and saturated to 2^m - 1.
     mag_bits = format == 2'd0 ? 4'd7 : format == 2'd1 ? 4'd4 : format == 2'd2 ? 4'd2 : 4'd2;
@@ -857,7 +898,7 @@ module accel_part_4x4 (
     for (i = 0; i < 16; i++) begin
       packed_mx4[16+3*i +: 3] = {signs[i], mags[8*i +: 2]};
     end
-    mx_convert_f = (nonfinite != '0) ? 144'hFF
+    mx_pack_f = (nonfinite != '0) ? 144'hFF
     : format == 2'd0 ? packed_mx9
     : format == 2'd1 ? 144'(packed_mx6)
     : format == 2'd2 ? 144'(packed_mx4)
