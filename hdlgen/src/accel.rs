@@ -350,9 +350,9 @@ const COMMAND_FIELDS: [(&str, cmd::Field); 11] = [
     ("host", cmd::HOST),
 ];
 
-/// The opcode tests of a command word, by name, given its opcode wire `op`.
-fn opcode_tests(op: &str, prefix: &str) -> [(&'static str, String); 7] {
-    let is = |code: u64| format!("{op} == 4'd{code}");
+/// The opcode tests of the command word whose wires `command_fields` names with `prefix`.
+fn opcode_tests(prefix: &str) -> [(&'static str, String); 7] {
+    let is = |code: u64| format!("{prefix}op == 4'd{code}");
     [
         ("is_load_a", is(cmd::LOAD_A)),
         ("is_load_b", is(cmd::LOAD_B)),
@@ -373,7 +373,7 @@ fn command_fields(md: &mut Module, word: &str, prefix: &str, only: Option<&[&str
             md.wire(format!("{prefix}{name}"), bits, format!("{word}[{lo} +: {bits}]"));
         }
     }
-    for (name, test) in opcode_tests(&format!("{prefix}op"), prefix) {
+    for (name, test) in opcode_tests(prefix) {
         if wanted(name) {
             md.wire(format!("{prefix}{name}"), 1, test);
         }

@@ -127,8 +127,7 @@ impl FpAddSteps {
             [order, align, sum, normalize, round][step](&mut fun, f);
         }
         if last < 4 {
-            let names: Vec<&str> = out.iter().map(|(name, _)| *name).collect();
-            fun.result(format!("{{{}}}", names.join(", ")));
+            fun.bundle(&out);
         }
         fun
     }

@@ -1,7 +1,7 @@
 //! The MX block formats as the hardware sees them (SPEC section 2), and `mx_convert`: 16 f32
 //! values to one packed MX block in any format, nearest-even or truncate. Combinational.
 
-use crate::verilog::{for_, if_, set, Function, Module, Stmt};
+use crate::verilog::{bundle_bits, for_, if_, set, Function, Module, Stmt};
 
 /// Elements per block.
 pub const BLOCK: u32 = 16;
@@ -56,7 +56,7 @@ pub fn max_block_bits() -> u32 {
 /// exponent as log2 + 149 (at least 22, that is -127).
 const SCAN_FIELDS: [(&str, u32); 2] = [("micro", BLOCK / 2), ("emax", 9)];
 /// Bits of `mx_scan_f`'s result.
-pub const SCAN_BITS: u32 = BLOCK / 2 + 9;
+pub const SCAN_BITS: u32 = bundle_bits(&SCAN_FIELDS);
 
 /// Generates `mx_convert`, a combinational wrapper of [`mx_scan_function`] and
 /// [`mx_pack_function`]. Ports: `data_i` (16 f32, element i in bits 32i upward), `format_i`
@@ -81,51 +81,34 @@ pub fn mx_convert() -> Module {
     md
 }
 
-/// Declares and fills the per-element fields of `data` that a step of the conversion reads:
-/// whether the element is nonzero always; for the scan, log2|x| + 149 (0 for the smallest
-/// subnormal, found by a priority encoder for subnormals); for the packing, the biased
-/// exponent field, the significand with its hidden bit, the sign and whether it is finite.
-fn element_fields(f: &mut Function, scan: bool) {
-    let n = BLOCK;
-    f.local("nonzero", n);
-    let mut body = vec![set("nonzero[i]", "data[32*i +: 31] != 31'd0")];
-    if scan {
-        f.local_doc("log2p", 9 * n, "element i in bits [9i +: 9]").local_doc(
-            "sub_lead",
-            5,
-            "leading one of a subnormal's fraction",
-        );
-        body.extend([
-            set("sub_lead", "5'd0"),
-            for_("b", 23, vec![if_("data[32*i+b]", vec![set("sub_lead", "5'(b)")])]),
-            set(
-                "log2p[9*i +: 9]",
-                "(data[32*i+23 +: 8] == 8'd0) ? 9'(sub_lead) : {1'b0, data[32*i+23 +: 8]} + 9'd22",
-            ),
-        ]);
-    } else {
-        f.local_doc("exp_field", 8 * n, "element i in bits [8i +: 8]")
-            .local_doc("sig", 24 * n, "element i in bits [24i +: 24]")
-            .local("nonfinite", n)
-            .local("signs", n);
-        body.extend([
-            set("exp_field[8*i +: 8]", "data[32*i+23 +: 8]"),
-            set("sig[24*i +: 24]", "{data[32*i+23 +: 8] != 8'd0, data[32*i +: 23]}"),
-            set("nonfinite[i]", "data[32*i+23 +: 8] == 8'hFF"),
-            set("signs[i]", "data[32*i+31]"),
-        ]);
-    }
-    f.stmts(vec![for_("i", n, body)]);
-}
-
 /// The conversion's first step as a function of `data`: the shared exponent and the
 /// micro-exponents (`SCAN_BITS`).
 pub fn mx_scan_function() -> Function {
     let n = BLOCK;
     let mut f = Function::new("mx_scan_f", SCAN_BITS);
     f.input("data", 32 * n);
-    f.comment("Per element: whether it is nonzero, and log2|x| + 149.");
-    element_fields(&mut f, true);
+    f.comment(
+        "Per element: whether it is nonzero, and log2|x| + 149 (0 for the smallest subnormal, found\n\
+         by a priority encoder for subnormals).",
+    );
+    f.local("nonzero", n).local_doc("log2p", 9 * n, "element i in bits [9i +: 9]").local_doc(
+        "sub_lead",
+        5,
+        "leading one of a subnormal's fraction",
+    );
+    f.stmts(vec![for_(
+        "i",
+        n,
+        vec![
+            set("nonzero[i]", "data[32*i +: 31] != 31'd0"),
+            set("sub_lead", "5'd0"),
+            for_("b", 23, vec![if_("data[32*i+b]", vec![set("sub_lead", "5'(b)")])]),
+            set(
+                "log2p[9*i +: 9]",
+                "(data[32*i+23 +: 8] == 8'd0) ? 9'(sub_lead) : {1'b0, data[32*i+23 +: 8]} + 9'd22",
+            ),
+        ],
+    )]);
 
     f.comment(
         "Shared exponent: the largest log2 among nonzero elements, at least -127 (log2p 22), as a\n\
@@ -167,7 +150,7 @@ pub fn mx_scan_function() -> Function {
             "!(nonzero[2*p] && log2p[18*p +: 9] == emax) && !(nonzero[2*p+1] && log2p[18*p+9 +: 9] == emax)",
         )],
     )]);
-    f.result("{micro, emax}");
+    f.bundle(&SCAN_FIELDS);
     f
 }
 
@@ -179,7 +162,22 @@ pub fn mx_pack_function() -> Function {
     let mut f = Function::new("mx_pack_f", fmax);
     f.input("data", 32 * n).unpack("scan", &SCAN_FIELDS).input("format", 2).input("truncate", 1);
     f.comment("Per element: the exponent field, the significand with its hidden bit, sign and class.");
-    element_fields(&mut f, false);
+    f.local("nonzero", n)
+        .local_doc("exp_field", 8 * n, "element i in bits [8i +: 8]")
+        .local_doc("sig", 24 * n, "element i in bits [24i +: 24]")
+        .local("nonfinite", n)
+        .local("signs", n);
+    f.stmts(vec![for_(
+        "i",
+        n,
+        vec![
+            set("nonzero[i]", "data[32*i +: 31] != 31'd0"),
+            set("exp_field[8*i +: 8]", "data[32*i+23 +: 8]"),
+            set("sig[24*i +: 24]", "{data[32*i+23 +: 8] != 8'd0, data[32*i +: 23]}"),
+            set("nonfinite[i]", "data[32*i+23 +: 8] == 8'hFF"),
+            set("signs[i]", "data[32*i+31]"),
+        ],
+    )]);
 
     f.comment(
         "Magnitudes: the significand shifted right by emax - max(exp, 1) - u - m + 2, rounded\n\

@@ -107,6 +107,13 @@ impl Function {
         self
     }
 
+    /// The result bundles `fields` (`(name, bits)`, most significant first), the locals of
+    /// their names: what `unpack` takes apart.
+    pub fn bundle(&mut self, fields: &[(&str, u32)]) -> &mut Function {
+        let names: Vec<&str> = fields.iter().map(|(name, _)| *name).collect();
+        self.result(format!("{{{}}}", names.join(", ")))
+    }
+
     pub fn stmts(&mut self, stmts: Vec<Stmt>) -> &mut Function {
         self.body.extend(stmts);
         self
@@ -193,8 +200,13 @@ pub enum Stmt {
 }
 
 /// Bits of a bundle of `(name, bits)` fields.
-pub fn bundle_bits(fields: &[(&str, u32)]) -> u32 {
-    fields.iter().map(|(_, bits)| bits).sum()
+pub const fn bundle_bits(fields: &[(&str, u32)]) -> u32 {
+    let (mut bits, mut i) = (0, 0);
+    while i < fields.len() {
+        bits += fields[i].1;
+        i += 1;
+    }
+    bits
 }
 
 pub fn set(lhs: impl Into<String>, rhs: impl Into<String>) -> Stmt {

@@ -782,7 +782,8 @@ module accel_part_4x4 (
     int i;
     int b;
     int p;
-    // Per element: whether it is nonzero, and log2|x| + 149.
+    // Per element: whether it is nonzero, and log2|x| + 149 (0 for the smallest subnormal, found
+    // by a priority encoder for subnormals).
     for (i = 0; i < 16; i++) begin
       nonzero[i] = data[32*i +: 31] != 31'd0;
       sub_lead = 5'd0;

@@ -113,7 +113,6 @@ mod tests {
                 let mut mags = [0u8; BLOCK];
                 mags.iter_mut().for_each(|m| *m = rng.below(128) as u8);
                 let block = Block { exp: rng.below(255) as u8, micro, signs: rng.next_u64() as u16, mags };
-                // SAFETY: the CPU has AVX2 (checked above).
                 let values = block.int_values();
                 // SAFETY: the CPU has AVX2 (checked above).
                 assert_eq!(unsafe { Avx2Decode::int_values(&block) }, values, "{block:?}");
