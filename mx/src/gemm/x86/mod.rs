@@ -28,7 +28,7 @@ mod zmm;
 
 use std::arch::x86_64::*;
 
-use super::packed::Decode;
+use super::packed::{Decode, TILE};
 use super::Kernel;
 use crate::format::BLOCK;
 use crate::{Block, MxMatrix};
@@ -68,7 +68,9 @@ pub(super) fn gemm(kernel: Kernel, a: &MxMatrix, b: &MxMatrix, threads: usize, c
 
 /// `Block::int_values` in a few AVX2 instructions: the 16 codes widened to 16-bit lanes,
 /// doubled where their pair's micro-exponent is 0 and negated where their sign is set, each
-/// by a mask from one bit per lane. Every x86 kernel family has AVX2 (AVX-512 implies it).
+/// by a mask from one bit per lane. `bytes` does the same on byte lanes (modulo 256, so
+/// without widening) and adds the offset. Every x86 kernel family has AVX2 (AVX-512 implies
+/// it).
 struct Avx2Decode;
 
 impl Decode for Avx2Decode {
@@ -87,18 +89,42 @@ impl Decode for Avx2Decode {
     }
 
     #[inline(always)]
-    unsafe fn bytes(values: &[i16; BLOCK], offset: i16) -> [u8; BLOCK] {
-        let values = _mm256_add_epi16(_mm256_loadu_si256(values.as_ptr().cast()), _mm256_set1_epi16(offset));
-        let low = _mm256_and_si256(values, _mm256_set1_epi16(0xff));
-        let bytes = _mm_packus_epi16(_mm256_castsi256_si128(low), _mm256_extracti128_si256::<1>(low));
+    unsafe fn bytes(block: &Block, offset: u8) -> [u8; BLOCK] {
+        let mags = _mm_loadu_si128(block.mags.as_ptr().cast());
+        // Byte i tests bit i % 8 of the mask's byte i / 8.
+        let bits = _mm_set1_epi64x(i64::from_le_bytes([1, 2, 4, 8, 16, 32, 64, 128]));
+        let halves = _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+        let mask = |m: u16| {
+            let spread = _mm_shuffle_epi8(_mm_cvtsi32_si128(i32::from(m)), halves);
+            _mm_cmpeq_epi8(_mm_and_si128(spread, bits), bits)
+        };
+        let (twice, negative) = (mask(block.doubled_elements()), mask(block.signs));
+        let values = _mm_add_epi8(mags, _mm_and_si128(mags, twice));
+        let values = _mm_sub_epi8(_mm_xor_si128(values, negative), negative);
+        let values = _mm_add_epi8(values, _mm_set1_epi8(offset as i8));
         let mut out = [0u8; BLOCK];
-        _mm_storeu_si128(out.as_mut_ptr().cast(), bytes);
+        _mm_storeu_si128(out.as_mut_ptr().cast(), values);
         out
+    }
+
+    #[inline(always)]
+    unsafe fn pair_biases(groups: &[u8; BLOCK * TILE], offset: u8, biases: &mut [i32; TILE]) {
+        // Per half of the tile, each group's adjacent pairs summed into the 16-bit halves.
+        let factor = _mm256_set1_epi16(-i16::from(offset));
+        for half in 0..2 {
+            let mut sums = _mm256_setzero_si256();
+            for group in 0..BLOCK / 4 {
+                let bytes = _mm256_loadu_si256(groups.as_ptr().add(4 * TILE * group + 32 * half).cast());
+                sums = _mm256_add_epi16(sums, _mm256_maddubs_epi16(_mm256_set1_epi8(1), bytes));
+            }
+            _mm256_storeu_si256(biases.as_mut_ptr().add(8 * half).cast(), _mm256_mullo_epi16(sums, factor));
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::packed::PlainDecode;
     use super::*;
     use crate::rng::Rng;
 
@@ -113,14 +139,28 @@ mod tests {
                 let mut mags = [0u8; BLOCK];
                 mags.iter_mut().for_each(|m| *m = rng.below(128) as u8);
                 let block = Block { exp: rng.below(255) as u8, micro, signs: rng.next_u64() as u16, mags };
-                let values = block.int_values();
-                // SAFETY: the CPU has AVX2 (checked above).
-                assert_eq!(unsafe { Avx2Decode::int_values(&block) }, values, "{block:?}");
-                for offset in [0, 32, 128, -7] {
-                    // SAFETY: as above.
-                    let bytes = unsafe { Avx2Decode::bytes(&values, offset) };
-                    assert_eq!(bytes, values.map(|v| v.wrapping_add(offset) as u8), "{values:?} + {offset}");
+                // SAFETY (every call): the CPU has AVX2 (checked above); PlainDecode runs on
+                // any CPU.
+                unsafe {
+                    assert_eq!(Avx2Decode::int_values(&block), PlainDecode::int_values(&block), "{block:?}");
+                    for offset in [0, 32, 128, 249] {
+                        let bytes = Avx2Decode::bytes(&block, offset);
+                        assert_eq!(bytes, PlainDecode::bytes(&block, offset), "{block:?} + {offset}");
+                    }
                 }
+            }
+        }
+        // Any bytes: the biases are sums and products modulo 2^16 either way.
+        for offset in [32, 128, 249] {
+            for _ in 0..256 {
+                let groups: [u8; BLOCK * TILE] = std::array::from_fn(|_| rng.next_u32() as u8);
+                let (mut simd, mut plain) = ([0; TILE], [0; TILE]);
+                // SAFETY: as above.
+                unsafe {
+                    Avx2Decode::pair_biases(&groups, offset, &mut simd);
+                    PlainDecode::pair_biases(&groups, offset, &mut plain);
+                }
+                assert_eq!(simd, plain, "{groups:?} and {offset}");
             }
         }
     }
