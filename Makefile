@@ -78,12 +78,13 @@ asic: deps
 	$(DACAPO) asic --accel small --out reports/asic.md
 
 # FPGA place and route (ECP5-85F speed 8, YoWASP Yosys and nextpnr) of the presets' DPE, the
-# DPE for FPGA fabric (dpe_i5_335: every stage cut, five outputs interleaved), the pipelined
-# f32 baseline PE and a 2 x 2 accelerator: Fmax, LUT4, flip-flops, carries, block RAMs,
-# multipliers in reports/fpga.md. About ten minutes; its tools come from PyPI.
+# DPE for FPGA fabric (dpe_i5_335: every stage cut, five outputs interleaved), a 3 x 2 array
+# of it, the pipelined f32 baseline PE and a 2 x 2 accelerator: Fmax, LUT4, flip-flops,
+# carries, block RAMs, multipliers in reports/fpga.md. About 20 minutes; its tools come from
+# PyPI.
 fpga:
 	bash scripts/install-deps.sh fpga
-	$(DACAPO) fpga --units dpe,dpe_i5_335,mac_f32_pipe --accel 2x2 --out reports/fpga.md
+	$(DACAPO) fpga --units dpe,dpe_i5_335,dpe_array_3x2_i5_335,mac_f32_pipe --accel 2x2 --out reports/fpga.md
 
 # A VCD waveform of two small GEMMs at once, one per part, on the small preset (GTKWave, Surfer).
 wave:

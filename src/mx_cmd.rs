@@ -39,7 +39,7 @@ pub enum MxCommand {
 #[derive(Args)]
 pub struct Numerics {
     /// MX format: mx9, mx6 or mx4.
-    #[arg(long, value_parser = parse_format)]
+    #[arg(long, value_parser = host::named::parse_format)]
     format: Format,
     /// Rounding of the FP32-to-MX conversion.
     #[arg(long, value_enum, default_value_t = RoundingArg::Nearest)]
@@ -57,10 +57,6 @@ enum RoundingArg {
     Truncate,
     /// Up with probability equal to the discarded fraction; reproducible for a given --seed.
     Stochastic,
-}
-
-fn parse_format(s: &str) -> anyhow::Result<Format> {
-    s.parse()
 }
 
 impl Numerics {

@@ -36,8 +36,8 @@ pub struct ProfileArgs {
     #[arg(long)]
     kernel: Option<String>,
     /// ...the MX format: mx9, mx6 or mx4...
-    #[arg(long)]
-    format: Option<String>,
+    #[arg(long, value_parser = host::named::parse_format)]
+    format: Option<Format>,
     /// ...the rows of the part...
     #[arg(long)]
     rows: Option<u32>,
@@ -77,7 +77,7 @@ fn entry(args: &ProfileArgs, profiler: &mut Profiler) -> anyhow::Result<()> {
     let config = profiler.config();
     let model = Model::parse(args.model.as_deref().unwrap_or_default())?;
     let kernel = Kernel::parse(args.kernel.as_deref().unwrap_or_default())?;
-    let format: Format = args.format.as_deref().unwrap_or_default().parse()?;
+    let format = args.format.context("--format is missing")?;
     let (rows, batch) = (args.rows.unwrap_or(0), args.batch.unwrap_or(0));
     ensure!(
         (1..=config.rows).contains(&rows),

@@ -38,7 +38,8 @@ pub struct ShapeArgs {
     /// Array columns (2..=64).
     #[arg(long)]
     cols: Option<u32>,
-    /// Host memory port width in bits (a power of two, at most 144 x max(rows, cols)).
+    /// Host memory port width in bits (a power of two, at most the widest scratchpad line:
+    /// 144 bits a lane, max(rows, cols) lanes).
     #[arg(long)]
     port_bits: Option<u32>,
     /// Words per A bank (a power of two).
@@ -65,9 +66,7 @@ impl ShapeArgs {
             return Ok(None);
         };
         let d = hdlgen::preset("dacapo").map_err(anyhow::Error::msg)?;
-        let port = self
-            .port_bits
-            .unwrap_or_else(|| d.port_bits.min(1 << (31 - (rows.max(cols) * 144).leading_zeros())));
+        let port = self.port_bits.unwrap_or_else(|| d.port_bits.min(AccelConfig::max_port_bits(rows, cols)));
         AccelConfig::new(
             rows,
             cols,
@@ -209,6 +208,9 @@ pub(crate) fn describe(name: &str) -> (&'static str, &'static str) {
             "4 x 4 partitionable DPE array (`small`); a flat synthesis takes Yosys many minutes",
             "16 x (1 / 4 / 16)",
         ),
+        name if name.starts_with("dpe_array_3x2_i") => {
+            ("3 x 2 partitionable array of the interleaved DPE (five outputs per DPE)", "6 x (1 / 4 / 16)")
+        }
         _ => ("", "-"),
     }
 }

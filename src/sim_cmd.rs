@@ -16,7 +16,7 @@ pub enum SimCommand {
     /// expected packed block as one hex number whose bit n is bit n of the block.
     MxConvert {
         /// MX format: mx9, mx6 or mx4.
-        #[arg(long, value_parser = parse_format)]
+        #[arg(long, value_parser = host::named::parse_format)]
         format: Format,
         /// Rounding of the conversion (the hardware has these two).
         #[arg(long, value_enum, default_value_t = HwRounding::Nearest)]
@@ -41,10 +41,6 @@ pub enum SimCommand {
 pub enum HwRounding {
     Nearest,
     Truncate,
-}
-
-fn parse_format(s: &str) -> anyhow::Result<Format> {
-    s.parse()
 }
 
 /// An f32 field: at most 8 hex digits.

@@ -4,6 +4,7 @@
 //! register and performance counters. `docs/timing.md` gives the cycle count of every command.
 
 use crate::array::{array_design, ArrayConfig, SLICE_BITS};
+use crate::dpe::DpeConfig;
 use crate::fp_add::bits_for;
 use crate::mx::{by_format, max_block_bits, mx_pack_function, mx_scan_function, MxFormat, BLOCK, SCAN_BITS};
 use crate::verilog::{for_, if_, if_else, set, Function, Module, Stmt};
@@ -128,18 +129,95 @@ pub mod error {
     pub const SPLIT_BUSY: u32 = 7;
 }
 
-/// The performance counters of a part, in `counters_o` order (32 bits each).
-pub const COUNTERS: [&str; 9] = [
-    "busy",
-    "compute",
-    "dma",
-    "stall_operand",
-    "stall_result",
-    "stall_drain",
-    "stall_port",
-    "stall_memory",
-    "blocks",
-];
+/// A part's status register (`status_o`, 32 bits a part; docs/timing.md, "Errors").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Status {
+    /// Anything queued, running or draining.
+    pub busy: bool,
+    /// The code of the last illegal command (`error`), 0 if none yet.
+    pub last_error: u32,
+    /// Illegal commands so far (modulo 2^16).
+    pub errors: u32,
+}
+
+impl Status {
+    pub const BUSY: cmd::Field = cmd::Field(0, 1);
+    pub const LAST_ERROR: cmd::Field = cmd::Field(4, 4);
+    pub const ERRORS: cmd::Field = cmd::Field(16, 16);
+
+    pub fn from_word(word: u32) -> Status {
+        let field = |cmd::Field(lsb, bits): cmd::Field| word >> lsb & ((1 << bits) - 1);
+        Status {
+            busy: field(Status::BUSY) == 1,
+            last_error: field(Status::LAST_ERROR),
+            errors: field(Status::ERRORS),
+        }
+    }
+
+    /// The register's word in Verilog from the signals of its three fields (zeros between).
+    fn pack(busy: &str, last_error: &str, errors: &str) -> String {
+        let gap = |low: cmd::Field, high: cmd::Field| high.0 - (low.0 + low.1);
+        format!(
+            "{{{errors}, {}'d0, {last_error}, {}'d0, {busy}}}",
+            gap(Status::LAST_ERROR, Status::ERRORS),
+            gap(Status::BUSY, Status::LAST_ERROR)
+        )
+    }
+}
+
+/// Declares the performance counters of a part: the struct, and their names in `counters_o`
+/// order (32 bits each).
+macro_rules! counters {
+    ($($(#[doc = $doc:literal])* $name:ident,)*) => {
+        /// A part's performance counters (docs/timing.md, "Counters"), in `counters_o` order.
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+        pub struct Counters {
+            $($(#[doc = $doc])* pub $name: u64,)*
+        }
+
+        /// The counters' names, in `counters_o` order.
+        pub const COUNTERS: [&str; [$(stringify!($name)),*].len()] = [$(stringify!($name)),*];
+
+        impl Counters {
+            /// The counters from their 32-bit words in `counters_o` order.
+            pub fn from_words(words: &[u32; COUNTERS.len()]) -> Counters {
+                let mut values = words.iter().map(|&w| u64::from(w));
+                Counters { $($name: values.next().unwrap_or_default(),)* }
+            }
+
+            /// The counts since `start`.
+            pub fn since(&self, start: &Counters) -> Counters {
+                Counters { $($name: self.$name - start.$name,)* }
+            }
+
+            /// The counts in `COUNTERS` order.
+            pub fn values(&self) -> [u64; COUNTERS.len()] {
+                [$(self.$name),*]
+            }
+        }
+    };
+}
+
+counters! {
+    /// Cycles with anything queued, running or draining.
+    busy,
+    /// Cycles the compute unit streamed: clear, slice and drain cycles.
+    compute,
+    /// Cycles the DMA unit was busy.
+    dma,
+    /// Cycles the head command waited for a load or compute hazard on its operands.
+    stall_operand,
+    /// Cycles the head command waited for a result buffer.
+    stall_result,
+    /// Cycles a drain waited for the previous one to clear the drain chains.
+    stall_drain,
+    /// Cycles a request waited for the other part's request to the host port.
+    stall_port,
+    /// Cycles a request waited for the memory (`mem_ready_i` low).
+    stall_memory,
+    /// K blocks streamed.
+    blocks,
+}
 
 impl AccelConfig {
     /// A checked configuration; the message says which parameter is wrong and what it may be.
@@ -163,20 +241,27 @@ impl AccelConfig {
         pow2("a_depth", a_depth, 16, 32768)?;
         pow2("b_depth", b_depth, 16, 32768)?;
         pow2("queue_depth", queue_depth, 2, 16)?;
-        let line = rows.max(cols) * WORD_BITS;
-        if port_bits > line {
+        if port_bits > AccelConfig::max_port_bits(rows, cols) {
             return Err(format!(
-                "port_bits {port_bits} is wider than the widest scratchpad line ({line} bits for {} lanes); use at most {}",
+                "port_bits {port_bits} is wider than the widest scratchpad line ({} bits for {} lanes); use at most {}",
+                rows.max(cols) * WORD_BITS,
                 rows.max(cols),
-                1u32 << (31 - line.leading_zeros())
+                AccelConfig::max_port_bits(rows, cols)
             ));
         }
         Ok(AccelConfig { rows, cols, port_bits, a_depth, b_depth, queue_depth })
     }
 
+    /// The widest host port a shape takes: its widest scratchpad line (a word per lane),
+    /// rounded down to a power of two.
+    pub fn max_port_bits(rows: u32, cols: u32) -> u32 {
+        let line = rows.max(cols) * WORD_BITS;
+        1 << (31 - line.leading_zeros())
+    }
+
     /// The accelerator's array shape.
     pub fn array(self) -> ArrayConfig {
-        ArrayConfig { rows: self.rows, cols: self.cols }
+        ArrayConfig { rows: self.rows, cols: self.cols, dpe: DpeConfig::SINGLE }
     }
 
     /// Beats of one load line: `lanes` words of the format, packed, rounded up to whole beats.
@@ -1071,7 +1156,7 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
             ],
         )],
     );
-    md.assign("status_o", "{err_count_q, 8'd0, last_err_q, 3'd0, busy_o}");
+    md.assign("status_o", Status::pack("busy_o", "last_err_q", "err_count_q"));
     let events = [
         "busy_o",
         "c_emit_clear || c_emit_slice || c_emit_drain",
@@ -1300,6 +1385,24 @@ fn top(cfg: AccelConfig, part: &Module, a_bank: &Module, array: &Module) -> Modu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_status_word_is_read_as_the_rtl_packs_it() {
+        assert_eq!(Status::pack("b", "l", "e"), "{e, 8'd0, l, 3'd0, b}");
+        let word = 0x0123 << 16 | error::RANGE << 4 | 1;
+        assert_eq!(Status::from_word(word), Status { busy: true, last_error: 5, errors: 0x0123 });
+        assert_eq!(Status::from_word(0xFFFF_FFFE), Status { busy: false, last_error: 15, errors: 0xFFFF });
+    }
+
+    #[test]
+    fn counters_read_their_words_in_order() {
+        let words: [u32; COUNTERS.len()] = std::array::from_fn(|i| 10 * i as u32 + 1);
+        let counters = Counters::from_words(&words);
+        assert_eq!(counters.values(), words.map(u64::from));
+        assert_eq!((counters.busy, counters.stall_port, counters.blocks), (1, 61, 81));
+        assert_eq!(COUNTERS[6], "stall_port");
+        assert_eq!(counters.since(&Counters { busy: 1, ..counters }).busy, 0);
+    }
 
     #[test]
     fn configs_are_checked() {

@@ -159,6 +159,7 @@ pub fn designs() -> Vec<Design> {
         dpe_design(),
         dpe::dpe_design_with(dpe::DpeConfig::INTERLEAVED),
         array_design(ArrayConfig::SMALL),
+        array_design(ArrayConfig::INTERLEAVED),
     ]
 }
 

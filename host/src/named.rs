@@ -41,6 +41,11 @@ pub fn parse_list<T: PartialEq>(
     Ok(items)
 }
 
+/// An MX format by name (mx9, mx6 or mx4): every command's `--format` and `--formats` items.
+pub fn parse_format(text: &str) -> anyhow::Result<mx::Format> {
+    text.parse()
+}
+
 /// The largest seed any command takes: every seed fits nextpnr's `int`, and a seed plus the
 /// streams derived from it (B's rounding at seed + 1, a run's policy and scenario in the
 /// lower 16 bits) stays distinct for distinct seeds.

@@ -71,14 +71,14 @@ fn both_parts_at_once_in_different_formats() {
             assert_eq!(bits(&runs[1].c), bits(&gemm(&a2, &b2).unwrap()), "bottom, {what}");
             assert_eq!(runs[0].cycles, runs[0].model.cycles, "top, {what}");
             assert_eq!(runs[1].cycles, runs[1].model.cycles, "bottom, {what}");
-            assert_eq!(runs[0].counters.get("stall_port"), 0, "the top part never waits for the port");
+            assert_eq!(runs[0].counters.stall_port, 0, "the top part never waits for the port");
             // The top part runs exactly as alone; the bottom part only loses port cycles.
             let alone = run_gemms(&mut chip, &jobs[..1], None).unwrap();
             assert_eq!(alone[0].cycles, runs[0].cycles, "top alone, {what}");
             let alone = run_gemms(&mut chip, &jobs[1..], None).unwrap();
             assert_eq!(bits(&alone[0].c), bits(&runs[1].c));
             assert!(runs[1].cycles >= alone[0].cycles, "{what}");
-            assert!(runs[1].cycles - alone[0].cycles <= runs[1].counters.get("stall_port"), "{what}");
+            assert!(runs[1].cycles - alone[0].cycles <= runs[1].counters.stall_port, "{what}");
         }
     }
 }
@@ -107,17 +107,17 @@ fn tight_memory_bandwidth_stalls_exactly_as_modeled() {
                 let what = format!("{beats}/{cycles} {what} {:?}", job.part);
                 assert_eq!(bits(&run.c), bits(&gemm(job.a, job.b).unwrap()), "{what}");
                 assert_eq!(run.cycles, run.model.cycles, "{what}");
-                assert_eq!(run.counters.get("stall_memory"), run.model.stall_memory, "{what}");
-                assert_eq!(run.counters.get("stall_port"), run.model.stall_port, "{what}");
+                assert_eq!(run.counters.stall_memory, run.model.stall_memory, "{what}");
+                assert_eq!(run.counters.stall_port, run.model.stall_port, "{what}");
             }
             // A slow memory stalls every transfer longer than a beat.
-            assert!(runs[0].counters.get("stall_memory") > 0, "{beats}/{cycles} {what}");
+            assert!(runs[0].counters.stall_memory > 0, "{beats}/{cycles} {what}");
         }
     }
     chip.set_memory_rate(MemoryRate::FULL);
     let (a, b) = operands(&mut rng, (9, 9, 40), Format::Mx6);
     let run = &run_gemms(&mut chip, &[GemmJob { part: Part::Top, a: &a, b: &b }], None).unwrap()[0];
-    assert_eq!(run.counters.get("stall_memory"), 0, "a full-rate memory never stalls");
+    assert_eq!(run.counters.stall_memory, 0, "a full-rate memory never stalls");
 }
 
 /// Runs `command` alone on `part` and checks that the chip rejected it with `code`.

@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 
 use anyhow::{bail, ensure};
-use hdlgen::accel::{cmd, AccelConfig, COUNTERS};
+use hdlgen::accel::{cmd, AccelConfig, Counters, COUNTERS};
 use mx::Format;
 
 use crate::{format_code, Accel16x16Model, Accel4x4Model, MemoryRate, Part};
@@ -178,35 +178,7 @@ impl Command {
 }
 
 /// A part's status register.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PartStatus {
-    pub busy: bool,
-    /// The code of the last illegal command (`hdlgen::accel::error`), 0 if none yet.
-    pub last_error: u32,
-    /// Illegal commands so far.
-    pub errors: u32,
-}
-
-/// A part's performance counters, named as in `hdlgen::accel::COUNTERS`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Counters(pub [u64; COUNTERS.len()]);
-
-impl Counters {
-    pub fn get(&self, name: &str) -> u64 {
-        COUNTERS.iter().position(|&n| n == name).map_or(0, |i| self.0[i])
-    }
-
-    /// The counts since `start`.
-    pub fn since(&self, start: &Counters) -> Counters {
-        Counters(std::array::from_fn(|i| self.0[i] - start.0[i]))
-    }
-
-    /// `{"busy": .., ...}` in counter order.
-    pub fn to_json(&self) -> String {
-        let fields: Vec<String> = COUNTERS.iter().zip(self.0).map(|(n, v)| format!("\"{n}\": {v}")).collect();
-        format!("{{{}}}", fields.join(", "))
-    }
-}
+pub type PartStatus = hdlgen::accel::Status;
 
 /// The simulated accelerator of one preset.
 pub struct Chip {
@@ -316,14 +288,13 @@ impl Chip {
     }
 
     pub fn status(&self, part: Part) -> PartStatus {
-        let s = self.ports.status() >> (32 * part as u32);
-        PartStatus { busy: s & 1 == 1, last_error: (s >> 4 & 0xF) as u32, errors: (s >> 16 & 0xFFFF) as u32 }
+        PartStatus::from_word((self.ports.status() >> (32 * part as u32)) as u32)
     }
 
     pub fn counters(&self, part: Part) -> Counters {
         let words = self.ports.counters();
         let n = COUNTERS.len();
-        Counters(std::array::from_fn(|i| u64::from(words[n * part as usize + i])))
+        Counters::from_words(words[n * part as usize..][..n].try_into().expect("a part's counters"))
     }
 
     /// Whether a part has nothing left to do: no command waiting or queued or running.
