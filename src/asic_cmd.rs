@@ -40,8 +40,8 @@ pub struct AsicArgs {
     /// mac_f32_pipe, mac_int8, or all.
     #[arg(long, default_value = "all")]
     units: String,
-    /// Whole accelerators to time too: preset names or RxC shapes, comma-separated (the
-    /// small preset takes Yosys minutes; larger ones much longer).
+    /// Whole accelerators to time too: preset names, RxC shapes or config.json files,
+    /// comma-separated (the small preset takes Yosys minutes; larger ones much longer).
     #[arg(long)]
     accel: Option<String>,
     /// Target clock period in ns: ABC maps for it and power is reported at it.

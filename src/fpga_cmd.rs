@@ -24,7 +24,7 @@ pub struct FpgaArgs {
     /// Units to place and route, comma-separated (as for `dacapo asic`), or all.
     #[arg(long, default_value = "dpe")]
     units: String,
-    /// Whole accelerators too: preset names or RxC shapes, comma-separated.
+    /// Whole accelerators too: preset names, RxC shapes or config.json files, comma-separated.
     #[arg(long)]
     accel: Option<String>,
     /// The clock nextpnr places and routes for (MHz).

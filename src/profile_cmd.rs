@@ -16,6 +16,9 @@ pub struct ProfileArgs {
     /// Accelerator preset whose array and scratchpads are timed.
     #[arg(long, default_value = "dacapo")]
     preset: String,
+    /// A config.json (as `dacapo rtl` writes) whose accelerator to time instead of --preset's.
+    #[arg(long, conflicts_with = "preset")]
+    config: Option<PathBuf>,
     /// Host memory bandwidth in GB/s.
     #[arg(long, default_value_t = 204.8, allow_negative_numbers = true)]
     bandwidth_gbps: f64,
@@ -50,7 +53,10 @@ pub struct ProfileArgs {
 }
 
 pub fn run(args: ProfileArgs) -> anyhow::Result<()> {
-    let config = hdlgen::preset(&args.preset).map_err(anyhow::Error::msg)?;
+    let config = match &args.config {
+        Some(path) => crate::rtl_cmd::read_config(path)?,
+        None => hdlgen::preset(&args.preset).map_err(anyhow::Error::msg)?,
+    };
     let rate = MemoryRate::from_bandwidth(args.bandwidth_gbps, args.clock_mhz, config.port_bits)?;
     let mut profiler = Profiler::new(config, rate);
     let one = [
@@ -81,8 +87,8 @@ fn entry(args: &ProfileArgs, profiler: &mut Profiler) -> anyhow::Result<()> {
     let (rows, batch) = (args.rows.unwrap_or(0), args.batch.unwrap_or(0));
     ensure!(
         (1..=config.rows).contains(&rows),
-        "--rows {rows}: a part of the {} preset has 1 to {} rows",
-        args.preset,
+        "--rows {rows}: a part of the {} has 1 to {} rows",
+        accelerator(args),
         config.rows
     );
     ensure!((1..=1024).contains(&batch), "--batch {batch}: give 1 to 1024");
@@ -125,7 +131,8 @@ fn entry(args: &ProfileArgs, profiler: &mut Profiler) -> anyhow::Result<()> {
 fn table(args: &ProfileArgs, profiler: &mut Profiler, rate: MemoryRate) -> anyhow::Result<()> {
     let config = profiler.config();
     let key = cache_key(config, rate, args.clock_mhz);
-    let cache = args.cache_dir.join(format!("latency-{}-{key}.csv", args.preset));
+    let name = if args.config.is_some() { "config" } else { args.preset.as_str() };
+    let cache = args.cache_dir.join(format!("latency-{name}-{key}.csv"));
     let started = Instant::now();
     let cached = std::fs::read_to_string(&cache)
         .ok()
@@ -149,11 +156,11 @@ fn table(args: &ProfileArgs, profiler: &mut Profiler, rate: MemoryRate) -> anyho
     };
     write(&args.out, &table.to_csv())?;
     println!(
-        "wrote {} entries to {} in {:.2} s ({} preset, {:.1} GB/s = {:.3} beats a cycle, {} MHz)",
+        "wrote {} entries to {} in {:.2} s ({}, {:.1} GB/s = {:.3} beats a cycle, {} MHz)",
         table.entries.len(),
         args.out.display(),
         started.elapsed().as_secs_f64(),
-        args.preset,
+        accelerator(args),
         args.bandwidth_gbps,
         rate.per_cycle(),
         args.clock_mhz
@@ -180,4 +187,12 @@ fn write(path: &Path, text: &str) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create folder {}", dir.display()))?;
     }
     host::npy::write_atomic(path, text.as_bytes())
+}
+
+/// What the command times, for its messages: "dacapo preset" or "accelerator of FILE".
+fn accelerator(args: &ProfileArgs) -> String {
+    match &args.config {
+        Some(path) => format!("accelerator of {}", path.display()),
+        None => format!("{} preset", args.preset),
+    }
 }

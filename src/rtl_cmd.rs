@@ -22,10 +22,21 @@ pub struct RtlArgs {
     /// Datapath units to write instead of accelerators, comma-separated (fp32_add, mx_convert,
     /// dpe, fp32_mul, mac_f32, mac_f32_pipe, mac_int8, or all): each module in its own file,
     /// to test or time one unit on its own.
-    #[arg(long, conflicts_with_all = ["rows", "cols", "port_bits", "a_depth", "b_depth", "queue_depth"])]
+    #[arg(long, conflicts_with_all = ["rows", "cols", "port_bits", "a_depth", "b_depth", "queue_depth", "config"])]
     units: Option<String>,
+    /// A `config.json` (as `dacapo rtl` writes next to the Verilog, edited or not) whose
+    /// accelerator to write, directly into --out.
+    #[arg(long, conflicts_with_all = ["rows", "cols", "port_bits", "a_depth", "b_depth", "queue_depth"])]
+    config: Option<PathBuf>,
     #[command(flatten)]
     shape: ShapeArgs,
+}
+
+/// The accelerator a `config.json` describes; a file that is missing, unreadable or invalid
+/// is an error that names it and what is wrong.
+pub(crate) fn read_config(path: &Path) -> anyhow::Result<AccelConfig> {
+    let text = fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    hdlgen::ConfigFile::read(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 /// A custom accelerator: rows and columns, with the other parameters defaulting to the
@@ -81,7 +92,11 @@ impl ShapeArgs {
 }
 
 pub fn rtl(args: RtlArgs) -> anyhow::Result<()> {
-    let files = match (&args.units, args.shape.config()?) {
+    let config = match &args.config {
+        Some(path) => Some(read_config(path)?),
+        None => args.shape.config()?,
+    };
+    let files = match (&args.units, config) {
         (Some(list), _) => unit_files(list)?,
         (None, Some(config)) => hdlgen::design_files(config, None),
         (None, None) => hdlgen::rtl_files(),
@@ -135,8 +150,9 @@ pub struct SynthArgs {
     /// The Markdown report to write.
     #[arg(long, default_value = "reports/synth.md")]
     out: PathBuf,
-    /// Accelerators to synthesize hierarchically: preset names or RxC shapes (other
-    /// parameters as the dacapo preset's), comma-separated. The 16 x 16 takes Yosys minutes.
+    /// Accelerators to synthesize hierarchically: preset names, RxC shapes (other parameters
+    /// as the dacapo preset's) or config.json files, comma-separated. The 16 x 16 takes Yosys
+    /// minutes.
     #[arg(long, default_value = "small")]
     accel: String,
 }
@@ -148,14 +164,18 @@ pub(crate) fn accel_list(list: Option<&str>) -> anyhow::Result<Vec<(String, Acce
     host::named::parse_list("--accel", list, |name| Ok((name.to_string(), accel_config(name)?)))
 }
 
-/// An accelerator named by a preset or an RxC shape.
+/// An accelerator named by a preset, an RxC shape or a `config.json` file (a name ending in
+/// `.json`).
 fn accel_config(name: &str) -> anyhow::Result<AccelConfig> {
     if let Ok(config) = hdlgen::preset(name) {
         return Ok(config);
     }
+    if name.ends_with(".json") {
+        return read_config(Path::new(name));
+    }
     let shape = name.split_once('x').and_then(|(r, c)| Some((r.parse().ok()?, c.parse().ok()?)));
     let Some((rows, cols)) = shape else {
-        bail!("'{name}' is neither a preset (dacapo, small) nor a shape like 8x16");
+        bail!("'{name}' is neither a preset (dacapo, small), a shape like 8x16 nor a config.json file");
     };
     let shape = ShapeArgs {
         rows: Some(rows),

@@ -186,8 +186,12 @@ fn arguments_are_checked_before_any_work() {
     );
     // Row 12: a bad accelerator or report path fails before any unit is synthesized (the
     // progress lines of a synthesis would make stderr longer than one line).
-    for (accel, message) in [("bogus", "neither a preset"), ("65x65", "2..=64 rows"), ("0x0", "2..=64 rows")]
-    {
+    for (accel, message) in [
+        ("bogus", "neither a preset"),
+        ("65x65", "2..=64 rows"),
+        ("0x0", "2..=64 rows"),
+        ("no/such.json", "cannot read no/such.json"),
+    ] {
         rejects(d, None, &["synth", "--accel", accel, "--out", "r/s.md"], "", message);
     }
     rejects(d, None, &["synth", "--out", "file/s.md"], "", "cannot create folder file");

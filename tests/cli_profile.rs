@@ -27,6 +27,27 @@ fn one_entry_as_json() {
 }
 
 #[test]
+fn a_config_json_is_timed_like_its_preset() {
+    let dir = tempfile::tempdir().unwrap();
+    let rtl = dir.path().join("rtl");
+    let run = dacapo(&["rtl", "--out", rtl.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let entry = [
+        "--model", "resnet18", "--kernel", "label", "--format", "mx9", "--rows", "3", "--batch", "2",
+        "--json",
+    ];
+    let config = rtl.join("dacapo/config.json");
+    let from_file = dacapo(&[&["profile", "--config", config.to_str().unwrap()][..], &entry].concat());
+    assert!(from_file.status.success(), "{}", stderr(&from_file));
+    let from_preset = dacapo(&[&["profile", "--preset", "dacapo"][..], &entry].concat());
+    assert_eq!(from_file.stdout, from_preset.stdout);
+    let run = dacapo(
+        &[&["profile", "--config", config.to_str().unwrap(), "--preset", "small"][..], &entry].concat(),
+    );
+    assert!(stderr(&run).contains("cannot be used with"), "{}", stderr(&run));
+}
+
+#[test]
 fn the_table_is_written_then_reused() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("reports/latency.csv");

@@ -110,3 +110,55 @@ fn single_units_generate_and_lint_on_their_own() {
         assert_eq!(std::fs::read_dir(empty.path()).unwrap().count(), 0, "{args:?} wrote files");
     }
 }
+
+#[test]
+fn a_config_json_regenerates_its_accelerator() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first");
+    let run = dacapo(&[
+        "rtl",
+        "--rows",
+        "4",
+        "--cols",
+        "8",
+        "--port-bits",
+        "256",
+        "--out",
+        first.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let config = first.join("config.json");
+    // Edited: 8 x 4 instead, derived fields dropped (the generator recomputes them).
+    let edited = dir.path().join("edited.json");
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    let mut params = serde_json::Map::new();
+    for name in ["rows", "cols", "port_bits", "a_depth", "b_depth", "queue_depth"] {
+        params.insert(name.into(), json[name].take());
+    }
+    (params["rows"], params["cols"]) = (8.into(), 4.into());
+    std::fs::write(&edited, serde_json::Value::Object(params).to_string()).unwrap();
+    let second = dir.path().join("second");
+    let run = dacapo(&["rtl", "--config", edited.to_str().unwrap(), "--out", second.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(second.join("config.json")).unwrap()).unwrap();
+    assert_eq!((written["top"].as_str(), written["port_bits"].as_u64()), (Some("accel_8x4"), Some(256)));
+    // The written file reads back as it is.
+    let third = dir.path().join("third");
+    let again = second.join("config.json");
+    let run = dacapo(&["rtl", "--config", again.to_str().unwrap(), "--out", third.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert_eq!(
+        std::fs::read(third.join("accel_8x4.sv")).unwrap(),
+        std::fs::read(second.join("accel_8x4.sv")).unwrap()
+    );
+    // A bad field, and a missing file, are errors that name them.
+    std::fs::write(&edited, r#"{"rows": 8, "cols": 4, "port_bits": 256, "a_depth": 512, "b_depth": 512, "queue_depth": 4, "split_bits": 9}"#).unwrap();
+    let run = dacapo(&["rtl", "--config", edited.to_str().unwrap(), "--out", third.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("'split_bits' is 9, but the parameters give 4"), "{stderr}");
+    let run = dacapo(&["rtl", "--config", "no/such.json", "--out", third.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&run.stderr).contains("cannot read no/such.json"));
+}

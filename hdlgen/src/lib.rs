@@ -121,6 +121,63 @@ impl ConfigFile {
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("the config serializes") + "\n"
     }
+
+    /// The configuration a `config.json` describes. Its parameters (`AccelConfig`'s fields)
+    /// are checked as `AccelConfig::new` checks them; every other field it holds must be what
+    /// the generator derives from them, so a hand-edited derived field is not silently
+    /// ignored. Errors name the field.
+    pub fn read(text: &str) -> Result<AccelConfig, String> {
+        let json: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("config.json is not JSON: {e}"))?;
+        let serde_json::Value::Object(fields) = json else {
+            return Err("config.json must be one JSON object".into());
+        };
+        let param = |name: &str| -> Result<u32, String> {
+            let value = fields.get(name).ok_or_else(|| format!("config.json has no '{name}'"))?;
+            value
+                .as_u64()
+                .and_then(|v| u32::try_from(v).ok())
+                .ok_or_else(|| format!("config.json: '{name}' must be a whole number, got {value}"))
+        };
+        let config = AccelConfig::new(
+            param("rows")?,
+            param("cols")?,
+            param("port_bits")?,
+            param("a_depth")?,
+            param("b_depth")?,
+            param("queue_depth")?,
+        )
+        .map_err(|e| format!("config.json: {e}"))?;
+        let preset = match fields.get("preset") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(name) => Some(
+                PRESETS
+                    .iter()
+                    .find(|p| name.as_str() == Some(p.name) && p.config == config)
+                    .ok_or_else(|| {
+                        format!("config.json: 'preset' is {name}, a preset with other parameters")
+                    })?
+                    .name,
+            ),
+        };
+        let serde_json::Value::Object(derived) =
+            serde_json::to_value(ConfigFile::new(config, preset)).expect("the config serializes")
+        else {
+            unreachable!("a ConfigFile serializes to an object")
+        };
+        for (name, value) in &fields {
+            match derived.get(name) {
+                None => return Err(format!("config.json: unknown field '{name}'")),
+                Some(want) if want != value && name != "generator" => {
+                    return Err(format!(
+                    "config.json: '{name}' is {value}, but the parameters give {want}; fix it or delete it"
+                ))
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(config)
+    }
 }
 
 /// The first line of every file `make rtl` writes; only files that start with it are ever

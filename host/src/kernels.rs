@@ -6,31 +6,7 @@ use mx::{Axis, Format, MxMatrix, Rounding};
 use sim::Part;
 
 use crate::backend::Backend;
-
-/// A row-major f32 matrix.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Matrix {
-    pub rows: usize,
-    pub cols: usize,
-    pub data: Vec<f32>,
-}
-
-impl Matrix {
-    pub fn new(rows: usize, cols: usize, data: Vec<f32>) -> Matrix {
-        assert_eq!(data.len(), rows * cols, "a {rows} x {cols} matrix");
-        Matrix { rows, cols, data }
-    }
-
-    pub fn transpose(&self) -> Matrix {
-        let mut data = vec![0.0; self.data.len()];
-        for r in 0..self.rows {
-            for c in 0..self.cols {
-                data[c * self.rows + r] = self.data[r * self.cols + c];
-            }
-        }
-        Matrix { rows: self.cols, cols: self.rows, data }
-    }
-}
+use crate::tensor::Matrix;
 
 /// How a kernel's GEMMs compute: on the backend in an MX format, or in f32 on the host (the
 /// unconstrained upper bound of the evaluation; no accelerator cycles).

@@ -17,5 +17,6 @@ pub mod plan;
 pub mod rtl;
 pub mod scheduler;
 pub mod stream;
+pub mod tensor;
 pub mod timing;
 pub mod workloads;

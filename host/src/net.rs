@@ -11,9 +11,10 @@ use mx::rng::Rng;
 use sim::Part;
 
 use crate::backend::Backend;
-use crate::kernels::{conv2d, conv2d_backward, gemm, linear, Conv, Matrix, Numerics};
+use crate::kernels::{conv2d, conv2d_backward, gemm, linear, Conv, Numerics};
 use crate::ops::*;
 use crate::stream::{CLASSES, SIZE};
+use crate::tensor::{Matrix, Nchw};
 
 const EPS: f32 = 1e-5;
 /// Running statistics move this share of the way to each batch's statistics.

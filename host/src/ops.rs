@@ -5,30 +5,7 @@
 
 use anyhow::ensure;
 
-use crate::kernels::Matrix;
-
-/// The shape of an NCHW tensor.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Nchw {
-    pub n: usize,
-    pub c: usize,
-    pub h: usize,
-    pub w: usize,
-}
-
-impl Nchw {
-    pub fn len(&self) -> usize {
-        self.n * self.c * self.h * self.w
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    fn plane(&self) -> usize {
-        self.h * self.w
-    }
-}
+use crate::tensor::{Matrix, Nchw};
 
 /// Adds `bias[c]` to every element of column c.
 pub fn add_bias(m: &mut Matrix, bias: &[f32]) {

@@ -5,7 +5,8 @@ mod common;
 use common::direct_conv;
 
 use host::backend::{Backend, Golden, Rtl};
-use host::kernels::{conv2d, conv2d_backward, gemm, linear, train_step, Conv, Matrix};
+use host::kernels::{conv2d, conv2d_backward, gemm, linear, train_step, Conv};
+use host::tensor::Matrix;
 use mx::rng::Rng;
 use mx::{Axis, Format, MxMatrix, Rounding};
 use sim::Part;

@@ -6,9 +6,10 @@ mod common;
 use common::direct_conv;
 
 use host::backend::Golden;
-use host::kernels::{conv2d, conv2d_backward, linear, Conv, Matrix};
+use host::kernels::{conv2d, conv2d_backward, linear, Conv};
 use host::ops::*;
 use host::rng::Rng;
+use host::tensor::{Matrix, Nchw};
 use mx::Format;
 use sim::Part;
 

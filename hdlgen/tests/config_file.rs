@@ -1,0 +1,64 @@
+//! `config.json` read back: every configuration round-trips, and every invalid field is
+//! rejected with a message that names it.
+
+use hdlgen::{AccelConfig, ConfigFile, PRESETS};
+
+fn written(config: AccelConfig, preset: Option<&'static str>) -> serde_json::Value {
+    serde_json::from_str(&ConfigFile::new(config, preset).to_json()).unwrap()
+}
+
+fn read(json: &serde_json::Value) -> Result<AccelConfig, String> {
+    ConfigFile::read(&json.to_string())
+}
+
+#[test]
+fn every_config_round_trips() {
+    for p in PRESETS {
+        assert_eq!(ConfigFile::read(&ConfigFile::new(p.config, Some(p.name)).to_json()), Ok(p.config));
+        // The same parameters written as a custom shape.
+        assert_eq!(ConfigFile::read(&ConfigFile::new(p.config, None).to_json()), Ok(p.config));
+    }
+    let custom = AccelConfig::new(8, 32, 1024, 512, 128, 8).unwrap();
+    assert_eq!(ConfigFile::read(&ConfigFile::new(custom, None).to_json()), Ok(custom));
+}
+
+#[test]
+fn every_invalid_field_is_named() {
+    let small = PRESETS.iter().find(|p| p.name == "small").unwrap();
+    let base = written(small.config, Some("small"));
+    let with = |field: &str, value: serde_json::Value| {
+        let mut json = base.clone();
+        json[field] = value;
+        json
+    };
+    let cases: Vec<(serde_json::Value, &str)> = vec![
+        (with("rows", 1.into()), "rows"),
+        (with("cols", "four".into()), "'cols' must be a whole number"),
+        (with("port_bits", 100.into()), "port_bits must be a power of two"),
+        (with("a_depth", (-16).into()), "'a_depth' must be a whole number"),
+        (with("b_depth", 8.into()), "b_depth"),
+        (with("queue_depth", 3.into()), "queue_depth"),
+        (with("split_bits", 7.into()), "'split_bits' is 7"),
+        (with("top", "accel_8x8".into()), "'top' is \"accel_8x8\""),
+        (with("scratchpad_word_bits", 128.into()), "scratchpad_word_bits"),
+        (with("preset", "dacapo".into()), "'preset' is \"dacapo\""),
+        (with("colz", 4.into()), "unknown field 'colz'"),
+    ];
+    for (json, want) in cases {
+        let error = read(&json).unwrap_err();
+        assert!(error.contains(want), "{error:?} should say {want:?}");
+    }
+    let mut missing = base.clone();
+    missing.as_object_mut().unwrap().remove("queue_depth");
+    assert_eq!(read(&missing).unwrap_err(), "config.json has no 'queue_depth'");
+    assert!(ConfigFile::read("[1, 2]").unwrap_err().contains("one JSON object"));
+    assert!(ConfigFile::read("{").unwrap_err().contains("not JSON"));
+}
+
+#[test]
+fn the_generator_version_may_differ() {
+    let small = PRESETS.iter().find(|p| p.name == "small").unwrap();
+    let mut json = written(small.config, Some("small"));
+    json["generator"] = "dacapo hdlgen 0.0.1".into();
+    assert_eq!(read(&json), Ok(small.config));
+}
