@@ -55,7 +55,7 @@ pub struct ProfileArgs {
 pub fn run(args: ProfileArgs) -> anyhow::Result<()> {
     let config = match &args.config {
         Some(path) => crate::rtl_cmd::read_config(path)?,
-        None => hdlgen::preset(&args.preset).map_err(anyhow::Error::msg)?,
+        None => hdlgen::preset(&args.preset)?,
     };
     let rate = MemoryRate::from_bandwidth(args.bandwidth_gbps, args.clock_mhz, config.port_bits)?;
     let mut profiler = Profiler::new(config, rate);

@@ -36,7 +36,7 @@ pub struct RtlArgs {
 /// is an error that names it and what is wrong.
 pub(crate) fn read_config(path: &Path) -> anyhow::Result<AccelConfig> {
     let text = fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    hdlgen::ConfigFile::read(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    hdlgen::ConfigFile::read(&text).with_context(|| path.display().to_string())
 }
 
 /// A custom accelerator: rows and columns, with the other parameters defaulting to the
@@ -76,7 +76,7 @@ impl ShapeArgs {
             );
             return Ok(None);
         };
-        let d = hdlgen::preset("dacapo").map_err(anyhow::Error::msg)?;
+        let d = hdlgen::preset("dacapo")?;
         let port = self.port_bits.unwrap_or_else(|| d.port_bits.min(AccelConfig::max_port_bits(rows, cols)));
         AccelConfig::new(
             rows,
@@ -87,7 +87,7 @@ impl ShapeArgs {
             self.queue_depth.unwrap_or(d.queue_depth),
         )
         .map(Some)
-        .map_err(|e| anyhow::anyhow!("invalid accelerator: {e}"))
+        .context("invalid accelerator")
     }
 }
 

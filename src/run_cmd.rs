@@ -144,7 +144,7 @@ pub fn run_rtl_cmd(args: RunRtlArgs) -> anyhow::Result<bool> {
     sim::Chip::new(&args.preset).map(drop)?; // the preset has a Verilator model
 
     let (student, teacher) = networks(&args.cache_dir)?;
-    let config = hdlgen::preset("dacapo").map_err(anyhow::Error::msg)?;
+    let config = hdlgen::preset("dacapo")?;
     let mut runs = Vec::new();
     for (name, backend) in [
         ("golden", Box::new(host::backend::Golden::new(&args.preset)?) as Box<dyn host::backend::Backend>),
@@ -196,7 +196,7 @@ pub fn run_cmd(args: RunArgs) -> anyhow::Result<()> {
     let policies = Policy::parse_list(&args.policy)?;
     let scenarios = parse_scenarios("--scenarios", &args.scenarios)?;
     if args.inference_rows.is_some() {
-        let config = hdlgen::preset("dacapo").map_err(anyhow::Error::msg)?;
+        let config = hdlgen::preset("dacapo")?;
         let mut timing =
             ArrayTiming::new(pair, Profiler::new(config, MemoryRate::FULL), host::timing::CLOCK_MHZ);
         host::cl::policies::inference_rows_or(&mut timing, args.inference_rows)
@@ -232,7 +232,7 @@ pub(crate) fn play_all(
     scenarios: &[usize],
     args: &RunArgs,
 ) -> anyhow::Result<Vec<(Policy, usize, ScenarioRun)>> {
-    let config = hdlgen::preset("dacapo").map_err(anyhow::Error::msg)?;
+    let config = hdlgen::preset("dacapo")?;
     let started = Instant::now();
     let total = policies.len() * scenarios.len();
     let done = Mutex::new(0usize);

@@ -154,13 +154,13 @@ fn part_name(part: Part) -> &'static str {
 
 fn random(rng: &mut Rng, rows: usize, cols: usize, axis: Axis, format: Format) -> anyhow::Result<MxMatrix> {
     let data: Vec<f32> = (0..rows * cols).map(|_| rng.normal() as f32).collect();
-    MxMatrix::quantize(&data, rows, cols, axis, format, Rounding::NearestEven)
+    Ok(MxMatrix::quantize(&data, rows, cols, axis, format, Rounding::NearestEven)?)
 }
 
 pub fn bench(args: BenchArgs) -> anyhow::Result<bool> {
     ensure!(args.k > 0 && args.tiles > 0, "--k and --tiles must be positive");
     let formats = host::named::parse_list("--formats", &args.formats, host::named::parse_format)?;
-    let config = hdlgen::preset(&args.preset).map_err(anyhow::Error::msg)?;
+    let config = hdlgen::preset(&args.preset)?;
     let (rows, cols) = (config.rows, config.cols);
     let tiles = |n: u32| args.tiles.saturating_mul(n as usize);
     let (m, n) = (tiles(rows), tiles(cols));

@@ -8,7 +8,7 @@ use crate::dpe::DpeConfig;
 use crate::fp_add::bits_for;
 use crate::mx::{by_format, max_block_bits, mx_pack_function, mx_scan_function, MxFormat, BLOCK, SCAN_BITS};
 use crate::verilog::{for_, if_, if_else, set, Function, Module, Stmt};
-use crate::Design;
+use crate::{ConfigError, Design};
 
 /// Generator parameters of one accelerator; everything else is derived.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -50,10 +50,10 @@ pub const PRESETS: [Preset; 2] = [
 ];
 
 /// The preset of that name, or an error that lists them.
-pub fn preset(name: &str) -> Result<AccelConfig, String> {
+pub fn preset(name: &str) -> Result<AccelConfig, ConfigError> {
     PRESETS.iter().find(|p| p.name == name).map(|p| p.config).ok_or_else(|| {
         let names: Vec<&str> = PRESETS.iter().map(|p| p.name).collect();
-        format!("unknown preset '{name}'; the presets are {}", names.join(", "))
+        ConfigError::UnknownPreset { name: name.to_string(), known: names.join(", ") }
     })
 }
 
@@ -228,13 +228,13 @@ impl AccelConfig {
         a_depth: u32,
         b_depth: u32,
         queue_depth: u32,
-    ) -> Result<AccelConfig, String> {
+    ) -> Result<AccelConfig, ConfigError> {
         ArrayConfig::new(rows, cols)?;
-        let pow2 = |name: &str, v: u32, lo: u32, hi: u32| {
-            if v.is_power_of_two() && (lo..=hi).contains(&v) {
+        let pow2 = |name: &'static str, got: u32, lo: u32, hi: u32| {
+            if got.is_power_of_two() && (lo..=hi).contains(&got) {
                 Ok(())
             } else {
-                Err(format!("{name} must be a power of two in {lo}..={hi}, got {v}"))
+                Err(ConfigError::NotPowerOfTwo { name, lo, hi, got })
             }
         };
         pow2("port_bits", port_bits, 64, 4096)?;
@@ -242,12 +242,12 @@ impl AccelConfig {
         pow2("b_depth", b_depth, 16, 32768)?;
         pow2("queue_depth", queue_depth, 2, 16)?;
         if port_bits > AccelConfig::max_port_bits(rows, cols) {
-            return Err(format!(
-                "port_bits {port_bits} is wider than the widest scratchpad line ({} bits for {} lanes); use at most {}",
-                rows.max(cols) * WORD_BITS,
-                rows.max(cols),
-                AccelConfig::max_port_bits(rows, cols)
-            ));
+            return Err(ConfigError::PortTooWide {
+                port_bits,
+                line: rows.max(cols) * WORD_BITS,
+                lanes: rows.max(cols),
+                max: AccelConfig::max_port_bits(rows, cols),
+            });
         }
         Ok(AccelConfig { rows, cols, port_bits, a_depth, b_depth, queue_depth })
     }
@@ -1407,22 +1407,23 @@ mod tests {
     #[test]
     fn configs_are_checked() {
         assert_eq!(preset("small").map(|c| c.rows), Ok(4));
-        assert_eq!(preset("big").unwrap_err(), "unknown preset 'big'; the presets are dacapo, small");
+        let message = |e: Result<AccelConfig, ConfigError>| e.unwrap_err().to_string();
+        assert_eq!(message(preset("big")), "unknown preset 'big'; the presets are dacapo, small");
         assert_eq!(
-            AccelConfig::new(4, 4, 100, 256, 256, 4).unwrap_err(),
+            message(AccelConfig::new(4, 4, 100, 256, 256, 4)),
             "port_bits must be a power of two in 64..=4096, got 100"
         );
         assert_eq!(
-            AccelConfig::new(4, 4, 1024, 256, 256, 4).unwrap_err(),
+            message(AccelConfig::new(4, 4, 1024, 256, 256, 4)),
             "port_bits 1024 is wider than the widest scratchpad line (576 bits for 4 lanes); use at most 512"
         );
         assert_eq!(
-            AccelConfig::new(1, 4, 512, 256, 256, 4).unwrap_err(),
-            "an array needs 2..=64 rows, got 1"
+            AccelConfig::new(1, 4, 512, 256, 256, 4),
+            Err(ConfigError::ArrayShape { what: "rows", got: 1 })
         );
         assert_eq!(
-            AccelConfig::new(4, 4, 512, 256, 8, 4).unwrap_err(),
-            "b_depth must be a power of two in 16..=32768, got 8"
+            AccelConfig::new(4, 4, 512, 256, 8, 4),
+            Err(ConfigError::NotPowerOfTwo { name: "b_depth", lo: 16, hi: 32768, got: 8 })
         );
         for p in PRESETS {
             let c = p.config;

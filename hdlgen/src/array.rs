@@ -5,7 +5,7 @@
 use crate::dpe::{dpe_design_with, DpeConfig};
 use crate::fp_add::bits_for;
 use crate::verilog::{if_, set, Module};
-use crate::Design;
+use crate::{ConfigError, Design};
 
 /// The shape of an array and its DPE; every other size is derived from them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -25,10 +25,10 @@ impl ArrayConfig {
     pub const INTERLEAVED: ArrayConfig = ArrayConfig { rows: 3, cols: 2, dpe: DpeConfig::INTERLEAVED };
 
     /// A checked shape of the presets' DPE: 2..=64 rows and columns.
-    pub fn new(rows: u32, cols: u32) -> Result<ArrayConfig, String> {
-        for (name, v) in [("rows", rows), ("columns", cols)] {
-            if !(2..=64).contains(&v) {
-                return Err(format!("an array needs 2..=64 {name}, got {v}"));
+    pub fn new(rows: u32, cols: u32) -> Result<ArrayConfig, ConfigError> {
+        for (what, got) in [("rows", rows), ("columns", cols)] {
+            if !(2..=64).contains(&got) {
+                return Err(ConfigError::ArrayShape { what, got });
             }
         }
         Ok(ArrayConfig { rows, cols, dpe: DpeConfig::SINGLE })
@@ -455,7 +455,7 @@ mod tests {
     fn shapes_are_checked() {
         assert_eq!(ArrayConfig::new(4, 4), Ok(ArrayConfig::SMALL));
         assert_eq!(ArrayConfig::new(16, 16).map(ArrayConfig::split_bits), Ok(5));
-        assert_eq!(ArrayConfig::new(1, 4).unwrap_err(), "an array needs 2..=64 rows, got 1");
-        assert_eq!(ArrayConfig::new(4, 65).unwrap_err(), "an array needs 2..=64 columns, got 65");
+        assert_eq!(ArrayConfig::new(1, 4).unwrap_err().to_string(), "an array needs 2..=64 rows, got 1");
+        assert_eq!(ArrayConfig::new(4, 65).unwrap_err().to_string(), "an array needs 2..=64 columns, got 65");
     }
 }

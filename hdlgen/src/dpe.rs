@@ -9,7 +9,7 @@
 use crate::fp_add::{leading_zeros, FloatFormat, FpAddSteps};
 use crate::mx::{by_format, MxFormat, BLOCK};
 use crate::verilog::{bundle_bits, for_, if_, if_else, set, Function, Module, Stmt};
-use crate::Design;
+use crate::{ConfigError, Design};
 
 /// Bits of an exact block sum: |P| <= 16 * (2 (2^7 - 1))^2 < 2^20, plus the sign.
 const SUM_BITS: u32 = 22;
@@ -339,21 +339,18 @@ impl DpeConfig {
         slice_stages: u32,
         scale_stages: u32,
         add_stages: u32,
-    ) -> Result<DpeConfig, String> {
-        if !(1..=3).contains(&slice_stages) {
-            return Err(format!("slice_stages must be 1, 2 or 3, got {slice_stages}"));
-        }
-        if !(1..=3).contains(&scale_stages) {
-            return Err(format!("scale_stages must be 1, 2 or 3, got {scale_stages}"));
-        }
-        if !(1..=5).contains(&add_stages) {
-            return Err(format!("add_stages must be 1 to 5, got {add_stages}"));
+    ) -> Result<DpeConfig, ConfigError> {
+        for (name, got, max, allowed) in [
+            ("slice_stages", slice_stages, 3, "1, 2 or 3"),
+            ("scale_stages", scale_stages, 3, "1, 2 or 3"),
+            ("add_stages", add_stages, 5, "1 to 5"),
+        ] {
+            if !(1..=max).contains(&got) {
+                return Err(ConfigError::Stages { name, allowed, got });
+            }
         }
         if !(add_stages..=16).contains(&interleave) {
-            return Err(format!(
-                "interleave must be in {add_stages}..=16 with {add_stages} add stages (MX4 brings a block \
-                 every cycle, and a slot's next block needs its sum out of the adder), got {interleave}"
-            ));
+            return Err(ConfigError::Interleave { add_stages, got: interleave });
         }
         Ok(DpeConfig { interleave, slice_stages, scale_stages, add_stages })
     }

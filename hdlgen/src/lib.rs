@@ -5,6 +5,7 @@ pub mod accel;
 pub mod array;
 pub mod baselines;
 pub mod dpe;
+mod error;
 pub mod fp_add;
 pub mod fp_mul;
 pub mod harness;
@@ -15,6 +16,7 @@ pub mod verilog;
 pub use accel::{accel_design, preset, AccelConfig, Preset, PRESETS};
 pub use array::{array_design, ArrayConfig};
 pub use dpe::dpe_design;
+pub use error::ConfigError;
 pub use fp_add::{fp_add, FloatFormat};
 pub use fp_mul::fp_mul;
 pub use harness::timing_harness;
@@ -126,18 +128,18 @@ impl ConfigFile {
     /// are checked as `AccelConfig::new` checks them; every other field it holds must be what
     /// the generator derives from them, so a hand-edited derived field is not silently
     /// ignored. Errors name the field.
-    pub fn read(text: &str) -> Result<AccelConfig, String> {
+    pub fn read(text: &str) -> Result<AccelConfig, ConfigError> {
         let json: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| format!("config.json is not JSON: {e}"))?;
+            serde_json::from_str(text).map_err(|e| ConfigError::FileFormat(format!("is not JSON: {e}")))?;
         let serde_json::Value::Object(fields) = json else {
-            return Err("config.json must be one JSON object".into());
+            return Err(ConfigError::FileFormat("must be one JSON object".into()));
         };
-        let param = |name: &str| -> Result<u32, String> {
-            let value = fields.get(name).ok_or_else(|| format!("config.json has no '{name}'"))?;
+        let param = |name: &str| -> Result<u32, ConfigError> {
+            let value = fields.get(name).ok_or_else(|| ConfigError::MissingField(name.into()))?;
             value
                 .as_u64()
                 .and_then(|v| u32::try_from(v).ok())
-                .ok_or_else(|| format!("config.json: '{name}' must be a whole number, got {value}"))
+                .ok_or_else(|| ConfigError::NotWholeNumber { name: name.into(), value: value.to_string() })
         };
         let config = AccelConfig::new(
             param("rows")?,
@@ -147,16 +149,14 @@ impl ConfigFile {
             param("b_depth")?,
             param("queue_depth")?,
         )
-        .map_err(|e| format!("config.json: {e}"))?;
+        .map_err(|e| ConfigError::InvalidParameter(Box::new(e)))?;
         let preset = match fields.get("preset") {
             None | Some(serde_json::Value::Null) => None,
             Some(name) => Some(
                 PRESETS
                     .iter()
                     .find(|p| name.as_str() == Some(p.name) && p.config == config)
-                    .ok_or_else(|| {
-                        format!("config.json: 'preset' is {name}, a preset with other parameters")
-                    })?
+                    .ok_or_else(|| ConfigError::PresetMismatch(name.to_string()))?
                     .name,
             ),
         };
@@ -167,11 +167,13 @@ impl ConfigFile {
         };
         for (name, value) in &fields {
             match derived.get(name) {
-                None => return Err(format!("config.json: unknown field '{name}'")),
+                None => return Err(ConfigError::UnknownField(name.clone())),
                 Some(want) if want != value && name != "generator" => {
-                    return Err(format!(
-                    "config.json: '{name}' is {value}, but the parameters give {want}; fix it or delete it"
-                ))
+                    return Err(ConfigError::DerivedMismatch {
+                        name: name.clone(),
+                        value: value.to_string(),
+                        want: want.to_string(),
+                    })
                 }
                 Some(_) => {}
             }

@@ -1,14 +1,20 @@
 //! `config.json` read back: every configuration round-trips, and every invalid field is
 //! rejected with a message that names it.
 
-use hdlgen::{AccelConfig, ConfigFile, PRESETS};
+use hdlgen::{AccelConfig, ConfigError, ConfigFile, PRESETS};
 
 fn written(config: AccelConfig, preset: Option<&'static str>) -> serde_json::Value {
     serde_json::from_str(&ConfigFile::new(config, preset).to_json()).unwrap()
 }
 
-fn read(json: &serde_json::Value) -> Result<AccelConfig, String> {
+fn read(json: &serde_json::Value) -> Result<AccelConfig, ConfigError> {
     ConfigFile::read(&json.to_string())
+}
+
+fn with_field(json: &serde_json::Value, field: &str, value: serde_json::Value) -> serde_json::Value {
+    let mut json = json.clone();
+    json[field] = value;
+    json
 }
 
 #[test]
@@ -26,11 +32,7 @@ fn every_config_round_trips() {
 fn every_invalid_field_is_named() {
     let small = PRESETS.iter().find(|p| p.name == "small").unwrap();
     let base = written(small.config, Some("small"));
-    let with = |field: &str, value: serde_json::Value| {
-        let mut json = base.clone();
-        json[field] = value;
-        json
-    };
+    let with = |field: &str, value: serde_json::Value| with_field(&base, field, value);
     let cases: Vec<(serde_json::Value, &str)> = vec![
         (with("rows", 1.into()), "rows"),
         (with("cols", "four".into()), "'cols' must be a whole number"),
@@ -45,14 +47,18 @@ fn every_invalid_field_is_named() {
         (with("colz", 4.into()), "unknown field 'colz'"),
     ];
     for (json, want) in cases {
-        let error = read(&json).unwrap_err();
+        let error = read(&json).unwrap_err().to_string();
         assert!(error.contains(want), "{error:?} should say {want:?}");
     }
     let mut missing = base.clone();
     missing.as_object_mut().unwrap().remove("queue_depth");
-    assert_eq!(read(&missing).unwrap_err(), "config.json has no 'queue_depth'");
-    assert!(ConfigFile::read("[1, 2]").unwrap_err().contains("one JSON object"));
-    assert!(ConfigFile::read("{").unwrap_err().contains("not JSON"));
+    assert_eq!(read(&missing), Err(ConfigError::MissingField("queue_depth".into())));
+    assert_eq!(read(&missing).unwrap_err().to_string(), "config.json has no 'queue_depth'");
+    assert!(ConfigFile::read("[1, 2]").unwrap_err().to_string().contains("one JSON object"));
+    assert!(ConfigFile::read("{").unwrap_err().to_string().contains("not JSON"));
+    let wrapped = read(&with_field(&base, "port_bits", 100.into())).unwrap_err();
+    let inner = ConfigError::NotPowerOfTwo { name: "port_bits", lo: 64, hi: 4096, got: 100 };
+    assert_eq!(wrapped, ConfigError::InvalidParameter(Box::new(inner)));
 }
 
 #[test]

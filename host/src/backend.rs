@@ -39,7 +39,7 @@ pub struct Golden {
 
 impl Golden {
     pub fn new(preset: &str) -> anyhow::Result<Golden> {
-        let config = hdlgen::preset(preset).map_err(anyhow::Error::msg)?;
+        let config = hdlgen::preset(preset)?;
         Ok(Golden { config, split: 0, profiler: Profiler::new(config, MemoryRate::FULL) })
     }
 }

@@ -43,7 +43,7 @@ pub fn parse_list<T: PartialEq>(
 
 /// An MX format by name (mx9, mx6 or mx4): every command's `--format` and `--formats` items.
 pub fn parse_format(text: &str) -> anyhow::Result<mx::Format> {
-    text.parse()
+    Ok(text.parse()?)
 }
 
 /// The largest seed any command takes: every seed fits nextpnr's `int`, and a seed plus the

@@ -73,13 +73,13 @@ impl fmt::Display for Format {
 }
 
 impl FromStr for Format {
-    type Err = anyhow::Error;
+    type Err = crate::Error;
 
-    fn from_str(s: &str) -> anyhow::Result<Self> {
+    fn from_str(s: &str) -> crate::Result<Self> {
         Format::ALL
             .into_iter()
             .find(|f| f.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| anyhow::anyhow!("unknown MX format '{s}'; use mx9, mx6 or mx4"))
+            .ok_or_else(|| crate::Error::UnknownFormat(s.to_string()))
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod block;
 mod dot;
+mod error;
 mod format;
 mod gemm;
 mod matrix;
@@ -11,6 +12,7 @@ pub mod rng;
 
 pub use block::{Block, CANONICAL_NAN, NAN_EXP};
 pub use dot::{block_product, block_sum, dot, f32_add};
+pub use error::{Error, Result};
 pub use format::{Format, Rounding, BLOCK};
 pub use gemm::{auto_kernel_name, gemm, gemm_into, gemm_with, GemmOptions, Kernel, KERNEL_ENV};
 pub use matrix::{Axis, MxMatrix};

@@ -1,7 +1,5 @@
 //! Matrices quantized into MX blocks along one axis, the reduction axis of the GEMM they feed.
 
-use anyhow::{bail, ensure};
-
 use super::block::Block;
 use super::format::{Format, Rounding, BLOCK};
 
@@ -35,13 +33,10 @@ impl MxMatrix {
         axis: Axis,
         format: Format,
         rounding: Rounding,
-    ) -> anyhow::Result<MxMatrix> {
-        ensure!(
-            data.len() == rows * cols,
-            "a {rows} x {cols} matrix needs {} values, got {}",
-            rows * cols,
-            data.len()
-        );
+    ) -> crate::Result<MxMatrix> {
+        if data.len() != rows * cols {
+            return Err(crate::Error::ValueCount { rows, cols, got: data.len() });
+        }
         let mut m = MxMatrix { format, rows, cols, axis, blocks: Vec::new() };
         let (lines, blocks_per_line) = (m.lines(), m.blocks_per_line());
         m.blocks.reserve(lines * blocks_per_line);
@@ -63,11 +58,11 @@ impl MxMatrix {
         cols: usize,
         axis: Axis,
         format: Format,
-    ) -> anyhow::Result<MxMatrix> {
+    ) -> crate::Result<MxMatrix> {
         let mut m = MxMatrix { format, rows, cols, axis, blocks: Vec::new() };
         let expected = m.lines() * m.blocks_per_line() * format.block_bytes();
         if bytes.len() != expected {
-            bail!("a {rows} x {cols} {format} matrix packs into {expected} bytes, got {}", bytes.len());
+            return Err(crate::Error::PackedSize { rows, cols, format, expected, got: bytes.len() });
         }
         m.blocks = bytes.chunks_exact(format.block_bytes()).map(|c| Block::unpack(format, c)).collect();
         Ok(m)

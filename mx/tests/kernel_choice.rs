@@ -4,7 +4,7 @@
 
 use mx::{gemm_into, Axis, Format, GemmOptions, Kernel, MxMatrix, Rounding, KERNEL_ENV};
 
-fn ran(kernel: Kernel) -> anyhow::Result<Kernel> {
+fn ran(kernel: Kernel) -> mx::Result<Kernel> {
     let a = MxMatrix::quantize(&[1.5; 32], 1, 32, Axis::Row, Format::Mx6, Rounding::NearestEven)?;
     let b = MxMatrix::quantize(&[2.0; 64], 32, 2, Axis::Col, Format::Mx6, Rounding::NearestEven)?;
     let mut c = [0.0; 2];

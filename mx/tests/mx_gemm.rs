@@ -3,8 +3,8 @@
 
 use mx::rng::Rng;
 use mx::{
-    dot, gemm, gemm_into, gemm_with, Axis, Block, Format, GemmOptions, Kernel, MxMatrix, Rounding, BLOCK,
-    CANONICAL_NAN,
+    dot, gemm, gemm_into, gemm_with, Axis, Block, Error, Format, GemmOptions, Kernel, MxMatrix, Rounding,
+    BLOCK, CANONICAL_NAN,
 };
 
 /// `mag * 2^exp2` rounded to f32, nearest-even, by integer arithmetic alone.
@@ -280,12 +280,31 @@ fn mismatched_operands_are_errors() {
         MxMatrix::quantize(&vec![1.0; rows * cols], rows, cols, axis, format, Rounding::NearestEven).unwrap()
     };
     let a = q(2, 16, Axis::Row, Format::Mx9);
-    let err = |r: anyhow::Result<Vec<f32>>| r.unwrap_err().to_string();
-    assert!(err(gemm(&a, &q(17, 3, Axis::Col, Format::Mx9))).contains("A's columns must equal B's rows"));
-    assert!(err(gemm(&a, &q(16, 3, Axis::Col, Format::Mx6))).contains("different formats"));
-    assert!(err(gemm(&a, &q(16, 3, Axis::Row, Format::Mx9))).contains("blocked down its columns"));
-    assert!(err(gemm(&q(2, 16, Axis::Col, Format::Mx9), &q(16, 3, Axis::Col, Format::Mx9)))
-        .contains("along its rows"));
+    let shapes = gemm(&a, &q(17, 3, Axis::Col, Format::Mx9)).unwrap_err();
+    assert_eq!(shapes, Error::ShapeMismatch { a: (2, 16), b: (17, 3) });
+    assert_eq!(
+        shapes.to_string(),
+        "GEMM shapes do not chain: A is 2 x 16 but B is 17 x 3; A's columns must equal B's rows"
+    );
+    let formats = gemm(&a, &q(16, 3, Axis::Col, Format::Mx6)).unwrap_err();
+    assert_eq!(formats, Error::FormatMismatch { a: Format::Mx9, b: Format::Mx6 });
+    assert!(formats.to_string().contains("different formats: A is mx9, B is mx6"), "{formats}");
+    assert_eq!(gemm(&a, &q(16, 3, Axis::Row, Format::Mx9)).unwrap_err(), Error::AxisOfB);
+    assert_eq!(
+        gemm(&q(2, 16, Axis::Col, Format::Mx9), &q(16, 3, Axis::Col, Format::Mx9)).unwrap_err(),
+        Error::AxisOfA
+    );
+    let mut small = [0.0; 5];
+    let options = GemmOptions::default();
+    assert_eq!(
+        gemm_into(&a, &q(16, 3, Axis::Col, Format::Mx9), options, &mut small).unwrap_err(),
+        Error::OutputSize { len: 5, rows: 2, cols: 3 }
+    );
+    assert_eq!(
+        MxMatrix::quantize(&[1.0; 5], 2, 3, Axis::Row, Format::Mx4, Rounding::NearestEven).unwrap_err(),
+        Error::ValueCount { rows: 2, cols: 3, got: 5 }
+    );
+    assert_eq!("mx5".parse::<Format>().unwrap_err(), Error::UnknownFormat("mx5".into()));
     // Empty shapes are legal and give an empty or all-zero result.
     assert!(gemm(&q(0, 16, Axis::Row, Format::Mx9), &q(16, 3, Axis::Col, Format::Mx9)).unwrap().is_empty());
     let zero_k = gemm(&q(2, 0, Axis::Row, Format::Mx9), &q(0, 3, Axis::Col, Format::Mx9)).unwrap();

@@ -17,7 +17,7 @@ use mx::{Axis, Format, Rounding};
 create_exception!(dacapo_mx, Error, PyException, "An operation of the MX golden model failed.");
 
 fn format(name: &str) -> PyResult<Format> {
-    name.parse().map_err(|e: anyhow::Error| PyValueError::new_err(e.to_string()))
+    name.parse().map_err(|e: mx::Error| PyValueError::new_err(e.to_string()))
 }
 
 /// The rounding of GEMM operand `operand` (0 for A, 1 for B: `Rounding::for_operand`).
@@ -43,7 +43,7 @@ fn axis(name: &str) -> PyResult<Axis> {
     }
 }
 
-fn mx_error(e: anyhow::Error) -> PyErr {
+fn mx_error(e: mx::Error) -> PyErr {
     Error::new_err(e.to_string())
 }
 

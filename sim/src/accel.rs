@@ -196,7 +196,7 @@ pub struct Chip {
 impl Chip {
     /// The chip of a preset (`hdlgen::accel::PRESETS`), just out of reset.
     pub fn new(preset: &str) -> anyhow::Result<Chip> {
-        let config = hdlgen::preset(preset).map_err(anyhow::Error::msg)?;
+        let config = hdlgen::preset(preset)?;
         let ports: Box<dyn Ports> = match preset {
             "small" => Box::new(Accel4x4Model::new()),
             "dacapo" => Box::new(Accel16x16Model::new()),

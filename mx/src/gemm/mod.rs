@@ -18,7 +18,7 @@ mod x86;
 use std::fmt;
 use std::str::FromStr;
 
-use anyhow::{anyhow, bail, ensure};
+use crate::Error;
 
 use super::matrix::{Axis, MxMatrix};
 use packed::{compute, PlainDecode};
@@ -96,12 +96,14 @@ impl Kernel {
     /// The concrete kernel that runs for this choice: `Auto` resolves through
     /// `DACAPO_MX_KERNEL`, then to the fastest available. Choosing a kernel this CPU lacks is
     /// an error that names what it lacks; nothing falls back silently.
-    pub fn resolve(self) -> anyhow::Result<Kernel> {
+    pub fn resolve(self) -> crate::Result<Kernel> {
         let kernel = match self {
             Kernel::Auto => match std::env::var(KERNEL_ENV) {
-                Ok(name) if !name.is_empty() => {
-                    name.parse().map_err(|e| anyhow!("{KERNEL_ENV}={name}: {e}"))?
-                }
+                Ok(name) if !name.is_empty() => name.parse().map_err(|e| Error::KernelVariable {
+                    variable: KERNEL_ENV,
+                    value: name.clone(),
+                    source: Box::new(e),
+                })?,
                 _ => Kernel::Auto,
             },
             k => k,
@@ -112,11 +114,11 @@ impl Kernel {
         if !kernel.supported() {
             let missing: Vec<&str> = kernel.features().iter().copied().filter(|f| !cpu_has(f)).collect();
             let names: Vec<&str> = Kernel::available().into_iter().map(Kernel::name).collect();
-            bail!(
-                "the {kernel} kernel needs CPU features this CPU lacks ({}); this CPU runs: {}",
-                missing.join(", "),
-                names.join(", ")
-            );
+            return Err(Error::KernelUnsupported {
+                kernel,
+                missing: missing.join(", "),
+                available: names.join(", "),
+            });
         }
         Ok(kernel)
     }
@@ -142,16 +144,16 @@ impl fmt::Display for Kernel {
 }
 
 impl FromStr for Kernel {
-    type Err = anyhow::Error;
+    type Err = Error;
 
-    fn from_str(s: &str) -> anyhow::Result<Self> {
+    fn from_str(s: &str) -> crate::Result<Self> {
         std::iter::once(Kernel::Auto)
             .chain(Kernel::CONCRETE)
             .find(|k| k.name().eq_ignore_ascii_case(s))
             .ok_or_else(|| {
                 let names: Vec<&str> =
                     std::iter::once(Kernel::Auto).chain(Kernel::CONCRETE).map(Kernel::name).collect();
-                anyhow!("unknown GEMM kernel '{s}'; use one of {}", names.join(", "))
+                Error::UnknownKernel { name: s.to_string(), known: names.join(", ") }
             })
     }
 }
@@ -165,11 +167,11 @@ pub struct GemmOptions {
 
 /// C = A x B, bit-exact to SPEC section 3: A is M x K blocked along rows, B is K x N blocked
 /// down columns, both in one format. Returns C row-major.
-pub fn gemm(a: &MxMatrix, b: &MxMatrix) -> anyhow::Result<Vec<f32>> {
+pub fn gemm(a: &MxMatrix, b: &MxMatrix) -> crate::Result<Vec<f32>> {
     gemm_with(a, b, GemmOptions::default())
 }
 
-pub fn gemm_with(a: &MxMatrix, b: &MxMatrix, options: GemmOptions) -> anyhow::Result<Vec<f32>> {
+pub fn gemm_with(a: &MxMatrix, b: &MxMatrix, options: GemmOptions) -> crate::Result<Vec<f32>> {
     let mut c = vec![0.0; a.rows() * b.cols()];
     gemm_into(a, b, options, &mut c)?;
     Ok(c)
@@ -178,31 +180,22 @@ pub fn gemm_with(a: &MxMatrix, b: &MxMatrix, options: GemmOptions) -> anyhow::Re
 /// `gemm_with` into a caller's M x N row-major buffer, which it overwrites whole. Reusing the
 /// buffer saves a page fault per 4 KiB of output on large products. Returns the kernel that
 /// ran.
-pub fn gemm_into(a: &MxMatrix, b: &MxMatrix, options: GemmOptions, c: &mut [f32]) -> anyhow::Result<Kernel> {
-    ensure!(a.axis() == Axis::Row, "GEMM operand A must be blocked along its rows (the K axis)");
-    ensure!(b.axis() == Axis::Col, "GEMM operand B must be blocked down its columns (the K axis)");
-    ensure!(
-        a.format() == b.format(),
-        "GEMM operands have different formats: A is {}, B is {}",
-        a.format(),
-        b.format()
-    );
-    ensure!(
-        a.cols() == b.rows(),
-        "GEMM shapes do not chain: A is {} x {} but B is {} x {}; A's columns must equal B's rows",
-        a.rows(),
-        a.cols(),
-        b.rows(),
-        b.cols()
-    );
-    ensure!(
-        c.len() == a.rows() * b.cols(),
-        "the output buffer holds {} values; a {} x {} product needs {}",
-        c.len(),
-        a.rows(),
-        b.cols(),
-        a.rows() * b.cols()
-    );
+pub fn gemm_into(a: &MxMatrix, b: &MxMatrix, options: GemmOptions, c: &mut [f32]) -> crate::Result<Kernel> {
+    if a.axis() != Axis::Row {
+        return Err(Error::AxisOfA);
+    }
+    if b.axis() != Axis::Col {
+        return Err(Error::AxisOfB);
+    }
+    if a.format() != b.format() {
+        return Err(Error::FormatMismatch { a: a.format(), b: b.format() });
+    }
+    if a.cols() != b.rows() {
+        return Err(Error::ShapeMismatch { a: (a.rows(), a.cols()), b: (b.rows(), b.cols()) });
+    }
+    if c.len() != a.rows() * b.cols() {
+        return Err(Error::OutputSize { len: c.len(), rows: a.rows(), cols: b.cols() });
+    }
     let kernel = options.kernel.resolve()?;
     let threads = match options.threads {
         0 if a.rows() * b.cols() * a.cols() >= PARALLEL_MIN_MACS => {
