@@ -176,7 +176,7 @@ pub(crate) fn check_output_folder(out: &std::path::Path) -> anyhow::Result<crate
 pub(crate) fn select_units(list: &str) -> anyhow::Result<Vec<Design>> {
     let known: Vec<Design> = hdlgen::designs().into_iter().chain(hdlgen::baseline_designs()).collect();
     if list == "all" {
-        return Ok(known.into_iter().filter(|d| !d.top.name().starts_with("dpe_array")).collect());
+        return Ok(known.into_iter().filter(|d| !crate::rtl_cmd::is_array(d)).collect());
     }
     let names: Vec<&str> = known.iter().map(|d| d.top.name()).collect();
     let picked = host::named::parse_list("--units", list, |n| {

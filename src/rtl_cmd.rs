@@ -288,7 +288,7 @@ pub fn synth(args: SynthArgs) -> anyhow::Result<()> {
 /// multi-driven nets), and synthesizes it twice: generic cells and Xilinx 7-series.
 /// Arrays are linted and checked but not synthesized: a flat synthesis of even the 4 x 4 array
 /// takes Yosys many minutes, and per-DPE counts are in the table already.
-fn is_array(design: &Design) -> bool {
+pub(crate) fn is_array(design: &Design) -> bool {
     design.top.name().starts_with("dpe_array")
 }
 

@@ -85,11 +85,6 @@ const DRAIN_BITS: u32 = 34;
 /// its systolic skew.
 pub const EDGE_LATENCY: u32 = 1;
 
-/// The presets' drain delay (`ArrayConfig::drain_delay` with their DPE).
-pub fn drain_delay() -> u32 {
-    ArrayConfig::SMALL.drain_delay()
-}
-
 /// A delay line with a runtime tap: `q_o` is `d_i` from `tap_i + 1` cycles ago (0..=depth).
 fn skew_line(width: u32, depth: u32) -> Module {
     let tb = bits_for(u64::from(depth));

@@ -111,10 +111,10 @@ impl ConfigFile {
             command_bits: accel::cmd::BITS,
             counters: accel::COUNTERS.to_vec(),
             pipeline: Pipeline {
-                dpe_stages: dpe::LATENCY,
+                dpe_stages: config.array().dpe.latency(),
                 edge_registers: array::EDGE_LATENCY,
-                drain_delay: array::drain_delay(),
-                dpe: dpe::DpeConfig::SINGLE,
+                drain_delay: config.array().drain_delay(),
+                dpe: config.array().dpe,
             },
             modules: accel_design(config).modules().map(|m| m.name().to_string()).collect(),
         }

@@ -42,11 +42,11 @@ pub fn compute_cycles(format: Format, blocks: u32, clear: bool, drain: bool) -> 
 
 /// Cycles from a part's drain cycle until its last result is in the result buffer, plus
 /// one: a store of that buffer can start this many cycles after the drain. The drain passes
-/// the array's pipeline registers (`array::drain_delay`: the edge register, then the DPE's
+/// the array's pipeline registers (`ArrayConfig::drain_delay`: the edge register, then the DPE's
 /// stages after the first) behind the blocks before it, then row i and column j of the part
 /// land `2 i + j + 2` cycles later.
-pub fn drain_latency(part_rows: u32, cols: u32) -> u64 {
-    u64::from(2 * part_rows + cols + hdlgen::array::drain_delay())
+pub fn drain_latency(config: AccelConfig, part_rows: u32) -> u64 {
+    u64::from(2 * part_rows + config.cols + config.array().drain_delay())
 }
 
 /// The closed form of a whole GEMM (`plan::GemmPlan`) on a part of `part_rows` rows, for the
@@ -85,7 +85,7 @@ pub fn gemm_cycles(
             + load(p.min(m))
             + load(c.min(n))
             + store
-            + drain_latency(part_rows, config.cols)
+            + drain_latency(config, part_rows)
             + 14,
     )
 }
@@ -212,7 +212,7 @@ pub fn schedule(
                 let last = if drain {
                     let d = (slices_end + 1).max(last_drain.map_or(0, |l| l + 2 * p));
                     last_drain = Some(d);
-                    landed[buffer as usize] = d + drain_latency(part_rows, config.cols);
+                    landed[buffer as usize] = d + drain_latency(config, part_rows);
                     out.compute += 1;
                     d
                 } else {

@@ -13,8 +13,8 @@ pub enum Error {
     #[error("the {kernel} kernel needs CPU features this CPU lacks ({missing}); this CPU runs: {available}")]
     KernelUnsupported { kernel: Kernel, missing: String, available: String },
     /// The kernel named by `DACAPO_MX_KERNEL`.
-    #[error("{variable}={value}: {source}")]
-    KernelVariable { variable: &'static str, value: String, source: Box<Error> },
+    #[error("{}={value}: {source}", crate::KERNEL_ENV)]
+    KernelVariable { value: String, source: Box<Error> },
     #[error("a {rows} x {cols} matrix needs {} values, got {got}", rows * cols)]
     ValueCount { rows: usize, cols: usize, got: usize },
     #[error("a {rows} x {cols} {format} matrix packs into {expected} bytes, got {got}")]

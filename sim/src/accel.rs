@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 
 use anyhow::{bail, ensure};
-use hdlgen::accel::{cmd, AccelConfig, Counters, COUNTERS};
+use hdlgen::accel::{cmd, AccelConfig, Counters, Status, COUNTERS};
 use mx::Format;
 
 use crate::{format_code, Accel16x16Model, Accel4x4Model, MemoryRate, Part};
@@ -177,9 +177,6 @@ impl Command {
     }
 }
 
-/// A part's status register.
-pub type PartStatus = hdlgen::accel::Status;
-
 /// The simulated accelerator of one preset.
 pub struct Chip {
     ports: Box<dyn Ports>,
@@ -287,8 +284,8 @@ impl Chip {
         self.waiting[part as usize].push_back(command.encode());
     }
 
-    pub fn status(&self, part: Part) -> PartStatus {
-        PartStatus::from_word((self.ports.status() >> (32 * part as u32)) as u32)
+    pub fn status(&self, part: Part) -> Status {
+        Status::from_word((self.ports.status() >> (32 * part as u32)) as u32)
     }
 
     pub fn counters(&self, part: Part) -> Counters {

@@ -22,13 +22,13 @@ mod fp32;
 mod memory;
 mod mx_convert;
 
-pub use accel::{Chip, Command, PartStatus};
+pub use accel::{Chip, Command};
 pub use array::{ArrayHarness, ArrayPorts, DpeArray, InterleavedArray, Part, Tile};
 pub use baselines::{MacF32, MacF32Pipelined, MacInt8};
 pub use dpe::{
     format_code, hw_format, operand_slices, slices, Dpe, DpeHarness, DpePorts, InterleavedDpe, Slice,
 };
 pub use fp32::{Fp32Add, Fp32Mul};
-pub use hdlgen::accel::Counters;
+pub use hdlgen::accel::{Counters, Status};
 pub use memory::MemoryRate;
 pub use mx_convert::MxConvert;

@@ -99,11 +99,9 @@ impl Kernel {
     pub fn resolve(self) -> crate::Result<Kernel> {
         let kernel = match self {
             Kernel::Auto => match std::env::var(KERNEL_ENV) {
-                Ok(name) if !name.is_empty() => name.parse().map_err(|e| Error::KernelVariable {
-                    variable: KERNEL_ENV,
-                    value: name.clone(),
-                    source: Box::new(e),
-                })?,
+                Ok(name) if !name.is_empty() => name
+                    .parse()
+                    .map_err(|e| Error::KernelVariable { value: name.clone(), source: Box::new(e) })?,
                 _ => Kernel::Auto,
             },
             k => k,

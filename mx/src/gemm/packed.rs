@@ -276,9 +276,8 @@ impl<T: Lane> Packed<T> {
                 let lanes = unsafe { T::a::<D>(block) };
                 values.copy_from_slice(&lanes);
                 let k = block.scale_log2(a.format());
-                *log2 = k as f32;
-                *pow2_out = pow2(k) as f32; // exact: -134 <= ka <= 125
-                a_bounds = [a_bounds[0].min(k), a_bounds[1].max(k)];
+                (*log2, *pow2_out) = scale_factors(k);
+                a_bounds = widen(a_bounds, k);
                 if T::A_BIASED {
                     *bias = unsafe { T::a_bias::<D>(&lanes) };
                 }
@@ -304,9 +303,8 @@ impl<T: Lane> Packed<T> {
                     out[(g * TILE + c) * T::GROUP..][..T::GROUP].copy_from_slice(group);
                 }
                 let k = block.scale_log2(b.format());
-                log2[c] = k as f32;
-                pow2_out[c] = pow2(k) as f32;
-                tile_bounds = [tile_bounds[0].min(k), tile_bounds[1].max(k)];
+                (log2[c], pow2_out[c]) = scale_factors(k);
+                tile_bounds = widen(tile_bounds, k);
                 *nan_col |= block.is_nan();
             }
             // Columns past N (in the last tile): zeros, scaled by 1.
@@ -425,7 +423,20 @@ fn refill<T: Copy>(v: &mut Vec<T>, len: usize, value: T) {
 
 /// The least and greatest of `values` ([i32::MAX, i32::MIN] for none).
 fn bounds(values: impl Iterator<Item = i32>) -> [i32; 2] {
-    values.fold([i32::MAX, i32::MIN], |[lo, hi], k| [lo.min(k), hi.max(k)])
+    values.fold([i32::MAX, i32::MIN], widen)
+}
+
+/// `[lo, hi]` widened to hold `k`.
+#[inline(always)]
+fn widen([lo, hi]: [i32; 2], k: i32) -> [i32; 2] {
+    [lo.min(k), hi.max(k)]
+}
+
+/// A block's scale exponent k as the kernels take it: k itself (for `vscalefps` and the range
+/// checks) and 2^k, both as f32 (exact: -134 <= k <= 125).
+#[inline(always)]
+fn scale_factors(k: i32) -> (f32, f32) {
+    (k as f32, pow2(k) as f32)
 }
 
 /// Packs the operands (decoding them with D), runs the kernel over C and applies the NaN
