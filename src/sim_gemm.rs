@@ -21,7 +21,7 @@ pub enum PartArg {
 
 #[derive(Args)]
 pub struct GemmArgs {
-    /// Accelerator preset: dacapo (16 x 16) or small (4 x 4).
+    /// Accelerator preset: dacapo (16 x 16), small (4 x 4) or fpga (3 x 2, five outputs per DPE).
     #[arg(long, default_value = "small")]
     preset: String,
     /// Rows of the top part (0..=rows); the bottom part has the rest.
@@ -49,13 +49,13 @@ pub struct GemmArgs {
 
 #[derive(Args)]
 pub struct BenchArgs {
-    /// Accelerator preset: dacapo (16 x 16) or small (4 x 4).
+    /// Accelerator preset: dacapo (16 x 16), small (4 x 4) or fpga (3 x 2, five outputs per DPE).
     #[arg(long, default_value = "dacapo")]
     preset: String,
     /// The reduction length K.
     #[arg(long, default_value_t = 2048)]
     k: usize,
-    /// Output tiles along M and along N: M = tiles x rows, N = tiles x columns.
+    /// Output tiles along M and along N: M = tiles x rows, N = tiles x tile columns (columns x outputs per DPE).
     #[arg(long, default_value_t = 8)]
     tiles: usize,
     /// Formats to run, comma-separated.
@@ -163,7 +163,7 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<bool> {
     let config = hdlgen::preset(&args.preset)?;
     let (rows, cols) = (config.rows, config.cols);
     let tiles = |n: u32| args.tiles.saturating_mul(n as usize);
-    let (m, n) = (tiles(rows), tiles(cols));
+    let (m, n) = (tiles(rows), tiles(config.tile_cols()));
     npy::checked_size("A (--tiles x rows by --k)", m, args.k)?;
     npy::checked_size("B (--k by --tiles x columns)", args.k, n)?;
     let start = Instant::now();
@@ -171,8 +171,12 @@ pub fn bench(args: BenchArgs) -> anyhow::Result<bool> {
     let build = start.elapsed().as_secs_f64();
     chip.set_split(rows)?;
     println!(
-        "{} ({rows} x {cols}, {}-bit port): {m} x {} x {n} GEMM on the whole array (model set up in {build:.2} s)",
+        "{} ({rows} x {cols}{}, {}-bit port): {m} x {} x {n} GEMM on the whole array (model set up in {build:.2} s)",
         args.preset,
+        match config.dpe.interleave {
+            1 => String::new(),
+            l => format!(", {l} outputs per DPE"),
+        },
         chip.config().port_bits,
         args.k
     );

@@ -23,6 +23,9 @@ pub struct AccelConfig {
     pub b_depth: u32,
     /// Commands each part's queue holds.
     pub queue_depth: u32,
+    /// The DPE (`AccelConfig::with_dpe`); `config.json` gives it under `pipeline`.
+    #[serde(skip)]
+    pub dpe: DpeConfig,
 }
 
 /// A named configuration that `make rtl` writes to `rtl/<name>/`.
@@ -31,7 +34,7 @@ pub struct Preset {
     pub config: AccelConfig,
 }
 
-pub const PRESETS: [Preset; 2] = [
+pub const PRESETS: [Preset; 3] = [
     Preset {
         name: "dacapo",
         config: AccelConfig {
@@ -41,11 +44,35 @@ pub const PRESETS: [Preset; 2] = [
             a_depth: 512,
             b_depth: 256,
             queue_depth: 4,
+            dpe: DpeConfig::SINGLE,
         },
     },
     Preset {
         name: "small",
-        config: AccelConfig { rows: 4, cols: 4, port_bits: 512, a_depth: 256, b_depth: 256, queue_depth: 4 },
+        config: AccelConfig {
+            rows: 4,
+            cols: 4,
+            port_bits: 512,
+            a_depth: 256,
+            b_depth: 256,
+            queue_depth: 4,
+            dpe: DpeConfig::SINGLE,
+        },
+    },
+    // The accelerator for FPGA fabric: the interleaved DPE, whose adder loop closes at 100 MHz
+    // on the ECP5 where the presets' one-cycle addition does not; tiles are ten columns wide,
+    // so B takes five words per K step and gets the larger banks.
+    Preset {
+        name: "fpga",
+        config: AccelConfig {
+            rows: 3,
+            cols: 2,
+            port_bits: 256,
+            a_depth: 256,
+            b_depth: 1024,
+            queue_depth: 4,
+            dpe: DpeConfig::INTERLEAVED,
+        },
     },
 ];
 
@@ -56,6 +83,9 @@ pub fn preset(name: &str) -> Result<AccelConfig, ConfigError> {
         ConfigError::UnknownPreset { name: name.to_string(), known: names.join(", ") }
     })
 }
+
+/// The most columns a tile may have: the command's column field is 7 bits wide.
+pub const MAX_TILE_COLS: u32 = (1 << cmd::COLS.1) - 1;
 
 /// Bits of one scratchpad word: one MX9 block, one MX6 block, or two MX4 blocks.
 pub const WORD_BITS: u32 = 144;
@@ -249,7 +279,30 @@ impl AccelConfig {
                 max: AccelConfig::max_port_bits(rows, cols),
             });
         }
-        Ok(AccelConfig { rows, cols, port_bits, a_depth, b_depth, queue_depth })
+        Ok(AccelConfig { rows, cols, port_bits, a_depth, b_depth, queue_depth, dpe: DpeConfig::SINGLE })
+    }
+
+    /// The same accelerator with another DPE; its tiles are `interleave` times as wide, and
+    /// must still fit the command's 7-bit column field, and half of B's scratchpad must hold
+    /// the `interleave` words of a K step.
+    pub fn with_dpe(self, dpe: DpeConfig) -> Result<AccelConfig, ConfigError> {
+        let config = AccelConfig { dpe, ..self };
+        if self.b_depth / 2 < dpe.interleave {
+            return Err(ConfigError::BDepthTooSmall { b_depth: self.b_depth, interleave: dpe.interleave });
+        }
+        if config.tile_cols() > MAX_TILE_COLS {
+            return Err(ConfigError::TileTooWide {
+                interleave: dpe.interleave,
+                cols: self.cols,
+                max: MAX_TILE_COLS,
+            });
+        }
+        Ok(config)
+    }
+
+    /// Columns of an output tile: each DPE computes `interleave` of them.
+    pub fn tile_cols(self) -> u32 {
+        self.cols * self.dpe.interleave
     }
 
     /// The widest host port a shape takes: its widest scratchpad line (a word per lane),
@@ -261,7 +314,7 @@ impl AccelConfig {
 
     /// The accelerator's array shape.
     pub fn array(self) -> ArrayConfig {
-        ArrayConfig { rows: self.rows, cols: self.cols, dpe: DpeConfig::SINGLE }
+        ArrayConfig { rows: self.rows, cols: self.cols, dpe: self.dpe }
     }
 
     /// Beats of one load line: `lanes` words of the format, packed, rounded up to whole beats.
@@ -285,8 +338,8 @@ impl AccelConfig {
     fn max_store_beats(self) -> u32 {
         MxFormat::ALL
             .iter()
-            .map(|&f| self.store_beats(Some(f), self.cols))
-            .fold(self.store_beats(None, self.cols), u32::max)
+            .map(|&f| self.store_beats(Some(f), self.tile_cols()))
+            .fold(self.store_beats(None, self.tile_cols()), u32::max)
     }
 
     /// Bits of a row index within the array.
@@ -294,8 +347,16 @@ impl AccelConfig {
         bits_for(u64::from(self.rows - 1)).max(1)
     }
 
+    /// `accel_{R}x{C}`, with the DPE's parameters appended for any DPE but the presets'
+    /// (`accel_3x2_i5_335`).
     pub fn top_name(self) -> String {
-        format!("accel_{}x{}", self.rows, self.cols)
+        format!("accel_{}", self.shape_name())
+    }
+
+    /// `{R}x{C}` and the DPE's suffix, as in the array's module name.
+    fn shape_name(self) -> String {
+        let array = self.array().module_name();
+        array.strip_prefix("dpe_array_").unwrap_or(&array).to_string()
     }
 }
 
@@ -482,10 +543,16 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
     let line_bits = lanes * WORD_BITS;
     let store_line_bits = cfg.max_store_beats() * p;
     let beat_w = bits_for(u64::from(cfg.max_load_beats().max(cfg.max_store_beats())));
-    let groups = c_n.div_ceil(BLOCK);
+    // With L outputs per DPE a tile is L C columns wide, and B holds each K step's L blocks
+    // of a column in consecutive words.
+    let (l, tc, cb) = (cfg.dpe.interleave, cfg.tile_cols(), cfg.array().ctrl_bits());
+    let last_slot = format!("{}'d{}", cfg.dpe.slot_bits(), l - 1);
+    let bwb = bits_for(0xFFFF + 0x1_0000 * u64::from(l));
+    let sd = bits_for(u64::from((l + 1) * r_n)).max(8);
+    let groups = tc.div_ceil(BLOCK);
     let [mx9, mx6, mx4] = MxFormat::ALL;
     let mut md = Module::new(
-        format!("accel_part_{r_n}x{c_n}"),
+        format!("accel_part_{}", cfg.shape_name()),
         "One sub-accelerator's control: a command queue, a compute unit that streams slices from the\n\
          scratchpads into the array, a DMA unit that loads lines into the scratchpads and stores\n\
          result rows (f32 or MX) through the host port, the result buffers the part's array edge\n\
@@ -517,7 +584,7 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         .output("a_wdata_o", WORD_BITS * r_n)
         .output("a_re_o", 1)
         .output("a_raddr_o", aw)
-        .output("ctrl_o", 4)
+        .output("ctrl_o", cb)
         .output("format_o", 2)
         .output("slice_o", 4)
         .output("half_o", 1)
@@ -590,10 +657,15 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         format!(
             "(in_is_load_a && 17'(in_addr) + 17'(in_count) > 17'd{a}) ||\n\
              \x20   (in_is_load_b && 17'(in_addr) + 17'(in_count) > 17'd{b}) ||\n\
-             \x20   (in_is_compute && (17'(in_addr) + in_words > 17'd{a} || 17'(in_baddr) + in_words > 17'd{b})) ||\n\
+             \x20   (in_is_compute && (17'(in_addr) + in_words > 17'd{a} || {b_range})) ||\n\
              \x20   ((in_is_load || in_is_store) && in_host_end > 33'h1_0000_0000)",
             a = cfg.a_depth,
-            b = cfg.b_depth
+            b = cfg.b_depth,
+            b_range = if l == 1 {
+                format!("17'(in_baddr) + in_words > 17'd{}", cfg.b_depth)
+            } else {
+                format!("{bwb}'(in_baddr) + {bwb}'(in_words) * {bwb}'d{l} > {bwb}'d{}", cfg.b_depth)
+            },
         ),
     );
 
@@ -620,7 +692,7 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
             format!(
                 "(h_is_load && (h_rows == 7'd0 || h_rows > lane_limit || h_count == 16'd0)) ||\n\
                  \x20   ((h_is_compute || h_is_store) && (h_rows == 7'd0 || h_rows > part_rows || h_cols == 7'd0 ||\n\
-                 \x20                                 h_cols > 7'd{c_n})) ||\n\
+                 \x20                                 h_cols > 7'd{tc})) ||\n\
                  \x20   (h_is_compute && h_count == 16'd0)"
             ),
         )
@@ -654,7 +726,16 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
     )]);
 
     // ---- Unit state (declared before the hazards that read it) ----
-    md.blank().comment("Compute unit: an optional clear cycle, K blocks of slices, an optional drain cycle.");
+    if l == 1 {
+        md.blank()
+            .comment("Compute unit: an optional clear cycle, K blocks of slices, an optional drain cycle.");
+    } else {
+        md.blank().comment(
+            "Compute unit: optional clear cycles, one per slot; for each K block the L slots' blocks\n\
+             of slices in turn (the row's A block again, B's next word); optional drain cycles, one\n\
+             per slot.",
+        );
+    }
     md.logic("c_active_q", 1)
         .logic("c_clear_q", 1)
         .logic("c_stream_q", 1)
@@ -666,18 +747,32 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         .logic("c_s_q", 4)
         .logic("c_a_q", 16)
         .logic("c_b_q", 16)
-        .logic("c_words_q", 17)
-        .logic_doc("since_drain_q", 8, "cycles since this part's last drain cycle, saturating");
+        .logic("c_words_q", 17);
+    if l > 1 {
+        md.logic_doc("c_slot_q", cfg.dpe.slot_bits(), "the slot of the block, clear or drain cycle")
+            .logic_doc("c_b_step_q", bwb, "B's word of the K step from c_b_q: L per word of A")
+            .logic("c_b_words_q", bwb);
+    }
+    md.logic_doc("since_drain_q", sd, "cycles since this part's last drain began, saturating");
     md.wire("c_last_s", 4, by_format("c_fmt_q", 4, |f| f.cycles_per_block() - 1))
         .wire("c_emit_clear", 1, "c_active_q && c_clear_q")
         .wire("c_emit_slice", 1, "c_active_q && !c_clear_q && c_stream_q")
         .wire("c_at_drain", 1, "c_active_q && !c_clear_q && !c_stream_q")
-        .wire("spacing_ok", 1, "since_drain_q >= {1'b0, part_rows} << 1")
-        .wire("c_emit_drain", 1, "c_at_drain && spacing_ok")
-        .wire("c_block_end", 1, "c_emit_slice && c_s_q == c_last_s")
-        .wire("c_final_slice", 1, "c_block_end && c_k_q == c_kb_q - 16'd1")
-        .wire("c_last", 1, "(c_final_slice && !c_drain_q) || c_emit_drain")
-        .wire("c_word", 16, format!("(c_fmt_q == 2'd{}) ? c_k_q >> 1 : c_k_q", mx4.code));
+        .wire("c_block_end", 1, "c_emit_slice && c_s_q == c_last_s");
+    if l == 1 {
+        md.wire("spacing_ok", 1, "since_drain_q >= {1'b0, part_rows} << 1")
+            .wire("c_emit_drain", 1, "c_at_drain && spacing_ok")
+            .wire("c_final_slice", 1, "c_block_end && c_k_q == c_kb_q - 16'd1")
+            .wire("c_last", 1, "(c_final_slice && !c_drain_q) || c_emit_drain");
+    } else {
+        md.wire("c_slot_wraps", 1, format!("c_slot_q == {last_slot}"))
+            .wire("spacing_ok", 1, format!("since_drain_q >= {sd}'(part_rows) * {sd}'d{}", l + 1))
+            .wire("c_emit_drain", 1, "c_at_drain && (c_slot_q != '0 || spacing_ok)")
+            .wire("c_step_end", 1, "c_block_end && c_slot_wraps")
+            .wire("c_final_slice", 1, "c_step_end && c_k_q == c_kb_q - 16'd1")
+            .wire("c_last", 1, "(c_final_slice && !c_drain_q) || (c_emit_drain && c_slot_wraps)");
+    }
+    md.wire("c_word", 16, format!("(c_fmt_q == 2'd{}) ? c_k_q >> 1 : c_k_q", mx4.code));
 
     md.blank().comment(
         "DMA unit: a load requests lines x beats reads, collects each line's beats, writes the line\n\
@@ -738,9 +833,16 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
          read words a running load writes, and a result buffer is drained into and stored from\n\
          one at a time.",
     );
-    let overlap = |lo1: &str, n1: &str, lo2: &str, n2: &str| {
-        format!("(17'({lo1}) < 17'({lo2}) + 17'({n2}) && 17'({lo2}) < 17'({lo1}) + 17'({n1}))")
+    let overlap_in = |w: u32, lo1: &str, n1: &str, lo2: &str, n2: &str| {
+        format!("({w}'({lo1}) < {w}'({lo2}) + {w}'({n2}) && {w}'({lo2}) < {w}'({lo1}) + {w}'({n1}))")
     };
+    let overlap = |lo1: &str, n1: &str, lo2: &str, n2: &str| overlap_in(17, lo1, n1, lo2, n2);
+    // B's words of a compute: L per word of A.
+    let (b_overlap_w, h_b_words, c_b_words) =
+        if l == 1 { (17, "h_words", "c_words_q") } else { (bwb, "h_b_words", "c_b_words_q") };
+    if l > 1 {
+        md.wire(h_b_words, bwb, format!("{bwb}'(h_words) * {bwb}'d{l}"));
+    }
     md.wire("c_reading", 1, "c_active_q && !c_last")
         .wire(
             "load_hazard",
@@ -748,7 +850,7 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
             format!(
                 "c_reading && (h_is_load_a ? {} : {})",
                 overlap("h_addr", "h_count", "c_a_q", "c_words_q"),
-                overlap("h_addr", "h_count", "c_b_q", "c_words_q")
+                overlap_in(b_overlap_w, "h_addr", "h_count", "c_b_q", c_b_words)
             ),
         )
         .wire(
@@ -757,7 +859,7 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
             format!(
                 "d_active_q && ((d_kind_q == 2'd0 && {}) || (d_kind_q == 2'd1 && {}))",
                 overlap("h_addr", "h_words", "d_spad_q", "d_lines_q"),
-                overlap("h_baddr", "h_words", "d_spad_q", "d_lines_q")
+                overlap_in(b_overlap_w, "h_baddr", h_b_words, "d_spad_q", "d_lines_q")
             ),
         )
         .wire("buf_draining", 1, "pending_q[h_buf] || (c_active_q && c_drain_q && c_tag_q == h_buf)")
@@ -813,22 +915,41 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
     // ---- Compute unit ----
     md.blank()
         .comment("Compute unit sequencing; a dispatch in its last cycle starts the next command seamlessly.");
-    md.always_ff(
-        vec![
-            set("c_active_q", "1'b0"),
-            set("c_clear_q", "1'b0"),
-            set("c_stream_q", "1'b0"),
-            set("c_drain_q", "1'b0"),
-            set("c_tag_q", "1'b0"),
-            set("c_fmt_q", "'0"),
-            set("c_kb_q", "'0"),
-            set("c_k_q", "'0"),
-            set("c_s_q", "'0"),
-            set("c_a_q", "'0"),
-            set("c_b_q", "'0"),
-            set("c_words_q", "'0"),
-            set("since_drain_q", "8'hFF"),
-        ],
+    let saturated = format!("{sd}'h{:X}", (1u64 << sd) - 1);
+    let mut resets = vec![
+        set("c_active_q", "1'b0"),
+        set("c_clear_q", "1'b0"),
+        set("c_stream_q", "1'b0"),
+        set("c_drain_q", "1'b0"),
+        set("c_tag_q", "1'b0"),
+        set("c_fmt_q", "'0"),
+        set("c_kb_q", "'0"),
+        set("c_k_q", "'0"),
+        set("c_s_q", "'0"),
+        set("c_a_q", "'0"),
+        set("c_b_q", "'0"),
+        set("c_words_q", "'0"),
+        set("since_drain_q", saturated.as_str()),
+    ];
+    let mut starts = vec![
+        set("c_active_q", "1'b1"),
+        set("c_clear_q", "h_flag"),
+        set("c_stream_q", "1'b1"),
+        set("c_drain_q", "h_drain"),
+        set("c_tag_q", "h_buf"),
+        set("c_fmt_q", "h_fmt"),
+        set("c_kb_q", "h_count"),
+        set("c_k_q", "16'd0"),
+        set("c_s_q", "4'd0"),
+        set("c_a_q", "h_addr"),
+        set("c_b_q", "h_baddr"),
+        set("c_words_q", "h_words"),
+    ];
+    let since_drain = format!(
+        "{drain_begins} ? {sd}'d1 : (since_drain_q == {saturated}) ? since_drain_q : since_drain_q + {sd}'d1",
+        drain_begins = if l == 1 { "c_emit_drain" } else { "c_emit_drain && c_slot_q == '0" }
+    );
+    let steps = if l == 1 {
         vec![
             if_("c_emit_clear", vec![set("c_clear_q", "1'b0")]),
             if_(
@@ -841,35 +962,54 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
             ),
             if_("c_final_slice", vec![set("c_stream_q", "1'b0")]),
             if_("c_emit_drain", vec![set("c_drain_q", "1'b0")]),
-            if_("c_last", vec![set("c_active_q", "1'b0")]),
-            set(
-                "since_drain_q",
-                "c_emit_drain ? 8'd1 : (since_drain_q == 8'hFF) ? since_drain_q : since_drain_q + 8'd1",
+        ]
+    } else {
+        for (reg, start) in [("c_slot_q", "'0"), ("c_b_step_q", "'0"), ("c_b_words_q", h_b_words)] {
+            resets.push(set(reg, "'0"));
+            starts.push(set(reg, start));
+        }
+        // A K step moves B on by L words once it has used A's word: every step, or every
+        // second one in MX4 (two blocks a word).
+        let word_done = format!("c_fmt_q != 2'd{} || c_k_q[0]", mx4.code);
+        vec![
+            if_(
+                "c_emit_clear || c_block_end || c_emit_drain",
+                vec![set("c_slot_q", format!("c_slot_wraps ? '0 : c_slot_q + {}'d1", cfg.dpe.slot_bits()))],
+            ),
+            if_("c_emit_clear && c_slot_wraps", vec![set("c_clear_q", "1'b0")]),
+            if_(
+                "c_emit_slice",
+                vec![if_else("c_block_end", vec![set("c_s_q", "4'd0")], vec![set("c_s_q", "c_s_q + 4'd1")])],
             ),
             if_(
-                "start_compute",
+                "c_step_end",
                 vec![
-                    set("c_active_q", "1'b1"),
-                    set("c_clear_q", "h_flag"),
-                    set("c_stream_q", "1'b1"),
-                    set("c_drain_q", "h_drain"),
-                    set("c_tag_q", "h_buf"),
-                    set("c_fmt_q", "h_fmt"),
-                    set("c_kb_q", "h_count"),
-                    set("c_k_q", "16'd0"),
-                    set("c_s_q", "4'd0"),
-                    set("c_a_q", "h_addr"),
-                    set("c_b_q", "h_baddr"),
-                    set("c_words_q", "h_words"),
+                    set("c_k_q", "c_k_q + 16'd1"),
+                    if_(word_done, vec![set("c_b_step_q", format!("c_b_step_q + {bwb}'d{l}"))]),
                 ],
             ),
-        ],
-    );
-    md.blank().comment("Scratchpad reads: a block's word is read at its first slice and held for the rest.");
+            if_("c_final_slice", vec![set("c_stream_q", "1'b0")]),
+            if_("c_emit_drain && c_slot_wraps", vec![set("c_drain_q", "1'b0")]),
+        ]
+    };
+    let mut body = steps;
+    body.push(if_("c_last", vec![set("c_active_q", "1'b0")]));
+    body.push(set("since_drain_q", since_drain));
+    body.push(if_("start_compute", starts));
+    md.always_ff(resets, body);
+    if l == 1 {
+        md.blank()
+            .comment("Scratchpad reads: a block's word is read at its first slice and held for the rest.");
+    } else {
+        md.blank().comment(
+            "Scratchpad reads: a block's words are read at its first slice and held for the rest; A's\n\
+             word again for every slot, B's word L k + s for slot s.",
+        );
+    }
     md.wire("c_read", 1, "c_emit_slice && c_s_q == 4'd0");
     md.assign("a_re_o", "c_read").assign("a_raddr_o", format!("{aw}'(c_a_q + c_word)"));
     md.blank().comment("Stage 1: the array control, aligned with the words read (one cycle later).");
-    md.logic("st_ctrl_q", 4).logic("st_fmt_q", 2).logic("st_slice_q", 4).logic("st_half_q", 1);
+    md.logic("st_ctrl_q", cb).logic("st_fmt_q", 2).logic("st_slice_q", 4).logic("st_half_q", 1);
     md.always_ff(
         vec![
             set("st_ctrl_q", "'0"),
@@ -878,7 +1018,13 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
             set("st_half_q", "1'b0"),
         ],
         vec![
-            set("st_ctrl_q", "{c_tag_q, c_emit_drain, c_emit_clear || c_emit_drain, c_emit_slice}"),
+            set(
+                "st_ctrl_q",
+                format!(
+                    "{{{}c_tag_q, c_emit_drain, c_emit_clear || c_emit_drain, c_emit_slice}}",
+                    if l == 1 { "" } else { "c_slot_q, " }
+                ),
+            ),
             set("st_fmt_q", "c_fmt_q"),
             set("st_slice_q", "c_s_q"),
             set("st_half_q", format!("c_fmt_q == 2'd{} && c_k_q[0]", mx4.code)),
@@ -998,6 +1144,11 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
     });
 
     md.blank().comment("B banks, one per column, and their edge words.");
+    let b_raddr = if l == 1 {
+        format!("{bw}'(c_b_q + c_word)")
+    } else {
+        format!("{bw}'({bwb}'(c_b_q) + c_b_step_q + {bwb}'(c_slot_q))")
+    };
     md.generate("c", c_n, "g_b", |g| {
         g.logic("word", WORD_BITS);
         g.instance(
@@ -1009,7 +1160,7 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
                 ("waddr_i", format!("{bw}'(wr_addr_q)")),
                 ("wdata_i", format!("lane_words[{WORD_BITS}*c +: {WORD_BITS}]")),
                 ("re_i", "c_read".into()),
-                ("raddr_i", format!("{bw}'(c_b_q + c_word)")),
+                ("raddr_i", b_raddr.clone()),
                 ("rdata_o", "word".into()),
             ],
         );
@@ -1024,39 +1175,93 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
     });
 
     // ---- Result buffers ----
-    md.blank().comment(
-        "Result buffers: per column a RAM of two buffers of rows; the drain delivers each column's\n\
-         rows in order with the buffer tag. The last value of a drain (last row, last column) ends it.",
-    );
-    md.logic_doc("row_cnt_q", 7 * c_n, "next row of column c in bits [7c +: 7]")
-        .logic_doc("results", 32 * c_n, "the result buffers' read word, column c in bits [32c +: 32]")
+    if l == 1 {
+        md.blank().comment(
+            "Result buffers: per column a RAM of two buffers of rows; the drain delivers each column's\n\
+             rows in order with the buffer tag. The last value of a drain (last row, last column) ends it.",
+        );
+    } else {
+        md.blank().comment(
+            "Result buffers: per tile column a RAM of two buffers of rows; edge column c delivers, for\n\
+             each row in order, its L slots in turn with the buffer tag, slot s into tile column\n\
+             s C + c. The last value of a drain (last row, last slot, last column) ends it.",
+        );
+    }
+    md.logic_doc("row_cnt_q", 7 * c_n, "next row of edge column c in bits [7c +: 7]")
+        .logic_doc("results", 32 * tc, "the result buffers' read word, column c in bits [32c +: 32]")
         .wire("st_row", rb, format!("{rb}'(st_read_q)"));
-    md.generate("c", c_n, "g_r", |g| {
-        g.wire("row", 7, "row_cnt_q[7*c +: 7]");
+    let slot_bits = cfg.dpe.slot_bits();
+    if l > 1 {
+        md.logic_doc(
+            "slot_cnt_q",
+            slot_bits * c_n,
+            format!("next slot of edge column c in bits [{slot_bits}c +: {slot_bits}]"),
+        );
+    }
+    let bank = |g: &mut Module, column: &str, we: String| {
         g.instance(
             r_bank,
             "u_bank",
             &[
                 ("clk_i", "clk_i".into()),
-                ("we_i", "drain_valid_i[c]".into()),
-                ("waddr_i", format!("{{drain_tag_i[c], row[{}:0]}}", rb - 1)),
-                ("wdata_i", "drain_data_i[32*c +: 32]".into()),
+                ("we_i", we),
+                ("waddr_i", format!("{{drain_tag_i[{column}], row[{}:0]}}", rb - 1)),
+                ("wdata_i", format!("drain_data_i[32*{column} +: 32]")),
                 ("re_i", "st_read".into()),
                 ("raddr_i", "{d_buf_q, st_row}".into()),
                 ("rdata_o", "results[32*c +: 32]".into()),
             ],
         );
-        g.always_ff(
-            vec![set("row_cnt_q[7*c +: 7]", "'0")],
-            vec![if_(
-                "drain_valid_i[c]",
-                vec![set("row_cnt_q[7*c +: 7]", "(row == part_rows - 7'd1) ? 7'd0 : row + 7'd1")],
-            )],
-        );
-    });
+    };
+    let next_row = "(row == part_rows - 7'd1) ? 7'd0 : row + 7'd1";
+    if l == 1 {
+        md.generate("c", c_n, "g_r", |g| {
+            g.wire("row", 7, "row_cnt_q[7*c +: 7]");
+            bank(g, "c", "drain_valid_i[c]".into());
+            g.always_ff(
+                vec![set("row_cnt_q[7*c +: 7]", "'0")],
+                vec![if_("drain_valid_i[c]", vec![set("row_cnt_q[7*c +: 7]", next_row)])],
+            );
+        });
+    } else {
+        md.generate("c", tc, "g_r", |g| {
+            g.localparam("EDGE", format!("c % {c_n}")).localparam("SLOT", format!("c / {c_n}"));
+            g.wire("row", rb, format!("{rb}'(row_cnt_q[7*EDGE +: 7])"));
+            let slot = format!("slot_cnt_q[{slot_bits}*EDGE +: {slot_bits}]");
+            bank(g, "EDGE", format!("drain_valid_i[EDGE] && {slot} == {slot_bits}'(SLOT)"));
+        });
+        md.generate("c", c_n, "g_drain", |g| {
+            g.wire("row", 7, "row_cnt_q[7*c +: 7]");
+            g.wire("slot", slot_bits, format!("slot_cnt_q[{slot_bits}*c +: {slot_bits}]"));
+            g.always_ff(
+                vec![
+                    set("row_cnt_q[7*c +: 7]", "'0"),
+                    set(format!("slot_cnt_q[{slot_bits}*c +: {slot_bits}]"), "'0"),
+                ],
+                vec![if_(
+                    "drain_valid_i[c]",
+                    vec![
+                        set(
+                            format!("slot_cnt_q[{slot_bits}*c +: {slot_bits}]"),
+                            format!("(slot == {last_slot}) ? '0 : slot + {slot_bits}'d1"),
+                        ),
+                        if_(format!("slot == {last_slot}"), vec![set("row_cnt_q[7*c +: 7]", next_row)]),
+                    ],
+                )],
+            );
+        });
+    }
+    let last = c_n - 1;
     md.assign(
         "drain_last",
-        format!("drain_valid_i[{0}] && row_cnt_q[7*{0} +: 7] == part_rows - 7'd1", c_n - 1),
+        if l == 1 {
+            format!("drain_valid_i[{last}] && row_cnt_q[7*{last} +: 7] == part_rows - 7'd1")
+        } else {
+            format!(
+                "drain_valid_i[{last}] && row_cnt_q[7*{last} +: 7] == part_rows - 7'd1 &&\n\
+                 \x20   slot_cnt_q[{slot_bits}*{last} +: {slot_bits}] == {last_slot}"
+            )
+        },
     );
     md.always_ff(
         vec![set("pending_q", "'0")],
@@ -1082,7 +1287,7 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         .logic("st_masked_q", 32 * 16 * groups)
         .logic("st_scan_q", SCAN_BITS * groups)
         .logic("st_line_q", store_line_bits);
-    md.logic("st_row_q", 32 * c_n);
+    md.logic("st_row_q", 32 * tc);
     md.always_ff(vec![set("st_row_q", "'0")], vec![if_("st_row_take", vec![set("st_row_q", "results")])]);
     md.wire("padded", 32 * 16 * groups, format!("{}'(st_row_q)", 32 * 16 * groups));
     md.generate("c", 16 * groups, "g_mask", |g| {
@@ -1130,7 +1335,7 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
     ));
     md.always_comb(vec![
         set("blocks", "'0"),
-        set("store_line", format!("{store_line_bits}'(st_masked_q[{}:0])", 32 * c_n - 1)),
+        set("store_line", format!("{store_line_bits}'(st_masked_q[{}:0])", 32 * tc - 1)),
         if_(format!("st_line_take && {is_mx}"), pack_row),
     ]);
     md.always_ff(
@@ -1189,6 +1394,7 @@ fn top(cfg: AccelConfig, part: &Module, a_bank: &Module, array: &Module) -> Modu
     let select = slice_select_function();
     let (r_n, c_n, p) = (cfg.rows, cfg.cols, cfg.port_bits);
     let sb = cfg.array().split_bits();
+    let cb = cfg.array().ctrl_bits();
     let aw = cfg.a_depth.trailing_zeros();
     let nc = 32 * COUNTERS.len() as u32;
     let mut md = Module::new(
@@ -1199,7 +1405,16 @@ fn top(cfg: AccelConfig, part: &Module, a_bank: &Module, array: &Module) -> Modu
              commands), scratchpads and result buffers; one {p}-bit host memory port shared by both\n\
              (the top part wins a cycle both want; the memory takes a request in a cycle it holds\n\
              mem_ready_i high; read data arrives the cycle after the request).\n\
-             status_o and counters_o hold part 0 (top) in the low half. See docs/timing.md."
+             status_o and counters_o hold part 0 (top) in the low half. See docs/timing.md.{}",
+            if cfg.dpe.interleave == 1 {
+                String::new()
+            } else {
+                format!(
+                    "\nEach DPE computes {} outputs of its row (C-slow), so a tile is {} columns wide.",
+                    cfg.dpe.interleave,
+                    cfg.tile_cols()
+                )
+            }
         ),
     );
     md.clock_and_reset()
@@ -1224,7 +1439,11 @@ fn top(cfg: AccelConfig, part: &Module, a_bank: &Module, array: &Module) -> Modu
         .logic("a_waddr", 2 * aw)
         .logic("a_wdata", 2 * WORD_BITS * r_n);
     md.logic("a_re", 2).logic("a_raddr", 2 * aw);
-    md.logic("ctrl", 8).logic("fmt", 4).logic("slice", 8).logic("half", 2).logic("b", 2 * SLICE_BITS * c_n);
+    md.logic("ctrl", 2 * cb)
+        .logic("fmt", 4)
+        .logic("slice", 8)
+        .logic("half", 2)
+        .logic("b", 2 * SLICE_BITS * c_n);
     md.logic("drain_valid", 2 * c_n).logic("drain_tag", 2 * c_n).logic("drain_data", 64 * c_n);
     md.logic("a_edge", SLICE_BITS * r_n);
     md.wire("gnt", 2, "{req[1] && !req[0], req[0]} & {2{mem_ready_i}}");
@@ -1262,7 +1481,7 @@ fn top(cfg: AccelConfig, part: &Module, a_bank: &Module, array: &Module) -> Modu
                 ("a_wdata_o", format!("a_wdata{}", s(WORD_BITS * r_n))),
                 ("a_re_o", format!("a_re[{i}]")),
                 ("a_raddr_o", format!("a_raddr{}", s(aw))),
-                ("ctrl_o", format!("ctrl{}", s(4))),
+                ("ctrl_o", format!("ctrl{}", s(cb))),
                 ("format_o", format!("fmt{}", s(2))),
                 ("slice_o", format!("slice{}", s(4))),
                 ("half_o", format!("half[{i}]")),
@@ -1347,7 +1566,7 @@ fn top(cfg: AccelConfig, part: &Module, a_bank: &Module, array: &Module) -> Modu
         edge_word(
             g,
             &select,
-            "ctrl[4*own]",
+            &format!("ctrl[{cb}*own]"),
             "word",
             ["fmt[2*own +: 2]", "slice[4*own +: 4]", "half[own]"],
             &format!("a_edge[{SLICE_BITS}*r +: {SLICE_BITS}]"),
@@ -1363,9 +1582,9 @@ fn top(cfg: AccelConfig, part: &Module, a_bank: &Module, array: &Module) -> Modu
             ("rst_ni", "rst_ni".into()),
             ("split_i", "split_q".into()),
             ("top_format_i", "fmt[1:0]".into()),
-            ("top_ctrl_i", "ctrl[3:0]".into()),
+            ("top_ctrl_i", format!("ctrl[{}:0]", cb - 1)),
             ("bot_format_i", "fmt[3:2]".into()),
-            ("bot_ctrl_i", "ctrl[7:4]".into()),
+            ("bot_ctrl_i", format!("ctrl[{}:{cb}]", 2 * cb - 1)),
             ("a_i", "a_edge".into()),
             ("top_b_i", format!("b[{}:0]", SLICE_BITS * c_n - 1)),
             ("bot_b_i", format!("b[{0} +: {0}]", SLICE_BITS * c_n)),
@@ -1408,7 +1627,7 @@ mod tests {
     fn configs_are_checked() {
         assert_eq!(preset("small").map(|c| c.rows), Ok(4));
         let message = |e: Result<AccelConfig, ConfigError>| e.unwrap_err().to_string();
-        assert_eq!(message(preset("big")), "unknown preset 'big'; the presets are dacapo, small");
+        assert_eq!(message(preset("big")), "unknown preset 'big'; the presets are dacapo, small, fpga");
         assert_eq!(
             message(AccelConfig::new(4, 4, 100, 256, 256, 4)),
             "port_bits must be a power of two in 64..=4096, got 100"
@@ -1425,13 +1644,23 @@ mod tests {
             AccelConfig::new(4, 4, 512, 256, 8, 4),
             Err(ConfigError::NotPowerOfTwo { name: "b_depth", lo: 16, hi: 32768, got: 8 })
         );
+        assert_eq!(
+            message(AccelConfig::new(32, 32, 512, 256, 256, 4).unwrap().with_dpe(DpeConfig::INTERLEAVED)),
+            "a tile is interleave x cols = 5 x 32 columns, more than the 127 a command's column field \
+             holds; use fewer columns or a smaller interleave"
+        );
         for p in PRESETS {
             let c = p.config;
             assert_eq!(
-                AccelConfig::new(c.rows, c.cols, c.port_bits, c.a_depth, c.b_depth, c.queue_depth),
+                AccelConfig::new(c.rows, c.cols, c.port_bits, c.a_depth, c.b_depth, c.queue_depth)
+                    .and_then(|n| n.with_dpe(c.dpe)),
                 Ok(c)
             );
         }
+        assert_eq!(
+            (preset("fpga").unwrap().tile_cols(), preset("fpga").unwrap().top_name()),
+            (10, "accel_3x2_i5_335".into())
+        );
     }
 
     #[test]

@@ -22,6 +22,16 @@ pub enum ConfigError {
          and a slot's next block needs its sum out of the adder), got {got}"
     )]
     Interleave { add_stages: u32, got: u32 },
+    #[error(
+        "a tile is interleave x cols = {interleave} x {cols} columns, more than the {max} a command's \
+         column field holds; use fewer columns or a smaller interleave"
+    )]
+    TileTooWide { interleave: u32, cols: u32, max: u32 },
+    #[error(
+        "b_depth {b_depth} is too small for interleave {interleave}: half of it must hold a K step's \
+         {interleave} words; use b_depth {} or more", 2 * interleave.next_power_of_two()
+    )]
+    BDepthTooSmall { b_depth: u32, interleave: u32 },
     /// A `config.json` that is not one JSON object.
     #[error("config.json {0}")]
     FileFormat(String),

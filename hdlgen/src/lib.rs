@@ -124,32 +124,50 @@ impl ConfigFile {
         serde_json::to_string_pretty(self).expect("the config serializes") + "\n"
     }
 
-    /// The configuration a `config.json` describes. Its parameters (`AccelConfig`'s fields)
-    /// are checked as `AccelConfig::new` checks them; every other field it holds must be what
+    /// The configuration a `config.json` describes. Its parameters (`AccelConfig`'s fields, the
+    /// DPE's under `pipeline.dpe`, the presets' DPE when that is absent) are checked as `AccelConfig::new` checks them; every other field it holds must be what
     /// the generator derives from them, so a hand-edited derived field is not silently
     /// ignored. Errors name the field.
     pub fn read(text: &str) -> Result<AccelConfig, ConfigError> {
         let json: serde_json::Value =
             serde_json::from_str(text).map_err(|e| ConfigError::FileFormat(format!("is not JSON: {e}")))?;
-        let serde_json::Value::Object(fields) = json else {
+        let serde_json::Value::Object(fields) = &json else {
             return Err(ConfigError::FileFormat("must be one JSON object".into()));
         };
-        let param = |name: &str| -> Result<u32, ConfigError> {
-            let value = fields.get(name).ok_or_else(|| ConfigError::MissingField(name.into()))?;
+        // A whole-number field, by its path of names from the top.
+        let param = |path: &[&str]| -> Result<u32, ConfigError> {
+            let name = path.join(".");
+            let value = path
+                .iter()
+                .try_fold(&json, |v, key| v.get(key))
+                .ok_or_else(|| ConfigError::MissingField(name.clone()))?;
             value
                 .as_u64()
                 .and_then(|v| u32::try_from(v).ok())
-                .ok_or_else(|| ConfigError::NotWholeNumber { name: name.into(), value: value.to_string() })
+                .ok_or_else(|| ConfigError::NotWholeNumber { name, value: value.to_string() })
         };
+        let dpe = |name: &'static str| param(&["pipeline", "dpe", name]);
         let config = AccelConfig::new(
-            param("rows")?,
-            param("cols")?,
-            param("port_bits")?,
-            param("a_depth")?,
-            param("b_depth")?,
-            param("queue_depth")?,
+            param(&["rows"])?,
+            param(&["cols"])?,
+            param(&["port_bits"])?,
+            param(&["a_depth"])?,
+            param(&["b_depth"])?,
+            param(&["queue_depth"])?,
         )
-        .map_err(|e| ConfigError::InvalidParameter(Box::new(e)))?;
+        .and_then(|c| match json.get("pipeline").and_then(|p| p.get("dpe")) {
+            None => Ok(c),
+            Some(_) => c.with_dpe(dpe::DpeConfig::new(
+                dpe("interleave")?,
+                dpe("slice_stages")?,
+                dpe("scale_stages")?,
+                dpe("add_stages")?,
+            )?),
+        })
+        .map_err(|e| match e {
+            ConfigError::MissingField(_) | ConfigError::NotWholeNumber { .. } => e,
+            e => ConfigError::InvalidParameter(Box::new(e)),
+        })?;
         let preset = match fields.get("preset") {
             None | Some(serde_json::Value::Null) => None,
             Some(name) => Some(
@@ -165,7 +183,7 @@ impl ConfigFile {
         else {
             unreachable!("a ConfigFile serializes to an object")
         };
-        for (name, value) in &fields {
+        for (name, value) in fields {
             match derived.get(name) {
                 None => return Err(ConfigError::UnknownField(name.clone())),
                 Some(want) if want != value && name != "generator" => {

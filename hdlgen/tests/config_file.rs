@@ -68,3 +68,53 @@ fn the_generator_version_may_differ() {
     json["generator"] = "dacapo hdlgen 0.0.1".into();
     assert_eq!(read(&json), Ok(small.config));
 }
+
+/// The DPE is read from `pipeline.dpe`: a custom one round-trips, and each of its invalid
+/// fields, and a DPE the accelerator cannot take, is named.
+#[test]
+fn the_dpe_reads_back_from_the_pipeline() {
+    use hdlgen::dpe::DpeConfig;
+    let custom = AccelConfig::new(4, 4, 512, 256, 512, 4)
+        .unwrap()
+        .with_dpe(DpeConfig::new(6, 2, 2, 4).unwrap())
+        .unwrap();
+    assert_eq!(ConfigFile::read(&ConfigFile::new(custom, None).to_json()), Ok(custom));
+    let base = written(custom, None);
+    let with_dpe = |field: &str, value: serde_json::Value| {
+        let mut json = base.clone();
+        json["pipeline"]["dpe"][field] = value;
+        json
+    };
+    let cases: Vec<(serde_json::Value, &str)> = vec![
+        (with_dpe("interleave", 3.into()), "interleave must be in 4..=16 with 4 add stages"),
+        (with_dpe("add_stages", 9.into()), "add_stages must be 1 to 5, got 9"),
+        (with_dpe("slice_stages", "two".into()), "'pipeline.dpe.slice_stages' must be a whole number"),
+    ];
+    for (json, want) in cases {
+        let error = read(&json).unwrap_err().to_string();
+        assert!(error.contains(want), "{error:?} should say {want:?}");
+    }
+    let wide =
+        AccelConfig::new(4, 16, 512, 256, 512, 4).unwrap().with_dpe(DpeConfig::new(6, 2, 2, 4).unwrap());
+    let mut wide = written(wide.unwrap(), None);
+    wide["pipeline"]["dpe"]["interleave"] = 16.into();
+    assert!(read(&wide).unwrap_err().to_string().contains("a tile is interleave x cols = 16 x 16 columns"));
+    // Without a DPE it is the presets' (the other derived fields dropped too); a DPE named
+    // in part is an error.
+    let mut params = serde_json::Map::new();
+    for name in ["rows", "cols", "port_bits", "a_depth", "b_depth", "queue_depth"] {
+        params.insert(name.into(), base[name].clone());
+    }
+    assert_eq!(
+        read(&serde_json::Value::Object(params)),
+        Ok(AccelConfig { dpe: DpeConfig::SINGLE, ..custom })
+    );
+    let mut partial = base.clone();
+    partial["pipeline"]["dpe"].as_object_mut().unwrap().remove("interleave");
+    assert_eq!(read(&partial), Err(ConfigError::MissingField("pipeline.dpe.interleave".into())));
+    let small_b = AccelConfig::new(4, 4, 512, 256, 16, 4).unwrap();
+    assert_eq!(
+        small_b.with_dpe(DpeConfig::new(9, 1, 1, 1).unwrap()).unwrap_err().to_string(),
+        "b_depth 16 is too small for interleave 9: half of it must hold a K step's 9 words; use b_depth 32 or more"
+    );
+}

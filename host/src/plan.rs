@@ -7,8 +7,8 @@ use hdlgen::accel::{blocks_per_word, word_bits, AccelConfig};
 use mx::{Axis, Block, Format, MxMatrix};
 use sim::{hw_format, Command};
 
-/// A GEMM on one part: output tiles of part rows x array columns in row-major order; K in
-/// chunks that fit half of a scratchpad, so the next chunk loads into the other half while
+/// A GEMM on one part: output tiles of part rows x tile columns (the array's columns times the
+/// outputs per DPE, L) in row-major order; K in chunks that fit half of a scratchpad, so the next chunk loads into the other half while
 /// this one computes; an operand chunk still resident is not loaded again (A while the tile
 /// row stays, B when there is one tile column) and a new tile row's A loads one step early;
 /// drains alternate between the two result buffers; each tile is stored (f32) while the next
@@ -23,6 +23,7 @@ pub struct GemmPlan {
     n: usize,
     k: usize,
     rows: usize,
+    /// Columns of a tile: L C.
     cols: usize,
     /// Host beat of each output tile's first result row, and beats per row.
     c_tiles: Vec<(u32, u32)>,
@@ -67,14 +68,17 @@ impl GemmShape {
     }
 }
 
-/// Operand lines in host memory: `lines` lines of `lanes` lanes from `first_block` on, for
-/// lanes `first_lane..` of the matrix.
+/// Operand lines in host memory: `lines` lines of `lanes` lanes from `first_block` on. A's
+/// line k holds rows `first_lane..` of the matrix; B's line k L + s holds the columns of slot
+/// s, `first_lane + s C ..` (L = `slots`, C = `stride`), zero blocks past the matrix.
 #[derive(Clone, Copy, Debug)]
 struct Region {
     host: u32,
     is_a: bool,
     first_lane: usize,
     lanes: usize,
+    slots: usize,
+    stride: usize,
     first_block: usize,
     lines: usize,
 }
@@ -107,10 +111,13 @@ impl GemmPlan {
         let kb = k.div_ceil(mx::BLOCK);
         ensure!(m > 0 && n > 0 && kb > 0, "empty GEMM ({m} x {k} x {n})");
         let hw = hw_format(format);
-        let (rows, cols) = (part_rows as usize, config.cols as usize);
+        let (rows, cols) = (part_rows as usize, config.tile_cols() as usize);
+        let (edge_cols, slots) = (config.cols as usize, config.dpe.interleave as usize);
         let per_word = blocks_per_word(hw) as usize;
-        let half_words = (config.a_depth.min(config.b_depth) / 2) as usize;
-        let chunk_words = chunk_words.map_or(half_words, |w| (w as usize).clamp(1, half_words));
+        // Each operand's scratchpad in two halves; B takes L words per word of A.
+        let halves = [(config.a_depth / 2) as usize, (config.b_depth / 2) as usize];
+        let most_words = halves[0].min(halves[1] / slots);
+        let chunk_words = chunk_words.map_or(most_words, |w| (w as usize).clamp(1, most_words));
         let chunk = chunk_words * per_word;
         let (tiles_m, tiles_n, chunks) = (m.div_ceil(rows), n.div_ceil(cols), kb.div_ceil(chunk));
         let blocks = |q: usize| kb.min((q + 1) * chunk) - q * chunk;
@@ -124,20 +131,23 @@ impl GemmPlan {
         let mut at: [Vec<Vec<u32>>; 2] = [Vec::new(), Vec::new()];
         for (o, tiles) in [tiles_m, tiles_n].into_iter().enumerate() {
             for t in 0..tiles {
-                let lanes = if o == 0 { tile_rows(t) } else { tile_cols(t) };
-                let span = if o == 0 { rows } else { cols };
+                let (lanes, span, slots) =
+                    if o == 0 { (tile_rows(t), rows, 1) } else { (tile_cols(t).min(edge_cols), cols, slots) };
                 let mut chunk_at = Vec::new();
                 for q in 0..chunks {
                     chunk_at.push(host);
+                    let lines = words(q) * slots;
                     regions.push(Region {
                         host,
                         is_a: o == 0,
                         first_lane: t * span,
                         lanes,
+                        slots,
+                        stride: edge_cols,
                         first_block: q * chunk,
-                        lines: words(q),
+                        lines,
                     });
-                    host += words(q) as u32 * config.load_beats(hw, lanes as u32);
+                    host += lines as u32 * config.load_beats(hw, lanes as u32);
                 }
                 at[o].push(chunk_at);
             }
@@ -161,17 +171,17 @@ impl GemmPlan {
             let (i, j) = (t / tiles_n, t % tiles_n);
             for q in 0..chunks {
                 let mut loads = Vec::new();
-                let mut halves = [0usize; 2];
+                let mut half = [0usize; 2];
                 for (o, (key, lanes)) in
-                    [((i, q), tile_rows(i)), ((j, q), tile_cols(j))].into_iter().enumerate()
+                    [((i, q), tile_rows(i)), ((j, q), tile_cols(j).min(edge_cols))].into_iter().enumerate()
                 {
-                    let half = match resident[o].iter().position(|r| *r == Some(key)) {
+                    let h = match resident[o].iter().position(|r| *r == Some(key)) {
                         Some(h) => h,
                         None => {
                             let h = 1 - in_use[o];
                             resident[o][h] = Some(key);
-                            let (spad, lines, lanes) =
-                                ((h * half_words) as u32, words(q) as u32, lanes as u32);
+                            let lines = if o == 0 { words(q) } else { words(q) * slots };
+                            let (spad, lines, lanes) = ((h * halves[o]) as u32, lines as u32, lanes as u32);
                             let host = at[o][key.0][key.1];
                             loads.push(if o == 0 {
                                 Command::LoadA { format, lanes, lines, spad, host }
@@ -181,16 +191,16 @@ impl GemmPlan {
                             h
                         }
                     };
-                    halves[o] = half;
-                    in_use[o] = half;
+                    half[o] = h;
+                    in_use[o] = h;
                 }
                 let compute = Command::Compute {
                     format,
                     rows: tile_rows(i) as u32,
                     cols: tile_cols(j) as u32,
                     blocks: blocks(q) as u32,
-                    a: (halves[0] * half_words) as u32,
-                    b: (halves[1] * half_words) as u32,
+                    a: (half[0] * halves[0]) as u32,
+                    b: (half[1] * halves[1]) as u32,
                     clear: t == 0 && q == 0,
                     drain: q + 1 == chunks,
                     buffer: (t % 2) as u32,
@@ -267,10 +277,12 @@ impl GemmPlan {
             let beat_words = (r.lanes * word_bits).div_ceil(32 * self.port_words) * self.port_words;
             let mut words = vec![0u32; r.lines * beat_words];
             for line in 0..r.lines {
+                let (step, slot) = (line / r.slots, line % r.slots);
                 for lane in 0..r.lanes {
-                    let blocks = matrix.line(r.first_lane + lane);
+                    let at_lane = r.first_lane + slot * r.stride + lane;
+                    let blocks = if at_lane < matrix.lines() { matrix.line(at_lane) } else { &[] };
                     for half in 0..per_word {
-                        let k = r.first_block + line * per_word + half;
+                        let k = r.first_block + step * per_word + half;
                         blocks.get(k).copied().unwrap_or_else(Block::default).pack(self.format, &mut bytes);
                         let at = 32 * line * beat_words + lane * word_bits + half * block_bits;
                         for (i, byte) in bytes.iter().enumerate() {

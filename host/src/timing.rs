@@ -34,32 +34,38 @@ pub fn dma_beats(config: AccelConfig, command: &Command) -> u64 {
     }
 }
 
-/// Cycles a compute streams: an optional clear cycle, then blocks x cycles per block; a
-/// drain adds one cycle (later if the part's previous drain was less than 2 x rows ago).
-pub fn compute_cycles(format: Format, blocks: u32, clear: bool, drain: bool) -> u64 {
-    u64::from(clear) + u64::from(blocks) * cycles_per_block(format) + u64::from(drain)
+/// Cycles a compute streams before its drain: L clear cycles if it clears, then for each K
+/// block L blocks of slices, one per slot (L outputs per DPE: 1 for the presets).
+fn stream_cycles(config: AccelConfig, format: Format, blocks: u32, clear: bool) -> u64 {
+    u64::from(config.dpe.interleave) * (u64::from(clear) + u64::from(blocks) * cycles_per_block(format))
 }
 
-/// Cycles from a part's drain cycle until its last result is in the result buffer, plus
-/// one: a store of that buffer can start this many cycles after the drain. The drain passes
-/// the array's pipeline registers (`ArrayConfig::drain_delay`: the edge register, then the DPE's
-/// stages after the first) behind the blocks before it, then row i and column j of the part
-/// land `2 i + j + 2` cycles later.
+/// Cycles from a part's first drain cycle until its last result is in the result buffer,
+/// plus one: a store of that buffer can start this many cycles after the drain begins. The
+/// drain passes the array's pipeline registers (D, `ArrayConfig::drain_delay`: the edge
+/// register, then the DPE's stages after the first) behind the blocks before it; slot s of
+/// row i and column j of the part then lands `(L + 1) i + s + j + 2` cycles later (L outputs
+/// per DPE), so the last lands `(L + 1) P + C + L - 1 + D` cycles after it; with L = 1 that
+/// is `2 P + C + D`.
 pub fn drain_latency(config: AccelConfig, part_rows: u32) -> u64 {
-    u64::from(2 * part_rows + config.cols + config.array().drain_delay())
+    let l = config.dpe.interleave;
+    u64::from((l + 1) * part_rows + config.cols + l - 1 + config.array().drain_delay())
 }
 
 /// The closed form of a whole GEMM (`plan::GemmPlan`) on a part of `part_rows` rows, for the
 /// case the accelerator is built for: K fits one scratchpad half (one chunk) and the DMA unit
 /// keeps ahead of the compute unit. Then the part is busy for
 ///
-/// `T (kb c + 1) + N_A B_A + N_B B_B + m_last B_S + 2 P + C + D + 14`
+/// `T L (kb c + 1) + N_A B_A + N_B B_B + m_last B_S + (L + 1) P + C + L - 1 + D + 14`
 ///
-/// cycles: T output tiles, each kb K blocks at c cycles per block plus its drain cycle; the
-/// first A and B loads (N lines of B beats each) before the first compute; the last drain's
-/// latency (`drain_latency`: the D cycles of the array's pipeline, then 2 P + C) and the last
-/// tile's store (m_last rows of B_S beats); 14 cycles of dispatch, DMA turnaround and the
-/// store's row, scan and line registers. `None` when K needs more than one chunk.
+/// cycles: T output tiles of L C columns, each kb K blocks at c cycles per block for each of
+/// the L slots plus its L drain cycles; the first A and B loads (N lines of B beats each; B
+/// has L lines per word of A) before the first compute; the last drain's latency
+/// (`drain_latency`) and the last tile's store (m_last rows of B_S beats); 14 cycles of
+/// dispatch, DMA turnaround and the store's row, scan and line registers (the first tile's L
+/// clear cycles and its last drain's L - 1 cycles past its first are both in the formula). With
+/// L = 1 (the presets) that is `T (kb c + 1) + ... + 2 P + C + D + 14`. `None` when K needs
+/// more than one chunk.
 pub fn gemm_cycles(
     config: AccelConfig,
     part_rows: u32,
@@ -69,21 +75,21 @@ pub fn gemm_cycles(
     k: u64,
 ) -> Option<u64> {
     let hw = hw_format(format);
-    let (p, c) = (u64::from(part_rows), u64::from(config.cols));
+    let (p, c, l) = (u64::from(part_rows), u64::from(config.tile_cols()), u64::from(config.dpe.interleave));
     let kb = k.div_ceil(mx::BLOCK as u64);
     let words = kb.div_ceil(u64::from(blocks_per_word(hw)));
-    if words > u64::from(config.a_depth.min(config.b_depth) / 2) || p == 0 {
+    if words > u64::from(config.a_depth / 2) || words * l > u64::from(config.b_depth / 2) || p == 0 {
         return None;
     }
     let tiles = m.div_ceil(p) * n.div_ceil(c);
-    let load = |lanes: u64| words * u64::from(config.load_beats(hw, lanes as u32));
+    let load = |lines: u64, lanes: u64| lines * u64::from(config.load_beats(hw, lanes as u32));
     let m_last = m - (m.div_ceil(p) - 1) * p;
     let n_last = n - (n.div_ceil(c) - 1) * c;
     let store = m_last * u64::from(config.store_beats(None, n_last as u32));
     Some(
-        tiles * (kb * cycles_per_block(format) + 1)
-            + load(p.min(m))
-            + load(c.min(n))
+        tiles * l * (kb * cycles_per_block(format) + 1)
+            + load(words, p.min(m))
+            + load(words * l, n.min(u64::from(config.cols)))
             + store
             + drain_latency(config, part_rows)
             + 14,
@@ -153,12 +159,14 @@ pub fn schedule(
     port: PortShare,
 ) -> anyhow::Result<Schedule> {
     let p = u64::from(part_rows);
+    let l = u64::from(config.dpe.interleave);
     let q = config.queue_depth as usize;
     let mut out = Schedule::default();
     let mut entered: Vec<u64> = Vec::with_capacity(commands.len());
-    // Compute unit: its last cycle, the cycle it last streamed a drain, and what it reads.
+    // Compute unit: its last cycle, the cycle its last drain began, and what it reads (A's and
+    // B's first word and words).
     let mut c_last: Option<u64> = None;
-    let mut c_reads: Option<(u32, u32, u32)> = None;
+    let mut c_reads: Option<[(u32, u32); 2]> = None;
     let mut last_drain: Option<u64> = None;
     // Per result buffer: the first cycle its last drain has fully landed.
     let mut landed = [0u64; 2];
@@ -175,8 +183,10 @@ pub fn schedule(
         let t = match *command {
             Command::LoadA { spad, lines, .. } | Command::LoadB { spad, lines, .. } => {
                 let is_a = matches!(command, Command::LoadA { .. });
-                let hazard = c_reads
-                    .is_some_and(|(a, b, words)| overlaps(spad, lines, if is_a { a } else { b }, words));
+                let hazard = c_reads.is_some_and(|reads| {
+                    let (first, words) = reads[usize::from(!is_a)];
+                    overlaps(spad, lines, first, words)
+                });
                 let t = head.max(dma_free).max(if hazard { c_last.unwrap_or(0) } else { 0 });
                 let last = out.request(&port, t + 1, dma_beats(config, command));
                 dma_free = last + 3;
@@ -194,9 +204,10 @@ pub fn schedule(
             }
             Command::Compute { format, blocks, a, b, clear, drain, buffer, .. } => {
                 let words = blocks.div_ceil(blocks_per_word(hw_format(format)));
+                let b_words = words * config.dpe.interleave;
                 let operand = match dma_last {
                     Some(Command::LoadA { spad, lines, .. }) => overlaps(a, words, spad, lines),
-                    Some(Command::LoadB { spad, lines, .. }) => overlaps(b, words, spad, lines),
+                    Some(Command::LoadB { spad, lines, .. }) => overlaps(b, b_words, spad, lines),
                     _ => false,
                 };
                 let storing = matches!(dma_last, Some(Command::Store { buffer: s, .. }) if s == buffer);
@@ -207,19 +218,21 @@ pub fn schedule(
                 if drain {
                     t = t.max(landed[buffer as usize]);
                 }
-                let slices_end = t + u64::from(clear) + u64::from(blocks) * cycles_per_block(format);
+                let slices_end = t + stream_cycles(config, format, blocks, clear);
                 out.compute += slices_end - t;
+                // The drain's L cycles follow each other, the first (L + 1) P cycles after the
+                // part's previous drain began.
                 let last = if drain {
-                    let d = (slices_end + 1).max(last_drain.map_or(0, |l| l + 2 * p));
+                    let d = (slices_end + 1).max(last_drain.map_or(0, |d| d + (l + 1) * p));
                     last_drain = Some(d);
                     landed[buffer as usize] = d + drain_latency(config, part_rows);
-                    out.compute += 1;
-                    d
+                    out.compute += l;
+                    d + l - 1
                 } else {
                     slices_end
                 };
                 c_last = Some(last);
-                c_reads = Some((a, b, words));
+                c_reads = Some([(a, words), (b, b_words)]);
                 t
             }
             Command::Fence => {

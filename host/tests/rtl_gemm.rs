@@ -1,6 +1,8 @@
-//! GEMMs on the Verilator accelerator (`small` preset) against the golden model, bit for bit,
-//! with the cycles the timing model predicts.
+//! GEMMs on the Verilator accelerator (the `small` preset, and the `fpga` preset of interleaved
+//! DPEs where a test's point applies to both) against the golden model, bit for bit, with the
+//! cycles the timing model predicts.
 
+use hdlgen::accel::AccelConfig;
 use host::rtl::{run_gemms, GemmJob};
 use mx::rng::Rng;
 use mx::{gemm, Axis, Format, MxMatrix, Rounding};
@@ -29,11 +31,20 @@ fn dims(rng: &mut Rng) -> (usize, usize, usize) {
     (1 + rng.below(70) as usize, 1 + rng.below(70) as usize, 1 + rng.below(70) as usize)
 }
 
+/// The presets whose tests run on every `make test`: one DPE per output, and five.
+const PRESETS: [&str; 2] = ["small", "fpga"];
+
 #[test]
 fn random_gemms_every_split_and_part() {
-    let mut chip = Chip::new("small").unwrap();
+    for preset in PRESETS {
+        random_gemms_on(preset);
+    }
+}
+
+fn random_gemms_on(preset: &str) {
+    let mut chip = Chip::new(preset).unwrap();
     let mut rng = Rng::new(7);
-    for s in 0..=4u32 {
+    for s in 0..=chip.config().rows {
         set_split(&mut chip, s);
         for part in [Part::Top, Part::Bottom] {
             if chip.part_rows(part) == 0 {
@@ -44,7 +55,7 @@ fn random_gemms_every_split_and_part() {
                     let (m, n, k) = dims(&mut rng);
                     let (a, b) = operands(&mut rng, (m, n, k), format);
                     let run = &run_gemms(&mut chip, &[GemmJob { part, a: &a, b: &b }], chunk).unwrap()[0];
-                    let what = format!("{m}x{k}x{n} {format} split {s} {part:?} chunk {chunk:?}");
+                    let what = format!("{preset}: {m}x{k}x{n} {format} split {s} {part:?} chunk {chunk:?}");
                     assert_eq!(bits(&run.c), bits(&gemm(&a, &b).unwrap()), "{what}");
                     assert_eq!(run.cycles, run.model.cycles, "{what}");
                 }
@@ -55,9 +66,15 @@ fn random_gemms_every_split_and_part() {
 
 #[test]
 fn both_parts_at_once_in_different_formats() {
-    let mut chip = Chip::new("small").unwrap();
+    for preset in PRESETS {
+        both_parts_on(preset);
+    }
+}
+
+fn both_parts_on(preset: &str) {
+    let mut chip = Chip::new(preset).unwrap();
     let mut rng = Rng::new(11);
-    for s in 1..=3u32 {
+    for s in 1..chip.config().rows {
         set_split(&mut chip, s);
         for (ft, fb) in [(Format::Mx6, Format::Mx4), (Format::Mx9, Format::Mx6), (Format::Mx4, Format::Mx9)] {
             let ((m1, n1, k1), (m2, n2, k2)) = (dims(&mut rng), dims(&mut rng));
@@ -66,7 +83,7 @@ fn both_parts_at_once_in_different_formats() {
             let jobs =
                 [GemmJob { part: Part::Top, a: &a1, b: &b1 }, GemmJob { part: Part::Bottom, a: &a2, b: &b2 }];
             let runs = run_gemms(&mut chip, &jobs, None).unwrap();
-            let what = format!("split {s}: {m1}x{k1}x{n1} {ft} over {m2}x{k2}x{n2} {fb}");
+            let what = format!("{preset} split {s}: {m1}x{k1}x{n1} {ft} over {m2}x{k2}x{n2} {fb}");
             assert_eq!(bits(&runs[0].c), bits(&gemm(&a1, &b1).unwrap()), "top, {what}");
             assert_eq!(bits(&runs[1].c), bits(&gemm(&a2, &b2).unwrap()), "bottom, {what}");
             assert_eq!(runs[0].cycles, runs[0].model.cycles, "top, {what}");
@@ -85,12 +102,19 @@ fn both_parts_at_once_in_different_formats() {
 
 #[test]
 fn tight_memory_bandwidth_stalls_exactly_as_modeled() {
-    let mut chip = Chip::new("small").unwrap();
+    for preset in PRESETS {
+        tight_memory_on(preset);
+    }
+}
+
+fn tight_memory_on(preset: &str) {
+    let mut chip = Chip::new(preset).unwrap();
     let mut rng = Rng::new(23);
     // From a beat every 9 cycles (every GEMM memory-bound) to 7 of 8.
     for (n, (beats, cycles)) in [(1, 9), (1, 3), (2, 5), (3, 4), (7, 8), (1, 2)].into_iter().enumerate() {
         let rate = MemoryRate::new(beats, cycles).unwrap();
-        set_split(&mut chip, 1 + n as u32 % 3);
+        let split = 1 + n as u32 % (chip.config().rows - 1);
+        set_split(&mut chip, split);
         // The slots count from an origin a few cycles back, so runs start mid-pattern too.
         chip.set_memory_rate(rate);
         let ft = Format::ALL[n % 3];
@@ -232,9 +256,9 @@ fn illegal_commands_set_their_code_and_change_nothing() {
     assert_eq!(chip.status(Part::Bottom).errors, 0);
 }
 
-/// A command that is illegal on a part of `rows` rows of the small preset, built from a legal one.
-fn illegal(rng: &mut Rng, rows: u32) -> Command {
-    use hdlgen::accel::cmd;
+/// A command that is illegal on a part of `rows` rows of an accelerator, built from a legal one.
+fn illegal(rng: &mut Rng, config: AccelConfig, rows: u32) -> Command {
+    use hdlgen::accel::{cmd, MAX_TILE_COLS};
     let f = Format::ALL[rng.below(3) as usize];
     let compute = Command::Compute {
         format: f,
@@ -252,20 +276,32 @@ fn illegal(rng: &mut Rng, rows: u32) -> Command {
         0 => Command::Raw(u128::from(rng.next_u64()) << 64 | u128::from(rng.next_u64()) | 1 << 127),
         1 => with(load, cmd::FORMAT, 3),
         2 => with(compute, cmd::ROWS, u128::from(rows) + 1 + rng.below(4) as u128),
-        3 => with(compute, cmd::COLS, 5 + rng.below(100) as u128),
-        4 => with(load, cmd::ADDR, 256 + rng.below(1000) as u128),
+        3 => with(
+            compute,
+            cmd::COLS,
+            u128::from(config.tile_cols() + 1)
+                + u128::from(rng.below(u64::from(MAX_TILE_COLS - config.tile_cols()))),
+        ),
+        4 => with(load, cmd::ADDR, u128::from(config.b_depth) + rng.below(1000) as u128),
         5 => with(compute, cmd::COUNT, 0),
-        _ => Command::SetSplit(5 + rng.below(100) as u32),
+        _ => Command::SetSplit(config.rows + 1 + rng.below(100) as u32),
     }
 }
 
 #[test]
 fn random_command_streams_never_hang_and_stay_exact() {
-    let mut chip = Chip::new("small").unwrap();
+    for preset in PRESETS {
+        random_streams_on(preset);
+    }
+}
+
+fn random_streams_on(preset: &str) {
+    let mut chip = Chip::new(preset).unwrap();
     let mut rng = Rng::new(2024);
     let mut commands = 0;
     for _round in 0..40 {
-        set_split(&mut chip, rng.below(5) as u32);
+        let split = rng.below(u64::from(chip.config().rows) + 1) as u32;
+        set_split(&mut chip, split);
         let mut expected = Vec::new();
         let mut host = chip.host_beats();
         let mut errors = [0u32; 2];
@@ -287,7 +323,7 @@ fn random_command_streams_never_hang_and_stay_exact() {
             host = plan.host_end;
             for &c in &plan.commands {
                 while rng.below(3) == 0 {
-                    chip.push(part, illegal(&mut rng, rows));
+                    chip.push(part, illegal(&mut rng, chip.config(), rows));
                     errors[part as usize] += 1;
                 }
                 if rng.below(8) == 0 {
@@ -307,25 +343,30 @@ fn random_command_streams_never_hang_and_stay_exact() {
             assert_eq!(chip.status(part).errors - before[part as usize], errors[part as usize]);
         }
     }
-    assert!(commands > 2000, "only {commands} commands");
+    assert!(commands > 2000, "{preset}: only {commands} commands");
 }
 
 #[test]
 fn compute_bound_gemms_take_the_closed_form() {
     use host::timing::gemm_cycles;
-    let mut chip = Chip::new("small").unwrap();
-    let mut rng = Rng::new(3);
-    set_split(&mut chip, 3);
-    for (format, m, k, n) in
-        [(Format::Mx9, 9, 300, 10), (Format::Mx6, 12, 700, 8), (Format::Mx4, 11, 2048, 9)]
-    {
-        for part in [Part::Top, Part::Bottom] {
-            let (a, b) = operands(&mut rng, (m, n, k), format);
-            let run = &run_gemms(&mut chip, &[GemmJob { part, a: &a, b: &b }], None).unwrap()[0];
-            let rows = chip.part_rows(part);
-            let closed = gemm_cycles(chip.config(), rows, format, m as u64, n as u64, k as u64);
-            assert_eq!(Some(run.cycles), closed, "{m}x{k}x{n} {format} on {rows} rows");
-            assert_eq!(bits(&run.c), bits(&gemm(&a, &b).unwrap()));
+    for preset in PRESETS {
+        let mut chip = Chip::new(preset).unwrap();
+        let mut rng = Rng::new(3);
+        let split = chip.config().rows - 1;
+        set_split(&mut chip, split);
+        // K fits one scratchpad half; N spans a few tiles.
+        let k_mx4 = if preset == "fpga" { 1024 } else { 2048 };
+        for (format, m, k, n) in
+            [(Format::Mx9, 9, 300, 10), (Format::Mx6, 12, 700, 8), (Format::Mx4, 11, k_mx4, 9)]
+        {
+            for part in [Part::Top, Part::Bottom] {
+                let (a, b) = operands(&mut rng, (m, n, k), format);
+                let run = &run_gemms(&mut chip, &[GemmJob { part, a: &a, b: &b }], None).unwrap()[0];
+                let rows = chip.part_rows(part);
+                let closed = gemm_cycles(chip.config(), rows, format, m as u64, n as u64, k as u64);
+                assert_eq!(Some(run.cycles), closed, "{preset}: {m}x{k}x{n} {format} on {rows} rows");
+                assert_eq!(bits(&run.c), bits(&gemm(&a, &b).unwrap()));
+            }
         }
     }
 }
@@ -359,7 +400,9 @@ fn dacapo_preset_several_splits_both_parts() {
 #[test]
 fn stores_convert_results_to_mx_blocks() {
     use mx::Block;
-    for (preset, rows, n) in [("small", 4u32, 3usize), ("dacapo", 16, 16), ("dacapo", 7, 11)] {
+    let tiles =
+        [("small", 4u32, 3usize), ("dacapo", 16, 16), ("dacapo", 7, 11), ("fpga", 3, 10), ("fpga", 2, 7)];
+    for (preset, rows, n) in tiles {
         let mut chip = Chip::new(preset).unwrap();
         let mut rng = Rng::new(u64::from(rows));
         set_split(&mut chip, rows);
@@ -388,4 +431,45 @@ fn stores_convert_results_to_mx_blocks() {
             }
         }
     }
+}
+
+/// With five outputs per DPE a tile is ten columns wide and a compute reads five B words per
+/// K step: the checks take both, and the last legal B word is legal.
+#[test]
+fn interleaved_preset_checks_tile_columns_and_b_words() {
+    use hdlgen::accel::{cmd, error};
+    let mut chip = Chip::new("fpga").unwrap();
+    set_split(&mut chip, 2);
+    let config = chip.config();
+    let (f, blocks, tile_cols) = (Format::Mx6, 4, config.tile_cols());
+    let compute = Command::Compute {
+        format: f,
+        rows: 2,
+        cols: tile_cols,
+        blocks,
+        a: 0,
+        b: 0,
+        clear: true,
+        drain: true,
+        buffer: 0,
+    };
+    let store =
+        Command::Store { format: None, truncate: false, buffer: 0, rows: 2, cols: tile_cols, host: 0 };
+    let load_b = Command::LoadB { format: f, lanes: config.cols, lines: 1, spad: 0, host: 0 };
+    let b_words = blocks * config.dpe.interleave;
+    let last_b = config.b_depth - b_words;
+    for (c, code) in [
+        (with(compute, cmd::COLS, u128::from(tile_cols) + 1), error::SHAPE),
+        (with(store, cmd::COLS, u128::from(tile_cols) + 1), error::SHAPE),
+        (with(load_b, cmd::ROWS, u128::from(config.cols) + 1), error::SHAPE),
+        (with(compute, cmd::B_ADDR, u128::from(last_b) + 1), error::RANGE),
+    ] {
+        expect_error(&mut chip, Part::Top, c, code);
+    }
+    let errors = chip.status(Part::Top).errors;
+    for c in [with(compute, cmd::B_ADDR, u128::from(last_b)), store] {
+        chip.push(Part::Top, c);
+    }
+    chip.run(10_000).unwrap();
+    assert_eq!(chip.status(Part::Top).errors, errors, "a compute reading B's last words is legal");
 }

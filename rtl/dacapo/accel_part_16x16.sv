@@ -204,7 +204,7 @@ module accel_part_16x16 (
   logic [15:0] c_a_q;
   logic [15:0] c_b_q;
   logic [16:0] c_words_q;
-  logic [7:0]  since_drain_q;  // cycles since this part's last drain cycle, saturating
+  logic [7:0]  since_drain_q;  // cycles since this part's last drain began, saturating
   logic [3:0]  c_last_s;
   assign c_last_s = (c_fmt_q == 2'd0) ? 4'd15 : (c_fmt_q == 2'd1) ? 4'd3 : 4'd0;
   logic c_emit_clear;
@@ -213,12 +213,12 @@ module accel_part_16x16 (
   assign c_emit_slice = c_active_q && !c_clear_q && c_stream_q;
   logic c_at_drain;
   assign c_at_drain = c_active_q && !c_clear_q && !c_stream_q;
+  logic c_block_end;
+  assign c_block_end = c_emit_slice && c_s_q == c_last_s;
   logic spacing_ok;
   assign spacing_ok = since_drain_q >= {1'b0, part_rows} << 1;
   logic c_emit_drain;
   assign c_emit_drain = c_at_drain && spacing_ok;
-  logic c_block_end;
-  assign c_block_end = c_emit_slice && c_s_q == c_last_s;
   logic c_final_slice;
   assign c_final_slice = c_block_end && c_k_q == c_kb_q - 16'd1;
   logic c_last;
@@ -549,7 +549,7 @@ module accel_part_16x16 (
 
   // Result buffers: per column a RAM of two buffers of rows; the drain delivers each column's
   // rows in order with the buffer tag. The last value of a drain (last row, last column) ends it.
-  logic [111:0] row_cnt_q;  // next row of column c in bits [7c +: 7]
+  logic [111:0] row_cnt_q;  // next row of edge column c in bits [7c +: 7]
   logic [511:0] results;  // the result buffers' read word, column c in bits [32c +: 32]
   logic [3:0]   st_row;
   assign st_row = 4'(st_read_q);

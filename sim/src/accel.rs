@@ -8,7 +8,7 @@ use anyhow::{bail, ensure};
 use hdlgen::accel::{cmd, AccelConfig, Counters, Status, COUNTERS};
 use mx::Format;
 
-use crate::{format_code, Accel16x16Model, Accel4x4Model, MemoryRate, Part};
+use crate::{format_code, Accel16x16Model, Accel3x2I5335Model, Accel4x4Model, MemoryRate, Part};
 
 /// The ports the driver uses, over the generated model of any preset.
 trait Ports: Send {
@@ -78,6 +78,7 @@ macro_rules! ports {
 }
 ports!(Accel4x4Model);
 ports!(Accel16x16Model);
+ports!(Accel3x2I5335Model);
 
 /// One command for a part's queue (see `hdlgen::accel::cmd` and docs/timing.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -197,6 +198,7 @@ impl Chip {
         let ports: Box<dyn Ports> = match preset {
             "small" => Box::new(Accel4x4Model::new()),
             "dacapo" => Box::new(Accel16x16Model::new()),
+            "fpga" => Box::new(Accel3x2I5335Model::new()),
             _ => bail!("no simulation model is built for preset '{preset}'"),
         };
         let mut chip = Chip {
