@@ -81,7 +81,7 @@ impl Backend for Rtl {
     }
 
     fn set_split(&mut self, split: u32) -> anyhow::Result<()> {
-        self.chip.set_split(split)
+        Ok(self.chip.set_split(split)?)
     }
 
     fn gemm(&mut self, part: Part, a: &MxMatrix, b: &MxMatrix) -> anyhow::Result<GemmResult> {

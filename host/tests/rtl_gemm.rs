@@ -473,3 +473,38 @@ fn interleaved_preset_checks_tile_columns_and_b_words() {
     chip.run(10_000).unwrap();
     assert_eq!(chip.status(Part::Top).errors, errors, "a compute reading B's last words is legal");
 }
+
+/// What the chip refuses or runs into comes back as `sim::Error`, with what went wrong.
+#[test]
+fn chip_errors_are_typed() {
+    use hdlgen::accel::error;
+    use sim::Error;
+    assert!(matches!(Chip::new("big"), Err(Error::Config(hdlgen::ConfigError::UnknownPreset { .. }))));
+    let mut chip = Chip::new("small").unwrap();
+    assert_eq!(chip.set_split(5).unwrap_err(), Error::SplitPastRows { split: 5, rows: 4 });
+    set_split(&mut chip, 2);
+    // A long compute on the bottom part: the top part's set-split is refused, and a run too
+    // short to finish it reports a hang.
+    let compute = Command::Compute {
+        format: Format::Mx9,
+        rows: 2,
+        cols: 4,
+        blocks: 64,
+        a: 0,
+        b: 0,
+        clear: true,
+        drain: true,
+        buffer: 0,
+    };
+    chip.push(Part::Bottom, compute);
+    chip.step();
+    chip.step();
+    match chip.set_split(1) {
+        Err(Error::SplitRefused { split: 1, status }) => assert_eq!(status.last_error, error::SPLIT_BUSY),
+        other => panic!("set-split beside a busy part: {other:?}"),
+    }
+    chip.push(Part::Bottom, compute);
+    assert_eq!(chip.run(100), Err(Error::Hung { limit: 100 }));
+    assert_eq!(Error::Hung { limit: 100 }.to_string(), "the chip hung: not idle after 100 cycles");
+    chip.run(10_000).unwrap();
+}

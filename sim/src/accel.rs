@@ -4,11 +4,10 @@
 
 use std::collections::VecDeque;
 
-use anyhow::{bail, ensure};
 use hdlgen::accel::{cmd, AccelConfig, Counters, Status, COUNTERS};
 use mx::Format;
 
-use crate::{format_code, Accel16x16Model, Accel3x2I5335Model, Accel4x4Model, MemoryRate, Part};
+use crate::{format_code, Accel16x16Model, Accel3x2I5335Model, Accel4x4Model, Error, MemoryRate, Part};
 
 /// The ports the driver uses, over the generated model of any preset.
 trait Ports: Send {
@@ -193,13 +192,13 @@ pub struct Chip {
 
 impl Chip {
     /// The chip of a preset (`hdlgen::accel::PRESETS`), just out of reset.
-    pub fn new(preset: &str) -> anyhow::Result<Chip> {
+    pub fn new(preset: &str) -> Result<Chip, Error> {
         let config = hdlgen::preset(preset)?;
         let ports: Box<dyn Ports> = match preset {
             "small" => Box::new(Accel4x4Model::new()),
             "dacapo" => Box::new(Accel16x16Model::new()),
             "fpga" => Box::new(Accel3x2I5335Model::new()),
-            _ => bail!("no simulation model is built for preset '{preset}'"),
+            _ => return Err(Error::NoModel { preset: preset.into(), built: "small, dacapo, fpga".into() }),
         };
         let mut chip = Chip {
             ports,
@@ -233,11 +232,15 @@ impl Chip {
     }
 
     /// Moves the cut between the parts (a set-split command), both parts being idle.
-    pub fn set_split(&mut self, split: u32) -> anyhow::Result<()> {
-        ensure!(split <= self.config.rows, "split {split} is past the {} rows", self.config.rows);
+    pub fn set_split(&mut self, split: u32) -> Result<(), Error> {
+        if split > self.config.rows {
+            return Err(Error::SplitPastRows { split, rows: self.config.rows });
+        }
         self.push(Part::Top, Command::SetSplit(split));
         self.run(10_000)?;
-        ensure!(self.split() == split, "the chip refused split {split}: {:?}", self.status(Part::Top));
+        if self.split() != split {
+            return Err(Error::SplitRefused { split, status: self.status(Part::Top) });
+        }
         Ok(())
     }
 
@@ -338,7 +341,7 @@ impl Chip {
 
     /// Steps until both parts are idle; returns the cycle (since construction) at which each
     /// part became idle. Fails if that takes more than `limit` cycles.
-    pub fn run(&mut self, limit: u64) -> anyhow::Result<[u64; 2]> {
+    pub fn run(&mut self, limit: u64) -> Result<[u64; 2], Error> {
         let start = self.cycles;
         let mut idle_at = [None, None];
         loop {
@@ -352,7 +355,9 @@ impl Chip {
             if let [Some(top), Some(bottom)] = idle_at {
                 return Ok([top, bottom]);
             }
-            ensure!(self.cycles - start < limit, "the chip hung: not idle after {limit} cycles");
+            if self.cycles - start >= limit {
+                return Err(Error::Hung { limit });
+            }
             self.step();
         }
     }

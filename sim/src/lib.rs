@@ -18,6 +18,7 @@ mod accel;
 mod array;
 mod baselines;
 mod dpe;
+mod error;
 mod fp32;
 mod memory;
 mod mx_convert;
@@ -28,6 +29,7 @@ pub use baselines::{MacF32, MacF32Pipelined, MacInt8};
 pub use dpe::{
     format_code, hw_format, operand_slices, slices, Dpe, DpeHarness, DpePorts, InterleavedDpe, Slice,
 };
+pub use error::Error;
 pub use fp32::{Fp32Add, Fp32Mul};
 pub use hdlgen::accel::{Counters, Status};
 pub use memory::MemoryRate;

@@ -2,7 +2,7 @@
 //! cycle, in fixed slots. The simulated chip raises `mem_ready_i` in exactly the slot cycles,
 //! and `host::timing` counts the same slots, so throttled runs stay exact to the cycle.
 
-use anyhow::ensure;
+use crate::Error;
 
 /// `beats` beats per `cycles` clock cycles, at most one per cycle. Counting cycles from the
 /// rate's origin, cycle t is a slot when floor((t + 1) beats / cycles) > floor(t beats / cycles):
@@ -24,11 +24,10 @@ impl MemoryRate {
     pub const FULL: MemoryRate = MemoryRate { beats: 1, cycles: 1 };
 
     /// `beats` per `cycles` cycles; anything at or above one per cycle is `FULL`.
-    pub fn new(beats: u64, cycles: u64) -> anyhow::Result<MemoryRate> {
-        ensure!(
-            beats > 0 && cycles > 0,
-            "a memory rate of {beats} beats per {cycles} cycles never moves data"
-        );
+    pub fn new(beats: u64, cycles: u64) -> Result<MemoryRate, Error> {
+        if beats == 0 || cycles == 0 {
+            return Err(Error::NoMemoryRate { beats, cycles });
+        }
         if beats >= cycles {
             return Ok(MemoryRate::FULL);
         }
@@ -38,15 +37,12 @@ impl MemoryRate {
 
     /// The rate of a memory of `gb_per_s` GB/s (10^9 bytes) behind a `port_bits` port clocked
     /// at `mhz` MHz, exact to 1 MB/s and 1 kHz.
-    pub fn from_bandwidth(gb_per_s: f64, mhz: f64, port_bits: u32) -> anyhow::Result<MemoryRate> {
-        ensure!(
-            gb_per_s.is_finite() && (0.001..=1e6).contains(&gb_per_s),
-            "memory bandwidth {gb_per_s} GB/s is out of range: give 0.001 to 1000000 GB/s"
-        );
-        ensure!(
-            mhz.is_finite() && (0.001..=1e6).contains(&mhz),
-            "clock {mhz} MHz is out of range: give 0.001 to 1000000 MHz"
-        );
+    pub fn from_bandwidth(gb_per_s: f64, mhz: f64, port_bits: u32) -> Result<MemoryRate, Error> {
+        for (what, value, unit) in [("memory bandwidth", gb_per_s, "GB/s"), ("clock", mhz, "MHz")] {
+            if !(value.is_finite() && (0.001..=1e6).contains(&value)) {
+                return Err(Error::OutOfRange { what, value, unit });
+            }
+        }
         // Bytes per second over bytes per beat per second: (MB/s x 8) / (kHz x bits / 1000).
         let mb_per_s = (gb_per_s * 1e3).round() as u64;
         let khz = (mhz * 1e3).round() as u64;
@@ -114,9 +110,13 @@ mod tests {
         // 64 GB/s at 500 MHz on 2048 bits: 128 of 256 bytes.
         assert_eq!(MemoryRate::from_bandwidth(64.0, 500.0, 2048).unwrap(), MemoryRate::new(1, 2).unwrap());
         assert_eq!(MemoryRate::from_bandwidth(12.0, 250.0, 512).unwrap().per_cycle(), 0.75);
-        assert!(MemoryRate::from_bandwidth(0.0, 500.0, 512).is_err());
-        assert!(MemoryRate::from_bandwidth(f64::NAN, 500.0, 512).is_err());
-        assert!(MemoryRate::from_bandwidth(1.0, -3.0, 512).is_err());
-        assert!(MemoryRate::new(0, 3).is_err());
+        let bandwidth = |value| Err(Error::OutOfRange { what: "memory bandwidth", value, unit: "GB/s" });
+        assert_eq!(MemoryRate::from_bandwidth(0.0, 500.0, 512), bandwidth(0.0));
+        assert!(matches!(MemoryRate::from_bandwidth(f64::NAN, 500.0, 512), Err(Error::OutOfRange { .. })));
+        assert_eq!(
+            MemoryRate::from_bandwidth(1.0, -3.0, 512).unwrap_err().to_string(),
+            "clock -3 MHz is out of range: give 0.001 to 1000000 MHz"
+        );
+        assert_eq!(MemoryRate::new(0, 3), Err(Error::NoMemoryRate { beats: 0, cycles: 3 }));
     }
 }
