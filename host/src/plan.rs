@@ -4,7 +4,7 @@
 
 use anyhow::ensure;
 use hdlgen::accel::{blocks_per_word, word_bits, AccelConfig};
-use mx::{Axis, Block, Format, MxMatrix};
+use mx::{Block, Format, MxMatrix};
 use sim::{hw_format, Command};
 
 /// A GEMM on one part: output tiles of part rows x tile columns (the array's columns times the
@@ -44,26 +44,9 @@ pub struct GemmShape {
 
 impl GemmShape {
     /// The shape of `a` (M x K, blocked along rows) times `b` (K x N, blocked along columns),
-    /// checking that the operands fit together.
-    pub fn of(a: &MxMatrix, b: &MxMatrix) -> anyhow::Result<GemmShape> {
-        ensure!(
-            b.format() == a.format(),
-            "A is {} but B is {}: both operands need one format",
-            a.format(),
-            b.format()
-        );
-        ensure!(
-            a.axis() == Axis::Row && b.axis() == Axis::Col,
-            "A must be blocked along rows and B along columns"
-        );
-        ensure!(
-            a.cols() == b.rows(),
-            "A is {} x {} but B is {} x {}",
-            a.rows(),
-            a.cols(),
-            b.rows(),
-            b.cols()
-        );
+    /// checking that the operands fit together as the golden model does.
+    pub fn of(a: &MxMatrix, b: &MxMatrix) -> mx::Result<GemmShape> {
+        mx::check_operands(a, b)?;
         Ok(GemmShape { format: a.format(), m: a.rows(), n: b.cols(), k: a.cols() })
     }
 }

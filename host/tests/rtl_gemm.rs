@@ -508,3 +508,17 @@ fn chip_errors_are_typed() {
     assert_eq!(Error::Hung { limit: 100 }.to_string(), "the chip hung: not idle after 100 cycles");
     chip.run(10_000).unwrap();
 }
+
+/// A plan checks its operands as the golden model does, with the same typed errors.
+#[test]
+fn plans_reject_operands_that_do_not_fit() {
+    use host::plan::GemmShape;
+    let mut rng = Rng::new(9);
+    let (a, b) = operands(&mut rng, (3, 5, 40), Format::Mx6);
+    let (_, b9) = operands(&mut rng, (3, 5, 40), Format::Mx9);
+    let (_, b_short) = operands(&mut rng, (3, 5, 32), Format::Mx6);
+    assert_eq!(GemmShape::of(&a, &b).map(|s| (s.m, s.n, s.k)), Ok((3, 5, 40)));
+    assert_eq!(GemmShape::of(&a, &b9), Err(mx::Error::FormatMismatch { a: Format::Mx6, b: Format::Mx9 }));
+    assert_eq!(GemmShape::of(&a, &b_short), Err(mx::Error::ShapeMismatch { a: (3, 40), b: (32, 5) }));
+    assert_eq!(GemmShape::of(&b, &a), Err(mx::Error::AxisOfA));
+}

@@ -14,5 +14,7 @@ pub use block::{Block, CANONICAL_NAN, NAN_EXP};
 pub use dot::{block_product, block_sum, dot, f32_add};
 pub use error::{Error, Result};
 pub use format::{Format, Rounding, BLOCK};
-pub use gemm::{auto_kernel_name, gemm, gemm_into, gemm_with, GemmOptions, Kernel, KERNEL_ENV};
+pub use gemm::{
+    auto_kernel_name, check_operands, gemm, gemm_into, gemm_with, GemmOptions, Kernel, KERNEL_ENV,
+};
 pub use matrix::{Axis, MxMatrix};

@@ -165,6 +165,24 @@ pub struct GemmOptions {
 
 /// C = A x B, bit-exact to SPEC section 3: A is M x K blocked along rows, B is K x N blocked
 /// down columns, both in one format. Returns C row-major.
+/// Whether `a` times `b` is a GEMM this crate (and the accelerator) runs: A blocked along its
+/// rows and B down its columns (both along K), one format, A's columns B's rows.
+pub fn check_operands(a: &MxMatrix, b: &MxMatrix) -> crate::Result<()> {
+    if a.axis() != Axis::Row {
+        return Err(Error::AxisOfA);
+    }
+    if b.axis() != Axis::Col {
+        return Err(Error::AxisOfB);
+    }
+    if a.format() != b.format() {
+        return Err(Error::FormatMismatch { a: a.format(), b: b.format() });
+    }
+    if a.cols() != b.rows() {
+        return Err(Error::ShapeMismatch { a: (a.rows(), a.cols()), b: (b.rows(), b.cols()) });
+    }
+    Ok(())
+}
+
 pub fn gemm(a: &MxMatrix, b: &MxMatrix) -> crate::Result<Vec<f32>> {
     gemm_with(a, b, GemmOptions::default())
 }
@@ -179,18 +197,7 @@ pub fn gemm_with(a: &MxMatrix, b: &MxMatrix, options: GemmOptions) -> crate::Res
 /// buffer saves a page fault per 4 KiB of output on large products. Returns the kernel that
 /// ran.
 pub fn gemm_into(a: &MxMatrix, b: &MxMatrix, options: GemmOptions, c: &mut [f32]) -> crate::Result<Kernel> {
-    if a.axis() != Axis::Row {
-        return Err(Error::AxisOfA);
-    }
-    if b.axis() != Axis::Col {
-        return Err(Error::AxisOfB);
-    }
-    if a.format() != b.format() {
-        return Err(Error::FormatMismatch { a: a.format(), b: b.format() });
-    }
-    if a.cols() != b.rows() {
-        return Err(Error::ShapeMismatch { a: (a.rows(), a.cols()), b: (b.rows(), b.cols()) });
-    }
+    check_operands(a, b)?;
     if c.len() != a.rows() * b.cols() {
         return Err(Error::OutputSize { len: c.len(), rows: a.rows(), cols: b.cols() });
     }
