@@ -178,25 +178,36 @@ impl ConfigFile {
                     .name,
             ),
         };
-        let serde_json::Value::Object(derived) =
-            serde_json::to_value(ConfigFile::new(config, preset)).expect("the config serializes")
-        else {
-            unreachable!("a ConfigFile serializes to an object")
-        };
-        for (name, value) in fields {
-            match derived.get(name) {
-                None => return Err(ConfigError::UnknownField(name.clone())),
-                Some(want) if want != value && name != "generator" => {
-                    return Err(ConfigError::DerivedMismatch {
-                        name: name.clone(),
-                        value: value.to_string(),
-                        want: want.to_string(),
-                    })
-                }
-                Some(_) => {}
-            }
-        }
+        let mut derived =
+            serde_json::to_value(ConfigFile::new(config, preset)).expect("the config serializes");
+        derived["generator"] = json["generator"].clone();
+        check_fields("", &json, &derived)?;
         Ok(config)
+    }
+}
+
+/// Every field of `given` (an object at `path`) must be in `derived`, and equal to it; an
+/// object's fields are checked one by one, so a nested object may leave derived fields out.
+fn check_fields(
+    path: &str,
+    given: &serde_json::Value,
+    derived: &serde_json::Value,
+) -> Result<(), ConfigError> {
+    match (given, derived) {
+        (serde_json::Value::Object(given), serde_json::Value::Object(derived)) => {
+            for (field, value) in given {
+                let name = if path.is_empty() { field.clone() } else { format!("{path}.{field}") };
+                let want = derived.get(field).ok_or_else(|| ConfigError::UnknownField(name.clone()))?;
+                check_fields(&name, value, want)?;
+            }
+            Ok(())
+        }
+        _ if given == derived => Ok(()),
+        _ => Err(ConfigError::DerivedMismatch {
+            name: path.to_string(),
+            value: given.to_string(),
+            want: derived.to_string(),
+        }),
     }
 }
 

@@ -94,6 +94,19 @@ fn the_dpe_reads_back_from_the_pipeline() {
         let error = read(&json).unwrap_err().to_string();
         assert!(error.contains(want), "{error:?} should say {want:?}");
     }
+    // The pipeline's derived fields may be left out, and are checked when given.
+    let mut dpe_only = base.clone();
+    dpe_only["pipeline"] = serde_json::json!({ "dpe": base["pipeline"]["dpe"].clone() });
+    assert_eq!(read(&dpe_only), Ok(custom));
+    let mut stale = base.clone();
+    stale["pipeline"]["drain_delay"] = 4.into();
+    assert!(read(&stale)
+        .unwrap_err()
+        .to_string()
+        .contains("'pipeline.drain_delay' is 4, but the parameters give 8"));
+    let mut unknown = base.clone();
+    unknown["pipeline"]["depth"] = 4.into();
+    assert_eq!(read(&unknown), Err(ConfigError::UnknownField("pipeline.depth".into())));
     let wide =
         AccelConfig::new(4, 16, 512, 256, 512, 4).unwrap().with_dpe(DpeConfig::new(6, 2, 2, 4).unwrap());
     let mut wide = written(wide.unwrap(), None);
