@@ -189,7 +189,7 @@ pub(crate) fn select_units(list: &str) -> anyhow::Result<Vec<Design>> {
 }
 
 /// A design in its timing harness, written one module per `<module>.sv` into a work folder:
-/// DIR/<name>/ when the run keeps its files, a temporary folder otherwise.
+/// DIR/<top module>/ when the run keeps its files, a temporary folder otherwise.
 pub(crate) struct Harness {
     pub dir: PathBuf,
     pub top: String,
@@ -200,11 +200,13 @@ pub(crate) struct Harness {
 }
 
 impl Harness {
-    pub fn write(name: &str, design: &Design, keep: Option<&std::path::Path>) -> anyhow::Result<Harness> {
+    /// The design between registers, written to a scratch folder, or to `<keep>/<top module>/`
+    /// (a folder name for any design, however it was named on the command line).
+    pub fn write(design: &Design, keep: Option<&std::path::Path>) -> anyhow::Result<Harness> {
         let scratch = crate::cleanup::Scratch::new()?;
         let dir = match keep {
             Some(root) => {
-                let dir = root.join(name);
+                let dir = root.join(design.top.name());
                 fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
                 dir
             }
@@ -230,7 +232,7 @@ impl Flow {
     /// Synthesizes `design` in its timing harness and times it.
     fn time(&self, name: &str, design: &Design, hierarchical: bool) -> anyhow::Result<Timing> {
         let start = Instant::now();
-        let work = Harness::write(name, design, self.keep.as_deref())?;
+        let work = Harness::write(design, self.keep.as_deref())?;
         let (dir, top) = (work.dir.clone(), work.top.clone());
         let (macros, logic): (Vec<_>, Vec<_>) = work.modules.iter().partition(|m| is_macro(m.name()));
         let logic: Vec<String> = logic.iter().map(|m| format!("{}.sv", m.name())).collect();

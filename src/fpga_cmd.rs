@@ -33,7 +33,7 @@ pub struct FpgaArgs {
     /// nextpnr's placement seed.
     #[arg(long, default_value_t = 1, value_parser = host::named::parse_seed)]
     seed: u64,
-    /// Keep each design's netlist and nextpnr report in DIR/<design>/.
+    /// Keep each design's netlist and nextpnr report in DIR/<top module>/.
     #[arg(long, value_name = "DIR")]
     keep: Option<PathBuf>,
     /// The Markdown report to write.
@@ -94,7 +94,7 @@ pub fn fpga(args: FpgaArgs) -> anyhow::Result<bool> {
 }
 
 fn place(name: &str, design: &Design, args: &FpgaArgs) -> anyhow::Result<Placed> {
-    let work = Harness::write(name, design, args.keep.as_deref())?;
+    let work = Harness::write(design, args.keep.as_deref())?;
     let (dir, top) = (&work.dir, &work.top);
     let files: Vec<String> = work.modules.iter().map(|m| format!("{}.sv", m.name())).collect();
     let start = Instant::now();

@@ -164,8 +164,8 @@ pub(crate) fn accel_list(list: Option<&str>) -> anyhow::Result<Vec<(String, Acce
     host::named::parse_list("--accel", list, |name| Ok((name.to_string(), accel_config(name)?)))
 }
 
-/// An accelerator named by a preset, an RxC shape or a `config.json` file (a name ending in
-/// `.json`).
+/// An accelerator named by a preset, an RxC shape (with a DPE as in the module names:
+/// `2x2_i5_335`) or a `config.json` file (a name ending in `.json`).
 fn accel_config(name: &str) -> anyhow::Result<AccelConfig> {
     if let Ok(config) = hdlgen::preset(name) {
         return Ok(config);
@@ -173,9 +173,16 @@ fn accel_config(name: &str) -> anyhow::Result<AccelConfig> {
     if name.ends_with(".json") {
         return read_config(Path::new(name));
     }
-    let shape = name.split_once('x').and_then(|(r, c)| Some((r.parse().ok()?, c.parse().ok()?)));
-    let Some((rows, cols)) = shape else {
-        bail!("'{name}' is neither a preset (dacapo, small), a shape like 8x16 nor a config.json file");
+    let (shape, dpe) = name.split_once('_').map_or((name, None), |(s, d)| (s, Some(d)));
+    let shape = shape.split_once('x').and_then(|(r, c)| Some((r.parse().ok()?, c.parse().ok()?)));
+    let dpe = dpe.map(|d| parse_dpe(d).ok_or(d)).transpose();
+    let (Some((rows, cols)), Ok(dpe)) = (shape, dpe) else {
+        let presets: Vec<&str> = hdlgen::PRESETS.iter().map(|p| p.name).collect();
+        bail!(
+            "'{name}' is neither a preset ({}), a shape like 8x16 (2x2_i5_335 with a DPE of five outputs \
+             and 3 + 3 + 5 stages) nor a config.json file",
+            presets.join(", ")
+        );
     };
     let shape = ShapeArgs {
         rows: Some(rows),
@@ -185,7 +192,21 @@ fn accel_config(name: &str) -> anyhow::Result<AccelConfig> {
         b_depth: None,
         queue_depth: None,
     };
-    Ok(shape.config()?.expect("rows and columns given"))
+    let config = shape.config()?.expect("rows and columns given");
+    Ok(match dpe {
+        Some((interleave, [slice, scale, add])) => {
+            config.with_dpe(hdlgen::dpe::DpeConfig::new(interleave, slice, scale, add)?)?
+        }
+        None => config,
+    })
+}
+
+/// A DPE as its module name gives it after `dpe_`: `i5_335` is five outputs and 3, 3 and 5
+/// stages of block sum, scaling and addition.
+fn parse_dpe(name: &str) -> Option<(u32, [u32; 3])> {
+    let (interleave, stages) = name.strip_prefix('i')?.split_once('_')?;
+    let digits: Vec<u32> = stages.chars().map(|c| c.to_digit(10)).collect::<Option<_>>()?;
+    Some((interleave.parse().ok()?, digits.try_into().ok()?))
 }
 
 /// Resources of a hierarchically synthesized accelerator; RAMs are black boxes (macros).
@@ -494,7 +515,7 @@ fn report(table: &[(String, Option<Resources>)]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::cell_counts;
+    use super::{accel_config, cell_counts, parse_dpe};
 
     #[test]
     fn cell_counts_read_both_stat_layouts() {
@@ -504,5 +525,17 @@ mod tests {
         assert_eq!(luts(old), [("LUT4".to_string(), 7)]);
         assert_eq!(luts(new), [("LUT4".to_string(), 3337)]);
         assert_eq!(cell_counts(new, &|c| c == "wires"), [("wires".to_string(), 4186)]);
+    }
+
+    #[test]
+    fn a_shape_may_name_its_dpe() {
+        let config = accel_config("2x2_i5_335").unwrap();
+        assert_eq!((config.dpe, config.tile_cols()), (hdlgen::dpe::DpeConfig::INTERLEAVED, 10));
+        assert_eq!(config.top_name(), "accel_2x2_i5_335");
+        assert_eq!(accel_config("2x2").unwrap().dpe, hdlgen::dpe::DpeConfig::SINGLE);
+        assert_eq!(parse_dpe("i6_224"), Some((6, [2, 2, 4])));
+        for bad in ["5_335", "i5_3355", "i5335", "ix_335", "i5_3a5"] {
+            assert_eq!(parse_dpe(bad), None, "{bad}");
+        }
     }
 }

@@ -188,6 +188,8 @@ fn arguments_are_checked_before_any_work() {
     // progress lines of a synthesis would make stderr longer than one line).
     for (accel, message) in [
         ("bogus", "neither a preset"),
+        ("2x2_i5_3x5", "neither a preset"),
+        ("2x2_i3_335", "interleave must be in 5..=16 with 5 add stages"),
         ("65x65", "2..=64 rows"),
         ("0x0", "2..=64 rows"),
         ("no/such.json", "cannot read no/such.json"),
