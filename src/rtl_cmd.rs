@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use anyhow::{bail, ensure, Context};
 use clap::Args;
+use hdlgen::dpe::DpeConfig;
 use hdlgen::{AccelConfig, Design, GENERATED_HEADER};
 
 #[derive(Args)]
@@ -175,7 +176,7 @@ fn accel_config(name: &str) -> anyhow::Result<AccelConfig> {
     }
     let (shape, dpe) = name.split_once('_').map_or((name, None), |(s, d)| (s, Some(d)));
     let shape = shape.split_once('x').and_then(|(r, c)| Some((r.parse().ok()?, c.parse().ok()?)));
-    let dpe = dpe.map(|d| parse_dpe(d).ok_or(d)).transpose();
+    let dpe = dpe.map(|d| DpeConfig::parse_name(d).ok_or(d)).transpose();
     let (Some((rows, cols)), Ok(dpe)) = (shape, dpe) else {
         let presets: Vec<&str> = hdlgen::PRESETS.iter().map(|p| p.name).collect();
         bail!(
@@ -195,18 +196,10 @@ fn accel_config(name: &str) -> anyhow::Result<AccelConfig> {
     let config = shape.config()?.expect("rows and columns given");
     Ok(match dpe {
         Some((interleave, [slice, scale, add])) => {
-            config.with_dpe(hdlgen::dpe::DpeConfig::new(interleave, slice, scale, add)?)?
+            config.with_dpe(DpeConfig::new(interleave, slice, scale, add)?)?
         }
         None => config,
     })
-}
-
-/// A DPE as its module name gives it after `dpe_`: `i5_335` is five outputs and 3, 3 and 5
-/// stages of block sum, scaling and addition.
-fn parse_dpe(name: &str) -> Option<(u32, [u32; 3])> {
-    let (interleave, stages) = name.strip_prefix('i')?.split_once('_')?;
-    let digits: Vec<u32> = stages.chars().map(|c| c.to_digit(10)).collect::<Option<_>>()?;
-    Some((interleave.parse().ok()?, digits.try_into().ok()?))
 }
 
 /// Resources of a hierarchically synthesized accelerator; RAMs are black boxes (macros).
@@ -515,7 +508,7 @@ fn report(table: &[(String, Option<Resources>)]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{accel_config, cell_counts, parse_dpe};
+    use super::{accel_config, cell_counts, DpeConfig};
 
     #[test]
     fn cell_counts_read_both_stat_layouts() {
@@ -530,12 +523,12 @@ mod tests {
     #[test]
     fn a_shape_may_name_its_dpe() {
         let config = accel_config("2x2_i5_335").unwrap();
-        assert_eq!((config.dpe, config.tile_cols()), (hdlgen::dpe::DpeConfig::INTERLEAVED, 10));
+        assert_eq!((config.dpe, config.tile_cols()), (DpeConfig::INTERLEAVED, 10));
         assert_eq!(config.top_name(), "accel_2x2_i5_335");
-        assert_eq!(accel_config("2x2").unwrap().dpe, hdlgen::dpe::DpeConfig::SINGLE);
-        assert_eq!(parse_dpe("i6_224"), Some((6, [2, 2, 4])));
+        assert_eq!(accel_config("2x2").unwrap().dpe, DpeConfig::SINGLE);
+        assert_eq!(DpeConfig::parse_name("i6_224"), Some((6, [2, 2, 4])));
         for bad in ["5_335", "i5_3355", "i5335", "ix_335", "i5_3a5"] {
-            assert_eq!(parse_dpe(bad), None, "{bad}");
+            assert_eq!(DpeConfig::parse_name(bad), None, "{bad}");
         }
     }
 }

@@ -350,13 +350,7 @@ impl AccelConfig {
     /// `accel_{R}x{C}`, with the DPE's parameters appended for any DPE but the presets'
     /// (`accel_3x2_i5_335`).
     pub fn top_name(self) -> String {
-        format!("accel_{}", self.shape_name())
-    }
-
-    /// `{R}x{C}` and the DPE's suffix, as in the array's module name.
-    fn shape_name(self) -> String {
-        let array = self.array().module_name();
-        array.strip_prefix("dpe_array_").unwrap_or(&array).to_string()
+        format!("accel_{}", self.array().shape_name())
     }
 }
 
@@ -552,7 +546,7 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
     let groups = tc.div_ceil(BLOCK);
     let [mx9, mx6, mx4] = MxFormat::ALL;
     let mut md = Module::new(
-        format!("accel_part_{}", cfg.shape_name()),
+        format!("accel_part_{}", cfg.array().shape_name()),
         "One sub-accelerator's control: a command queue, a compute unit that streams slices from the\n\
          scratchpads into the array, a DMA unit that loads lines into the scratchpads and stores\n\
          result rows (f32 or MX) through the host port, the result buffers the part's array edge\n\
@@ -750,8 +744,7 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         .logic("c_words_q", 17);
     if l > 1 {
         md.logic_doc("c_slot_q", cfg.dpe.slot_bits(), "the slot of the block, clear or drain cycle")
-            .logic_doc("c_b_step_q", bwb, "B's word of the K step from c_b_q: L per word of A")
-            .logic("c_b_words_q", bwb);
+            .logic_doc("c_b_step_q", bwb, "B's word of the K step from c_b_q: L per word of A");
     }
     md.logic_doc("since_drain_q", sd, "cycles since this part's last drain began, saturating");
     md.wire("c_last_s", 4, by_format("c_fmt_q", 4, |f| f.cycles_per_block() - 1))
@@ -839,9 +832,13 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
     let overlap = |lo1: &str, n1: &str, lo2: &str, n2: &str| overlap_in(17, lo1, n1, lo2, n2);
     // B's words of a compute: L per word of A.
     let (b_overlap_w, h_b_words, c_b_words) =
-        if l == 1 { (17, "h_words", "c_words_q") } else { (bwb, "h_b_words", "c_b_words_q") };
+        if l == 1 { (17, "h_words", "c_words_q") } else { (bwb, "h_b_words", "c_b_words") };
     if l > 1 {
-        md.wire(h_b_words, bwb, format!("{bwb}'(h_words) * {bwb}'d{l}"));
+        md.wire(h_b_words, bwb, format!("{bwb}'(h_words) * {bwb}'d{l}")).wire(
+            c_b_words,
+            bwb,
+            format!("{bwb}'(c_words_q) * {bwb}'d{l}"),
+        );
     }
     md.wire("c_reading", 1, "c_active_q && !c_last")
         .wire(
@@ -964,9 +961,9 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
             if_("c_emit_drain", vec![set("c_drain_q", "1'b0")]),
         ]
     } else {
-        for (reg, start) in [("c_slot_q", "'0"), ("c_b_step_q", "'0"), ("c_b_words_q", h_b_words)] {
+        for reg in ["c_slot_q", "c_b_step_q"] {
             resets.push(set(reg, "'0"));
-            starts.push(set(reg, start));
+            starts.push(set(reg, "'0"));
         }
         // A K step moves B on by L words once it has used A's word: every step, or every
         // second one in MX4 (two blocks a word).
@@ -1160,7 +1157,7 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
                 ("waddr_i", format!("{bw}'(wr_addr_q)")),
                 ("wdata_i", format!("lane_words[{WORD_BITS}*c +: {WORD_BITS}]")),
                 ("re_i", "c_read".into()),
-                ("raddr_i", b_raddr.clone()),
+                ("raddr_i", b_raddr),
                 ("rdata_o", "word".into()),
             ],
         );
@@ -1252,16 +1249,14 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         });
     }
     let last = c_n - 1;
+    let last_slot_too = if l == 1 {
+        String::new()
+    } else {
+        format!(" &&\n    slot_cnt_q[{slot_bits}*{last} +: {slot_bits}] == {last_slot}")
+    };
     md.assign(
         "drain_last",
-        if l == 1 {
-            format!("drain_valid_i[{last}] && row_cnt_q[7*{last} +: 7] == part_rows - 7'd1")
-        } else {
-            format!(
-                "drain_valid_i[{last}] && row_cnt_q[7*{last} +: 7] == part_rows - 7'd1 &&\n\
-                 \x20   slot_cnt_q[{slot_bits}*{last} +: {slot_bits}] == {last_slot}"
-            )
-        },
+        format!("drain_valid_i[{last}] && row_cnt_q[7*{last} +: 7] == part_rows - 7'd1{last_slot_too}"),
     );
     md.always_ff(
         vec![set("pending_q", "'0")],

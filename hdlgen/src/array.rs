@@ -69,9 +69,15 @@ impl ArrayConfig {
     /// `dpe_array_{R}x{C}`, with the DPE's parameters appended for any DPE but the presets'
     /// (`dpe_array_3x2_i5_335`), so two shapes never share a module name.
     pub fn module_name(self) -> String {
+        format!("dpe_array_{}", self.shape_name())
+    }
+
+    /// `{R}x{C}` and the DPE's suffix (`3x2_i5_335`): what names every module built around
+    /// this array.
+    pub fn shape_name(self) -> String {
         let dpe = self.dpe.module_name();
         let suffix = dpe.strip_prefix("dpe").unwrap_or(&dpe);
-        format!("dpe_array_{}x{}{suffix}", self.rows, self.cols)
+        format!("{}x{}{suffix}", self.rows, self.cols)
     }
 }
 

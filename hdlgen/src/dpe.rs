@@ -377,6 +377,14 @@ impl DpeConfig {
             format!("dpe_i{}_{}{}{}", self.interleave, self.slice_stages, self.scale_stages, self.add_stages)
         }
     }
+
+    /// The parameters a module name gives after `dpe_` (`i5_335`: interleave 5, then the
+    /// slice, scale and add stages), unchecked; `None` if it is not such a name.
+    pub fn parse_name(name: &str) -> Option<(u32, [u32; 3])> {
+        let (interleave, stages) = name.strip_prefix('i')?.split_once('_')?;
+        let digits: Vec<u32> = stages.chars().map(|c| c.to_digit(10)).collect::<Option<_>>()?;
+        Some((interleave.parse().ok()?, digits.try_into().ok()?))
+    }
 }
 
 /// The presets' DPE latency (`DpeConfig::SINGLE`).

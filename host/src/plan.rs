@@ -8,8 +8,8 @@ use mx::{Block, Format, MxMatrix};
 use sim::{hw_format, Command};
 
 /// A GEMM on one part: output tiles of part rows x tile columns (the array's columns times the
-/// outputs per DPE, L) in row-major order; K in chunks that fit half of a scratchpad, so the next chunk loads into the other half while
-/// this one computes; an operand chunk still resident is not loaded again (A while the tile
+/// outputs per DPE, L) in row-major order; K in chunks that fit half of a scratchpad, so the
+/// next chunk loads into the other half while this one computes; an operand chunk still resident is not loaded again (A while the tile
 /// row stays, B when there is one tile column) and a new tile row's A loads one step early;
 /// drains alternate between the two result buffers; each tile is stored (f32) while the next
 /// one computes. Command order:
@@ -107,6 +107,11 @@ impl GemmPlan {
         let words = |q: usize| blocks(q).div_ceil(per_word);
         let tile_rows = |i: usize| rows.min(m - i * rows);
         let tile_cols = |j: usize| cols.min(n - j * cols);
+        // Per operand (A, B): the lanes a tile loads (B's edge columns hold L tile columns
+        // each) and the scratchpad lines of chunk q (B: L per word of A).
+        let lanes = |o: usize, t: usize| if o == 0 { tile_rows(t) } else { tile_cols(t).min(edge_cols) };
+        let slots_of = [1, slots];
+        let lines = |o: usize, q: usize| words(q) * slots_of[o];
 
         let mut host = host;
         let mut regions = Vec::new();
@@ -114,23 +119,21 @@ impl GemmPlan {
         let mut at: [Vec<Vec<u32>>; 2] = [Vec::new(), Vec::new()];
         for (o, tiles) in [tiles_m, tiles_n].into_iter().enumerate() {
             for t in 0..tiles {
-                let (lanes, span, slots) =
-                    if o == 0 { (tile_rows(t), rows, 1) } else { (tile_cols(t).min(edge_cols), cols, slots) };
+                let span = if o == 0 { rows } else { cols };
                 let mut chunk_at = Vec::new();
                 for q in 0..chunks {
                     chunk_at.push(host);
-                    let lines = words(q) * slots;
                     regions.push(Region {
                         host,
                         is_a: o == 0,
                         first_lane: t * span,
-                        lanes,
-                        slots,
+                        lanes: lanes(o, t),
+                        slots: slots_of[o],
                         stride: edge_cols,
                         first_block: q * chunk,
-                        lines,
+                        lines: lines(o, q),
                     });
-                    host += lines as u32 * config.load_beats(hw, lanes as u32);
+                    host += lines(o, q) as u32 * config.load_beats(hw, lanes(o, t) as u32);
                 }
                 at[o].push(chunk_at);
             }
@@ -155,16 +158,14 @@ impl GemmPlan {
             for q in 0..chunks {
                 let mut loads = Vec::new();
                 let mut half = [0usize; 2];
-                for (o, (key, lanes)) in
-                    [((i, q), tile_rows(i)), ((j, q), tile_cols(j).min(edge_cols))].into_iter().enumerate()
-                {
+                for (o, key) in [(i, q), (j, q)].into_iter().enumerate() {
                     let h = match resident[o].iter().position(|r| *r == Some(key)) {
                         Some(h) => h,
                         None => {
                             let h = 1 - in_use[o];
                             resident[o][h] = Some(key);
-                            let lines = if o == 0 { words(q) } else { words(q) * slots };
-                            let (spad, lines, lanes) = ((h * halves[o]) as u32, lines as u32, lanes as u32);
+                            let (spad, lines, lanes) =
+                                ((h * halves[o]) as u32, lines(o, q) as u32, lanes(o, key.0) as u32);
                             let host = at[o][key.0][key.1];
                             loads.push(if o == 0 {
                                 Command::LoadA { format, lanes, lines, spad, host }

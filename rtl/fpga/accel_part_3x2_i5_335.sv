@@ -208,7 +208,6 @@ module accel_part_3x2_i5_335 (
   logic [16:0] c_words_q;
   logic [2:0]  c_slot_q;  // the slot of the block, clear or drain cycle
   logic [18:0] c_b_step_q;  // B's word of the K step from c_b_q: L per word of A
-  logic [18:0] c_b_words_q;
   logic [7:0]  since_drain_q;  // cycles since this part's last drain began, saturating
   logic [3:0]  c_last_s;
   assign c_last_s = (c_fmt_q == 2'd0) ? 4'd15 : (c_fmt_q == 2'd1) ? 4'd3 : 4'd0;
@@ -295,10 +294,12 @@ module accel_part_3x2_i5_335 (
   // one at a time.
   logic [18:0] h_b_words;
   assign h_b_words = 19'(h_words) * 19'd5;
+  logic [18:0] c_b_words;
+  assign c_b_words = 19'(c_words_q) * 19'd5;
   logic c_reading;
   assign c_reading = c_active_q && !c_last;
   logic load_hazard;
-  assign load_hazard = c_reading && (h_is_load_a ? (17'(h_addr) < 17'(c_a_q) + 17'(c_words_q) && 17'(c_a_q) < 17'(h_addr) + 17'(h_count)) : (19'(h_addr) < 19'(c_b_q) + 19'(c_b_words_q) && 19'(c_b_q) < 19'(h_addr) + 19'(h_count)));
+  assign load_hazard = c_reading && (h_is_load_a ? (17'(h_addr) < 17'(c_a_q) + 17'(c_words_q) && 17'(c_a_q) < 17'(h_addr) + 17'(h_count)) : (19'(h_addr) < 19'(c_b_q) + 19'(c_b_words) && 19'(c_b_q) < 19'(h_addr) + 19'(h_count)));
   logic operand_hazard;
   assign operand_hazard = d_active_q && ((d_kind_q == 2'd0 && (17'(h_addr) < 17'(d_spad_q) + 17'(d_lines_q) && 17'(d_spad_q) < 17'(h_addr) + 17'(h_words))) || (d_kind_q == 2'd1 && (19'(h_baddr) < 19'(d_spad_q) + 19'(d_lines_q) && 19'(d_spad_q) < 19'(h_baddr) + 19'(h_b_words))));
   logic buf_draining;
@@ -379,7 +380,6 @@ module accel_part_3x2_i5_335 (
       since_drain_q <= 8'hFF;
       c_slot_q <= '0;
       c_b_step_q <= '0;
-      c_b_words_q <= '0;
     end else begin
       if (c_emit_clear || c_block_end || c_emit_drain) begin
         c_slot_q <= c_slot_wraps ? '0 : c_slot_q + 3'd1;
@@ -425,7 +425,6 @@ module accel_part_3x2_i5_335 (
         c_words_q <= h_words;
         c_slot_q <= '0;
         c_b_step_q <= '0;
-        c_b_words_q <= h_b_words;
       end
     end
   end
