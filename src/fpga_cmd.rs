@@ -119,6 +119,9 @@ fn place(name: &str, design: &Design, args: &FpgaArgs) -> anyhow::Result<Placed>
     let report = fs::read_to_string(dir.join("report.json"))?;
     let json: serde_json::Value = serde_json::from_str(&report).context("nextpnr's report is not JSON")?;
     let (from, to) = critical_ends(&json).context("nextpnr reported no critical path")?;
+    let netlist: serde_json::Value = serde_json::from_str(&fs::read_to_string(dir.join("netlist.json"))?)
+        .context("Yosys's netlist is not JSON")?;
+    let (from, to) = (registers_of(&from, &netlist, dir), registers_of(&to, &netlist, dir));
     let fmax_mhz =
         json["fmax"]["clk_i"]["achieved"].as_f64().context("nextpnr reported no Fmax for clk_i")?;
     let cells = |name: &str| cell_counts(&stat, &|c| c == name).last().map_or(0, |&(_, n)| n);
@@ -137,16 +140,50 @@ fn place(name: &str, design: &Design, args: &FpgaArgs) -> anyhow::Result<Placed>
     })
 }
 
-/// The ends of the clock's critical path in nextpnr's report, each cell by the first part of
-/// the name Yosys gave it (an ECP5 flip-flop is `<a net next to it>_TRELLIS_FF...`).
+/// The first and last cell of the clock's critical path in nextpnr's report.
 fn critical_ends(report: &serde_json::Value) -> Option<(String, String)> {
     let path = report["critical_paths"].as_array()?.iter().find(|p| p["to"] == "posedge clk_i")?["path"]
         .as_array()?;
-    let name = |cell: &serde_json::Value| {
-        let cell = cell.as_str().unwrap_or("?");
-        cell.split("_TRELLIS_FF").next().unwrap_or(cell).chars().take(80).collect::<String>()
+    let cell = |c: &serde_json::Value| c.as_str().map(str::to_string);
+    Some((cell(&path.first()?["from"]["cell"])?, cell(&path.last()?["to"]["cell"])?))
+}
+
+/// A flip-flop or RAM cell named by what it came from: Yosys renames ECP5 cells after nets
+/// next to them, but keeps each cell's `src`, the RTL line of the `always_ff` block that holds
+/// it. So the block's registers (those its reset branch clears) and that line, e.g.
+/// `st_scan_data_q, st_scan_q (accel_part_2x2.sv:701)`; the line alone for a block without a
+/// reset, the cell's name (shortened) when it has no RTL source.
+fn registers_of(cell: &str, netlist: &serde_json::Value, dir: &std::path::Path) -> String {
+    let src = netlist["modules"]
+        .as_object()
+        .into_iter()
+        .flat_map(|modules| modules.values())
+        .find_map(|module| module["cells"][cell]["attributes"]["src"].as_str());
+    // `file.sv:first.col-last.col`, then the techmap cells' own sources after a `|`.
+    let Some((file, line, last)) = src.and_then(|s| s.split('|').next()).and_then(|s| {
+        let (file, span) = s.rsplit_once(':')?;
+        let (start, end) = span.split_once('-')?;
+        let line = |at: &str| at.split('.').next()?.parse::<usize>().ok();
+        Some((file.to_string(), line(start)?, line(end)?))
+    }) else {
+        return cell.split("_TRELLIS_FF").next().unwrap_or(cell).chars().take(60).collect();
     };
-    Some((name(&path.first()?["from"]["cell"]), name(&path.last()?["to"]["cell"])))
+    let text = fs::read_to_string(dir.join(&file)).unwrap_or_default();
+    let registers: Vec<&str> = text
+        .lines()
+        .take(last)
+        .skip(line)
+        .skip_while(|l| l.trim() != "if (!rst_ni) begin")
+        .skip(1)
+        .take_while(|l| l.trim() != "end else begin")
+        .filter_map(|l| l.trim().split_once(" <= ").map(|(lhs, _)| lhs))
+        .take(4)
+        .collect();
+    match registers.len() {
+        0 => format!("{file}:{line}"),
+        n if n < 4 => format!("{} ({file}:{line})", registers.join(", ")),
+        _ => format!("{}, ... ({file}:{line})", registers[..3].join(", ")),
+    }
 }
 
 fn report(args: &FpgaArgs, rows: &[Placed]) -> String {
@@ -191,16 +228,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn critical_path_ends_are_named_by_their_signals() {
+    fn critical_path_ends_are_named_by_their_registers() {
         let report = serde_json::json!({"critical_paths": [
             {"from": "posedge clk_i", "to": "<async>", "path": []},
             {"from": "posedge clk_i", "to": "posedge clk_i", "path": [
-                {"from": {"cell": "u_dut.acc_q_TRELLIS_FF_Q_1_DI_LUT4_D_Z"}, "to": {"cell": "x"}},
-                {"from": {"cell": "y"}, "to": {"cell": "u_dut.st_line_q_TRELLIS_FF_DI"}}
+                {"from": {"cell": "a_TRELLIS_FF_Q"}, "to": {"cell": "x"}},
+                {"from": {"cell": "y"}, "to": {"cell": "b_TRELLIS_FF_DI"}}
             ]}
         ]});
-        let ends = critical_ends(&report).unwrap();
-        assert_eq!(ends, ("u_dut.acc_q".to_string(), "u_dut.st_line_q".to_string()));
+        let (from, to) = critical_ends(&report).unwrap();
+        assert_eq!((from.as_str(), to.as_str()), ("a_TRELLIS_FF_Q", "b_TRELLIS_FF_DI"));
         assert!(critical_ends(&serde_json::json!({})).is_none());
+
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(
+            dir.path().join("part.sv"),
+            "module part;\n  always_ff @(posedge clk_i or negedge rst_ni) begin\n    if (!rst_ni) begin\n      \
+             d_kind_q <= '0;\n      d_fmt_q <= '0;\n    end else begin\n      d_fmt_q <= h_fmt;\n    end\n  end\n\
+             \x20 always_ff @(posedge clk_i) begin\n    q <= d;\n  end\nendmodule\n",
+        )
+        .unwrap();
+        let netlist = serde_json::json!({"modules": {"top": {"cells": {
+            "a_TRELLIS_FF_Q": {"attributes": {"src": "part.sv:2.3-9.6|/share/lattice/cells_map_trellis.v:1"}},
+            "ram": {"attributes": {"src": "part.sv:10.3-12.6"}},
+            "no_span": {"attributes": {"src": "part.sv"}},
+            "lut_only": {"attributes": {}}
+        }}}});
+        assert_eq!(registers_of("a_TRELLIS_FF_Q", &netlist, dir.path()), "d_kind_q, d_fmt_q (part.sv:2)");
+        assert_eq!(registers_of("ram", &netlist, dir.path()), "part.sv:10");
+        assert_eq!(registers_of("lut_only_TRELLIS_FF_DI", &netlist, dir.path()), "lut_only");
+        assert_eq!(registers_of("no_span", &netlist, dir.path()), "no_span");
     }
 }

@@ -110,7 +110,7 @@ fn gemm_rejects_bad_input_in_one_line() {
 
 #[test]
 fn bench_reports_every_format() {
-    let run = dacapo(&["sim", "bench", "--preset", "small", "--k", "256", "--tiles", "2"]);
+    let run = dacapo(&["sim", "bench", "--preset", "small", "--k", "512", "--tiles", "2"]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let stdout = String::from_utf8_lossy(&run.stdout);
     for format in ["mx9", "mx6", "mx4"] {

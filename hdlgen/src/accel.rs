@@ -6,7 +6,9 @@
 use crate::array::{array_design, ArrayConfig, SLICE_BITS};
 use crate::dpe::DpeConfig;
 use crate::fp_add::bits_for;
-use crate::mx::{by_format, max_block_bits, mx_pack_function, mx_scan_function, MxFormat, BLOCK, SCAN_BITS};
+use crate::mx::{
+    by_format, max_block_bits, ConvertSteps, MxFormat, ALIGN_BITS, BLOCK, ROUND_BITS, SCAN_BITS,
+};
 use crate::verilog::{for_, if_, if_else, set, Function, Module, Stmt};
 use crate::{ConfigError, Design};
 
@@ -89,6 +91,16 @@ pub const MAX_TILE_COLS: u32 = (1 << cmd::COLS.1) - 1;
 
 /// Bits of one scratchpad word: one MX9 block, one MX6 block, or two MX4 blocks.
 pub const WORD_BITS: u32 = 144;
+
+/// The store path's registers after the result buffer's read word, each with what it holds:
+/// a stored row's first beat goes out STORE_STAGES.len() + 1 cycles after its read.
+pub const STORE_STAGES: [(&str, &str); 5] = [
+    ("row", "a result row not yet scanned"),
+    ("scan", "a row and its shared exponent"),
+    ("align", "a row, its shared exponent, micro-exponents and elements' shifts"),
+    ("round", "a rounded MX row (or an f32 row) and its shared exponent"),
+    ("line", "a converted row whose beats are being sent"),
+];
 
 /// Scratchpad word bits a format fills: the packed block, or two of them for MX4.
 pub fn word_bits(f: MxFormat) -> u32 {
@@ -544,6 +556,8 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
     let bwb = bits_for(0xFFFF + 0x1_0000 * u64::from(l));
     let sd = bits_for(u64::from((l + 1) * r_n)).max(8);
     let groups = tc.div_ceil(BLOCK);
+    // A load's lanes and a store's columns (up to whole groups of 16), one bit each.
+    let mask_bits = lanes.max(BLOCK * groups);
     let [mx9, mx6, mx4] = MxFormat::ALL;
     let mut md = Module::new(
         format!("accel_part_{}", cfg.array().shape_name()),
@@ -589,11 +603,21 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
 
     // ---- Command queue ----
     md.blank().comment(
-        "Command queue: a ring of commands, each kept with the sizes and the range check that depend\n\
-         on it alone. They are computed as it enters, so no multiply lies between the head and dispatch.",
+        "Command queue: a ring of commands, each kept with the sizes, operand ends and range check\n\
+         that depend on it alone. They are computed as it enters, so no multiply or addition lies\n\
+         between the head and dispatch.",
     );
     md.logic_doc("queue_q", cmd::BITS * q, "entry i in bits [128i +: 128]")
-        .logic_doc("words_q", 17 * q, "entry i's scratchpad words per compute operand, bits [17i +: 17]")
+        .logic_doc(
+            "a_ends_q",
+            17 * q,
+            "entry i's end (first word past it) of a load's lines or a compute's A words, bits [17i +: 17]",
+        )
+        .logic_doc(
+            "b_ends_q",
+            bwb * q,
+            format!("entry i's end of a compute's B words, bits [{bwb}i +: {bwb}]"),
+        )
         .logic_doc(
             "beats_q",
             beat_w * q,
@@ -645,21 +669,26 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
     .wire("in_beats", 32, "in_is_store ? in_store_beats : in_load_beats")
     .wire("in_lines", 32, "in_is_store ? 32'(in_rows) : 32'(in_count)")
     .wire("in_host_end", 33, "33'(in_host) + 33'(in_lines * in_beats)")
+    .wire("in_a_end", 17, "17'(in_addr) + (in_is_compute ? in_words : 17'(in_count))")
+    .wire(
+        "in_b_end",
+        bwb,
+        if l == 1 {
+            "17'(in_baddr) + in_words".to_string()
+        } else {
+            format!("{bwb}'(in_baddr) + {bwb}'(in_words) * {bwb}'d{l}")
+        },
+    )
     .wire(
         "in_bad_range",
         1,
         format!(
-            "(in_is_load_a && 17'(in_addr) + 17'(in_count) > 17'd{a}) ||\n\
-             \x20   (in_is_load_b && 17'(in_addr) + 17'(in_count) > 17'd{b}) ||\n\
-             \x20   (in_is_compute && (17'(in_addr) + in_words > 17'd{a} || {b_range})) ||\n\
+            "(in_is_load_a && in_a_end > 17'd{a}) ||\n\
+             \x20   (in_is_load_b && in_a_end > 17'd{b}) ||\n\
+             \x20   (in_is_compute && (in_a_end > 17'd{a} || in_b_end > {bwb}'d{b})) ||\n\
              \x20   ((in_is_load || in_is_store) && in_host_end > 33'h1_0000_0000)",
             a = cfg.a_depth,
             b = cfg.b_depth,
-            b_range = if l == 1 {
-                format!("17'(in_baddr) + in_words > 17'd{}", cfg.b_depth)
-            } else {
-                format!("{bwb}'(in_baddr) + {bwb}'(in_words) * {bwb}'d{l} > {bwb}'d{}", cfg.b_depth)
-            },
         ),
     );
 
@@ -667,7 +696,8 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
     md.wire("h_any", 1, format!("count_q != {}'d0", qb + 1));
     command_fields(&mut md, "head", "h_", None);
     md.wire("part_rows", 7, "7'(rows_i)")
-        .wire("h_words", 17, "words_q[17*head_q +: 17]")
+        .wire("h_a_end", 17, "a_ends_q[17*head_q +: 17]")
+        .wire("h_b_end", bwb, format!("b_ends_q[{bwb}*head_q +: {bwb}]"))
         .wire("h_beats", beat_w, format!("beats_q[{beat_w}*head_q +: {beat_w}]"))
         .wire("h_lines", 16, "h_is_store ? 16'(h_rows) : h_count")
         .wire("lane_limit", 7, format!("h_is_load_b ? 7'd{c_n} : part_rows"));
@@ -741,7 +771,8 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         .logic("c_s_q", 4)
         .logic("c_a_q", 16)
         .logic("c_b_q", 16)
-        .logic("c_words_q", 17);
+        .logic_doc("c_a_end_q", 17, "the first A word past the compute's")
+        .logic_doc("c_b_end_q", bwb, "the first B word past the compute's");
     if l > 1 {
         md.logic_doc("c_slot_q", cfg.dpe.slot_bits(), "the slot of the block, clear or drain cycle")
             .logic_doc("c_b_step_q", bwb, "B's word of the K step from c_b_q: L per word of A");
@@ -777,18 +808,20 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         .logic("d_fmt_q", 2)
         .logic("d_trunc_q", 1)
         .logic("d_buf_q", 1)
-        .logic("d_lanes_q", 7)
+        .logic_doc(
+            "d_lane_mask_q",
+            mask_bits,
+            "lane (or stored column) i in bit i, set below the command's count",
+        )
         .logic("d_lines_q", 16)
         .logic("d_line_q", 16)
         .logic("d_bpl_q", beat_w)
         .logic("d_beat_q", beat_w)
         .logic("d_host_q", 32)
         .logic("d_spad_q", 16)
+        .logic_doc("d_end_q", 17, "a load's first scratchpad word past its lines")
         .logic_doc("st_read_q", 16, "result rows a store has read so far")
         .logic_doc("st_row_ready_q", 1, "the result buffer's read word is a row not yet registered")
-        .logic_doc("st_row_full_q", 1, "st_row_q holds a row not yet scanned")
-        .logic_doc("st_scan_full_q", 1, "st_masked_q and st_scan_q hold a scanned row not yet packed")
-        .logic_doc("st_line_full_q", 1, "st_line_q holds a converted row whose beats are being sent")
         .logic("rd_q", 1)
         .logic("rd_beat_q", beat_w)
         .logic("rd_last_q", 1)
@@ -805,20 +838,43 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         .wire("d_last_beat", 1, format!("d_beat_q == d_bpl_q - {beat_w}'d1"))
         .wire("d_finish", 1, "d_active_q && !d_more && !rd_q");
     md.comment(
-        "A store streams its rows through four registers: the result buffer's read word, st_row_q,\n\
-         st_masked_q with the scan of mx_convert's first step (st_scan_q), then st_line_q, packed,\n\
-         whose beats go out. A row moves on when the next stage is empty or moves on itself in this\n\
-         cycle (the line register: sends its last beat), so one beat a cycle keeps flowing, and\n\
-         each step of the conversion sits between two registers of its own.",
+        "A store streams its rows through the result buffer's read word and then one register per\n\
+         stage (STORE_STAGES): the row, the scan, the alignment, the rounding and the line, whose\n\
+         beats go out. A row moves on when the next stage is empty or moves on itself in this cycle\n\
+         (the line: sends its last beat), so one beat a cycle keeps flowing, and each step of\n\
+         mx_convert sits between two registers of its own.",
     );
-    md.wire("st_line_take", 1, "st_scan_full_q && (!st_line_full_q || (d_gnt && d_last_beat))")
-        .wire("st_scan_take", 1, "st_row_full_q && (!st_scan_full_q || st_line_take)")
-        .wire("st_row_take", 1, "st_row_ready_q && (!st_row_full_q || st_scan_take)")
-        .wire(
-            "st_read",
-            1,
-            "d_active_q && d_is_store && st_read_q != d_lines_q && (!st_row_ready_q || st_row_take)",
-        );
+    for (stage, holds) in STORE_STAGES {
+        md.logic_doc(format!("st_{stage}_full_q"), 1, format!("the {stage} stage holds {holds}"));
+    }
+    // A stage's row leaves as the next stage takes it; the line's, with its last beat.
+    let leaves = |i: usize| match STORE_STAGES.get(i + 1) {
+        Some((next, _)) => format!("st_{next}_take"),
+        None => "(d_gnt && d_last_beat)".to_string(),
+    };
+    for (i, (stage, _)) in STORE_STAGES.iter().enumerate().rev() {
+        let from = match i {
+            0 => "st_row_ready_q".to_string(),
+            _ => format!("st_{}_full_q", STORE_STAGES[i - 1].0),
+        };
+        md.wire(format!("st_{stage}_take"), 1, format!("{from} && (!st_{stage}_full_q || {})", leaves(i)));
+    }
+    let reset = STORE_STAGES.iter().map(|(stage, _)| set(format!("st_{stage}_full_q"), "1'b0")).collect();
+    let update = (0..STORE_STAGES.len())
+        .map(|i| {
+            let stage = STORE_STAGES[i].0;
+            set(
+                format!("st_{stage}_full_q"),
+                format!("st_{stage}_take || (st_{stage}_full_q && !{})", leaves(i)),
+            )
+        })
+        .collect();
+    md.always_ff(reset, update);
+    md.wire(
+        "st_read",
+        1,
+        "d_active_q && d_is_store && st_read_q != d_lines_q && (!st_row_ready_q || st_row_take)",
+    );
 
     // ---- Hazards and dispatch ----
     md.blank().comment(
@@ -826,28 +882,18 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
          read words a running load writes, and a result buffer is drained into and stored from\n\
          one at a time.",
     );
-    let overlap_in = |w: u32, lo1: &str, n1: &str, lo2: &str, n2: &str| {
-        format!("({w}'({lo1}) < {w}'({lo2}) + {w}'({n2}) && {w}'({lo2}) < {w}'({lo1}) + {w}'({n1}))")
+    // Two word ranges, each from its first word to its end (the first word past it), overlap.
+    let overlap = |w: u32, lo1: &str, end1: &str, lo2: &str, end2: &str| {
+        format!("({w}'({lo1}) < {w}'({end2}) && {w}'({lo2}) < {w}'({end1}))")
     };
-    let overlap = |lo1: &str, n1: &str, lo2: &str, n2: &str| overlap_in(17, lo1, n1, lo2, n2);
-    // B's words of a compute: L per word of A.
-    let (b_overlap_w, h_b_words, c_b_words) =
-        if l == 1 { (17, "h_words", "c_words_q") } else { (bwb, "h_b_words", "c_b_words") };
-    if l > 1 {
-        md.wire(h_b_words, bwb, format!("{bwb}'(h_words) * {bwb}'d{l}")).wire(
-            c_b_words,
-            bwb,
-            format!("{bwb}'(c_words_q) * {bwb}'d{l}"),
-        );
-    }
     md.wire("c_reading", 1, "c_active_q && !c_last")
         .wire(
             "load_hazard",
             1,
             format!(
                 "c_reading && (h_is_load_a ? {} : {})",
-                overlap("h_addr", "h_count", "c_a_q", "c_words_q"),
-                overlap_in(b_overlap_w, "h_addr", "h_count", "c_b_q", c_b_words)
+                overlap(17, "h_addr", "h_a_end", "c_a_q", "c_a_end_q"),
+                overlap(bwb, "h_addr", "h_a_end", "c_b_q", "c_b_end_q")
             ),
         )
         .wire(
@@ -855,8 +901,8 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
             1,
             format!(
                 "d_active_q && ((d_kind_q == 2'd0 && {}) || (d_kind_q == 2'd1 && {}))",
-                overlap("h_addr", "h_words", "d_spad_q", "d_lines_q"),
-                overlap_in(b_overlap_w, "h_baddr", h_b_words, "d_spad_q", "d_lines_q")
+                overlap(17, "h_addr", "h_a_end", "d_spad_q", "d_end_q"),
+                overlap(bwb, "h_baddr", "h_b_end", "d_spad_q", "d_end_q")
             ),
         )
         .wire("buf_draining", 1, "pending_q[h_buf] || (c_active_q && c_drain_q && c_tag_q == h_buf)")
@@ -886,7 +932,8 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
     md.always_ff(
         vec![
             set("queue_q", "'0"),
-            set("words_q", "'0"),
+            set("a_ends_q", "'0"),
+            set("b_ends_q", "'0"),
             set("beats_q", "'0"),
             set("range_bad_q", "'0"),
             set("head_q", "'0"),
@@ -898,7 +945,8 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
                 "cmd_valid_i && cmd_ready_o",
                 vec![
                     set("queue_q[128*tail_q +: 128]", "cmd_i"),
-                    set("words_q[17*tail_q +: 17]", "in_words"),
+                    set("a_ends_q[17*tail_q +: 17]", "in_a_end"),
+                    set(format!("b_ends_q[{bwb}*tail_q +: {bwb}]"), "in_b_end"),
                     set(format!("beats_q[{beat_w}*tail_q +: {beat_w}]"), format!("{beat_w}'(in_beats)")),
                     set("range_bad_q[tail_q]", "in_bad_range"),
                     set("tail_q", format!("tail_q + {qb}'d1")),
@@ -925,7 +973,8 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         set("c_s_q", "'0"),
         set("c_a_q", "'0"),
         set("c_b_q", "'0"),
-        set("c_words_q", "'0"),
+        set("c_a_end_q", "'0"),
+        set("c_b_end_q", "'0"),
         set("since_drain_q", saturated.as_str()),
     ];
     let mut starts = vec![
@@ -940,7 +989,8 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         set("c_s_q", "4'd0"),
         set("c_a_q", "h_addr"),
         set("c_b_q", "h_baddr"),
-        set("c_words_q", "h_words"),
+        set("c_a_end_q", "h_a_end"),
+        set("c_b_end_q", "h_b_end"),
     ];
     let since_drain = format!(
         "{drain_begins} ? {sd}'d1 : (since_drain_q == {saturated}) ? since_drain_q : since_drain_q + {sd}'d1",
@@ -1050,18 +1100,16 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
             set("d_fmt_q", "'0"),
             set("d_trunc_q", "1'b0"),
             set("d_buf_q", "1'b0"),
-            set("d_lanes_q", "'0"),
+            set("d_lane_mask_q", "'0"),
             set("d_lines_q", "'0"),
             set("d_line_q", "'0"),
             set("d_bpl_q", "'0"),
             set("d_beat_q", "'0"),
             set("d_host_q", "'0"),
             set("d_spad_q", "'0"),
+            set("d_end_q", "'0"),
             set("st_read_q", "'0"),
             set("st_row_ready_q", "1'b0"),
-            set("st_row_full_q", "1'b0"),
-            set("st_scan_full_q", "1'b0"),
-            set("st_line_full_q", "1'b0"),
             set("rd_q", "1'b0"),
             set("rd_beat_q", "'0"),
             set("rd_last_q", "1'b0"),
@@ -1073,9 +1121,6 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         vec![
             if_("st_read", vec![set("st_read_q", "st_read_q + 16'd1")]),
             set("st_row_ready_q", "st_read || (st_row_ready_q && !st_row_take)"),
-            set("st_row_full_q", "st_row_take || (st_row_full_q && !st_scan_take)"),
-            set("st_scan_full_q", "st_scan_take || (st_scan_full_q && !st_line_take)"),
-            set("st_line_full_q", "st_line_take || (st_line_full_q && !(d_gnt && d_last_beat))"),
             if_(
                 "d_gnt",
                 vec![
@@ -1095,21 +1140,29 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
             set("wr_q", "rd_q && rd_last_q"),
             set("wr_addr_q", format!("{}'(d_spad_q + rd_line_q)", aw.max(bw))),
             if_("d_finish", vec![set("d_active_q", "1'b0")]),
+            if_("start_load || start_store", vec![set("d_active_q", "1'b1")]),
+            Stmt::Comment(
+                "While idle the unit's registers follow the queue's head, so a dispatch sets only".into(),
+            ),
+            Stmt::Comment("d_active_q: no wide enable hangs behind the dispatch decision.".into()),
             if_(
-                "start_load || start_store",
+                "!d_active_q",
                 vec![
-                    set("d_active_q", "1'b1"),
                     set("d_kind_q", "h_is_store ? 2'd2 : h_is_load_b ? 2'd1 : 2'd0"),
                     set("d_fmt_q", "h_fmt"),
                     set("d_trunc_q", "h_flag"),
                     set("d_buf_q", "h_buf"),
-                    set("d_lanes_q", "h_is_store ? h_cols : h_rows"),
+                    set(
+                        "d_lane_mask_q",
+                        format!("~({{{mask_bits}{{1'b1}}}} << (h_is_store ? h_cols : h_rows))"),
+                    ),
                     set("d_lines_q", "h_lines"),
                     set("d_line_q", "16'd0"),
                     set("d_bpl_q", "h_beats"),
                     set("d_beat_q", "'0"),
                     set("d_host_q", "h_host"),
                     set("d_spad_q", "h_addr"),
+                    set("d_end_q", "h_a_end"),
                     set("st_read_q", "16'd0"),
                 ],
             ),
@@ -1136,9 +1189,7 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
     md.assign("a_we_o", "wr_q && d_kind_q == 2'd0")
         .assign("a_waddr_o", format!("{aw}'(wr_addr_q)"))
         .assign("a_wdata_o", format!("lane_words[{}:0]", WORD_BITS * r_n - 1));
-    md.generate("r", r_n, "g_amask", |g| {
-        g.assign("a_wmask_o[r]", "7'(r) < d_lanes_q");
-    });
+    md.assign("a_wmask_o", format!("d_lane_mask_q[{}:0]", r_n - 1));
 
     md.blank().comment("B banks, one per column, and their edge words.");
     let b_raddr = if l == 1 {
@@ -1153,7 +1204,7 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
             "u_bank",
             &[
                 ("clk_i", "clk_i".into()),
-                ("we_i", "wr_q && d_kind_q == 2'd1 && 7'(c) < d_lanes_q".into()),
+                ("we_i", "wr_q && d_kind_q == 2'd1 && d_lane_mask_q[c]".into()),
                 ("waddr_i", format!("{bw}'(wr_addr_q)")),
                 ("wdata_i", format!("lane_words[{WORD_BITS}*c +: {WORD_BITS}]")),
                 ("re_i", "c_read".into()),
@@ -1268,40 +1319,90 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
 
     // ---- Store path ----
     md.blank().comment(
-        "Store path: columns past the tile read as zero; an MX row is converted per 16 columns in\n\
-         mx_convert's two steps, the scan for the exponents into st_scan_q, then the packing.",
+        "Store path: columns past the tile read as zero; an MX row is converted per 16 columns, one\n\
+         step of mx_convert per stage: the scan for the shared exponent, the micro-exponents and\n\
+         each element's shift, the shift and rounding, then the saturation and packing into the\n\
+         line. An f32 row passes the same registers.",
     );
-    md.logic_doc("masked", 32 * 16 * groups, "column c in bits [32c +: 32], zero past the tile")
+    let data_bits = 32 * BLOCK * groups;
+    let round_bits = (ROUND_BITS * groups).max(32 * tc);
+    md.logic("st_row_q", 32 * tc)
+        .logic_doc("masked", data_bits, "column c in bits [32c +: 32], zero past the tile")
+        .logic_doc("scans", SCAN_BITS * groups, "group g's shared exponent in bits [8g +: 8]")
+        .logic("st_scan_data_q", data_bits)
+        .logic("st_scan_q", SCAN_BITS * groups)
         .logic_doc(
-            "scans",
-            SCAN_BITS * groups,
-            format!("group g's scan in bits [{SCAN_BITS}g +: {SCAN_BITS}]"),
+            "aligned",
+            ALIGN_BITS * groups,
+            format!("group g's micro-exponents and shifts in bits [{ALIGN_BITS}g +: {ALIGN_BITS}]"),
         )
+        .logic("st_align_data_q", data_bits)
+        .logic("st_align_scan_q", SCAN_BITS * groups)
+        .logic("st_align_q", ALIGN_BITS * groups)
+        .logic_doc(
+            "rounded",
+            round_bits,
+            format!("an MX row: group g's rounding in bits [{ROUND_BITS}g +: {ROUND_BITS}]; an f32 row: its values"),
+        )
+        .logic("st_round_scan_q", SCAN_BITS * groups)
+        .logic("st_round_q", round_bits)
         .logic_doc("blocks", max_block_bits() * groups, "group g's packed block in bits [144g +: 144]")
         .logic("store_line", store_line_bits)
-        .logic("st_masked_q", 32 * 16 * groups)
-        .logic("st_scan_q", SCAN_BITS * groups)
         .logic("st_line_q", store_line_bits);
-    md.logic("st_row_q", 32 * tc);
-    md.always_ff(vec![set("st_row_q", "'0")], vec![if_("st_row_take", vec![set("st_row_q", "results")])]);
-    md.wire("padded", 32 * 16 * groups, format!("{}'(st_row_q)", 32 * 16 * groups));
+    // A stage's registers take their values as the stage takes a row.
+    let stage_registers = |md: &mut Module, stage: &str, regs: &[(&str, &str)]| {
+        md.always_ff(
+            regs.iter().map(|(reg, _)| set(*reg, "'0")).collect(),
+            vec![if_(
+                format!("st_{stage}_take"),
+                regs.iter().map(|(reg, value)| set(*reg, *value)).collect(),
+            )],
+        );
+    };
+    stage_registers(&mut md, "row", &[("st_row_q", "results")]);
+    md.wire("padded", data_bits, format!("{data_bits}'(st_row_q)"));
     md.generate("c", 16 * groups, "g_mask", |g| {
-        g.assign("masked[32*c +: 32]", "(7'(c) < d_lanes_q) ? padded[32*c +: 32] : 32'd0");
+        g.assign("masked[32*c +: 32]", "d_lane_mask_q[c] ? padded[32*c +: 32] : 32'd0");
     });
-    let (scan, pack) = (mx_scan_function(), mx_pack_function());
+    let steps = ConvertSteps::new();
     let is_mx = format!("d_fmt_q != 2'd{}", cmd::F32);
-    md.comment("Each step runs only in the cycles that take an MX row on (simulators skip it otherwise).");
-    let scan_row: Vec<Stmt> = (0..groups)
-        .map(|g| {
-            let data = format!("masked[{} +: 512]", 512 * g);
-            set(format!("scans[{} +: {SCAN_BITS}]", SCAN_BITS * g), scan.call(&[&data]))
-        })
-        .collect();
-    md.always_comb(vec![set("scans", "'0"), if_(format!("st_scan_take && {is_mx}"), scan_row)]);
-    md.always_ff(
-        vec![set("st_masked_q", "'0"), set("st_scan_q", "'0")],
-        vec![if_("st_scan_take", vec![set("st_masked_q", "masked"), set("st_scan_q", "scans")])],
+    // One conversion step per group of 16 columns: `value` into `field` of `out`.
+    let per_group = |out: &str, field: u32, value: &dyn Fn(u32) -> String| -> Vec<Stmt> {
+        (0..groups).map(|g| set(format!("{out}[{} +: {field}]", field * g), value(g))).collect()
+    };
+    let group = |reg: &str, field: u32, g: u32| format!("{reg}[{} +: {field}]", field * g);
+    md.comment(
+        "Each step runs only while the register before it holds an MX row (simulators skip it\n\
+         otherwise); it reads registers alone, not whether the row moves on in this cycle.",
     );
+    md.logic_doc("exponents", 8 * BLOCK * groups, "column c's exponent field in bits [8c +: 8]");
+    md.generate("c", BLOCK * groups, "g_exp", |g| {
+        g.assign("exponents[8*c +: 8]", "masked[32*c+23 +: 8]");
+    });
+    let scan_row = per_group("scans", SCAN_BITS, &|g| steps.scan.call(&[&group("exponents", 8 * BLOCK, g)]));
+    md.always_comb(vec![set("scans", "'0"), if_(format!("st_row_full_q && {is_mx}"), scan_row)]);
+    stage_registers(&mut md, "scan", &[("st_scan_data_q", "masked"), ("st_scan_q", "scans")]);
+    let align_row = per_group("aligned", ALIGN_BITS, &|g| {
+        steps.align.call(&[&group("st_scan_data_q", 512, g), &group("st_scan_q", SCAN_BITS, g), "d_fmt_q"])
+    });
+    md.always_comb(vec![set("aligned", "'0"), if_(format!("st_scan_full_q && {is_mx}"), align_row)]);
+    stage_registers(
+        &mut md,
+        "align",
+        &[("st_align_data_q", "st_scan_data_q"), ("st_align_scan_q", "st_scan_q"), ("st_align_q", "aligned")],
+    );
+    let round_row = per_group("rounded", ROUND_BITS, &|g| {
+        steps.round.call(&[
+            &group("st_align_data_q", 512, g),
+            &group("st_align_q", ALIGN_BITS, g),
+            "d_trunc_q",
+        ])
+    });
+    md.always_comb(vec![
+        set("rounded", format!("{round_bits}'(st_align_data_q[{}:0])", 32 * tc - 1)),
+        if_(format!("st_align_full_q && {is_mx}"), [vec![set("rounded", "'0")], round_row].concat()),
+    ]);
+    stage_registers(&mut md, "round", &[("st_round_scan_q", "st_align_scan_q"), ("st_round_q", "rounded")]);
     let packed = |f: MxFormat| {
         let parts: Vec<String> = (0..groups)
             .rev()
@@ -1309,16 +1410,13 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
             .collect();
         format!("{store_line_bits}'({{{}}})", parts.join(", "))
     };
-    let mut pack_row: Vec<Stmt> = (0..groups)
-        .map(|g| {
-            let data = format!("st_masked_q[{} +: 512]", 512 * g);
-            let row_scan = format!("st_scan_q[{} +: {SCAN_BITS}]", SCAN_BITS * g);
-            set(
-                format!("blocks[{} +: {}]", max_block_bits() * g, max_block_bits()),
-                pack.call(&[&data, &row_scan, "d_fmt_q", "d_trunc_q"]),
-            )
-        })
-        .collect();
+    let mut pack_row = per_group("blocks", max_block_bits(), &|g| {
+        steps.pack.call(&[
+            &group("st_round_q", ROUND_BITS, g),
+            &group("st_round_scan_q", SCAN_BITS, g),
+            "d_fmt_q",
+        ])
+    });
     pack_row.push(if_else(
         format!("d_fmt_q == 2'd{}", mx9.code),
         vec![set("store_line", packed(mx9))],
@@ -1330,13 +1428,10 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
     ));
     md.always_comb(vec![
         set("blocks", "'0"),
-        set("store_line", format!("{store_line_bits}'(st_masked_q[{}:0])", 32 * tc - 1)),
-        if_(format!("st_line_take && {is_mx}"), pack_row),
+        set("store_line", format!("{store_line_bits}'(st_round_q[{}:0])", 32 * tc - 1)),
+        if_(format!("st_round_full_q && {is_mx}"), pack_row),
     ]);
-    md.always_ff(
-        vec![set("st_line_q", "'0")],
-        vec![if_("st_line_take", vec![set("st_line_q", "store_line")])],
-    );
+    stage_registers(&mut md, "line", &[("st_line_q", "store_line")]);
     md.assign("mem_req_o", "d_req")
         .assign("mem_we_o", "d_is_store")
         .assign("mem_addr_o", "d_host_q")
@@ -1380,7 +1475,8 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
     }
     md.always_ff(vec![set("counters_q", "'0")], inc);
     md.assign("counters_o", "counters_q");
-    md.blank().function(select).function(scan).function(pack);
+    md.blank().function(select);
+    steps.declare(&mut md);
     md
 }
 

@@ -4,15 +4,15 @@
 //! the cycle.
 
 use anyhow::bail;
-use hdlgen::accel::{blocks_per_word, AccelConfig};
+use hdlgen::accel::{blocks_per_word, AccelConfig, STORE_STAGES};
 use mx::Format;
 use sim::{hw_format, Command, MemoryRate};
 
 /// The accelerator's clock (MHz) that every latency table and run assumes. The `small`
-/// accelerator closes at 8.36 ns in the OSU 0.18 um flow (`make asic`: a DPE's accumulator
-/// loop, 119.6 MHz); scaled by the ratio of FO4 inverter delays, about 360 ps per um of drawn
+/// accelerator closes at 8.60 ns in the OSU 0.18 um flow (`make asic`: a DPE's accumulator
+/// loop, 116.3 MHz); scaled by the ratio of FO4 inverter delays, about 360 ps per um of drawn
 /// gate length (Ho, Mai and Horowitz, "The Future of Wires", Proc. IEEE 2001), so 0.18 /
-/// 0.028 = 6.4, that is about 770 MHz at 28 nm, which covers the paper's 500 MHz.
+/// 0.028 = 6.4, that is about 740 MHz at 28 nm, which covers the paper's 500 MHz.
 pub const CLOCK_MHZ: f64 = 500.0;
 
 /// Cycles a DPE spends on one block: 16 (MX9), 4 (MX6), 1 (MX4).
@@ -33,6 +33,10 @@ pub fn dma_beats(config: AccelConfig, command: &Command) -> u64 {
         _ => 0,
     }
 }
+
+/// Cycles from a store's dispatch to its first beat: the result buffer's read, then one
+/// cycle in each register of the store path (`STORE_STAGES`).
+pub const STORE_FIRST_BEAT: u64 = 2 + STORE_STAGES.len() as u64;
 
 /// Cycles a compute streams before its drain: L clear cycles if it clears, then for each K
 /// block L blocks of slices, one per slot (L outputs per DPE: 1 for the presets).
@@ -56,15 +60,16 @@ pub fn drain_latency(config: AccelConfig, part_rows: u32) -> u64 {
 /// case the accelerator is built for: K fits one scratchpad half (one chunk) and the DMA unit
 /// keeps ahead of the compute unit. Then the part is busy for
 ///
-/// `T L (kb c + 1) + N_A B_A + N_B B_B + m_last B_S + (L + 1) P + C + L - 1 + D + 14`
+/// `T L (kb c + 1) + N_A B_A + N_B B_B + m_last B_S + (L + 1) P + C + L - 1 + D + 16`
 ///
 /// cycles: T output tiles of L C columns, each kb K blocks at c cycles per block for each of
 /// the L slots plus its L drain cycles; the first A and B loads (N lines of B beats each; B
 /// has L lines per word of A) before the first compute; the last drain's latency
-/// (`drain_latency`) and the last tile's store (m_last rows of B_S beats); 14 cycles of
-/// dispatch, DMA turnaround and the store's row, scan and line registers (the first tile's L
-/// clear cycles and its last drain's L - 1 cycles past its first are both in the formula). With
-/// L = 1 (the presets) that is `T (kb c + 1) + ... + 2 P + C + D + 14`. `None` when K needs
+/// (`drain_latency`) and the last tile's store (m_last rows of B_S beats); 16 cycles more: 9
+/// of dispatch and DMA turnaround and 7 from the last store's dispatch to its first beat
+/// (`STORE_FIRST_BEAT`). The first tile's L clear cycles and its last drain's L - 1 cycles
+/// past its first are both in the formula. With L = 1 (the presets) that is
+/// `T (kb c + 1) + ... + 2 P + C + D + 16`. `None` when K needs
 /// more than one chunk.
 pub fn gemm_cycles(
     config: AccelConfig,
@@ -92,7 +97,8 @@ pub fn gemm_cycles(
             + load(words * l, n.min(u64::from(config.cols)))
             + store
             + drain_latency(config, part_rows)
-            + 14,
+            + 9
+            + STORE_FIRST_BEAT,
     )
 }
 
@@ -195,9 +201,9 @@ pub fn schedule(
             }
             Command::Store { buffer, .. } => {
                 let t = head.max(dma_free).max(landed[buffer as usize]);
-                // Row 0 is read at t + 1, registered at t + 2, scanned at t + 3, packed at
-                // t + 4; beats go from t + 5.
-                let last = out.request(&port, t + 5, dma_beats(config, command));
+                // Row 0 is read at t + 1 and passes the store path's registers from t + 2
+                // on; its beats go from t + STORE_FIRST_BEAT.
+                let last = out.request(&port, t + STORE_FIRST_BEAT, dma_beats(config, command));
                 dma_free = last + 2;
                 dma_last = Some(*command);
                 t

@@ -4,6 +4,7 @@
 
 use hdlgen::accel::AccelConfig;
 use host::rtl::{run_gemms, GemmJob};
+use host::timing::{schedule, PortShare};
 use mx::rng::Rng;
 use mx::{gemm, Axis, Format, MxMatrix, Rounding};
 use sim::{Chip, Command, MemoryRate, Part};
@@ -396,7 +397,9 @@ fn dacapo_preset_several_splits_both_parts() {
 }
 
 /// The result buffer's rows stored as MX blocks equal the golden encoder's blocks of the f32
-/// results (16 columns per block, zero past the tile), in both roundings.
+/// results (16 columns per block, zero past the tile), in both roundings; behind a slow memory
+/// the rows back up through every register of the conversion, and each store still takes the
+/// model's cycles.
 #[test]
 fn stores_convert_results_to_mx_blocks() {
     use mx::Block;
@@ -409,13 +412,19 @@ fn stores_convert_results_to_mx_blocks() {
         let m = rows as usize;
         let (a, b) = operands(&mut rng, (m, n, 40), Format::Mx9);
         let c = run_gemms(&mut chip, &[GemmJob { part: Part::Top, a: &a, b: &b }], None).unwrap().remove(0).c;
-        for format in Format::ALL {
+        let rates = [MemoryRate::FULL, MemoryRate::new(1, 3).unwrap(), MemoryRate::new(2, 5).unwrap()];
+        for (i, format) in Format::ALL.into_iter().enumerate() {
             for truncate in [false, true] {
                 let host = chip.host_beats();
                 let store =
                     Command::Store { format: Some(format), truncate, buffer: 0, rows, cols: n as u32, host };
+                chip.set_memory_rate(rates[(2 * i + usize::from(truncate)) % rates.len()]);
+                let port = PortShare { rate: chip.memory_rate(), phase: chip.memory_phase(), blocked: &[] };
+                let model = schedule(chip.config(), rows, &[store], port).unwrap();
+                let start = chip.cycles();
                 chip.push(Part::Top, store);
-                chip.run(1000).unwrap();
+                let idle_at = chip.run(1000).unwrap();
+                assert_eq!(idle_at[0] - start, model.cycles, "{preset} {format} truncate {truncate} cycles");
                 let beats = chip.config().store_beats(Some(sim::hw_format(format)), n as u32);
                 let words = chip.read_host(host, rows * beats);
                 let rounding = if truncate { Rounding::Truncate } else { Rounding::NearestEven };

@@ -49,8 +49,8 @@ def test_mx_convert_matches_the_golden_model_on_icarus(tmp_path):
 # Broken copies of the RTL the testbench must reject: rounding ties away from zero instead of
 # to even, and magnitudes that wrap instead of saturating.
 MUTATIONS = {
-    "ties away": ("half && (sticky || kept[0])", "half"),
-    "no saturation": ("(rounded > max_mag) ? max_mag[7:0] : rounded[7:0]", "rounded[7:0]"),
+    "ties away": ("half && (sticky || kept[9*i])", "half"),
+    "no saturation": ("(rounded_mag > max_mag) ? max_mag[7:0] : rounded_mag[7:0]", "rounded_mag[7:0]"),
 }
 
 

@@ -41,10 +41,12 @@ module accel_part_16x16 (
   input  logic [511:0]  drain_data_i
 );
 
-  // Command queue: a ring of commands, each kept with the sizes and the range check that depend
-  // on it alone. They are computed as it enters, so no multiply lies between the head and dispatch.
+  // Command queue: a ring of commands, each kept with the sizes, operand ends and range check
+  // that depend on it alone. They are computed as it enters, so no multiply or addition lies
+  // between the head and dispatch.
   logic [511:0] queue_q;  // entry i in bits [128i +: 128]
-  logic [67:0]  words_q;  // entry i's scratchpad words per compute operand, bits [17i +: 17]
+  logic [67:0]  a_ends_q;  // entry i's end (first word past it) of a load's lines or a compute's A words, bits [17i +: 17]
+  logic [67:0]  b_ends_q;  // entry i's end of a compute's B words, bits [17i +: 17]
   logic [7:0]   beats_q;  // entry i's host beats per line or row, bits [2i +: 2]
   logic [3:0]   range_bad_q;  // entry i fails the range check
   logic [1:0]   head_q;
@@ -100,10 +102,14 @@ module accel_part_16x16 (
   assign in_lines = in_is_store ? 32'(in_rows) : 32'(in_count);
   logic [32:0] in_host_end;
   assign in_host_end = 33'(in_host) + 33'(in_lines * in_beats);
+  logic [16:0] in_a_end;
+  assign in_a_end = 17'(in_addr) + (in_is_compute ? in_words : 17'(in_count));
+  logic [16:0] in_b_end;
+  assign in_b_end = 17'(in_baddr) + in_words;
   logic in_bad_range;
-  assign in_bad_range = (in_is_load_a && 17'(in_addr) + 17'(in_count) > 17'd512) ||
-    (in_is_load_b && 17'(in_addr) + 17'(in_count) > 17'd256) ||
-    (in_is_compute && (17'(in_addr) + in_words > 17'd512 || 17'(in_baddr) + in_words > 17'd256)) ||
+  assign in_bad_range = (in_is_load_a && in_a_end > 17'd512) ||
+    (in_is_load_b && in_a_end > 17'd256) ||
+    (in_is_compute && (in_a_end > 17'd512 || in_b_end > 17'd256)) ||
     ((in_is_load || in_is_store) && in_host_end > 33'h1_0000_0000);
 
   // The head: its fields (see hdlgen::accel::cmd) and the sizes kept with it.
@@ -147,8 +153,10 @@ module accel_part_16x16 (
   assign h_is_fence = h_op == 4'd6;
   logic [6:0] part_rows;
   assign part_rows = 7'(rows_i);
-  logic [16:0] h_words;
-  assign h_words = words_q[17*head_q +: 17];
+  logic [16:0] h_a_end;
+  assign h_a_end = a_ends_q[17*head_q +: 17];
+  logic [16:0] h_b_end;
+  assign h_b_end = b_ends_q[17*head_q +: 17];
   logic [1:0] h_beats;
   assign h_beats = beats_q[2*head_q +: 2];
   logic [15:0] h_lines;
@@ -203,7 +211,8 @@ module accel_part_16x16 (
   logic [3:0]  c_s_q;
   logic [15:0] c_a_q;
   logic [15:0] c_b_q;
-  logic [16:0] c_words_q;
+  logic [16:0] c_a_end_q;  // the first A word past the compute's
+  logic [16:0] c_b_end_q;  // the first B word past the compute's
   logic [7:0]  since_drain_q;  // cycles since this part's last drain began, saturating
   logic [3:0]  c_last_s;
   assign c_last_s = (c_fmt_q == 2'd0) ? 4'd15 : (c_fmt_q == 2'd1) ? 4'd3 : 4'd0;
@@ -234,18 +243,16 @@ module accel_part_16x16 (
   logic [1:0]    d_fmt_q;
   logic          d_trunc_q;
   logic          d_buf_q;
-  logic [6:0]    d_lanes_q;
+  logic [15:0]   d_lane_mask_q;  // lane (or stored column) i in bit i, set below the command's count
   logic [15:0]   d_lines_q;
   logic [15:0]   d_line_q;
   logic [1:0]    d_bpl_q;
   logic [1:0]    d_beat_q;
   logic [31:0]   d_host_q;
   logic [15:0]   d_spad_q;
+  logic [16:0]   d_end_q;  // a load's first scratchpad word past its lines
   logic [15:0]   st_read_q;  // result rows a store has read so far
   logic          st_row_ready_q;  // the result buffer's read word is a row not yet registered
-  logic          st_row_full_q;  // st_row_q holds a row not yet scanned
-  logic          st_scan_full_q;  // st_masked_q and st_scan_q hold a scanned row not yet packed
-  logic          st_line_full_q;  // st_line_q holds a converted row whose beats are being sent
   logic          rd_q;
   logic [1:0]    rd_beat_q;
   logic          rd_last_q;
@@ -267,17 +274,41 @@ module accel_part_16x16 (
   assign d_last_beat = d_beat_q == d_bpl_q - 2'd1;
   logic d_finish;
   assign d_finish = d_active_q && !d_more && !rd_q;
-  // A store streams its rows through four registers: the result buffer's read word, st_row_q,
-  // st_masked_q with the scan of mx_convert's first step (st_scan_q), then st_line_q, packed,
-  // whose beats go out. A row moves on when the next stage is empty or moves on itself in this
-  // cycle (the line register: sends its last beat), so one beat a cycle keeps flowing, and
-  // each step of the conversion sits between two registers of its own.
+  // A store streams its rows through the result buffer's read word and then one register per
+  // stage (STORE_STAGES): the row, the scan, the alignment, the rounding and the line, whose
+  // beats go out. A row moves on when the next stage is empty or moves on itself in this cycle
+  // (the line: sends its last beat), so one beat a cycle keeps flowing, and each step of
+  // mx_convert sits between two registers of its own.
+  logic st_row_full_q;  // the row stage holds a result row not yet scanned
+  logic st_scan_full_q;  // the scan stage holds a row and its shared exponent
+  logic st_align_full_q;  // the align stage holds a row, its shared exponent, micro-exponents and elements' shifts
+  logic st_round_full_q;  // the round stage holds a rounded MX row (or an f32 row) and its shared exponent
+  logic st_line_full_q;  // the line stage holds a converted row whose beats are being sent
   logic st_line_take;
-  assign st_line_take = st_scan_full_q && (!st_line_full_q || (d_gnt && d_last_beat));
+  assign st_line_take = st_round_full_q && (!st_line_full_q || (d_gnt && d_last_beat));
+  logic st_round_take;
+  assign st_round_take = st_align_full_q && (!st_round_full_q || st_line_take);
+  logic st_align_take;
+  assign st_align_take = st_scan_full_q && (!st_align_full_q || st_round_take);
   logic st_scan_take;
-  assign st_scan_take = st_row_full_q && (!st_scan_full_q || st_line_take);
+  assign st_scan_take = st_row_full_q && (!st_scan_full_q || st_align_take);
   logic st_row_take;
   assign st_row_take = st_row_ready_q && (!st_row_full_q || st_scan_take);
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      st_row_full_q <= 1'b0;
+      st_scan_full_q <= 1'b0;
+      st_align_full_q <= 1'b0;
+      st_round_full_q <= 1'b0;
+      st_line_full_q <= 1'b0;
+    end else begin
+      st_row_full_q <= st_row_take || (st_row_full_q && !st_scan_take);
+      st_scan_full_q <= st_scan_take || (st_scan_full_q && !st_align_take);
+      st_align_full_q <= st_align_take || (st_align_full_q && !st_round_take);
+      st_round_full_q <= st_round_take || (st_round_full_q && !st_line_take);
+      st_line_full_q <= st_line_take || (st_line_full_q && !(d_gnt && d_last_beat));
+    end
+  end
   logic st_read;
   assign st_read = d_active_q && d_is_store && st_read_q != d_lines_q && (!st_row_ready_q || st_row_take);
 
@@ -287,9 +318,9 @@ module accel_part_16x16 (
   logic c_reading;
   assign c_reading = c_active_q && !c_last;
   logic load_hazard;
-  assign load_hazard = c_reading && (h_is_load_a ? (17'(h_addr) < 17'(c_a_q) + 17'(c_words_q) && 17'(c_a_q) < 17'(h_addr) + 17'(h_count)) : (17'(h_addr) < 17'(c_b_q) + 17'(c_words_q) && 17'(c_b_q) < 17'(h_addr) + 17'(h_count)));
+  assign load_hazard = c_reading && (h_is_load_a ? (17'(h_addr) < 17'(c_a_end_q) && 17'(c_a_q) < 17'(h_a_end)) : (17'(h_addr) < 17'(c_b_end_q) && 17'(c_b_q) < 17'(h_a_end)));
   logic operand_hazard;
-  assign operand_hazard = d_active_q && ((d_kind_q == 2'd0 && (17'(h_addr) < 17'(d_spad_q) + 17'(d_lines_q) && 17'(d_spad_q) < 17'(h_addr) + 17'(h_words))) || (d_kind_q == 2'd1 && (17'(h_baddr) < 17'(d_spad_q) + 17'(d_lines_q) && 17'(d_spad_q) < 17'(h_baddr) + 17'(h_words))));
+  assign operand_hazard = d_active_q && ((d_kind_q == 2'd0 && (17'(h_addr) < 17'(d_end_q) && 17'(d_spad_q) < 17'(h_a_end))) || (d_kind_q == 2'd1 && (17'(h_baddr) < 17'(d_end_q) && 17'(d_spad_q) < 17'(h_b_end))));
   logic buf_draining;
   assign buf_draining = pending_q[h_buf] || (c_active_q && c_drain_q && c_tag_q == h_buf);
   logic buf_storing;
@@ -329,7 +360,8 @@ module accel_part_16x16 (
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       queue_q <= '0;
-      words_q <= '0;
+      a_ends_q <= '0;
+      b_ends_q <= '0;
       beats_q <= '0;
       range_bad_q <= '0;
       head_q <= '0;
@@ -338,7 +370,8 @@ module accel_part_16x16 (
     end else begin
       if (cmd_valid_i && cmd_ready_o) begin
         queue_q[128*tail_q +: 128] <= cmd_i;
-        words_q[17*tail_q +: 17] <= in_words;
+        a_ends_q[17*tail_q +: 17] <= in_a_end;
+        b_ends_q[17*tail_q +: 17] <= in_b_end;
         beats_q[2*tail_q +: 2] <= 2'(in_beats);
         range_bad_q[tail_q] <= in_bad_range;
         tail_q <= tail_q + 2'd1;
@@ -364,7 +397,8 @@ module accel_part_16x16 (
       c_s_q <= '0;
       c_a_q <= '0;
       c_b_q <= '0;
-      c_words_q <= '0;
+      c_a_end_q <= '0;
+      c_b_end_q <= '0;
       since_drain_q <= 8'hFF;
     end else begin
       if (c_emit_clear) begin
@@ -400,7 +434,8 @@ module accel_part_16x16 (
         c_s_q <= 4'd0;
         c_a_q <= h_addr;
         c_b_q <= h_baddr;
-        c_words_q <= h_words;
+        c_a_end_q <= h_a_end;
+        c_b_end_q <= h_b_end;
       end
     end
   end
@@ -442,18 +477,16 @@ module accel_part_16x16 (
       d_fmt_q <= '0;
       d_trunc_q <= 1'b0;
       d_buf_q <= 1'b0;
-      d_lanes_q <= '0;
+      d_lane_mask_q <= '0;
       d_lines_q <= '0;
       d_line_q <= '0;
       d_bpl_q <= '0;
       d_beat_q <= '0;
       d_host_q <= '0;
       d_spad_q <= '0;
+      d_end_q <= '0;
       st_read_q <= '0;
       st_row_ready_q <= 1'b0;
-      st_row_full_q <= 1'b0;
-      st_scan_full_q <= 1'b0;
-      st_line_full_q <= 1'b0;
       rd_q <= 1'b0;
       rd_beat_q <= '0;
       rd_last_q <= 1'b0;
@@ -466,9 +499,6 @@ module accel_part_16x16 (
         st_read_q <= st_read_q + 16'd1;
       end
       st_row_ready_q <= st_read || (st_row_ready_q && !st_row_take);
-      st_row_full_q <= st_row_take || (st_row_full_q && !st_scan_take);
-      st_scan_full_q <= st_scan_take || (st_scan_full_q && !st_line_take);
-      st_line_full_q <= st_line_take || (st_line_full_q && !(d_gnt && d_last_beat));
       if (d_gnt) begin
         d_host_q <= d_host_q + 32'd1;
         if (d_last_beat) begin
@@ -497,17 +527,22 @@ module accel_part_16x16 (
       end
       if (start_load || start_store) begin
         d_active_q <= 1'b1;
+      end
+      // While idle the unit's registers follow the queue's head, so a dispatch sets only
+      // d_active_q: no wide enable hangs behind the dispatch decision.
+      if (!d_active_q) begin
         d_kind_q <= h_is_store ? 2'd2 : h_is_load_b ? 2'd1 : 2'd0;
         d_fmt_q <= h_fmt;
         d_trunc_q <= h_flag;
         d_buf_q <= h_buf;
-        d_lanes_q <= h_is_store ? h_cols : h_rows;
+        d_lane_mask_q <= ~({16{1'b1}} << (h_is_store ? h_cols : h_rows));
         d_lines_q <= h_lines;
         d_line_q <= 16'd0;
         d_bpl_q <= h_beats;
         d_beat_q <= '0;
         d_host_q <= h_host;
         d_spad_q <= h_addr;
+        d_end_q <= h_a_end;
         st_read_q <= 16'd0;
       end
     end
@@ -521,16 +556,14 @@ module accel_part_16x16 (
   assign a_we_o = wr_q && d_kind_q == 2'd0;
   assign a_waddr_o = 9'(wr_addr_q);
   assign a_wdata_o = lane_words[2303:0];
-  for (genvar r = 0; r < 16; r++) begin : g_amask
-    assign a_wmask_o[r] = 7'(r) < d_lanes_q;
-  end
+  assign a_wmask_o = d_lane_mask_q[15:0];
 
   // B banks, one per column, and their edge words.
   for (genvar c = 0; c < 16; c++) begin : g_b
     logic [143:0] word;
     sram_w144_d256 u_bank (
       .clk_i   (clk_i),
-      .we_i    (wr_q && d_kind_q == 2'd1 && 7'(c) < d_lanes_q),
+      .we_i    (wr_q && d_kind_q == 2'd1 && d_lane_mask_q[c]),
       .waddr_i (8'(wr_addr_q)),
       .wdata_i (lane_words[144*c +: 144]),
       .re_i    (c_read),
@@ -589,16 +622,25 @@ module accel_part_16x16 (
     end
   end
 
-  // Store path: columns past the tile read as zero; an MX row is converted per 16 columns in
-  // mx_convert's two steps, the scan for the exponents into st_scan_q, then the packing.
+  // Store path: columns past the tile read as zero; an MX row is converted per 16 columns, one
+  // step of mx_convert per stage: the scan for the shared exponent, the micro-exponents and
+  // each element's shift, the shift and rounding, then the saturation and packing into the
+  // line. An f32 row passes the same registers.
+  logic [511:0]  st_row_q;
   logic [511:0]  masked;  // column c in bits [32c +: 32], zero past the tile
-  logic [16:0]   scans;  // group g's scan in bits [17g +: 17]
+  logic [7:0]    scans;  // group g's shared exponent in bits [8g +: 8]
+  logic [511:0]  st_scan_data_q;
+  logic [7:0]    st_scan_q;
+  logic [87:0]   aligned;  // group g's micro-exponents and shifts in bits [88g +: 88]
+  logic [511:0]  st_align_data_q;
+  logic [7:0]    st_align_scan_q;
+  logic [87:0]   st_align_q;
+  logic [511:0]  rounded;  // an MX row: group g's rounding in bits [186g +: 186]; an f32 row: its values
+  logic [7:0]    st_round_scan_q;
+  logic [511:0]  st_round_q;
   logic [143:0]  blocks;  // group g's packed block in bits [144g +: 144]
   logic [2047:0] store_line;
-  logic [511:0]  st_masked_q;
-  logic [16:0]   st_scan_q;
   logic [2047:0] st_line_q;
-  logic [511:0]  st_row_q;
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       st_row_q <= '0;
@@ -611,31 +653,73 @@ module accel_part_16x16 (
   logic [511:0] padded;
   assign padded = 512'(st_row_q);
   for (genvar c = 0; c < 16; c++) begin : g_mask
-    assign masked[32*c +: 32] = (7'(c) < d_lanes_q) ? padded[32*c +: 32] : 32'd0;
+    assign masked[32*c +: 32] = d_lane_mask_q[c] ? padded[32*c +: 32] : 32'd0;
   end
-  // Each step runs only in the cycles that take an MX row on (simulators skip it otherwise).
+  // Each step runs only while the register before it holds an MX row (simulators skip it
+  // otherwise); it reads registers alone, not whether the row moves on in this cycle.
+  logic [127:0] exponents;  // column c's exponent field in bits [8c +: 8]
+  for (genvar c = 0; c < 16; c++) begin : g_exp
+    assign exponents[8*c +: 8] = masked[32*c+23 +: 8];
+  end
   always @* begin
     scans = '0;
-    if (st_scan_take && d_fmt_q != 2'd3) begin
-      scans[0 +: 17] = mx_scan_f(masked[0 +: 512]);
+    if (st_row_full_q && d_fmt_q != 2'd3) begin
+      scans[0 +: 8] = mx_scan_f(exponents[0 +: 128]);
     end
   end
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      st_masked_q <= '0;
+      st_scan_data_q <= '0;
       st_scan_q <= '0;
     end else begin
       if (st_scan_take) begin
-        st_masked_q <= masked;
+        st_scan_data_q <= masked;
         st_scan_q <= scans;
       end
     end
   end
   always @* begin
+    aligned = '0;
+    if (st_scan_full_q && d_fmt_q != 2'd3) begin
+      aligned[0 +: 88] = mx_align_f(st_scan_data_q[0 +: 512], st_scan_q[0 +: 8], d_fmt_q);
+    end
+  end
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      st_align_data_q <= '0;
+      st_align_scan_q <= '0;
+      st_align_q <= '0;
+    end else begin
+      if (st_align_take) begin
+        st_align_data_q <= st_scan_data_q;
+        st_align_scan_q <= st_scan_q;
+        st_align_q <= aligned;
+      end
+    end
+  end
+  always @* begin
+    rounded = 512'(st_align_data_q[511:0]);
+    if (st_align_full_q && d_fmt_q != 2'd3) begin
+      rounded = '0;
+      rounded[0 +: 186] = mx_round_f(st_align_data_q[0 +: 512], st_align_q[0 +: 88], d_trunc_q);
+    end
+  end
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      st_round_scan_q <= '0;
+      st_round_q <= '0;
+    end else begin
+      if (st_round_take) begin
+        st_round_scan_q <= st_align_scan_q;
+        st_round_q <= rounded;
+      end
+    end
+  end
+  always @* begin
     blocks = '0;
-    store_line = 2048'(st_masked_q[511:0]);
-    if (st_line_take && d_fmt_q != 2'd3) begin
-      blocks[0 +: 144] = mx_pack_f(st_masked_q[0 +: 512], st_scan_q[0 +: 17], d_fmt_q, d_trunc_q);
+    store_line = 2048'(st_round_q[511:0]);
+    if (st_round_full_q && d_fmt_q != 2'd3) begin
+      blocks[0 +: 144] = mx_pack_f(st_round_q[0 +: 186], st_round_scan_q[0 +: 8], d_fmt_q);
       if (d_fmt_q == 2'd0) begin
         store_line = 2048'({blocks[0 +: 144]});
       end else if (d_fmt_q == 2'd1) begin
@@ -740,86 +824,36 @@ module accel_part_16x16 (
     mags = (format == 2'd0) ? {25'd0, elem9[6:0]} : (format == 2'd1) ? {16'd0, mags6} : mags4;
     slice_select_f = {block[7:0], block[15:8], signs, mags};
   endfunction
-  function automatic logic [16:0] mx_scan_f(
-    input logic [511:0] data
+
+  function automatic logic [7:0] mx_scan_f(
+    input logic [127:0] exps
   );
-    logic [15:0]  nonzero;
-    logic [143:0] log2p;  // element i in bits [9i +: 9]
-    logic [4:0]   sub_lead;  // leading one of a subnormal's fraction
-    logic [8:0]   max_0_0;
-    logic [8:0]   max_0_1;
-    logic [8:0]   max_0_2;
-    logic [8:0]   max_0_3;
-    logic [8:0]   max_0_4;
-    logic [8:0]   max_0_5;
-    logic [8:0]   max_0_6;
-    logic [8:0]   max_0_7;
-    logic [8:0]   max_0_8;
-    logic [8:0]   max_0_9;
-    logic [8:0]   max_0_10;
-    logic [8:0]   max_0_11;
-    logic [8:0]   max_0_12;
-    logic [8:0]   max_0_13;
-    logic [8:0]   max_0_14;
-    logic [8:0]   max_0_15;
-    logic [8:0]   max_1_0;
-    logic [8:0]   max_1_1;
-    logic [8:0]   max_1_2;
-    logic [8:0]   max_1_3;
-    logic [8:0]   max_1_4;
-    logic [8:0]   max_1_5;
-    logic [8:0]   max_1_6;
-    logic [8:0]   max_1_7;
-    logic [8:0]   max_2_0;
-    logic [8:0]   max_2_1;
-    logic [8:0]   max_2_2;
-    logic [8:0]   max_2_3;
-    logic [8:0]   max_3_0;
-    logic [8:0]   max_3_1;
-    logic [8:0]   max_4_0;
-    logic [8:0]   emax;
-    logic [7:0]   micro;
-    int i;
-    int b;
-    int p;
-    // Per element: whether it is nonzero, and log2|x| + 149 (0 for the smallest subnormal, found
-    // by a priority encoder for subnormals).
-    for (i = 0; i < 16; i++) begin
-      nonzero[i] = data[32*i +: 31] != 31'd0;
-      sub_lead = 5'd0;
-      for (b = 0; b < 23; b++) begin
-        if (data[32*i+b]) begin
-          sub_lead = 5'(b);
-        end
-      end
-      log2p[9*i +: 9] = (data[32*i+23 +: 8] == 8'd0) ? 9'(sub_lead) : {1'b0, data[32*i+23 +: 8]} + 9'd22;
-    end
-    // Shared exponent: the largest log2 among nonzero elements, at least -127 (log2p 22), as a
-    // tree of pairwise maxima (four comparisons deep, not sixteen).
-    max_0_0 = (nonzero[0] && log2p[0 +: 9] > 9'd22) ? log2p[0 +: 9] : 9'd22;
-    max_0_1 = (nonzero[1] && log2p[9 +: 9] > 9'd22) ? log2p[9 +: 9] : 9'd22;
-    max_0_2 = (nonzero[2] && log2p[18 +: 9] > 9'd22) ? log2p[18 +: 9] : 9'd22;
-    max_0_3 = (nonzero[3] && log2p[27 +: 9] > 9'd22) ? log2p[27 +: 9] : 9'd22;
-    max_0_4 = (nonzero[4] && log2p[36 +: 9] > 9'd22) ? log2p[36 +: 9] : 9'd22;
-    max_0_5 = (nonzero[5] && log2p[45 +: 9] > 9'd22) ? log2p[45 +: 9] : 9'd22;
-    max_0_6 = (nonzero[6] && log2p[54 +: 9] > 9'd22) ? log2p[54 +: 9] : 9'd22;
-    max_0_7 = (nonzero[7] && log2p[63 +: 9] > 9'd22) ? log2p[63 +: 9] : 9'd22;
-    max_0_8 = (nonzero[8] && log2p[72 +: 9] > 9'd22) ? log2p[72 +: 9] : 9'd22;
-    max_0_9 = (nonzero[9] && log2p[81 +: 9] > 9'd22) ? log2p[81 +: 9] : 9'd22;
-    max_0_10 = (nonzero[10] && log2p[90 +: 9] > 9'd22) ? log2p[90 +: 9] : 9'd22;
-    max_0_11 = (nonzero[11] && log2p[99 +: 9] > 9'd22) ? log2p[99 +: 9] : 9'd22;
-    max_0_12 = (nonzero[12] && log2p[108 +: 9] > 9'd22) ? log2p[108 +: 9] : 9'd22;
-    max_0_13 = (nonzero[13] && log2p[117 +: 9] > 9'd22) ? log2p[117 +: 9] : 9'd22;
-    max_0_14 = (nonzero[14] && log2p[126 +: 9] > 9'd22) ? log2p[126 +: 9] : 9'd22;
-    max_0_15 = (nonzero[15] && log2p[135 +: 9] > 9'd22) ? log2p[135 +: 9] : 9'd22;
-    max_1_0 = (max_0_0 > max_0_1) ? max_0_0 : max_0_1;
-    max_1_1 = (max_0_2 > max_0_3) ? max_0_2 : max_0_3;
-    max_1_2 = (max_0_4 > max_0_5) ? max_0_4 : max_0_5;
-    max_1_3 = (max_0_6 > max_0_7) ? max_0_6 : max_0_7;
-    max_1_4 = (max_0_8 > max_0_9) ? max_0_8 : max_0_9;
-    max_1_5 = (max_0_10 > max_0_11) ? max_0_10 : max_0_11;
-    max_1_6 = (max_0_12 > max_0_13) ? max_0_12 : max_0_13;
-    max_1_7 = (max_0_14 > max_0_15) ? max_0_14 : max_0_15;
+    logic [7:0] max_1_0;
+    logic [7:0] max_1_1;
+    logic [7:0] max_1_2;
+    logic [7:0] max_1_3;
+    logic [7:0] max_1_4;
+    logic [7:0] max_1_5;
+    logic [7:0] max_1_6;
+    logic [7:0] max_1_7;
+    logic [7:0] max_2_0;
+    logic [7:0] max_2_1;
+    logic [7:0] max_2_2;
+    logic [7:0] max_2_3;
+    logic [7:0] max_3_0;
+    logic [7:0] max_3_1;
+    logic [7:0] max_4_0;
+    // Shared exponent: log2 of the largest magnitude, at least -127. A subnormal's log2 is at
+    // most -127, so the largest exponent field is that of the largest magnitude (0 when all are
+    // zero or subnormal): a tree of pairwise maxima, four comparisons deep.
+    max_1_0 = (exps[0 +: 8] > exps[8 +: 8]) ? exps[0 +: 8] : exps[8 +: 8];
+    max_1_1 = (exps[16 +: 8] > exps[24 +: 8]) ? exps[16 +: 8] : exps[24 +: 8];
+    max_1_2 = (exps[32 +: 8] > exps[40 +: 8]) ? exps[32 +: 8] : exps[40 +: 8];
+    max_1_3 = (exps[48 +: 8] > exps[56 +: 8]) ? exps[48 +: 8] : exps[56 +: 8];
+    max_1_4 = (exps[64 +: 8] > exps[72 +: 8]) ? exps[64 +: 8] : exps[72 +: 8];
+    max_1_5 = (exps[80 +: 8] > exps[88 +: 8]) ? exps[80 +: 8] : exps[88 +: 8];
+    max_1_6 = (exps[96 +: 8] > exps[104 +: 8]) ? exps[96 +: 8] : exps[104 +: 8];
+    max_1_7 = (exps[112 +: 8] > exps[120 +: 8]) ? exps[112 +: 8] : exps[120 +: 8];
     max_2_0 = (max_1_0 > max_1_1) ? max_1_0 : max_1_1;
     max_2_1 = (max_1_2 > max_1_3) ? max_1_2 : max_1_3;
     max_2_2 = (max_1_4 > max_1_5) ? max_1_4 : max_1_5;
@@ -827,79 +861,125 @@ module accel_part_16x16 (
     max_3_0 = (max_2_0 > max_2_1) ? max_2_0 : max_2_1;
     max_3_1 = (max_2_2 > max_2_3) ? max_2_2 : max_2_3;
     max_4_0 = (max_3_0 > max_3_1) ? max_3_0 : max_3_1;
-    emax = max_4_0;
-    // u[p] = 1 where neither element of pair p holds the shared exponent.
-    for (p = 0; p < 8; p++) begin
-      micro[p] = !(nonzero[2*p] && log2p[18*p +: 9] == emax) && !(nonzero[2*p+1] && log2p[18*p+9 +: 9] == emax);
-    end
-    mx_scan_f = {micro, emax};
+    mx_scan_f = max_4_0;
   endfunction
-  function automatic logic [143:0] mx_pack_f(
+  function automatic logic [87:0] mx_align_f(
     input logic [511:0] data,
-    input logic [16:0] scan,
-    input logic [1:0] format,
+    input logic [7:0] shared_exp,
+    input logic [1:0] format
+  );
+    logic [15:0] holds;
+    logic [7:0]  micro;
+    logic [4:0]  offset;
+    logic [4:0]  pair_offset;
+    logic [9:0]  shift;
+    logic [79:0] shifts;
+    int i;
+    int p;
+    // u[p] = 1 where neither element of pair p has the largest magnitude's log2: its exponent
+    // field is the shared one and, with field 0, a subnormal whose leading bit is bit 22.
+    for (i = 0; i < 16; i++) begin
+      holds[i] = data[32*i+23 +: 8] == shared_exp && (shared_exp != 8'd0 || data[32*i+22]);
+    end
+    for (p = 0; p < 8; p++) begin
+      micro[p] = !holds[2*p] && !holds[2*p+1];
+    end
+    // Element i shifts right by (shared_exp - max(exp, 1)) + (24 - m - u): the exponents'
+    // difference and a small offset side by side, then one addition. Shifts past 25 give the
+    // same (zero) result as 25, so 5 bits hold them.
+    offset = (format == 2'd0) ? 5'd17 : (format == 2'd1) ? 5'd20 : 5'd22;
+    for (i = 0; i < 16; i++) begin
+      pair_offset = offset - 5'(micro[i/2]);
+      shift = ({2'b0, shared_exp} - ((data[32*i+23 +: 8] == 8'd0) ? 10'd1 : {2'b0, data[32*i+23 +: 8]}))
+        + 10'(pair_offset);
+      shifts[5*i +: 5] = (shift > 10'd25) ? 5'd25 : shift[4:0];
+    end
+    mx_align_f = {micro, shifts};
+  endfunction
+  function automatic logic [185:0] mx_round_f(
+    input logic [511:0] data,
+    input logic [87:0] alignment,
     input logic truncate
   );
     logic [7:0]   micro;
-    logic [8:0]   emax;
-    logic [15:0]  nonzero;
-    logic [127:0] exp_field;  // element i in bits [8i +: 8]
-    logic [383:0] sig;  // element i in bits [24i +: 24]
+    logic [79:0]  shifts;
     logic [15:0]  nonfinite;
+    logic [15:0]  nonzero;
     logic [15:0]  signs;
-    logic [3:0]   mag_bits;
-    logic [127:0] mags;  // element i in bits [8i +: 8]
-    logic [9:0]   shift;
-    logic [8:0]   kept;
+    logic [15:0]  up;
+    logic [143:0] kept;  // element i in bits [9i +: 9]
+    logic [24:0]  sig;
+    logic [4:0]   shift;
     logic         half;
     logic         sticky;
-    logic [8:0]   rounded;
+    logic         any_nonfinite;
+    logic         any_nonzero;
+    int i;
+    micro = alignment[80 +: 8];
+    shifts = alignment[0 +: 80];
+    // Per element: the significand with its hidden bit shifted right, the guard bit and the
+    // sticky OR below it; nearest even rounds up on guard and (sticky or odd).
+    for (i = 0; i < 16; i++) begin
+      nonfinite[i] = data[32*i+23 +: 8] == 8'hFF;
+      nonzero[i] = data[32*i +: 31] != 31'd0;
+      signs[i] = data[32*i+31];
+      sig = {1'b0, data[32*i+23 +: 8] != 8'd0, data[32*i +: 23]};
+      shift = shifts[5*i +: 5];
+      kept[9*i +: 9] = 9'(sig >> shift);
+      half = shift != 5'd0 && ((sig >> (shift - 5'd1)) & 25'd1) != 25'd0;
+      sticky = shift > 5'd1 && (sig & ((25'd1 << (shift - 5'd1)) - 25'd1)) != 25'd0;
+      up[i] = !truncate && half && (sticky || kept[9*i]);
+    end
+    any_nonfinite = nonfinite != '0;
+    any_nonzero = nonzero != '0;
+    mx_round_f = {any_nonfinite, any_nonzero, micro, signs, up, kept};
+  endfunction
+  function automatic logic [143:0] mx_pack_f(
+    input logic [185:0] rounding,
+    input logic [7:0] shared_exp,
+    input logic [1:0] format
+  );
+    logic         any_nonfinite;
+    logic         any_nonzero;
+    logic [7:0]   micro;
+    logic [15:0]  signs;
+    logic [15:0]  up;
+    logic [143:0] kept;
+    logic [3:0]   mag_bits;
     logic [8:0]   max_mag;
-    logic [7:0]   shared_exp;
+    logic [127:0] mags;  // element i in bits [8i +: 8]
+    logic [8:0]   rounded_mag;
     logic [143:0] packed_mx9;
     logic [95:0]  packed_mx6;
     logic [63:0]  packed_mx4;
     int i;
-    micro = scan[9 +: 8];
-    emax = scan[0 +: 9];
-    // Per element: the exponent field, the significand with its hidden bit, sign and class.
-    for (i = 0; i < 16; i++) begin
-      nonzero[i] = data[32*i +: 31] != 31'd0;
-      exp_field[8*i +: 8] = data[32*i+23 +: 8];
-      sig[24*i +: 24] = {data[32*i+23 +: 8] != 8'd0, data[32*i +: 23]};
-      nonfinite[i] = data[32*i+23 +: 8] == 8'hFF;
-      signs[i] = data[32*i+31];
-    end
-    // Magnitudes: the significand shifted right by emax - max(exp, 1) - u - m + 2, rounded
-    // (guard bit and sticky OR) and saturated to 2^m - 1.
-    mag_bits = format == 2'd0 ? 4'd7 : format == 2'd1 ? 4'd4 : format == 2'd2 ? 4'd2 : 4'd2;
+    any_nonfinite = rounding[185 +: 1];
+    any_nonzero = rounding[184 +: 1];
+    micro = rounding[176 +: 8];
+    signs = rounding[160 +: 16];
+    up = rounding[144 +: 16];
+    kept = rounding[0 +: 144];
+    // Magnitudes: rounded, then saturated to 2^m - 1.
+    mag_bits = (format == 2'd0) ? 4'd7 : (format == 2'd1) ? 4'd4 : 4'd2;
     max_mag = (9'd1 << mag_bits) - 9'd1;
     for (i = 0; i < 16; i++) begin
-      shift = {1'b0, emax} + 10'd2 - 10'(micro[i/2]) - 10'(mag_bits)
-        - ((exp_field[8*i +: 8] == 8'd0) ? 10'd1 : {2'b0, exp_field[8*i +: 8]});
-      // Shifts past 25 give the same (zero) result as 25; one shifter, always on.
-      shift = (shift > 10'd25) ? 10'd25 : shift;
-      kept = 9'({1'b0, sig[24*i +: 24]} >> shift);
-      half = shift != 10'd0 && (({1'b0, sig[24*i +: 24]} >> (shift - 10'd1)) & 25'd1) != 25'd0;
-      sticky = shift > 10'd1 && ({1'b0, sig[24*i +: 24]} & ((25'd1 << (shift - 10'd1)) - 25'd1)) != 25'd0;
-      rounded = kept + 9'(!truncate && half && (sticky || kept[0]));
-      mags[8*i +: 8] = (rounded > max_mag) ? max_mag[7:0] : rounded[7:0];
+      rounded_mag = kept[9*i +: 9] + 9'(up[i]);
+      mags[8*i +: 8] = (rounded_mag > max_mag) ? max_mag[7:0] : rounded_mag[7:0];
     end
     // Packing: exponent, micro-exponents, then {sign, magnitude} per element.
-    shared_exp = emax[7:0] - 8'd22;
-    packed_mx9[15:0] = (nonzero == '0) ? {8'd0, 8'd0} : {micro, shared_exp};
+    packed_mx9[15:0] = any_nonzero ? {micro, shared_exp} : 16'd0;
     for (i = 0; i < 16; i++) begin
       packed_mx9[16+8*i +: 8] = {signs[i], mags[8*i +: 7]};
     end
-    packed_mx6[15:0] = (nonzero == '0) ? {8'd0, 8'd0} : {micro, shared_exp};
+    packed_mx6[15:0] = any_nonzero ? {micro, shared_exp} : 16'd0;
     for (i = 0; i < 16; i++) begin
       packed_mx6[16+5*i +: 5] = {signs[i], mags[8*i +: 4]};
     end
-    packed_mx4[15:0] = (nonzero == '0) ? {8'd0, 8'd0} : {micro, shared_exp};
+    packed_mx4[15:0] = any_nonzero ? {micro, shared_exp} : 16'd0;
     for (i = 0; i < 16; i++) begin
       packed_mx4[16+3*i +: 3] = {signs[i], mags[8*i +: 2]};
     end
-    mx_pack_f = (nonfinite != '0) ? 144'hFF
+    mx_pack_f = any_nonfinite ? 144'hFF
     : format == 2'd0 ? packed_mx9
     : format == 2'd1 ? 144'(packed_mx6)
     : format == 2'd2 ? 144'(packed_mx4)
