@@ -7,7 +7,8 @@ use crate::array::{array_design, ArrayConfig, SLICE_BITS};
 use crate::dpe::DpeConfig;
 use crate::fp_add::bits_for;
 use crate::mx::{
-    by_format, max_block_bits, ConvertSteps, MxFormat, ALIGN_BITS, BLOCK, ROUND_BITS, SCAN_BITS,
+    by_format, by_format_product, max_block_bits, ConvertSteps, MxFormat, ALIGN_BITS, BLOCK, ROUND_BITS,
+    SCAN_BITS,
 };
 use crate::verilog::{for_, if_, if_else, set, Function, Module, Stmt};
 use crate::{ConfigError, Design};
@@ -604,8 +605,9 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
     // ---- Command queue ----
     md.blank().comment(
         "Command queue: a ring of commands, each kept with the sizes, operand ends and range check\n\
-         that depend on it alone. They are computed as it enters, so no multiply or addition lies\n\
-         between the head and dispatch.",
+         that depend on it alone, so no multiply or addition lies between the head and dispatch. A\n\
+         command passes an entry register first: its sizes, ends and scratchpad ranges are computed\n\
+         on the way in, its host range (lines times beats) on the way from there into the ring.",
     );
     md.logic_doc("queue_q", cmd::BITS * q, "entry i in bits [128i +: 128]")
         .logic_doc(
@@ -626,13 +628,23 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         .logic_doc("range_bad_q", q, "entry i fails the range check")
         .logic("head_q", qb)
         .logic("tail_q", qb)
-        .logic("count_q", qb + 1)
+        .logic_doc("count_q", qb + 1, "commands in the ring")
         .logic("pop", 1)
         .logic("head", cmd::BITS);
-    md.assign("cmd_ready_o", format!("count_q != {}'d{q}", qb + 1));
+    md.logic_doc("e_valid_q", 1, "the entry register holds a command")
+        .logic("e_cmd_q", cmd::BITS)
+        .logic("e_a_end_q", 17)
+        .logic("e_b_end_q", bwb)
+        .logic("e_beats_q", beat_w)
+        .logic("e_lines_q", 16)
+        .logic_doc("e_room_q", 33, "host beats from the command's address to the end of the 32-bit space")
+        .logic_doc("e_host_io_q", 1, "a load or a store, whose host range is checked")
+        .logic_doc("e_bad_spad_q", 1, "the command's scratchpad ranges fail the range check");
+    md.comment("The entry register's command counts as taken: the ring has room for it.");
+    md.assign("cmd_ready_o", format!("count_q + {w}'(e_valid_q) != {w}'d{q}", w = qb + 1));
     md.assign("head", "queue_q[128*head_q +: 128]");
 
-    md.blank().comment("The entering command: its sizes and range check (error code 5).");
+    md.blank().comment("The entering command: its sizes, ends and range checks (error code 5).");
     let entering = [
         "op",
         "fmt",
@@ -654,21 +666,20 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         17,
         format!("(in_fmt == 2'd{}) ? (17'(in_count) + 17'd1) >> 1 : 17'(in_count)", mx4.code),
     )
-    .wire("in_word_bits", 32, by_format("in_fmt", 32, word_bits))
-    .wire("in_block_bits", 32, by_format("in_fmt", 32, |f| f.block_bits()))
-    .wire("in_load_beats", 32, format!("(32'(in_rows) * in_word_bits + 32'd{}) >> {pl}", p - 1))
+    .wire("in_load_bits", 32, by_format_product("in_fmt", "32'(in_rows)", word_bits))
     .wire(
         "in_store_bits",
         32,
         format!(
-            "(in_fmt == 2'd{}) ? 32'(in_cols) * 32'd32 : ((32'(in_cols) + 32'd15) >> 4) * in_block_bits",
-            cmd::F32
+            "(in_fmt == 2'd{}) ? 32'(in_cols) * 32'd32 : {}",
+            cmd::F32,
+            by_format_product("in_fmt", "((32'(in_cols) + 32'd15) >> 4)", |f| f.block_bits())
         ),
     )
+    .wire("in_load_beats", 32, format!("(in_load_bits + 32'd{}) >> {pl}", p - 1))
     .wire("in_store_beats", 32, format!("(in_store_bits + 32'd{}) >> {pl}", p - 1))
-    .wire("in_beats", 32, "in_is_store ? in_store_beats : in_load_beats")
-    .wire("in_lines", 32, "in_is_store ? 32'(in_rows) : 32'(in_count)")
-    .wire("in_host_end", 33, "33'(in_host) + 33'(in_lines * in_beats)")
+    .wire("in_beats", beat_w, format!("{beat_w}'(in_is_store ? in_store_beats : in_load_beats)"))
+    .wire("in_lines", 16, "in_is_store ? 16'(in_rows) : in_count")
     .wire("in_a_end", 17, "17'(in_addr) + (in_is_compute ? in_words : 17'(in_count))")
     .wire(
         "in_b_end",
@@ -680,13 +691,12 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         },
     )
     .wire(
-        "in_bad_range",
+        "in_bad_spad",
         1,
         format!(
             "(in_is_load_a && in_a_end > 17'd{a}) ||\n\
              \x20   (in_is_load_b && in_a_end > 17'd{b}) ||\n\
-             \x20   (in_is_compute && (in_a_end > 17'd{a} || in_b_end > {bwb}'d{b})) ||\n\
-             \x20   ((in_is_load || in_is_store) && in_host_end > 33'h1_0000_0000)",
+             \x20   (in_is_compute && (in_a_end > 17'd{a} || in_b_end > {bwb}'d{b}))",
             a = cfg.a_depth,
             b = cfg.b_depth,
         ),
@@ -927,8 +937,42 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         .wire("start_compute", 1, "legal && go_compute");
     md.assign("pop", "dispatch || reject");
     md.assign("split_we_o", "legal && go_split").assign("split_o", format!("h_rows[{}:0]", sb - 1));
-    md.assign("busy_o", "h_any || c_active_q || d_active_q || pending_q != 2'd0");
+    md.assign("busy_o", "e_valid_q || h_any || c_active_q || d_active_q || pending_q != 2'd0");
 
+    md.always_ff(
+        vec![
+            set("e_valid_q", "1'b0"),
+            set("e_cmd_q", "'0"),
+            set("e_a_end_q", "'0"),
+            set("e_b_end_q", "'0"),
+            set("e_beats_q", "'0"),
+            set("e_lines_q", "'0"),
+            set("e_room_q", "'0"),
+            set("e_host_io_q", "1'b0"),
+            set("e_bad_spad_q", "1'b0"),
+        ],
+        vec![
+            set("e_valid_q", "cmd_valid_i && cmd_ready_o"),
+            if_(
+                "cmd_valid_i && cmd_ready_o",
+                vec![
+                    set("e_cmd_q", "cmd_i"),
+                    set("e_a_end_q", "in_a_end"),
+                    set("e_b_end_q", "in_b_end"),
+                    set("e_beats_q", "in_beats"),
+                    set("e_lines_q", "in_lines"),
+                    set("e_room_q", "33'h1_0000_0000 - 33'(in_host)"),
+                    set("e_host_io_q", "in_is_load || in_is_store"),
+                    set("e_bad_spad_q", "in_bad_spad"),
+                ],
+            ),
+        ],
+    );
+    md.wire(
+        "e_bad_range",
+        1,
+        format!("e_bad_spad_q || (e_host_io_q && 33'({{{beat_w}'d0, e_lines_q}} * {{16'd0, e_beats_q}}) > e_room_q)"),
+    );
     md.always_ff(
         vec![
             set("queue_q", "'0"),
@@ -942,18 +986,18 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         ],
         vec![
             if_(
-                "cmd_valid_i && cmd_ready_o",
+                "e_valid_q",
                 vec![
-                    set("queue_q[128*tail_q +: 128]", "cmd_i"),
-                    set("a_ends_q[17*tail_q +: 17]", "in_a_end"),
-                    set(format!("b_ends_q[{bwb}*tail_q +: {bwb}]"), "in_b_end"),
-                    set(format!("beats_q[{beat_w}*tail_q +: {beat_w}]"), format!("{beat_w}'(in_beats)")),
-                    set("range_bad_q[tail_q]", "in_bad_range"),
+                    set("queue_q[128*tail_q +: 128]", "e_cmd_q"),
+                    set("a_ends_q[17*tail_q +: 17]", "e_a_end_q"),
+                    set(format!("b_ends_q[{bwb}*tail_q +: {bwb}]"), "e_b_end_q"),
+                    set(format!("beats_q[{beat_w}*tail_q +: {beat_w}]"), "e_beats_q"),
+                    set("range_bad_q[tail_q]", "e_bad_range"),
                     set("tail_q", format!("tail_q + {qb}'d1")),
                 ],
             ),
             if_("pop", vec![set("head_q", format!("head_q + {qb}'d1"))]),
-            set("count_q", format!("count_q + {w}'(cmd_valid_i && cmd_ready_o) - {w}'(pop)", w = qb + 1)),
+            set("count_q", format!("count_q + {w}'(e_valid_q) - {w}'(pop)", w = qb + 1)),
         ],
     );
 

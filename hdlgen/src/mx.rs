@@ -36,9 +36,21 @@ impl MxFormat {
 
 /// `value(format)` per MX format code of the 2-bit signal `sel`, as a Verilog conditional.
 pub(crate) fn by_format(sel: &str, width: u32, value: impl Fn(MxFormat) -> u32) -> String {
+    by_format_expr(sel, |f| format!("{width}'d{}", value(f)))
+}
+
+/// 32-bit `operand` times the format's `factor` per MX format code of `sel`: multiplications
+/// by constants (shifts and additions), where a multiplier by the selected factor would be
+/// one multiplier more in the path.
+pub(crate) fn by_format_product(sel: &str, operand: &str, factor: impl Fn(MxFormat) -> u32) -> String {
+    by_format_expr(sel, |f| format!("{operand} * 32'd{}", factor(f)))
+}
+
+/// The expression `value(format)` per MX format code of `sel` (the reserved code 3 takes MX4's).
+fn by_format_expr(sel: &str, value: impl Fn(MxFormat) -> String) -> String {
     let [mx9, mx6, mx4] = MxFormat::ALL;
     format!(
-        "({sel} == 2'd{}) ? {width}'d{} : ({sel} == 2'd{}) ? {width}'d{} : {width}'d{}",
+        "({sel} == 2'd{}) ? {} : ({sel} == 2'd{}) ? {} : {}",
         mx9.code,
         value(mx9),
         mx6.code,

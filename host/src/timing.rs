@@ -9,10 +9,10 @@ use mx::Format;
 use sim::{hw_format, Command, MemoryRate};
 
 /// The accelerator's clock (MHz) that every latency table and run assumes. The `small`
-/// accelerator closes at 8.60 ns in the OSU 0.18 um flow (`make asic`: a DPE's accumulator
-/// loop, 116.3 MHz); scaled by the ratio of FO4 inverter delays, about 360 ps per um of drawn
+/// accelerator closes at 8.24 ns in the OSU 0.18 um flow (`make asic`: a DPE's accumulator
+/// loop, 121.4 MHz); scaled by the ratio of FO4 inverter delays, about 360 ps per um of drawn
 /// gate length (Ho, Mai and Horowitz, "The Future of Wires", Proc. IEEE 2001), so 0.18 /
-/// 0.028 = 6.4, that is about 740 MHz at 28 nm, which covers the paper's 500 MHz.
+/// 0.028 = 6.4, that is about 780 MHz at 28 nm, which covers the paper's 500 MHz.
 pub const CLOCK_MHZ: f64 = 500.0;
 
 /// Cycles a DPE spends on one block: 16 (MX9), 4 (MX6), 1 (MX4).
@@ -60,16 +60,16 @@ pub fn drain_latency(config: AccelConfig, part_rows: u32) -> u64 {
 /// case the accelerator is built for: K fits one scratchpad half (one chunk) and the DMA unit
 /// keeps ahead of the compute unit. Then the part is busy for
 ///
-/// `T L (kb c + 1) + N_A B_A + N_B B_B + m_last B_S + (L + 1) P + C + L - 1 + D + 16`
+/// `T L (kb c + 1) + N_A B_A + N_B B_B + m_last B_S + (L + 1) P + C + L - 1 + D + 17`
 ///
 /// cycles: T output tiles of L C columns, each kb K blocks at c cycles per block for each of
 /// the L slots plus its L drain cycles; the first A and B loads (N lines of B beats each; B
 /// has L lines per word of A) before the first compute; the last drain's latency
-/// (`drain_latency`) and the last tile's store (m_last rows of B_S beats); 16 cycles more: 9
-/// of dispatch and DMA turnaround and 7 from the last store's dispatch to its first beat
+/// (`drain_latency`) and the last tile's store (m_last rows of B_S beats); 17 cycles more: 10
+/// of entry, dispatch and DMA turnaround and 7 from the last store's dispatch to its first beat
 /// (`STORE_FIRST_BEAT`). The first tile's L clear cycles and its last drain's L - 1 cycles
 /// past its first are both in the formula. With L = 1 (the presets) that is
-/// `T (kb c + 1) + ... + 2 P + C + D + 16`. `None` when K needs
+/// `T (kb c + 1) + ... + 2 P + C + D + 17`. `None` when K needs
 /// more than one chunk.
 pub fn gemm_cycles(
     config: AccelConfig,
@@ -97,7 +97,7 @@ pub fn gemm_cycles(
             + load(words * l, n.min(u64::from(config.cols)))
             + store
             + drain_latency(config, part_rows)
-            + 9
+            + 10
             + STORE_FIRST_BEAT,
     )
 }
@@ -184,7 +184,9 @@ pub fn schedule(
         let enter =
             (entered.last().map_or(0, |e| e + 1)).max(if i >= q { out.dispatch[i - q] + 1 } else { 0 });
         entered.push(enter);
-        let head = enter.max(out.dispatch.last().map_or(0, |&d| d)) + 1;
+        // A command spends a cycle in the entry register, then reaches the ring's head the
+        // cycle after it enters the ring or after the command before it dispatched.
+        let head = (enter + 1).max(out.dispatch.last().map_or(0, |&d| d)) + 1;
         let overlaps = |lo1: u32, n1: u32, lo2: u32, n2: u32| lo1 < lo2 + n2 && lo2 < lo1 + n1;
         let t = match *command {
             Command::LoadA { spad, lines, .. } | Command::LoadB { spad, lines, .. } => {

@@ -42,8 +42,9 @@ module accel_part_3x2_i5_335 (
 );
 
   // Command queue: a ring of commands, each kept with the sizes, operand ends and range check
-  // that depend on it alone. They are computed as it enters, so no multiply or addition lies
-  // between the head and dispatch.
+  // that depend on it alone, so no multiply or addition lies between the head and dispatch. A
+  // command passes an entry register first: its sizes, ends and scratchpad ranges are computed
+  // on the way in, its host range (lines times beats) on the way from there into the ring.
   logic [511:0] queue_q;  // entry i in bits [128i +: 128]
   logic [67:0]  a_ends_q;  // entry i's end (first word past it) of a load's lines or a compute's A words, bits [17i +: 17]
   logic [75:0]  b_ends_q;  // entry i's end of a compute's B words, bits [19i +: 19]
@@ -51,13 +52,23 @@ module accel_part_3x2_i5_335 (
   logic [3:0]   range_bad_q;  // entry i fails the range check
   logic [1:0]   head_q;
   logic [1:0]   tail_q;
-  logic [2:0]   count_q;
+  logic [2:0]   count_q;  // commands in the ring
   logic         pop;
   logic [127:0] head;
-  assign cmd_ready_o = count_q != 3'd4;
+  logic         e_valid_q;  // the entry register holds a command
+  logic [127:0] e_cmd_q;
+  logic [16:0]  e_a_end_q;
+  logic [18:0]  e_b_end_q;
+  logic [1:0]   e_beats_q;
+  logic [15:0]  e_lines_q;
+  logic [32:0]  e_room_q;  // host beats from the command's address to the end of the 32-bit space
+  logic         e_host_io_q;  // a load or a store, whose host range is checked
+  logic         e_bad_spad_q;  // the command's scratchpad ranges fail the range check
+  // The entry register's command counts as taken: the ring has room for it.
+  assign cmd_ready_o = count_q + 3'(e_valid_q) != 3'd4;
   assign head = queue_q[128*head_q +: 128];
 
-  // The entering command: its sizes and range check (error code 5).
+  // The entering command: its sizes, ends and range checks (error code 5).
   logic [3:0] in_op;
   assign in_op = cmd_i[0 +: 4];
   logic [1:0] in_fmt;
@@ -86,31 +97,26 @@ module accel_part_3x2_i5_335 (
   assign in_is_store = in_op == 4'd4;
   logic [16:0] in_words;
   assign in_words = (in_fmt == 2'd2) ? (17'(in_count) + 17'd1) >> 1 : 17'(in_count);
-  logic [31:0] in_word_bits;
-  assign in_word_bits = (in_fmt == 2'd0) ? 32'd144 : (in_fmt == 2'd1) ? 32'd96 : 32'd128;
-  logic [31:0] in_block_bits;
-  assign in_block_bits = (in_fmt == 2'd0) ? 32'd144 : (in_fmt == 2'd1) ? 32'd96 : 32'd64;
-  logic [31:0] in_load_beats;
-  assign in_load_beats = (32'(in_rows) * in_word_bits + 32'd255) >> 8;
+  logic [31:0] in_load_bits;
+  assign in_load_bits = (in_fmt == 2'd0) ? 32'(in_rows) * 32'd144 : (in_fmt == 2'd1) ? 32'(in_rows) * 32'd96 : 32'(in_rows) * 32'd128;
   logic [31:0] in_store_bits;
-  assign in_store_bits = (in_fmt == 2'd3) ? 32'(in_cols) * 32'd32 : ((32'(in_cols) + 32'd15) >> 4) * in_block_bits;
+  assign in_store_bits = (in_fmt == 2'd3) ? 32'(in_cols) * 32'd32 : (in_fmt == 2'd0) ? ((32'(in_cols) + 32'd15) >> 4) * 32'd144 : (in_fmt == 2'd1) ? ((32'(in_cols) + 32'd15) >> 4) * 32'd96 : ((32'(in_cols) + 32'd15) >> 4) * 32'd64;
+  logic [31:0] in_load_beats;
+  assign in_load_beats = (in_load_bits + 32'd255) >> 8;
   logic [31:0] in_store_beats;
   assign in_store_beats = (in_store_bits + 32'd255) >> 8;
-  logic [31:0] in_beats;
-  assign in_beats = in_is_store ? in_store_beats : in_load_beats;
-  logic [31:0] in_lines;
-  assign in_lines = in_is_store ? 32'(in_rows) : 32'(in_count);
-  logic [32:0] in_host_end;
-  assign in_host_end = 33'(in_host) + 33'(in_lines * in_beats);
+  logic [1:0] in_beats;
+  assign in_beats = 2'(in_is_store ? in_store_beats : in_load_beats);
+  logic [15:0] in_lines;
+  assign in_lines = in_is_store ? 16'(in_rows) : in_count;
   logic [16:0] in_a_end;
   assign in_a_end = 17'(in_addr) + (in_is_compute ? in_words : 17'(in_count));
   logic [18:0] in_b_end;
   assign in_b_end = 19'(in_baddr) + 19'(in_words) * 19'd5;
-  logic in_bad_range;
-  assign in_bad_range = (in_is_load_a && in_a_end > 17'd256) ||
+  logic in_bad_spad;
+  assign in_bad_spad = (in_is_load_a && in_a_end > 17'd256) ||
     (in_is_load_b && in_a_end > 17'd1024) ||
-    (in_is_compute && (in_a_end > 17'd256 || in_b_end > 19'd1024)) ||
-    ((in_is_load || in_is_store) && in_host_end > 33'h1_0000_0000);
+    (in_is_compute && (in_a_end > 17'd256 || in_b_end > 19'd1024));
 
   // The head: its fields (see hdlgen::accel::cmd) and the sizes kept with it.
   logic h_any;
@@ -364,7 +370,34 @@ module accel_part_3x2_i5_335 (
   assign pop = dispatch || reject;
   assign split_we_o = legal && go_split;
   assign split_o = h_rows[1:0];
-  assign busy_o = h_any || c_active_q || d_active_q || pending_q != 2'd0;
+  assign busy_o = e_valid_q || h_any || c_active_q || d_active_q || pending_q != 2'd0;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      e_valid_q <= 1'b0;
+      e_cmd_q <= '0;
+      e_a_end_q <= '0;
+      e_b_end_q <= '0;
+      e_beats_q <= '0;
+      e_lines_q <= '0;
+      e_room_q <= '0;
+      e_host_io_q <= 1'b0;
+      e_bad_spad_q <= 1'b0;
+    end else begin
+      e_valid_q <= cmd_valid_i && cmd_ready_o;
+      if (cmd_valid_i && cmd_ready_o) begin
+        e_cmd_q <= cmd_i;
+        e_a_end_q <= in_a_end;
+        e_b_end_q <= in_b_end;
+        e_beats_q <= in_beats;
+        e_lines_q <= in_lines;
+        e_room_q <= 33'h1_0000_0000 - 33'(in_host);
+        e_host_io_q <= in_is_load || in_is_store;
+        e_bad_spad_q <= in_bad_spad;
+      end
+    end
+  end
+  logic e_bad_range;
+  assign e_bad_range = e_bad_spad_q || (e_host_io_q && 33'({2'd0, e_lines_q} * {16'd0, e_beats_q}) > e_room_q);
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       queue_q <= '0;
@@ -376,18 +409,18 @@ module accel_part_3x2_i5_335 (
       tail_q <= '0;
       count_q <= '0;
     end else begin
-      if (cmd_valid_i && cmd_ready_o) begin
-        queue_q[128*tail_q +: 128] <= cmd_i;
-        a_ends_q[17*tail_q +: 17] <= in_a_end;
-        b_ends_q[19*tail_q +: 19] <= in_b_end;
-        beats_q[2*tail_q +: 2] <= 2'(in_beats);
-        range_bad_q[tail_q] <= in_bad_range;
+      if (e_valid_q) begin
+        queue_q[128*tail_q +: 128] <= e_cmd_q;
+        a_ends_q[17*tail_q +: 17] <= e_a_end_q;
+        b_ends_q[19*tail_q +: 19] <= e_b_end_q;
+        beats_q[2*tail_q +: 2] <= e_beats_q;
+        range_bad_q[tail_q] <= e_bad_range;
         tail_q <= tail_q + 2'd1;
       end
       if (pop) begin
         head_q <= head_q + 2'd1;
       end
-      count_q <= count_q + 3'(cmd_valid_i && cmd_ready_o) - 3'(pop);
+      count_q <= count_q + 3'(e_valid_q) - 3'(pop);
     end
   end
 
