@@ -80,7 +80,7 @@ asic: deps
 # FPGA place and route (ECP5-85F speed 8, YoWASP Yosys and nextpnr) of the presets' DPE, the
 # DPE for FPGA fabric (dpe_i5_335: every stage cut, five outputs interleaved), a 3 x 2 array
 # of it, the pipelined f32 baseline PE and a 2 x 2 accelerator of that DPE: Fmax, LUT4,
-# flip-flops, carries, block RAMs, multipliers in reports/fpga.md. About 25 minutes; its tools
+# flip-flops, carries, block RAMs, multipliers in reports/fpga.md. 25 to 45 minutes; its tools
 # come from PyPI. (The 3 x 2 `fpga` preset, 41 500 LUT4, had not finished placing and routing
 # after 105 minutes.)
 fpga:
