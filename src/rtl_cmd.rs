@@ -178,11 +178,10 @@ fn accel_config(name: &str) -> anyhow::Result<AccelConfig> {
     let shape = shape.split_once('x').and_then(|(r, c)| Some((r.parse().ok()?, c.parse().ok()?)));
     let dpe = dpe.map(|d| DpeConfig::parse_name(d).ok_or(d)).transpose();
     let (Some((rows, cols)), Ok(dpe)) = (shape, dpe) else {
-        let presets: Vec<&str> = hdlgen::PRESETS.iter().map(|p| p.name).collect();
         bail!(
             "'{name}' is neither a preset ({}), a shape like 8x16 (2x2_i5_335 with a DPE of five outputs \
              and 3 + 3 + 5 stages) nor a config.json file",
-            presets.join(", ")
+            hdlgen::accel::preset_names()
         );
     };
     let shape = ShapeArgs {

@@ -81,10 +81,16 @@ pub const PRESETS: [Preset; 3] = [
 
 /// The preset of that name, or an error that lists them.
 pub fn preset(name: &str) -> Result<AccelConfig, ConfigError> {
-    PRESETS.iter().find(|p| p.name == name).map(|p| p.config).ok_or_else(|| {
-        let names: Vec<&str> = PRESETS.iter().map(|p| p.name).collect();
-        ConfigError::UnknownPreset { name: name.to_string(), known: names.join(", ") }
-    })
+    PRESETS
+        .iter()
+        .find(|p| p.name == name)
+        .map(|p| p.config)
+        .ok_or_else(|| ConfigError::UnknownPreset { name: name.to_string(), known: preset_names() })
+}
+
+/// The presets' names, comma-separated, for messages that list them.
+pub fn preset_names() -> String {
+    PRESETS.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
 }
 
 /// The most columns a tile may have: the command's column field is 7 bits wide.
@@ -939,33 +945,19 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
     md.assign("split_we_o", "legal && go_split").assign("split_o", format!("h_rows[{}:0]", sb - 1));
     md.assign("busy_o", "e_valid_q || h_any || c_active_q || d_active_q || pending_q != 2'd0");
 
-    md.always_ff(
-        vec![
-            set("e_valid_q", "1'b0"),
-            set("e_cmd_q", "'0"),
-            set("e_a_end_q", "'0"),
-            set("e_b_end_q", "'0"),
-            set("e_beats_q", "'0"),
-            set("e_lines_q", "'0"),
-            set("e_room_q", "'0"),
-            set("e_host_io_q", "1'b0"),
-            set("e_bad_spad_q", "1'b0"),
-        ],
-        vec![
-            set("e_valid_q", "cmd_valid_i && cmd_ready_o"),
-            if_(
-                "cmd_valid_i && cmd_ready_o",
-                vec![
-                    set("e_cmd_q", "cmd_i"),
-                    set("e_a_end_q", "in_a_end"),
-                    set("e_b_end_q", "in_b_end"),
-                    set("e_beats_q", "in_beats"),
-                    set("e_lines_q", "in_lines"),
-                    set("e_room_q", "33'h1_0000_0000 - 33'(in_host)"),
-                    set("e_host_io_q", "in_is_load || in_is_store"),
-                    set("e_bad_spad_q", "in_bad_spad"),
-                ],
-            ),
+    md.always_ff(vec![set("e_valid_q", "1'b0")], vec![set("e_valid_q", "cmd_valid_i && cmd_ready_o")]);
+    load_together(
+        &mut md,
+        "cmd_valid_i && cmd_ready_o",
+        &[
+            ("e_cmd_q", "cmd_i"),
+            ("e_a_end_q", "in_a_end"),
+            ("e_b_end_q", "in_b_end"),
+            ("e_beats_q", "in_beats"),
+            ("e_lines_q", "in_lines"),
+            ("e_room_q", "33'h1_0000_0000 - 33'(in_host)"),
+            ("e_host_io_q", "in_is_load || in_is_store"),
+            ("e_bad_spad_q", "in_bad_spad"),
         ],
     );
     md.wire(
@@ -1395,13 +1387,7 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         .logic("st_line_q", store_line_bits);
     // A stage's registers take their values as the stage takes a row.
     let stage_registers = |md: &mut Module, stage: &str, regs: &[(&str, &str)]| {
-        md.always_ff(
-            regs.iter().map(|(reg, _)| set(*reg, "'0")).collect(),
-            vec![if_(
-                format!("st_{stage}_take"),
-                regs.iter().map(|(reg, value)| set(*reg, *value)).collect(),
-            )],
-        );
+        load_together(md, &format!("st_{stage}_take"), regs)
     };
     stage_registers(&mut md, "row", &[("st_row_q", "results")]);
     md.wire("padded", data_bits, format!("{data_bits}'(st_row_q)"));
@@ -1522,6 +1508,14 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
     md.blank().function(select);
     steps.declare(&mut md);
     md
+}
+
+/// Registers cleared at reset that load their values together in the cycles `enable` holds.
+fn load_together(md: &mut Module, enable: &str, regs: &[(&str, &str)]) {
+    md.always_ff(
+        regs.iter().map(|(reg, _)| set(*reg, "'0")).collect(),
+        vec![if_(enable, regs.iter().map(|(reg, value)| set(*reg, *value)).collect())],
+    );
 }
 
 /// The top: two parts, the A banks, the array and the host port arbiter.

@@ -9,10 +9,10 @@ use sim::{hw_format, Command};
 
 /// A GEMM on one part: output tiles of part rows x tile columns (the array's columns times the
 /// outputs per DPE, L) in row-major order; K in chunks that fit half of a scratchpad, so the
-/// next chunk loads into the other half while this one computes; an operand chunk still resident is not loaded again (A while the tile
-/// row stays, B when there is one tile column) and a new tile row's A loads one step early;
-/// drains alternate between the two result buffers; each tile is stored (f32) while the next
-/// one computes. Command order:
+/// next chunk loads into the other half while this one computes; an operand chunk still
+/// resident is not loaded again (A while the tile row stays, B when there is one tile column)
+/// and a new tile row's A loads one step early; drains alternate between the two result
+/// buffers; each tile is stored (f32) while the next one computes. Command order:
 /// `L(0) C(0) L(1) [S(t-1)] C(1) L(2) ...`: step s + 1's loads and the previous tile's
 /// store queue behind step s's compute.
 #[derive(Clone, Debug)]

@@ -374,16 +374,21 @@ module accel_part_3x2_i5_335 (
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       e_valid_q <= 1'b0;
+    end else begin
+      e_valid_q <= cmd_valid_i && cmd_ready_o;
+    end
+  end
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
       e_cmd_q <= '0;
       e_a_end_q <= '0;
       e_b_end_q <= '0;
       e_beats_q <= '0;
       e_lines_q <= '0;
       e_room_q <= '0;
-      e_host_io_q <= 1'b0;
-      e_bad_spad_q <= 1'b0;
+      e_host_io_q <= '0;
+      e_bad_spad_q <= '0;
     end else begin
-      e_valid_q <= cmd_valid_i && cmd_ready_o;
       if (cmd_valid_i && cmd_ready_o) begin
         e_cmd_q <= cmd_i;
         e_a_end_q <= in_a_end;

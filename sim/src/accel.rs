@@ -198,11 +198,8 @@ impl Chip {
             "small" => Box::new(Accel4x4Model::new()),
             "dacapo" => Box::new(Accel16x16Model::new()),
             "fpga" => Box::new(Accel3x2I5335Model::new()),
-            _ => {
-                // The build script verilates every preset: this is one the arms above lack.
-                let built: Vec<&str> = hdlgen::PRESETS.iter().map(|p| p.name).collect();
-                return Err(Error::NoModel { preset: preset.into(), built: built.join(", ") });
-            }
+            // The build script verilates every preset: this is one the arms above lack.
+            _ => return Err(Error::NoModel { preset: preset.into(), built: hdlgen::accel::preset_names() }),
         };
         let mut chip = Chip {
             ports,
