@@ -1622,14 +1622,18 @@ fn top(cfg: AccelConfig, part: &Module, a_bank: &Module, array: &Module) -> Modu
         );
     }
 
-    md.blank().comment("The split register: set by a part's set-split, the top part first.");
+    md.blank().comment(
+        "The split register: set by a part's set-split, the top part first. top_rows_q holds it as\n\
+         a thermometer code (bit r set: row r is a top row), for the A banks and the array.",
+    );
+    md.logic("top_rows_q", r_n).logic("top_rows_next", r_n);
+    md.wire("split_next", sb, format!("split_we[0] ? split_val[{}:0] : split_val[{sb} +: {sb}]", sb - 1));
+    md.generate("r", r_n, "g_split", |g| {
+        g.assign("top_rows_next[r]", format!("{sb}'(r) < split_next"));
+    });
     md.always_ff(
-        vec![set("split_q", "'0")],
-        vec![if_else(
-            "split_we[0]",
-            vec![set("split_q", format!("split_val[{}:0]", sb - 1))],
-            vec![if_("split_we[1]", vec![set("split_q", format!("split_val[{} +: {sb}]", sb))])],
-        )],
+        vec![set("split_q", "'0"), set("top_rows_q", "'0")],
+        vec![if_("split_we != 2'd0", vec![set("split_q", "split_next"), set("top_rows_q", "top_rows_next")])],
     );
     md.assign("split_o", "split_q");
 
@@ -1660,7 +1664,7 @@ fn top(cfg: AccelConfig, part: &Module, a_bank: &Module, array: &Module) -> Modu
          between fixed lanes, so no select spans the whole write bus.",
     );
     md.generate("r", r_n, "g_a", |g| {
-        g.wire("own", 1, format!("{sb}'(r) >= split_q"));
+        g.wire("own", 1, "!top_rows_q[r]");
         g.logic("word", WORD_BITS);
         let by_owner = |top: String, bottom: String| format!("own ? {bottom} : {top}");
         g.instance(
@@ -1709,7 +1713,7 @@ fn top(cfg: AccelConfig, part: &Module, a_bank: &Module, array: &Module) -> Modu
         &[
             ("clk_i", "clk_i".into()),
             ("rst_ni", "rst_ni".into()),
-            ("split_i", "split_q".into()),
+            ("top_rows_i", "top_rows_q".into()),
             ("top_format_i", "fmt[1:0]".into()),
             ("top_ctrl_i", format!("ctrl[{}:0]", cb - 1)),
             ("bot_format_i", "fmt[3:2]".into()),

@@ -130,7 +130,7 @@ pub fn array_design(cfg: ArrayConfig) -> Design {
 }
 
 fn array(cfg: ArrayConfig, dpe: &Module, west_line: &Module, col_line: &Module) -> Module {
-    let (r_n, c_n, sb) = (cfg.rows, cfg.cols, cfg.split_bits());
+    let (r_n, c_n) = (cfg.rows, cfg.cols);
     let (w, s, l) = (cfg.west_bits(), SLICE_BITS, cfg.interleave());
     let slot_bits = cfg.dpe.slot_bits();
     let (ctrl_doc, drain_doc) = if l == 1 {
@@ -142,7 +142,7 @@ fn array(cfg: ArrayConfig, dpe: &Module, west_line: &Module, col_line: &Module) 
              drain chain that shifts one row per cycle to the part's edge; each column delivers the\n\
              part's rows in order from its edge, two cycles apart, with the tag given with the\n\
              drain (the result buffer it is for). Successive drains of a part must be at least\n\
-             2 x rows cycles apart; change split_i only while both parts are idle."
+             2 x rows cycles apart; move the split only while both parts are idle."
                 .to_string(),
         )
     } else {
@@ -159,7 +159,7 @@ fn array(cfg: ArrayConfig, dpe: &Module, west_line: &Module, col_line: &Module) 
                  entry per cycle to the part's edge. Each column delivers the part's rows in order from\n\
                  its edge, each row's {l} slots on consecutive cycles and the next row one cycle after\n\
                  them, with the tag given with the drain (the result buffer it is for). Successive drains\n\
-                 of a part must be at least {spacing} x rows cycles apart; change split_i only while both\n\
+                 of a part must be at least {spacing} x rows cycles apart; move the split only while both\n\
                  parts are idle.",
                 add = cfg.dpe.add_stages,
                 last = l - 1,
@@ -170,8 +170,9 @@ fn array(cfg: ArrayConfig, dpe: &Module, west_line: &Module, col_line: &Module) 
     let mut md = Module::new(
         cfg.module_name(),
         format!(
-            "{r_n} x {c_n} output-stationary DPE array, cut by split_i into a top part (rows 0..split_i,\n\
-             north edge) and a bottom part (rows split_i..{r_n}, south edge). Each part streams one\n\
+            "{r_n} x {c_n} output-stationary DPE array, cut into a top part (north edge: the rows whose\n\
+             top_rows_i bit is set, 0..split) and a bottom part (south edge: rows split..{r_n}); top_rows_i\n\
+             is the split as a thermometer code, so that no row decodes it. Each part streams one\n\
              slice per cycle: A slices on a_i (row r in bits [64r +: 64], as the dpe operand ports\n\
              {{exp, micro, sign, mag}}), B slices on top_b_i / bot_b_i (column c in bits [64c +: 64]),\n\
              and {ctrl_doc} on *_ctrl_i with the format on *_format_i. Edge skew registers\n\
@@ -181,7 +182,7 @@ fn array(cfg: ArrayConfig, dpe: &Module, west_line: &Module, col_line: &Module) 
         ),
     );
     md.clock_and_reset()
-        .input("split_i", sb)
+        .input("top_rows_i", r_n)
         .input("top_format_i", 2)
         .input("top_ctrl_i", cfg.ctrl_bits())
         .input("bot_format_i", 2)
@@ -198,29 +199,30 @@ fn array(cfg: ArrayConfig, dpe: &Module, west_line: &Module, col_line: &Module) 
         .output("block_done_o", r_n * c_n);
 
     md.blank().comment(
-        "A new split empties the west skew lines and the drain chains: taps and drain directions\n\
-         change, and words of the old parts must not reappear in the new ones.",
+        "top_rows_q is top_rows_i a cycle later. It selects the B operand in front of every DPE\n\
+         (a split moves only while both parts are idle, and operands reach the DPEs later than\n\
+         that), and a row whose bit differs from it has just changed parts: that row empties its\n\
+         west skew line and drain entries, since its tap and drain direction change and words of\n\
+         its old part must not reappear in the new one. Rows that keep their part keep their words.",
     );
-    md.logic("split_q", sb).wire("split_changed", 1, "split_i != split_q");
-    md.always_ff(vec![set("split_q", "'0")], vec![set("split_q", "split_i")]);
+    md.logic("top_rows_q", r_n).wire("moved", r_n, "top_rows_i ^ top_rows_q");
+    md.always_ff(vec![set("top_rows_q", "'0")], vec![set("top_rows_q", "top_rows_i")]);
 
-    md.blank().comment("Which rows are top rows, padded: entry r + 1 is row r; the north pad counts as top, the south pad not.");
-    md.logic("top_rows", r_n).logic("top_pad", r_n + 2);
-    md.assign("top_pad", "{1'b0, top_rows, 1'b1}");
-    md.comment(
-        "The same a cycle later, for the B operand's select in front of every DPE: a split changes\n\
-         only while both parts are idle, and operands reach the DPEs later than that.",
+    md.blank().comment(
+        "Whether row r's neighbour toward its part's edge was and is in that part (the ends: no).\n\
+         A row takes its neighbour's drain entry only then: a row that has just changed parts may\n\
+         still hold a result its old edge has taken.",
     );
-    md.logic("top_rows_q", r_n);
-    md.always_ff(vec![set("top_rows_q", "'0")], vec![set("top_rows_q", "top_rows")]);
+    md.logic("below_stayed_top", r_n).logic("above_stayed_bot", r_n);
+    md.assign("below_stayed_top", format!("{{1'b0, top_rows_i[{0}:1] & top_rows_q[{0}:1]}}", r_n - 1));
+    md.assign("above_stayed_bot", format!("{{~(top_rows_i[{0}:0] | top_rows_q[{0}:0]), 1'b0}}", r_n - 2));
 
     md.blank().comment(
         "West edge: each row takes its part's control, then the skew of its distance from the part's edge.",
     );
     md.logic_doc("west_skewed", w * r_n, format!("row r in bits [{w}r +: {w}]"));
     md.generate("r", r_n, "g_west", |g| {
-        g.logic("in_top", 1).assign("in_top", format!("{sb}'(r) < split_i"));
-        g.assign("top_rows[r]", "in_top");
+        g.wire("in_top", 1, "top_rows_i[r]");
         g.wire(
             "word",
             w,
@@ -233,7 +235,7 @@ fn array(cfg: ArrayConfig, dpe: &Module, west_line: &Module, col_line: &Module) 
             &[
                 ("clk_i", "clk_i".into()),
                 ("rst_ni", "rst_ni".into()),
-                ("flush_i", "split_changed".into()),
+                ("flush_i", "moved[r]".into()),
                 ("d_i", "word".into()),
                 ("tap_i", "tap".into()),
                 ("q_o", format!("west_skewed[{w}*r +: {w}]")),
@@ -316,7 +318,7 @@ fn array(cfg: ArrayConfig, dpe: &Module, west_line: &Module, col_line: &Module) 
             "a_chain",
             format!("{{a_fwd_q[{w}*{}*r +: {}], west_skewed[{w}*r +: {w}]}}", c_n - 1, w * (c_n - 1)),
         );
-        g.logic("top_row", 1).assign("top_row", "top_pad[r + 1]");
+        g.wire("top_row", 1, "top_rows_i[r]");
         g.generate("c", c_n, "g_col", |g| {
             g.wire("a_in", w, format!("a_chain[{w}*c +: {w}]"));
             g.wire(
@@ -361,8 +363,8 @@ fn array(cfg: ArrayConfig, dpe: &Module, west_line: &Module, col_line: &Module) 
             }
             let ports: Vec<(&str, String)> = ports;
             g.instance(dpe, "u_dpe", &ports);
-            let from_below = format!("top_pad[r + 2] ? drain_chain[{d}*({c_n}*(r + 2) + c) +: {d}] : {d}'d0");
-            let from_above = format!("top_pad[r] ? {d}'d0 : drain_chain[{d}*({c_n}*r + c) +: {d}]");
+            let from_below = format!("below_stayed_top[r] ? drain_chain[{d}*({c_n}*(r + 2) + c) +: {d}] : {d}'d0");
+            let from_above = format!("above_stayed_bot[r] ? drain_chain[{d}*({c_n}*r + c) +: {d}] : {d}'d0");
             let b_fwd = format!("b_fwd_q[{s}*({c_n}*r + c) +: {s}]");
             if l == 1 {
                 g.comment(
@@ -376,7 +378,7 @@ fn array(cfg: ArrayConfig, dpe: &Module, west_line: &Module, col_line: &Module) 
                     vec![
                         set(
                             format!("drain_q[{} +: {d}]", entry("r", 0)),
-                            "capture ? {1'b1, capture_tag, acc} : split_changed ? 34'd0 : top_row ? from_below : from_above",
+                            "capture ? {1'b1, capture_tag, acc} : moved[r] ? 34'd0 : top_row ? from_below : from_above",
                         ),
                         set(&b_fwd, "b_in"),
                     ],
@@ -412,7 +414,7 @@ fn array(cfg: ArrayConfig, dpe: &Module, west_line: &Module, col_line: &Module) 
                         vec![set(
                             format!("drain_q[{} +: {d}]", entry("r", slot)),
                             format!(
-                                "(capture && last_slot) ? {{1'b1, capture_tag, drained[{}:{}]}} : split_changed ? {d}'d0 : {next}",
+                                "(capture && last_slot) ? {{1'b1, capture_tag, drained[{}:{}]}} : moved[r] ? {d}'d0 : {next}",
                                 32 * slot + 31,
                                 32 * slot
                             ),
@@ -440,10 +442,10 @@ fn array(cfg: ArrayConfig, dpe: &Module, west_line: &Module, col_line: &Module) 
         let south = entry(&(r_n - 1).to_string(), 0);
         g.assign("north_result_o[32*c +: 32]", format!("drain_q[{north} +: 32]"));
         g.assign("north_tag_o[c]", format!("drain_q[{north} + 32]"));
-        g.assign("north_valid_o[c]", format!("split_i != '0 && drain_q[{north} + 33]"));
+        g.assign("north_valid_o[c]", format!("top_rows_i[0] && drain_q[{north} + 33]"));
         g.assign("south_result_o[32*c +: 32]", format!("drain_q[{south} +: 32]"));
         g.assign("south_tag_o[c]", format!("drain_q[{south} + 32]"));
-        g.assign("south_valid_o[c]", format!("split_i != {sb}'d{r_n} && drain_q[{south} + 33]"));
+        g.assign("south_valid_o[c]", format!("!top_rows_i[{}] && drain_q[{south} + 33]", r_n - 1));
     });
     md
 }

@@ -121,15 +121,23 @@ module accel_16x16 (
     .drain_data_i  (drain_data[512*1 +: 512])
   );
 
-  // The split register: set by a part's set-split, the top part first.
+  // The split register: set by a part's set-split, the top part first. top_rows_q holds it as
+  // a thermometer code (bit r set: row r is a top row), for the A banks and the array.
+  logic [15:0] top_rows_q;
+  logic [15:0] top_rows_next;
+  logic [4:0]  split_next;
+  assign split_next = split_we[0] ? split_val[4:0] : split_val[5 +: 5];
+  for (genvar r = 0; r < 16; r++) begin : g_split
+    assign top_rows_next[r] = 5'(r) < split_next;
+  end
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       split_q <= '0;
+      top_rows_q <= '0;
     end else begin
-      if (split_we[0]) begin
-        split_q <= split_val[4:0];
-      end else if (split_we[1]) begin
-        split_q <= split_val[5 +: 5];
+      if (split_we != 2'd0) begin
+        split_q <= split_next;
+        top_rows_q <= top_rows_next;
       end
     end
   end
@@ -163,7 +171,7 @@ module accel_16x16 (
   // between fixed lanes, so no select spans the whole write bus.
   for (genvar r = 0; r < 16; r++) begin : g_a
     logic own;
-    assign own = 5'(r) >= split_q;
+    assign own = !top_rows_q[r];
     logic [143:0] word;
     sram_w144_d512 u_bank (
       .clk_i   (clk_i),
@@ -188,7 +196,7 @@ module accel_16x16 (
   dpe_array_16x16 u_array (
     .clk_i          (clk_i),
     .rst_ni         (rst_ni),
-    .split_i        (split_q),
+    .top_rows_i     (top_rows_q),
     .top_format_i   (fmt[1:0]),
     .top_ctrl_i     (ctrl[3:0]),
     .bot_format_i   (fmt[3:2]),

@@ -79,7 +79,8 @@ macro_rules! array_ports {
                 $model::tick(self)
             }
             fn set_split(&mut self, split: u64) {
-                self.set_split_i(split)
+                // The array takes the split as a thermometer code: bit r set for top row r.
+                self.set_top_rows_i(u64::MAX.checked_shr(64 - split as u32).unwrap_or(0))
             }
             fn set_control(&mut self, part: Part, ctrl: u64, format: u64) {
                 match part {
