@@ -318,7 +318,6 @@ fn array(cfg: ArrayConfig, dpe: &Module, west_line: &Module, col_line: &Module) 
             "a_chain",
             format!("{{a_fwd_q[{w}*{}*r +: {}], west_skewed[{w}*r +: {w}]}}", c_n - 1, w * (c_n - 1)),
         );
-        g.wire("top_row", 1, "top_rows_i[r]");
         g.generate("c", c_n, "g_col", |g| {
             g.wire("a_in", w, format!("a_chain[{w}*c +: {w}]"));
             g.wire(
@@ -378,7 +377,7 @@ fn array(cfg: ArrayConfig, dpe: &Module, west_line: &Module, col_line: &Module) 
                     vec![
                         set(
                             format!("drain_q[{} +: {d}]", entry("r", 0)),
-                            "capture ? {1'b1, capture_tag, acc} : moved[r] ? 34'd0 : top_row ? from_below : from_above",
+                            "capture ? {1'b1, capture_tag, acc} : moved[r] ? 34'd0 : top_rows_i[r] ? from_below : from_above",
                         ),
                         set(&b_fwd, "b_in"),
                     ],
@@ -407,7 +406,7 @@ fn array(cfg: ArrayConfig, dpe: &Module, west_line: &Module, col_line: &Module) 
                     let next = if slot + 1 < l {
                         format!("drain_q[{} +: {d}]", entry("r", slot + 1))
                     } else {
-                        "top_row ? from_below : from_above".to_string()
+                        "top_rows_i[r] ? from_below : from_above".to_string()
                     };
                     g.always_ff(
                         vec![set(format!("drain_q[{} +: {d}]", entry("r", slot)), "'0")],

@@ -113,8 +113,6 @@ module dpe_array_16x16 (
   for (genvar r = 0; r < 16; r++) begin : g_row
     logic [1119:0] a_chain;  // entry c feeds column c
     assign a_chain = {a_fwd_q[70*15*r +: 1050], west_skewed[70*r +: 70]};
-    logic top_row;
-    assign top_row = top_rows_i[r];
     for (genvar c = 0; c < 16; c++) begin : g_col
       logic [69:0] a_in;
       assign a_in = a_chain[70*c +: 70];
@@ -157,7 +155,7 @@ module dpe_array_16x16 (
           drain_q[34*(16*r + c) +: 34] <= '0;
           b_fwd_q[64*(16*r + c) +: 64] <= '0;
         end else begin
-          drain_q[34*(16*r + c) +: 34] <= capture ? {1'b1, capture_tag, acc} : moved[r] ? 34'd0 : top_row ? from_below : from_above;
+          drain_q[34*(16*r + c) +: 34] <= capture ? {1'b1, capture_tag, acc} : moved[r] ? 34'd0 : top_rows_i[r] ? from_below : from_above;
           b_fwd_q[64*(16*r + c) +: 64] <= b_in;
         end
       end

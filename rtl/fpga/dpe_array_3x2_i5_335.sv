@@ -120,8 +120,6 @@ module dpe_array_3x2_i5_335 (
   for (genvar r = 0; r < 3; r++) begin : g_row
     logic [145:0] a_chain;  // entry c feeds column c
     assign a_chain = {a_fwd_q[73*1*r +: 73], west_skewed[73*r +: 73]};
-    logic top_row;
-    assign top_row = top_rows_i[r];
     for (genvar c = 0; c < 2; c++) begin : g_col
       logic [72:0] a_in;
       assign a_in = a_chain[73*c +: 73];
@@ -218,7 +216,7 @@ module dpe_array_3x2_i5_335 (
         if (!rst_ni) begin
           drain_q[34*(5*(2*r + c) + 4) +: 34] <= '0;
         end else begin
-          drain_q[34*(5*(2*r + c) + 4) +: 34] <= (capture && last_slot) ? {1'b1, capture_tag, drained[159:128]} : moved[r] ? 34'd0 : top_row ? from_below : from_above;
+          drain_q[34*(5*(2*r + c) + 4) +: 34] <= (capture && last_slot) ? {1'b1, capture_tag, drained[159:128]} : moved[r] ? 34'd0 : top_rows_i[r] ? from_below : from_above;
         end
       end
     end
