@@ -159,13 +159,16 @@ fn registers_of(cell: &str, netlist: &serde_json::Value, dir: &std::path::Path) 
         .into_iter()
         .flat_map(|modules| modules.values())
         .find_map(|module| module["cells"][cell]["attributes"]["src"].as_str());
-    // `file.sv:first.col-last.col`, then the techmap cells' own sources after a `|`.
-    let Some((file, line, last)) = src.and_then(|s| s.split('|').next()).and_then(|s| {
-        let (file, span) = s.rsplit_once(':')?;
-        let (start, end) = span.split_once('-')?;
-        let line = |at: &str| at.split('.').next()?.parse::<usize>().ok();
-        Some((file.to_string(), line(start)?, line(end)?))
-    }) else {
+    // `file.sv:first.col-last.col`, then the techmap cells' own sources after a `|` (absolute
+    // paths into Yosys's share folder; a block RAM has only those, and goes by its cell name).
+    let Some((file, line, last)) =
+        src.and_then(|s| s.split('|').find(|s| !s.starts_with('/'))).and_then(|s| {
+            let (file, span) = s.rsplit_once(':')?;
+            let (start, end) = span.split_once('-')?;
+            let line = |at: &str| at.split('.').next()?.parse::<usize>().ok();
+            Some((file.to_string(), line(start)?, line(end)?))
+        })
+    else {
         return cell.split("_TRELLIS_FF").next().unwrap_or(cell).chars().take(60).collect();
     };
     let text = fs::read_to_string(dir.join(&file)).unwrap_or_default();
@@ -252,11 +255,14 @@ mod tests {
             "a_TRELLIS_FF_Q": {"attributes": {"src": "part.sv:2.3-9.6|/share/lattice/cells_map_trellis.v:1"}},
             "ram": {"attributes": {"src": "part.sv:10.3-12.6"}},
             "no_span": {"attributes": {"src": "part.sv"}},
+            "u_dut.g_a[0].u_bank.mem_q.0.0": {"attributes": {"src": "/share/lattice/brams_map_16kd.v:369.3-487.2"}},
             "lut_only": {"attributes": {}}
         }}}});
         assert_eq!(registers_of("a_TRELLIS_FF_Q", &netlist, dir.path()), "d_kind_q, d_fmt_q (part.sv:2)");
         assert_eq!(registers_of("ram", &netlist, dir.path()), "part.sv:10");
         assert_eq!(registers_of("lut_only_TRELLIS_FF_DI", &netlist, dir.path()), "lut_only");
         assert_eq!(registers_of("no_span", &netlist, dir.path()), "no_span");
+        let bram = "u_dut.g_a[0].u_bank.mem_q.0.0";
+        assert_eq!(registers_of(bram, &netlist, dir.path()), bram);
     }
 }

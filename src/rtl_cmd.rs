@@ -40,8 +40,8 @@ pub(crate) fn read_config(path: &Path) -> anyhow::Result<AccelConfig> {
     hdlgen::ConfigFile::read(&text).with_context(|| path.display().to_string())
 }
 
-/// A custom accelerator: rows and columns, with the other parameters defaulting to the
-/// `dacapo` preset's.
+/// A custom accelerator: rows and columns, with the other parameters defaulting to those of
+/// the preset of that shape, else to the `dacapo` preset's (`AccelConfig::for_array`).
 #[derive(Args)]
 pub struct ShapeArgs {
     /// Array rows (2..=64); with --cols, generates one custom accelerator.
@@ -77,12 +77,12 @@ impl ShapeArgs {
             );
             return Ok(None);
         };
-        let d = hdlgen::preset("dacapo")?;
-        let port = self.port_bits.unwrap_or_else(|| d.port_bits.min(AccelConfig::max_port_bits(rows, cols)));
+        let array = hdlgen::ArrayConfig::new(rows, cols)?;
+        let d = AccelConfig::for_array(array)?;
         AccelConfig::new(
             rows,
             cols,
-            port,
+            self.port_bits.unwrap_or(d.port_bits),
             self.a_depth.unwrap_or(d.a_depth),
             self.b_depth.unwrap_or(d.b_depth),
             self.queue_depth.unwrap_or(d.queue_depth),

@@ -143,15 +143,15 @@ fn a_config_json_regenerates_its_accelerator() {
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let written: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(second.join("config.json")).unwrap()).unwrap();
-    assert_eq!((written["top"].as_str(), written["port_bits"].as_u64()), (Some("accel_8x4"), Some(256)));
+    assert_eq!((written["top"].as_str(), written["port_bits"].as_u64()), (Some("accel_8x4_p256"), Some(256)));
     // The written file reads back as it is.
     let third = dir.path().join("third");
     let again = second.join("config.json");
     let run = dacapo(&["rtl", "--config", again.to_str().unwrap(), "--out", third.to_str().unwrap()]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     assert_eq!(
-        std::fs::read(third.join("accel_8x4.sv")).unwrap(),
-        std::fs::read(second.join("accel_8x4.sv")).unwrap()
+        std::fs::read(third.join("accel_8x4_p256.sv")).unwrap(),
+        std::fs::read(second.join("accel_8x4_p256.sv")).unwrap()
     );
     // A bad field, and a missing file, are errors that name them.
     std::fs::write(&edited, r#"{"rows": 8, "cols": 4, "port_bits": 256, "a_depth": 512, "b_depth": 512, "queue_depth": 4, "split_bits": 9}"#).unwrap();

@@ -7,10 +7,11 @@ use crate::array::{array_design, ArrayConfig, SLICE_BITS};
 use crate::dpe::DpeConfig;
 use crate::fp_add::bits_for;
 use crate::mx::{
-    by_format, by_format_product, max_block_bits, ConvertSteps, MxFormat, ALIGN_BITS, BLOCK, ROUND_BITS,
-    SCAN_BITS,
+    by_format, by_format_product, max_block_bits, times_constant, ConvertSteps, MxFormat, ALIGN_BITS, BLOCK,
+    ROUND_BITS, SCAN_BITS,
 };
-use crate::verilog::{for_, if_, if_else, set, Function, Module, Stmt};
+use crate::package;
+use crate::verilog::{if_, if_else, set, Function, Module, Stmt};
 use crate::{ConfigError, Design};
 
 /// Generator parameters of one accelerator; everything else is derived.
@@ -366,10 +367,42 @@ impl AccelConfig {
         bits_for(u64::from(self.rows - 1)).max(1)
     }
 
-    /// `accel_{R}x{C}`, with the DPE's parameters appended for any DPE but the presets'
-    /// (`accel_3x2_i5_335`).
+    /// The accelerator an array gets when nothing else is asked for: the preset built on that
+    /// array, or else the `dacapo` preset's banks and queue with the widest host port the array
+    /// takes, up to the preset's 2048 bits.
+    pub fn for_array(array: ArrayConfig) -> Result<AccelConfig, ConfigError> {
+        if let Some(preset) = PRESETS.iter().find(|p| p.config.array() == array) {
+            return Ok(preset.config);
+        }
+        let d = PRESETS[0].config;
+        let port_bits = d.port_bits.min(AccelConfig::max_port_bits(array.rows, array.cols));
+        AccelConfig::new(array.rows, array.cols, port_bits, d.a_depth, d.b_depth, d.queue_depth)?
+            .with_dpe(array.dpe)
+    }
+
+    /// What names the modules built for this configuration alone: the array's shape
+    /// (`{R}x{C}`, and the DPE's parameters for any DPE but the presets': `3x2_i5_335`), then
+    /// each parameter that differs from [`AccelConfig::for_array`]'s (`_p1024`, `_a256`,
+    /// `_b512`, `_q8`), so that two configurations never share a module name.
+    pub fn shape_name(self) -> String {
+        let reference = AccelConfig::for_array(self.array()).ok();
+        let params = [
+            ("p", self.port_bits, reference.map(|r| r.port_bits)),
+            ("a", self.a_depth, reference.map(|r| r.a_depth)),
+            ("b", self.b_depth, reference.map(|r| r.b_depth)),
+            ("q", self.queue_depth, reference.map(|r| r.queue_depth)),
+        ];
+        let suffix: String = params
+            .iter()
+            .filter(|(_, mine, theirs)| Some(*mine) != *theirs)
+            .map(|(tag, mine, _)| format!("_{tag}{mine}"))
+            .collect();
+        format!("{}{suffix}", self.array().shape_name())
+    }
+
+    /// `accel_{shape}` (see [`AccelConfig::shape_name`]).
     pub fn top_name(self) -> String {
-        format!("accel_{}", self.array().shape_name())
+        format!("accel_{}", self.shape_name())
     }
 }
 
@@ -381,7 +414,7 @@ pub fn accel_design(cfg: AccelConfig) -> Design {
     let r_bank = sram(32, 2 << cfg.row_bits());
     let part = part(cfg, &b_bank, &r_bank);
     let top = top(cfg, &part, &a_bank, &array.top);
-    let mut submodules = vec![part, a_bank];
+    let mut submodules = vec![package::dacapo_pkg(), part, a_bank];
     for m in [b_bank, r_bank] {
         if !submodules.iter().any(|s| s.name() == m.name()) {
             submodules.push(m);
@@ -419,68 +452,6 @@ fn sram(width: u32, depth: u32) -> Module {
     md
 }
 
-/// The edge word of one slice of a scratchpad word (the `dpe` operand port layout): slice
-/// `slice_index` of the packed block in `word` (for MX4, the block in the high half if
-/// `high_half`) as {exp, micro, sign[15:0], mag[31:0]}, element e of the slice with its sign
-/// at bit e and its two-bit digits at bit e * 2 * digits.
-fn slice_select_function() -> Function {
-    let [mx9, mx6, mx4] = MxFormat::ALL;
-    let mut f = Function::new("slice_select_f", SLICE_BITS);
-    f.input("word", WORD_BITS).input("format", 2).input("slice_index", 4).input("high_half", 1);
-    f.comment("The block (for MX4 the half asked for), then the slice in each format's layout.");
-    f.let_(
-        "block",
-        WORD_BITS,
-        format!(
-            "(format == 2'd{}) ? {{{}'d0, high_half ? word[{}:64] : word[63:0]}} : word",
-            mx4.code,
-            WORD_BITS - 64,
-            2 * mx4.block_bits() - 1
-        ),
-    );
-    f.let_("elem9", 8, format!("block[16 + {0}*slice_index +: {0}]", mx9.mag_bits + 1));
-    f.local("signs6", 4).local("mags6", 16).local("signs4", 16).local("mags4", 32);
-    f.stmts(vec![
-        for_(
-            "e",
-            4,
-            vec![
-                set(
-                    "signs6[e]",
-                    format!("block[16 + {0}*(4*slice_index + e) + {1}]", mx6.mag_bits + 1, mx6.mag_bits),
-                ),
-                set("mags6[4*e +: 4]", format!("block[16 + {}*(4*slice_index + e) +: 4]", mx6.mag_bits + 1)),
-            ],
-        ),
-        for_(
-            "e",
-            16,
-            vec![
-                set("signs4[e]", format!("block[16 + {0}*e + {1}]", mx4.mag_bits + 1, mx4.mag_bits)),
-                set("mags4[2*e +: 2]", format!("block[16 + {}*e +: 2]", mx4.mag_bits + 1)),
-            ],
-        ),
-    ]);
-    f.let_(
-        "signs",
-        16,
-        format!(
-            "(format == 2'd{}) ? {{15'd0, elem9[7]}} : (format == 2'd{}) ? {{12'd0, signs6}} : signs4",
-            mx9.code, mx6.code
-        ),
-    );
-    f.let_(
-        "mags",
-        32,
-        format!(
-            "(format == 2'd{}) ? {{25'd0, elem9[6:0]}} : (format == 2'd{}) ? {{16'd0, mags6}} : mags4",
-            mx9.code, mx6.code
-        ),
-    );
-    f.result("{block[7:0], block[15:8], signs, mags}");
-    f
-}
-
 /// Drives `out` with the edge word of the scratchpad word `word` in the cycles `valid` says a
 /// slice enters the array, and with zeros otherwise, so idle edges do not toggle (and a
 /// simulator selects only when a slice is valid).
@@ -511,7 +482,7 @@ const COMMAND_FIELDS: [(&str, cmd::Field); 11] = [
 
 /// The opcode tests of the command word whose wires `command_fields` names with `prefix`.
 fn opcode_tests(prefix: &str) -> [(&'static str, String); 7] {
-    let is = |code: u64| format!("{prefix}op == 4'd{code}");
+    let is = |code: u64| format!("{prefix}op == {}", package::opcode(code));
     [
         ("is_load_a", is(cmd::LOAD_A)),
         ("is_load_b", is(cmd::LOAD_B)),
@@ -543,7 +514,7 @@ fn command_fields(md: &mut Module, word: &str, prefix: &str, only: Option<&[&str
 /// store converter, status and counters. The A banks live in the top (their owner follows the
 /// split); this module addresses them by lane (row from the part's edge).
 fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
-    let select = slice_select_function();
+    let select = package::slice_select();
     let (r_n, c_n, p) = (cfg.rows, cfg.cols, cfg.port_bits);
     let pl = p.trailing_zeros();
     let sb = cfg.array().split_bits();
@@ -567,7 +538,7 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
     let mask_bits = lanes.max(BLOCK * groups);
     let [mx9, mx6, mx4] = MxFormat::ALL;
     let mut md = Module::new(
-        format!("accel_part_{}", cfg.array().shape_name()),
+        format!("accel_part_{}", cfg.shape_name()),
         "One sub-accelerator's control: a command queue, a compute unit that streams slices from the\n\
          scratchpads into the array, a DMA unit that loads lines into the scratchpads and stores\n\
          result rows (f32 or MX) through the host port, the result buffers the part's array edge\n\
@@ -670,15 +641,16 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
     md.wire(
         "in_words",
         17,
-        format!("(in_fmt == 2'd{}) ? (17'(in_count) + 17'd1) >> 1 : 17'(in_count)", mx4.code),
+        format!("(in_fmt == {}) ? (17'(in_count) + 17'd1) >> 1 : 17'(in_count)", package::format(mx4)),
     )
     .wire("in_load_bits", 32, by_format_product("in_fmt", "32'(in_rows)", word_bits))
     .wire(
         "in_store_bits",
         32,
         format!(
-            "(in_fmt == 2'd{}) ? 32'(in_cols) * 32'd32 : {}",
-            cmd::F32,
+            "(in_fmt == {}) ? {} : {}",
+            package::format_f32(),
+            times_constant("32'(in_cols)", 32, 32),
             by_format_product("in_fmt", "((32'(in_cols) + 32'd15) >> 4)", |f| f.block_bits())
         ),
     )
@@ -693,7 +665,7 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         if l == 1 {
             "17'(in_baddr) + in_words".to_string()
         } else {
-            format!("{bwb}'(in_baddr) + {bwb}'(in_words) * {bwb}'d{l}")
+            format!("{bwb}'(in_baddr) + {}", times_constant(&format!("{bwb}'(in_words)"), l, bwb))
         },
     )
     .wire(
@@ -724,7 +696,7 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         1,
         format!("!(h_is_load || h_is_compute || h_is_store || h_is_split || h_is_fence) || head[127:{}] != '0", cmd::HOST.0 + cmd::HOST.1),
     )
-        .wire("bad_format", 1, "(h_is_load || h_is_compute) && h_fmt == 2'd3")
+        .wire("bad_format", 1, format!("(h_is_load || h_is_compute) && h_fmt == {}", package::format_f32()))
         .wire("bad_empty", 1, "(h_is_load_a || h_is_compute || h_is_store) && part_rows == 7'd0")
         .wire(
             "bad_shape",
@@ -741,23 +713,23 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         .logic("h_error", 4);
     md.always_comb(vec![if_else(
         "bad_opcode",
-        vec![set("h_error", "4'd1")],
+        vec![set("h_error", package::error_code(error::OPCODE))],
         vec![if_else(
             "bad_format",
-            vec![set("h_error", "4'd2")],
+            vec![set("h_error", package::error_code(error::FORMAT))],
             vec![if_else(
                 "bad_empty",
-                vec![set("h_error", "4'd3")],
+                vec![set("h_error", package::error_code(error::EMPTY_PART))],
                 vec![if_else(
                     "bad_shape",
-                    vec![set("h_error", "4'd4")],
+                    vec![set("h_error", package::error_code(error::SHAPE))],
                     vec![if_else(
                         "bad_range",
-                        vec![set("h_error", "4'd5")],
+                        vec![set("h_error", package::error_code(error::RANGE))],
                         vec![if_else(
                             "bad_split",
-                            vec![set("h_error", "4'd6")],
-                            vec![set("h_error", "4'd0")],
+                            vec![set("h_error", package::error_code(error::SPLIT_RANGE))],
+                            vec![set("h_error", package::error_code(error::NONE))],
                         )],
                     )],
                 )],
@@ -806,13 +778,17 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
             .wire("c_last", 1, "(c_final_slice && !c_drain_q) || c_emit_drain");
     } else {
         md.wire("c_slot_wraps", 1, format!("c_slot_q == {last_slot}"))
-            .wire("spacing_ok", 1, format!("since_drain_q >= {sd}'(part_rows) * {sd}'d{}", l + 1))
+            .wire(
+                "spacing_ok",
+                1,
+                format!("since_drain_q >= {}", times_constant(&format!("{sd}'(part_rows)"), l + 1, sd)),
+            )
             .wire("c_emit_drain", 1, "c_at_drain && (c_slot_q != '0 || spacing_ok)")
             .wire("c_step_end", 1, "c_block_end && c_slot_wraps")
             .wire("c_final_slice", 1, "c_step_end && c_k_q == c_kb_q - 16'd1")
             .wire("c_last", 1, "(c_final_slice && !c_drain_q) || (c_emit_drain && c_slot_wraps)");
     }
-    md.wire("c_word", 16, format!("(c_fmt_q == 2'd{}) ? c_k_q >> 1 : c_k_q", mx4.code));
+    md.wire("c_word", 16, format!("(c_fmt_q == {}) ? c_k_q >> 1 : c_k_q", package::format(mx4)));
 
     md.blank().comment(
         "DMA unit: a load requests lines x beats reads, collects each line's beats, writes the line\n\
@@ -930,9 +906,13 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         .wire("go_store", 1, "h_is_store && !d_active_q && !result_hazard")
         .wire("go_compute", 1, "h_is_compute && c_free && !operand_hazard && !result_hazard")
         .wire("go_split", 1, "h_is_split && own_idle && !other_busy_i")
-        .wire("legal", 1, "h_any && h_error == 4'd0")
+        .wire("legal", 1, format!("h_any && h_error == {}", package::error_code(error::NONE)))
         .wire("split_busy", 1, "h_is_split && own_idle && other_busy_i")
-        .wire("reject", 1, "h_any && (h_error != 4'd0 || split_busy)")
+        .wire(
+            "reject",
+            1,
+            format!("h_any && (h_error != {} || split_busy)", package::error_code(error::NONE)),
+        )
         .wire(
             "dispatch",
             1,
@@ -1053,7 +1033,7 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         }
         // A K step moves B on by L words once it has used A's word: every step, or every
         // second one in MX4 (two blocks a word).
-        let word_done = format!("c_fmt_q != 2'd{} || c_k_q[0]", mx4.code);
+        let word_done = format!("c_fmt_q != {} || c_k_q[0]", package::format(mx4));
         vec![
             if_(
                 "c_emit_clear || c_block_end || c_emit_drain",
@@ -1110,7 +1090,7 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
             ),
             set("st_fmt_q", "c_fmt_q"),
             set("st_slice_q", "c_s_q"),
-            set("st_half_q", format!("c_fmt_q == 2'd{} && c_k_q[0]", mx4.code)),
+            set("st_half_q", format!("c_fmt_q == {} && c_k_q[0]", package::format(mx4))),
         ],
     );
     md.assign("ctrl_o", "st_ctrl_q")
@@ -1211,9 +1191,9 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         g.assign(
             format!("lane_words[{WORD_BITS}*l +: {WORD_BITS}]"),
             format!(
-                "(d_fmt_q == 2'd{}) ? line_q[{w9}*l +: {w9}] : (d_fmt_q == 2'd{}) ? {{{p6}'d0, line_q[{w6}*l +: {w6}]}} : {{{p4}'d0, line_q[{w4}*l +: {w4}]}}",
-                mx9.code,
-                mx6.code,
+                "(d_fmt_q == {}) ? line_q[{w9}*l +: {w9}] : (d_fmt_q == {}) ? {{{p6}'d0, line_q[{w6}*l +: {w6}]}} : {{{p4}'d0, line_q[{w4}*l +: {w4}]}}",
+                package::format(mx9),
+                package::format(mx6),
                 w9 = word_bits(mx9),
                 w6 = word_bits(mx6),
                 p6 = WORD_BITS - word_bits(mx6),
@@ -1395,7 +1375,7 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         g.assign("masked[32*c +: 32]", "d_lane_mask_q[c] ? padded[32*c +: 32] : 32'd0");
     });
     let steps = ConvertSteps::new();
-    let is_mx = format!("d_fmt_q != 2'd{}", cmd::F32);
+    let is_mx = format!("d_fmt_q != {}", package::format_f32());
     // One conversion step per group of 16 columns: `value` into `field` of `out`.
     let per_group = |out: &str, field: u32, value: &dyn Fn(u32) -> String| -> Vec<Stmt> {
         (0..groups).map(|g| set(format!("{out}[{} +: {field}]", field * g), value(g))).collect()
@@ -1448,10 +1428,10 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         ])
     });
     pack_row.push(if_else(
-        format!("d_fmt_q == 2'd{}", mx9.code),
+        format!("d_fmt_q == {}", package::format(mx9)),
         vec![set("store_line", packed(mx9))],
         vec![if_else(
-            format!("d_fmt_q == 2'd{}", mx6.code),
+            format!("d_fmt_q == {}", package::format(mx6)),
             vec![set("store_line", packed(mx6))],
             vec![set("store_line", packed(mx4))],
         )],
@@ -1477,7 +1457,14 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
             "reject",
             vec![
                 set("err_count_q", "err_count_q + 16'd1"),
-                set("last_err_q", format!("(h_error != 4'd0) ? h_error : 4'd{}", error::SPLIT_BUSY)),
+                set(
+                    "last_err_q",
+                    format!(
+                        "(h_error != {}) ? h_error : {}",
+                        package::error_code(error::NONE),
+                        package::error_code(error::SPLIT_BUSY)
+                    ),
+                ),
             ],
         )],
     );
@@ -1505,7 +1492,6 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
     }
     md.always_ff(vec![set("counters_q", "'0")], inc);
     md.assign("counters_o", "counters_q");
-    md.blank().function(select);
     steps.declare(&mut md);
     md
 }
@@ -1520,7 +1506,7 @@ fn load_together(md: &mut Module, enable: &str, regs: &[(&str, &str)]) {
 
 /// The top: two parts, the A banks, the array and the host port arbiter.
 fn top(cfg: AccelConfig, part: &Module, a_bank: &Module, array: &Module) -> Module {
-    let select = slice_select_function();
+    let select = package::slice_select();
     let (r_n, c_n, p) = (cfg.rows, cfg.cols, cfg.port_bits);
     let sb = cfg.array().split_bits();
     let cb = cfg.array().ctrl_bits();
@@ -1730,7 +1716,6 @@ fn top(cfg: AccelConfig, part: &Module, a_bank: &Module, array: &Module) -> Modu
             ("block_done_o", "block_done_o".into()),
         ],
     );
-    md.blank().function(select);
     md
 }
 
@@ -1754,6 +1739,48 @@ mod tests {
         assert_eq!((counters.busy, counters.stall_port, counters.blocks), (1, 61, 81));
         assert_eq!(COUNTERS[6], "stall_port");
         assert_eq!(counters.since(&Counters { busy: 1, ..counters }).busy, 0);
+    }
+
+    #[test]
+    fn configurations_that_differ_never_share_a_module_name() {
+        for p in PRESETS {
+            assert_eq!(AccelConfig::for_array(p.config.array()), Ok(p.config));
+        }
+        let names = |c: AccelConfig| {
+            let design = accel_design(c);
+            (
+                c.top_name(),
+                design
+                    .submodules
+                    .iter()
+                    .find(|m| m.name().starts_with("accel_part"))
+                    .unwrap()
+                    .name()
+                    .to_string(),
+            )
+        };
+        assert_eq!(names(preset("small").unwrap()), ("accel_4x4".into(), "accel_part_4x4".into()));
+        let small = preset("small").unwrap();
+        let variants = [
+            AccelConfig { port_bits: 256, ..small },
+            AccelConfig { a_depth: 512, ..small },
+            AccelConfig { b_depth: 512, ..small },
+            AccelConfig { queue_depth: 8, ..small },
+            AccelConfig { a_depth: 512, b_depth: 512, ..small },
+            AccelConfig::new(4, 8, 512, 256, 256, 4).unwrap(),
+            small.with_dpe(DpeConfig::INTERLEAVED).unwrap(),
+        ];
+        let mut seen = vec![names(small)];
+        for v in variants {
+            let (top, part) = names(v);
+            assert!(seen.iter().all(|(t, p)| *t != top && *p != part), "{top} / {part} is taken");
+            seen.push((top, part));
+        }
+        assert_eq!(seen[1].0, "accel_4x4_p256");
+        assert_eq!(seen[5].0, "accel_4x4_a512_b512");
+        // An 8 x 16 array has no preset: the dacapo preset's parameters name it plainly.
+        let plain = AccelConfig::for_array(ArrayConfig::new(8, 16).unwrap()).unwrap();
+        assert_eq!((plain.top_name(), plain.port_bits), ("accel_8x16".to_string(), 2048));
     }
 
     #[test]

@@ -49,3 +49,25 @@ pub enum ConfigError {
     #[error("config.json: {0}")]
     InvalidParameter(Box<ConfigError>),
 }
+
+/// A generator's mistake that the emitter catches while it builds a module, before any tool
+/// reads the Verilog. Each message names the signal or expression.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum HdlError {
+    #[error("'{0}' is not declared in this module")]
+    Undeclared(String),
+    #[error("'{0}' is declared twice")]
+    Redeclared(String),
+    #[error("widths differ in {expr}: {left} and {right} bits")]
+    WidthMismatch { expr: String, left: u32, right: u32 },
+    #[error("{expr}[{}:{lsb}] is past the {bits} bits of {expr}", lsb + width - 1)]
+    SliceOutOfRange { expr: String, lsb: u32, width: u32, bits: u32 },
+    #[error("({0}) is sliced: Verilog slices only a signal; declare it as one first")]
+    SliceOfExpression(String),
+    #[error("{value} does not fit a {width}-bit literal")]
+    LiteralTooWide { value: u64, width: u32 },
+    #[error("{function} takes {want} arguments, not {got}")]
+    Arguments { function: String, want: usize, got: usize },
+    #[error("port '{port}' is added inside generate block '{block}'; ports belong to the module")]
+    PortInGenerate { port: String, block: String },
+}

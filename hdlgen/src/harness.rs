@@ -3,7 +3,8 @@
 //! it enters the module and every output after it leaves; a combinational module gets a clock
 //! and reset here.
 
-use crate::verilog::{set, Dir, Module};
+use crate::expr::{lit, Sig};
+use crate::verilog::{Dir, Module};
 use crate::Design;
 
 /// The timing harness of `design`'s top, with everything it instantiates.
@@ -19,42 +20,45 @@ pub fn timing_harness(design: &Design) -> Design {
     );
     md.clock_and_reset();
     let data: Vec<_> = dut.ports().iter().filter(|p| p.name != "clk_i" && p.name != "rst_ni").collect();
-    for p in &data {
-        match p.dir {
-            Dir::Input => md.input(p.name.clone(), p.width),
-            Dir::Output => md.output(p.name.clone(), p.width),
-        };
-    }
-    let reg = |p: &crate::verilog::Port| format!("{}_q", p.name);
-    let inner = |p: &crate::verilog::Port| format!("{}_dut", p.name);
+    let ports: Vec<Sig> = data
+        .iter()
+        .map(|p| match p.dir {
+            Dir::Input => md.in_port(p.name.clone(), p.width),
+            Dir::Output => md.out_port(p.name.clone(), p.width),
+        })
+        .collect();
     md.blank();
-    for p in &data {
-        md.logic(reg(p), p.width);
-        if p.dir == Dir::Output {
-            md.logic(inner(p), p.width);
-        }
-    }
-    let mut conns: Vec<(&str, String)> = Vec::new();
-    for p in dut.ports() {
-        let signal = match (p.name.as_str(), p.dir) {
-            ("clk_i" | "rst_ni", _) => p.name.clone(),
-            (_, Dir::Input) => reg(p),
-            (_, Dir::Output) => inner(p),
-        };
-        conns.push((p.name.as_str(), signal));
-    }
+    // Each data port's register; an output's also the wire from the DUT that it registers.
+    let stages: Vec<(&Sig, Sig, Option<Sig>)> = data
+        .iter()
+        .zip(&ports)
+        .map(|(p, port)| {
+            let reg = md.signal(format!("{}_q", p.name), p.width);
+            let inner = (p.dir == Dir::Output).then(|| md.signal(format!("{}_dut", p.name), p.width));
+            (port, reg, inner)
+        })
+        .collect();
+    let conns: Vec<(&str, String)> = dut
+        .ports()
+        .iter()
+        .map(|p| {
+            let signal = match stages.iter().find(|(port, _, _)| port.name() == p.name) {
+                None => &p.name,
+                Some((_, _, Some(inner))) => inner.name(),
+                Some((_, reg, None)) => reg.name(),
+            };
+            (p.name.as_str(), signal.to_string())
+        })
+        .collect();
     md.instance(dut, "u_dut", &conns);
-    md.always_ff(
-        data.iter().map(|p| set(reg(p), "'0")).collect(),
-        data.iter()
-            .map(|p| match p.dir {
-                Dir::Input => set(reg(p), p.name.clone()),
-                Dir::Output => set(reg(p), inner(p)),
-            })
-            .collect(),
-    );
-    for p in data.iter().filter(|p| p.dir == Dir::Output) {
-        md.assign(p.name.clone(), reg(p));
+    let reset = stages.iter().map(|(_, reg, _)| md.set(reg, lit(0, reg.width()))).collect();
+    let load =
+        stages.iter().map(|(port, reg, inner)| md.set(reg, inner.as_ref().unwrap_or(port).e())).collect();
+    md.always_ff(reset, load);
+    for (port, reg, inner) in &stages {
+        if inner.is_some() {
+            md.drive(port, reg.e());
+        }
     }
     let mut submodules = vec![design.top.clone()];
     submodules.extend(design.submodules.iter().cloned());

@@ -6,17 +6,19 @@ pub mod array;
 pub mod baselines;
 pub mod dpe;
 mod error;
+pub mod expr;
 pub mod fp_add;
 pub mod fp_mul;
 pub mod harness;
 pub mod mx;
+pub mod package;
 pub mod testbench;
 pub mod verilog;
 
 pub use accel::{accel_design, preset, AccelConfig, Preset, PRESETS};
 pub use array::{array_design, ArrayConfig};
 pub use dpe::dpe_design;
-pub use error::ConfigError;
+pub use error::{ConfigError, HdlError};
 pub use fp_add::{fp_add, FloatFormat};
 pub use fp_mul::fp_mul;
 pub use harness::timing_harness;
@@ -35,9 +37,11 @@ impl Design {
         Design { top, submodules: Vec::new() }
     }
 
-    /// The top first, then what it instantiates.
+    /// The packages first (every tool reads a package before the modules that name it), then
+    /// the top, then what it instantiates.
     pub fn modules(&self) -> impl Iterator<Item = &Module> {
-        std::iter::once(&self.top).chain(&self.submodules)
+        let packages = self.submodules.iter().filter(|m| m.is_package());
+        packages.chain(std::iter::once(&self.top)).chain(self.submodules.iter().filter(|m| !m.is_package()))
     }
 }
 

@@ -43,7 +43,23 @@ pub(crate) fn by_format(sel: &str, width: u32, value: impl Fn(MxFormat) -> u32) 
 /// by constants (shifts and additions), where a multiplier by the selected factor would be
 /// one multiplier more in the path.
 pub(crate) fn by_format_product(sel: &str, operand: &str, factor: impl Fn(MxFormat) -> u32) -> String {
-    by_format_expr(sel, |f| format!("{operand} * 32'd{}", factor(f)))
+    by_format_expr(sel, |f| times_constant(operand, factor(f), 32))
+}
+
+/// `operand` (already `width` bits) times `factor`, as a sum of shifted copies of the operand,
+/// one per set bit of the factor: FPGA synthesis maps a multiplication even by a constant to a
+/// DSP block, whose 3 ns delay on the ECP5 a few adders beat.
+pub(crate) fn times_constant(operand: &str, factor: u32, width: u32) -> String {
+    let terms: Vec<String> = (0..32)
+        .rev()
+        .filter(|bit| factor >> bit & 1 == 1)
+        .map(|bit| if bit == 0 { operand.to_string() } else { format!("({operand} << {bit})") })
+        .collect();
+    match terms.as_slice() {
+        [] => format!("{width}'d0"),
+        [one] => one.clone(),
+        _ => format!("({})", terms.join(" + ")),
+    }
 }
 
 /// The expression `value(format)` per MX format code of `sel` (the reserved code 3 takes MX4's).

@@ -9,6 +9,9 @@
 
 use std::fmt::Write;
 
+use crate::error::HdlError;
+use crate::expr::{Expr, Sig};
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dir {
     Input,
@@ -29,6 +32,8 @@ pub struct Port {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Function {
     name: String,
+    /// The package that declares it, whose name qualifies its calls.
+    package: Option<String>,
     width: u32,
     inputs: Vec<(String, u32)>,
     locals: Vec<(String, u32, Option<String>)>,
@@ -38,7 +43,14 @@ pub struct Function {
 impl Function {
     /// A function returning `width` bits.
     pub fn new(name: impl Into<String>, width: u32) -> Function {
-        Function { name: name.into(), width, inputs: Vec::new(), locals: Vec::new(), body: Vec::new() }
+        Function {
+            name: name.into(),
+            package: None,
+            width,
+            inputs: Vec::new(),
+            locals: Vec::new(),
+            body: Vec::new(),
+        }
     }
 
     pub fn name(&self) -> &str {
@@ -53,6 +65,12 @@ impl Function {
     pub fn input(&mut self, name: impl Into<String>, width: u32) -> &mut Function {
         self.inputs.push((name.into(), width));
         self
+    }
+
+    /// The function as the modules that call it from `package` see it: its calls name the
+    /// package.
+    pub fn in_package(self, package: &str) -> Function {
+        Function { package: Some(package.to_string()), ..self }
     }
 
     /// A local variable, assigned by later statements.
@@ -135,7 +153,10 @@ impl Function {
     /// A call with these argument expressions, in input order.
     pub fn call(&self, args: &[&str]) -> String {
         assert_eq!(args.len(), self.inputs.len(), "{} takes {} arguments", self.name, self.inputs.len());
-        format!("{}({})", self.name, args.join(", "))
+        match &self.package {
+            Some(package) => format!("{package}::{}({})", self.name, args.join(", ")),
+            None => format!("{}({})", self.name, args.join(", ")),
+        }
     }
 
     fn print(&self, out: &mut String, depth: usize) {
@@ -183,7 +204,13 @@ fn collect_loop_vars<'a>(stmts: &'a [Stmt], vars: &mut Vec<&'a str>) {
                 collect_loop_vars(then, vars);
                 collect_loop_vars(otherwise, vars);
             }
-            Stmt::Set(..) | Stmt::Comment(_) => {}
+            Stmt::Case(_, items, default) => {
+                for (_, body) in items {
+                    collect_loop_vars(body, vars);
+                }
+                collect_loop_vars(default, vars);
+            }
+            Stmt::Set(..) | Stmt::Comment(_) | Stmt::Task(_) => {}
         }
     }
 }
@@ -197,6 +224,10 @@ pub enum Stmt {
     /// `for (int var = 0; var < count; var++)`.
     For(String, u32, Vec<Stmt>),
     Comment(String),
+    /// A system task call or a delay, for testbenches: `$finish`, `#1`.
+    Task(String),
+    /// `case (selector)` with `(label, statements)` items and the default's statements.
+    Case(String, Vec<(String, Vec<Stmt>)>, Vec<Stmt>),
 }
 
 /// Bits of a bundle of `(name, bits)` fields.
@@ -219,6 +250,11 @@ pub fn if_(cond: impl Into<String>, then: Vec<Stmt>) -> Stmt {
 
 pub fn if_else(cond: impl Into<String>, then: Vec<Stmt>, otherwise: Vec<Stmt>) -> Stmt {
     Stmt::If(cond.into(), then, otherwise)
+}
+
+/// `case (selector)`: each item's statements under its label, `default` for the rest.
+pub fn case(selector: impl Into<String>, items: Vec<(String, Vec<Stmt>)>, default: Vec<Stmt>) -> Stmt {
+    Stmt::Case(selector.into(), items, default)
 }
 
 pub fn for_(var: impl Into<String>, count: u32, body: Vec<Stmt>) -> Stmt {
@@ -264,7 +300,15 @@ enum Item {
     },
     /// Clocked by `clk_i` without reset: memories and the registers that read them.
     AlwaysClk(Vec<Stmt>),
+    /// A testbench's `initial` block.
+    Initial(Vec<Stmt>),
     Function(Function),
+    /// `typedef enum logic [width-1:0] { member = value, ... } name;`
+    Enum {
+        name: String,
+        width: u32,
+        members: Vec<(String, u64)>,
+    },
     /// `localparam name = value;`
     LocalParam {
         name: String,
@@ -279,12 +323,55 @@ pub struct Module {
     doc: String,
     ports: Vec<Port>,
     body: Vec<Item>,
+    /// Inside a generate block: its label, and the names (with widths) declared around it.
+    generate: Option<(String, Vec<(String, u32)>)>,
+    /// A package rather than a module: no ports, only types, enums and functions.
+    package: bool,
+}
+
+/// A register from [`Module::register`]: the next state `d`, which the module drives, and
+/// the flop `q`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Register {
+    pub d: Sig,
+    pub q: Sig,
+}
+
+/// Stops the generator at a mistake the emitter caught: a bug in the generator's code, never
+/// a consequence of the configuration, which is validated before anything is generated.
+#[track_caller]
+fn reject(err: HdlError) -> ! {
+    panic!("hdlgen: {err}")
 }
 
 impl Module {
     /// `doc` says what the module is for; it becomes the header comment.
     pub fn new(name: impl Into<String>, doc: impl Into<String>) -> Module {
-        Module { name: name.into(), doc: doc.into(), ports: Vec::new(), body: Vec::new() }
+        Module {
+            name: name.into(),
+            doc: doc.into(),
+            ports: Vec::new(),
+            body: Vec::new(),
+            generate: None,
+            package: false,
+        }
+    }
+
+    /// A package: what several modules share, which they name as `package::item`.
+    pub fn package(name: impl Into<String>, doc: impl Into<String>) -> Module {
+        Module { package: true, ..Module::new(name, doc) }
+    }
+
+    pub fn is_package(&self) -> bool {
+        self.package
+    }
+
+    /// Declares an enum type of `width` bits with its members' values; a package's enums are
+    /// named from outside it as `package::Member`.
+    pub fn enumeration(&mut self, name: &str, width: u32, members: &[(&str, u64)]) -> &mut Module {
+        let members = members.iter().map(|&(m, v)| (m.to_string(), v)).collect();
+        self.body.push(Item::Enum { name: name.into(), width, members });
+        self
     }
 
     pub fn name(&self) -> &str {
@@ -300,13 +387,130 @@ impl Module {
     }
 
     pub fn input(&mut self, name: impl Into<String>, width: u32) -> &mut Module {
-        self.ports.push(Port { name: name.into(), dir: Dir::Input, width });
+        self.add_port(name.into(), Dir::Input, width);
         self
     }
 
     pub fn output(&mut self, name: impl Into<String>, width: u32) -> &mut Module {
-        self.ports.push(Port { name: name.into(), dir: Dir::Output, width });
+        self.add_port(name.into(), Dir::Output, width);
         self
+    }
+
+    #[track_caller]
+    fn add_port(&mut self, name: String, dir: Dir, width: u32) -> Sig {
+        if let Some((block, _)) = &self.generate {
+            reject(HdlError::PortInGenerate { port: name, block: block.clone() });
+        }
+        self.check_new(&name);
+        self.ports.push(Port { name: name.clone(), dir, width });
+        Sig::new(name, width)
+    }
+
+    /// An input port, as a handle for checked expressions.
+    #[track_caller]
+    pub fn in_port(&mut self, name: impl Into<String>, width: u32) -> Sig {
+        self.add_port(name.into(), Dir::Input, width)
+    }
+
+    /// An output port, as a handle for checked expressions.
+    #[track_caller]
+    pub fn out_port(&mut self, name: impl Into<String>, width: u32) -> Sig {
+        self.add_port(name.into(), Dir::Output, width)
+    }
+
+    /// A `logic` signal, as a handle for checked expressions.
+    #[track_caller]
+    pub fn signal(&mut self, name: impl Into<String>, width: u32) -> Sig {
+        let name = name.into();
+        self.check_new(&name);
+        self.body.push(Item::Logic { name: name.clone(), width, comment: None });
+        Sig::new(name, width)
+    }
+
+    /// A register: `{name}_d`, the next state that the caller drives, and the flop
+    /// `{name}_q`, reset to zero and loaded from `{name}_d` every cycle.
+    #[track_caller]
+    pub fn register(&mut self, name: &str, width: u32) -> Register {
+        let (d, q) = (self.signal(format!("{name}_d"), width), self.signal(format!("{name}_q"), width));
+        let (reset, load) = (self.set(&q, Expr::Lit { value: 0, width }), self.set(&q, d.e()));
+        self.always_ff(vec![reset], vec![load]);
+        Register { d, q }
+    }
+
+    /// The names this module (or generate block) declares, with their widths: its ports, its
+    /// signals and its memories (by word).
+    fn own_names(&self) -> impl Iterator<Item = (&str, u32)> {
+        let ports = self.ports.iter().map(|p| (p.name.as_str(), p.width));
+        ports.chain(self.body.iter().filter_map(|item| match item {
+            Item::Logic { name, width, .. } | Item::Memory { name, width, .. } => {
+                Some((name.as_str(), *width))
+            }
+            _ => None,
+        }))
+    }
+
+    /// Every name in scope: the own names, and inside a generate block those around it.
+    fn names(&self) -> impl Iterator<Item = (&str, u32)> {
+        let outer = self.generate.iter().flat_map(|(_, names)| names.iter().map(|(n, w)| (n.as_str(), *w)));
+        self.own_names().chain(outer)
+    }
+
+    /// The width `name` is declared with in scope.
+    fn declared(&self, name: &str) -> Option<u32> {
+        self.names().find(|(n, _)| *n == name).map(|(_, w)| w)
+    }
+
+    #[track_caller]
+    fn check_new(&self, name: &str) {
+        if self.own_names().any(|(n, _)| n == name) {
+            reject(HdlError::Redeclared(name.to_string()));
+        }
+    }
+
+    /// `rhs`'s width, once every name in it is checked to be declared here with its handle's
+    /// width and every operator to have the operands it needs.
+    #[track_caller]
+    fn check(&self, rhs: &Expr) -> u32 {
+        rhs.check(&|name| self.declared(name)).unwrap_or_else(|err| reject(err))
+    }
+
+    #[track_caller]
+    fn check_assign(&self, lhs: &Sig, rhs: &Expr) {
+        let target = self.check(&lhs.e());
+        let width = self.check(rhs);
+        if width != target {
+            reject(HdlError::WidthMismatch {
+                expr: format!("{} = {rhs}", lhs.name()),
+                left: target,
+                right: width,
+            });
+        }
+    }
+
+    /// `assign lhs = rhs;`, checked.
+    #[track_caller]
+    pub fn drive(&mut self, lhs: &Sig, rhs: Expr) -> &mut Module {
+        self.check_assign(lhs, &rhs);
+        self.assign(lhs.name(), rhs.to_string())
+    }
+
+    /// The statement `lhs = rhs` (`<=` in a clocked block), checked against this module's
+    /// declarations.
+    #[track_caller]
+    pub fn set(&self, lhs: &Sig, rhs: Expr) -> Stmt {
+        self.check_assign(lhs, &rhs);
+        set(lhs.name(), rhs.to_string())
+    }
+
+    /// `if (cond) then else otherwise`, with a checked one-bit condition.
+    #[track_caller]
+    pub fn when(&self, cond: Expr, then: Vec<Stmt>, otherwise: Vec<Stmt>) -> Stmt {
+        match self.check(&cond) {
+            1 => Stmt::If(cond.to_string(), then, otherwise),
+            w => {
+                reject(HdlError::WidthMismatch { expr: format!("{cond} as a condition"), left: w, right: 1 })
+            }
+        }
     }
 
     /// The clock and active-low asynchronous reset every sequential module has.
@@ -325,19 +529,23 @@ impl Module {
         self
     }
 
+    #[track_caller]
     pub fn logic(&mut self, name: impl Into<String>, width: u32) -> &mut Module {
-        self.body.push(Item::Logic { name: name.into(), width, comment: None });
+        self.signal(name, width);
         self
     }
 
     /// A signal with a trailing comment that says what it holds.
+    #[track_caller]
     pub fn logic_doc(
         &mut self,
         name: impl Into<String>,
         width: u32,
         comment: impl Into<String>,
     ) -> &mut Module {
-        self.body.push(Item::Logic { name: name.into(), width, comment: Some(comment.into()) });
+        let name = name.into();
+        self.check_new(&name);
+        self.body.push(Item::Logic { name, width, comment: Some(comment.into()) });
         self
     }
 
@@ -363,14 +571,23 @@ impl Module {
     }
 
     /// A memory array of `depth` words (no reset: RAM macros have none).
+    #[track_caller]
     pub fn memory(&mut self, name: impl Into<String>, width: u32, depth: u32) -> &mut Module {
-        self.body.push(Item::Memory { name: name.into(), width, depth });
+        let name = name.into();
+        self.check_new(&name);
+        self.body.push(Item::Memory { name, width, depth });
         self
     }
 
     /// Declares a function for this module's statements and assignments to call.
     pub fn function(&mut self, f: Function) -> &mut Module {
         self.body.push(Item::Function(f));
+        self
+    }
+
+    /// An `initial` block, for testbenches.
+    pub fn initial(&mut self, body: Vec<Stmt>) -> &mut Module {
+        self.body.push(Item::Initial(body));
         self
     }
 
@@ -388,7 +605,12 @@ impl Module {
         label: &str,
         body: impl FnOnce(&mut Module),
     ) -> &mut Module {
+        // The block's own scope: it sees what is declared around it and the genvar, and may
+        // declare signals of its own, but no ports.
+        let mut outer: Vec<(String, u32)> = self.names().map(|(n, w)| (n.to_string(), w)).collect();
+        outer.push((var.to_string(), 32));
         let mut inner = Module::new("", "");
+        inner.generate = Some((label.to_string(), outer));
         body(&mut inner);
         self.body.push(Item::Generate { var: var.into(), count, label: label.into(), body: inner.body });
         self
@@ -421,6 +643,23 @@ impl Module {
         for line in self.doc.lines() {
             writeln!(out, "// {line}").unwrap();
         }
+        // A module without ports (a testbench) has no port list.
+        let end = if self.package {
+            writeln!(out, "package {};", self.name).unwrap();
+            "endpackage"
+        } else if self.ports.is_empty() {
+            writeln!(out, "module {};", self.name).unwrap();
+            "endmodule"
+        } else {
+            self.print_ports(&mut out);
+            "endmodule"
+        };
+        print_items(&mut out, &self.body, 1);
+        writeln!(out, "{end}").unwrap();
+        out
+    }
+
+    fn print_ports(&self, out: &mut String) {
         writeln!(out, "module {} (", self.name).unwrap();
         let decls: Vec<(String, &str)> = self
             .ports
@@ -439,13 +678,6 @@ impl Module {
             writeln!(out, "  {:<pad$} {name}{sep}", ty.trim_end()).unwrap();
         }
         writeln!(out, ");").unwrap();
-        self.print_body(&mut out);
-        writeln!(out, "endmodule").unwrap();
-        out
-    }
-
-    fn print_body(&self, out: &mut String) {
-        print_items(out, &self.body, 1);
     }
 }
 
@@ -483,9 +715,24 @@ fn print_items(out: &mut String, items: &[Item], depth: usize) {
                 writeln!(out, "{ind}logic {} {name} [{depth}];", range(*width)).unwrap()
             }
             Item::Function(f) => f.print(out, depth),
+            Item::Enum { name, width, members } => {
+                writeln!(out, "{ind}typedef enum logic {} {{", range(*width)).unwrap();
+                let pad = members.iter().map(|(m, _)| m.len()).max().unwrap_or(0);
+                for (i, (member, value)) in members.iter().enumerate() {
+                    let sep = if i + 1 < members.len() { "," } else { "" };
+                    writeln!(out, "{ind}  {member:<pad$} = {}{sep}", crate::expr::lit(*value, *width))
+                        .unwrap();
+                }
+                writeln!(out, "{ind}}} {name};").unwrap();
+            }
             Item::AlwaysClk(body) => {
                 writeln!(out, "{ind}always_ff @(posedge clk_i) begin").unwrap();
                 print_stmts(out, body, depth + 1, Block::CLOCKED);
+                writeln!(out, "{ind}end").unwrap();
+            }
+            Item::Initial(body) => {
+                writeln!(out, "{ind}initial begin").unwrap();
+                print_stmts(out, body, depth + 1, Block::COMB);
                 writeln!(out, "{ind}end").unwrap();
             }
             Item::AlwaysComb(body) => {
@@ -556,6 +803,22 @@ fn print_stmts(out: &mut String, stmts: &[Stmt], depth: usize, block: Block) {
         match stmt {
             Stmt::Set(lhs, rhs) => writeln!(out, "{indent}{lhs} {op} {rhs};").unwrap(),
             Stmt::Comment(text) => writeln!(out, "{indent}// {text}").unwrap(),
+            Stmt::Task(text) => writeln!(out, "{indent}{text};").unwrap(),
+            Stmt::Case(selector, items, default) => {
+                writeln!(out, "{indent}case ({selector})").unwrap();
+                let default = ("default".to_string(), default.clone());
+                for (label, body) in items.iter().chain(std::iter::once(&default)) {
+                    // A single assignment reads on the label's line.
+                    if let [Stmt::Set(lhs, rhs)] = body.as_slice() {
+                        writeln!(out, "{indent}  {label}: {lhs} {op} {rhs};").unwrap();
+                    } else {
+                        writeln!(out, "{indent}  {label}: begin").unwrap();
+                        print_stmts(out, body, depth + 2, block);
+                        writeln!(out, "{indent}  end").unwrap();
+                    }
+                }
+                writeln!(out, "{indent}endcase").unwrap();
+            }
             Stmt::If(cond, then, otherwise) => {
                 writeln!(out, "{indent}if ({cond}) begin").unwrap();
                 print_stmts(out, then, depth + 1, block);
@@ -577,6 +840,97 @@ fn print_stmts(out: &mut String, stmts: &[Stmt], depth: usize, block: Block) {
                 print_stmts(out, body, depth + 1, block);
                 writeln!(out, "{indent}end").unwrap();
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expr::lit;
+
+    /// The message the emitter stops `build` with.
+    fn rejection(build: impl FnOnce(&mut Module) + std::panic::UnwindSafe) -> String {
+        let err = std::panic::catch_unwind(|| build(&mut Module::new("m", "A test module.")))
+            .expect_err("the emitter accepted it");
+        err.downcast_ref::<String>().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn a_width_mismatch_names_the_signals() {
+        let msg = rejection(|m| {
+            let (a, sum) = (m.in_port("a_i", 8), m.out_port("sum_o", 9));
+            m.drive(&sum, a.e() + a.e());
+        });
+        assert_eq!(msg, "hdlgen: widths differ in sum_o = a_i + a_i: 9 and 8 bits");
+        let msg = rejection(|m| {
+            let (a, b) = (m.in_port("a_i", 8), m.in_port("b_i", 7));
+            let out = m.out_port("less_o", 1);
+            m.drive(&out, a.e().less(b.e()));
+        });
+        assert_eq!(msg, "hdlgen: widths differ in a_i < b_i: 8 and 7 bits");
+    }
+
+    #[test]
+    fn an_undeclared_name_is_rejected() {
+        let msg = rejection(|m| {
+            let out = m.out_port("y_o", 4);
+            let mut other = Module::new("other", "Another module.");
+            let foreign = other.signal("count_q", 4);
+            m.drive(&out, foreign.e());
+        });
+        assert_eq!(msg, "hdlgen: 'count_q' is not declared in this module");
+        let msg = rejection(|m| {
+            m.signal("x", 2);
+            m.signal("x", 2);
+        });
+        assert_eq!(msg, "hdlgen: 'x' is declared twice");
+    }
+
+    #[test]
+    fn a_port_inside_a_generate_block_is_rejected() {
+        let msg = rejection(|m| {
+            m.generate("r", 4, "g_rows", |g| {
+                g.input("row_i", 8);
+            });
+        });
+        assert_eq!(
+            msg,
+            "hdlgen: port 'row_i' is added inside generate block 'g_rows'; ports belong to the module"
+        );
+    }
+
+    #[test]
+    fn a_generate_block_sees_its_surroundings_and_keeps_its_own_names() {
+        let mut m = Module::new("m", "A test module.");
+        let (a, y) = (m.in_port("a_i", 4), m.out_port("y_o", 4));
+        m.generate("r", 2, "g_rows", |g| {
+            let inner = g.signal("inner", 4);
+            g.drive(&inner, !a.e());
+        });
+        // `inner` belongs to the block: the module around it cannot read it.
+        let outside = std::panic::catch_unwind(|| {
+            let mut m = m.clone();
+            m.drive(&y, Sig::new("inner", 4).e());
+        });
+        assert!(outside.is_err());
+        m.drive(&y, a.e() ^ lit(5, 4));
+        let text = m.to_verilog();
+        assert!(
+            text.contains("    assign inner = ~a_i;") && text.contains("  assign y_o = a_i ^ 4'd5;"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_register_drives_its_flop_from_its_next_state() {
+        let mut m = Module::new("counter", "A counter.");
+        m.clock_and_reset();
+        let count = m.register("count", 3);
+        m.drive(&count.d, count.q.e() + lit(1, 3));
+        let text = m.to_verilog();
+        for line in ["count_q <= 3'd0;", "count_q <= count_d;", "assign count_d = count_q + 3'd1;"] {
+            assert!(text.lines().any(|l| l.trim() == line), "no '{line}' in\n{text}");
         }
     }
 }

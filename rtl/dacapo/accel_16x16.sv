@@ -186,7 +186,7 @@ module accel_16x16 (
     always @* begin
       slice_word = '0;
       if (ctrl[4*own]) begin
-        slice_word = slice_select_f(word, fmt[2*own +: 2], slice[4*own +: 4], half[own]);
+        slice_word = dacapo_pkg::slice_select_f(word, fmt[2*own +: 2], slice[4*own +: 4], half[own]);
       end
     end
     assign a_edge[64*r +: 64] = slice_word;
@@ -212,35 +212,4 @@ module accel_16x16 (
     .south_tag_o    (drain_tag[16 +: 16]),
     .block_done_o   (block_done_o)
   );
-
-  function automatic logic [63:0] slice_select_f(
-    input logic [143:0] word,
-    input logic [1:0] format,
-    input logic [3:0] slice_index,
-    input logic high_half
-  );
-    logic [143:0] block;
-    logic [7:0]   elem9;
-    logic [3:0]   signs6;
-    logic [15:0]  mags6;
-    logic [15:0]  signs4;
-    logic [31:0]  mags4;
-    logic [15:0]  signs;
-    logic [31:0]  mags;
-    int e;
-    // The block (for MX4 the half asked for), then the slice in each format's layout.
-    block = (format == 2'd2) ? {80'd0, high_half ? word[127:64] : word[63:0]} : word;
-    elem9 = block[16 + 8*slice_index +: 8];
-    for (e = 0; e < 4; e++) begin
-      signs6[e] = block[16 + 5*(4*slice_index + e) + 4];
-      mags6[4*e +: 4] = block[16 + 5*(4*slice_index + e) +: 4];
-    end
-    for (e = 0; e < 16; e++) begin
-      signs4[e] = block[16 + 3*e + 2];
-      mags4[2*e +: 2] = block[16 + 3*e +: 2];
-    end
-    signs = (format == 2'd0) ? {15'd0, elem9[7]} : (format == 2'd1) ? {12'd0, signs6} : signs4;
-    mags = (format == 2'd0) ? {25'd0, elem9[6:0]} : (format == 2'd1) ? {16'd0, mags6} : mags4;
-    slice_select_f = {block[7:0], block[15:8], signs, mags};
-  endfunction
 endmodule

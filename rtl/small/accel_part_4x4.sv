@@ -86,21 +86,21 @@ module accel_part_4x4 (
   logic [31:0] in_host;
   assign in_host = cmd_i[71 +: 32];
   logic in_is_load_a;
-  assign in_is_load_a = in_op == 4'd1;
+  assign in_is_load_a = in_op == dacapo_pkg::OpLoadA;
   logic in_is_load_b;
-  assign in_is_load_b = in_op == 4'd2;
+  assign in_is_load_b = in_op == dacapo_pkg::OpLoadB;
   logic in_is_load;
   assign in_is_load = in_is_load_a || in_is_load_b;
   logic in_is_compute;
-  assign in_is_compute = in_op == 4'd3;
+  assign in_is_compute = in_op == dacapo_pkg::OpCompute;
   logic in_is_store;
-  assign in_is_store = in_op == 4'd4;
+  assign in_is_store = in_op == dacapo_pkg::OpStore;
   logic [16:0] in_words;
-  assign in_words = (in_fmt == 2'd2) ? (17'(in_count) + 17'd1) >> 1 : 17'(in_count);
+  assign in_words = (in_fmt == dacapo_pkg::FmtMx4) ? (17'(in_count) + 17'd1) >> 1 : 17'(in_count);
   logic [31:0] in_load_bits;
-  assign in_load_bits = (in_fmt == 2'd0) ? 32'(in_rows) * 32'd144 : (in_fmt == 2'd1) ? 32'(in_rows) * 32'd96 : 32'(in_rows) * 32'd128;
+  assign in_load_bits = (in_fmt == 2'd0) ? ((32'(in_rows) << 7) + (32'(in_rows) << 4)) : (in_fmt == 2'd1) ? ((32'(in_rows) << 6) + (32'(in_rows) << 5)) : (32'(in_rows) << 7);
   logic [31:0] in_store_bits;
-  assign in_store_bits = (in_fmt == 2'd3) ? 32'(in_cols) * 32'd32 : (in_fmt == 2'd0) ? ((32'(in_cols) + 32'd15) >> 4) * 32'd144 : (in_fmt == 2'd1) ? ((32'(in_cols) + 32'd15) >> 4) * 32'd96 : ((32'(in_cols) + 32'd15) >> 4) * 32'd64;
+  assign in_store_bits = (in_fmt == dacapo_pkg::FmtF32) ? (32'(in_cols) << 5) : (in_fmt == 2'd0) ? ((((32'(in_cols) + 32'd15) >> 4) << 7) + (((32'(in_cols) + 32'd15) >> 4) << 4)) : (in_fmt == 2'd1) ? ((((32'(in_cols) + 32'd15) >> 4) << 6) + (((32'(in_cols) + 32'd15) >> 4) << 5)) : (((32'(in_cols) + 32'd15) >> 4) << 6);
   logic [31:0] in_load_beats;
   assign in_load_beats = (in_load_bits + 32'd511) >> 9;
   logic [31:0] in_store_beats;
@@ -144,19 +144,19 @@ module accel_part_4x4 (
   logic [31:0] h_host;
   assign h_host = head[71 +: 32];
   logic h_is_load_a;
-  assign h_is_load_a = h_op == 4'd1;
+  assign h_is_load_a = h_op == dacapo_pkg::OpLoadA;
   logic h_is_load_b;
-  assign h_is_load_b = h_op == 4'd2;
+  assign h_is_load_b = h_op == dacapo_pkg::OpLoadB;
   logic h_is_load;
   assign h_is_load = h_is_load_a || h_is_load_b;
   logic h_is_compute;
-  assign h_is_compute = h_op == 4'd3;
+  assign h_is_compute = h_op == dacapo_pkg::OpCompute;
   logic h_is_store;
-  assign h_is_store = h_op == 4'd4;
+  assign h_is_store = h_op == dacapo_pkg::OpStore;
   logic h_is_split;
-  assign h_is_split = h_op == 4'd5;
+  assign h_is_split = h_op == dacapo_pkg::OpSetSplit;
   logic h_is_fence;
-  assign h_is_fence = h_op == 4'd6;
+  assign h_is_fence = h_op == dacapo_pkg::OpFence;
   logic [6:0] part_rows;
   assign part_rows = 7'(rows_i);
   logic [16:0] h_a_end;
@@ -174,7 +174,7 @@ module accel_part_4x4 (
   logic bad_opcode;
   assign bad_opcode = !(h_is_load || h_is_compute || h_is_store || h_is_split || h_is_fence) || head[127:103] != '0;
   logic bad_format;
-  assign bad_format = (h_is_load || h_is_compute) && h_fmt == 2'd3;
+  assign bad_format = (h_is_load || h_is_compute) && h_fmt == dacapo_pkg::FmtF32;
   logic bad_empty;
   assign bad_empty = (h_is_load_a || h_is_compute || h_is_store) && part_rows == 7'd0;
   logic bad_shape;
@@ -189,19 +189,19 @@ module accel_part_4x4 (
   logic [3:0] h_error;
   always @* begin
     if (bad_opcode) begin
-      h_error = 4'd1;
+      h_error = dacapo_pkg::ErrOpcode;
     end else if (bad_format) begin
-      h_error = 4'd2;
+      h_error = dacapo_pkg::ErrFormat;
     end else if (bad_empty) begin
-      h_error = 4'd3;
+      h_error = dacapo_pkg::ErrEmptyPart;
     end else if (bad_shape) begin
-      h_error = 4'd4;
+      h_error = dacapo_pkg::ErrShape;
     end else if (bad_range) begin
-      h_error = 4'd5;
+      h_error = dacapo_pkg::ErrRange;
     end else if (bad_split) begin
-      h_error = 4'd6;
+      h_error = dacapo_pkg::ErrSplitRange;
     end else begin
-      h_error = 4'd0;
+      h_error = dacapo_pkg::ErrNone;
     end
   end
 
@@ -239,7 +239,7 @@ module accel_part_4x4 (
   logic c_last;
   assign c_last = (c_final_slice && !c_drain_q) || c_emit_drain;
   logic [15:0] c_word;
-  assign c_word = (c_fmt_q == 2'd2) ? c_k_q >> 1 : c_k_q;
+  assign c_word = (c_fmt_q == dacapo_pkg::FmtMx4) ? c_k_q >> 1 : c_k_q;
 
   // DMA unit: a load requests lines x beats reads, collects each line's beats, writes the line
   // into the banks; a store reads result rows, converts each into st_line_q and sends its
@@ -346,11 +346,11 @@ module accel_part_4x4 (
   logic go_split;
   assign go_split = h_is_split && own_idle && !other_busy_i;
   logic legal;
-  assign legal = h_any && h_error == 4'd0;
+  assign legal = h_any && h_error == dacapo_pkg::ErrNone;
   logic split_busy;
   assign split_busy = h_is_split && own_idle && other_busy_i;
   logic reject;
-  assign reject = h_any && (h_error != 4'd0 || split_busy);
+  assign reject = h_any && (h_error != dacapo_pkg::ErrNone || split_busy);
   logic dispatch;
   assign dispatch = legal && (go_load || go_store || go_compute || go_split || (h_is_fence && own_idle));
   logic start_load;
@@ -499,7 +499,7 @@ module accel_part_4x4 (
       st_ctrl_q <= {c_tag_q, c_emit_drain, c_emit_clear || c_emit_drain, c_emit_slice};
       st_fmt_q <= c_fmt_q;
       st_slice_q <= c_s_q;
-      st_half_q <= c_fmt_q == 2'd2 && c_k_q[0];
+      st_half_q <= c_fmt_q == dacapo_pkg::FmtMx4 && c_k_q[0];
     end
   end
   assign ctrl_o = st_ctrl_q;
@@ -589,7 +589,7 @@ module accel_part_4x4 (
   // Load line into lane words: MX9 144 bits, MX6 96, MX4 128 (two blocks) per lane.
   logic [575:0] lane_words;  // lane l in bits [144l +: 144]
   for (genvar l = 0; l < 4; l++) begin : g_lane
-    assign lane_words[144*l +: 144] = (d_fmt_q == 2'd0) ? line_q[144*l +: 144] : (d_fmt_q == 2'd1) ? {48'd0, line_q[96*l +: 96]} : {16'd0, line_q[128*l +: 128]};
+    assign lane_words[144*l +: 144] = (d_fmt_q == dacapo_pkg::FmtMx9) ? line_q[144*l +: 144] : (d_fmt_q == dacapo_pkg::FmtMx6) ? {48'd0, line_q[96*l +: 96]} : {16'd0, line_q[128*l +: 128]};
   end
   assign a_we_o = wr_q && d_kind_q == 2'd0;
   assign a_waddr_o = 8'(wr_addr_q);
@@ -612,7 +612,7 @@ module accel_part_4x4 (
     always @* begin
       slice_word = '0;
       if (st_ctrl_q[0]) begin
-        slice_word = slice_select_f(word, st_fmt_q, st_slice_q, st_half_q);
+        slice_word = dacapo_pkg::slice_select_f(word, st_fmt_q, st_slice_q, st_half_q);
       end
     end
     assign b_o[64*c +: 64] = slice_word;
@@ -701,7 +701,7 @@ module accel_part_4x4 (
   end
   always @* begin
     scans = '0;
-    if (st_row_full_q && d_fmt_q != 2'd3) begin
+    if (st_row_full_q && d_fmt_q != dacapo_pkg::FmtF32) begin
       scans[0 +: 8] = mx_scan_f(exponents[0 +: 128]);
     end
   end
@@ -718,7 +718,7 @@ module accel_part_4x4 (
   end
   always @* begin
     aligned = '0;
-    if (st_scan_full_q && d_fmt_q != 2'd3) begin
+    if (st_scan_full_q && d_fmt_q != dacapo_pkg::FmtF32) begin
       aligned[0 +: 88] = mx_align_f(st_scan_data_q[0 +: 512], st_scan_q[0 +: 8], d_fmt_q);
     end
   end
@@ -737,7 +737,7 @@ module accel_part_4x4 (
   end
   always @* begin
     rounded = 186'(st_align_data_q[127:0]);
-    if (st_align_full_q && d_fmt_q != 2'd3) begin
+    if (st_align_full_q && d_fmt_q != dacapo_pkg::FmtF32) begin
       rounded = '0;
       rounded[0 +: 186] = mx_round_f(st_align_data_q[0 +: 512], st_align_q[0 +: 88], d_trunc_q);
     end
@@ -756,11 +756,11 @@ module accel_part_4x4 (
   always @* begin
     blocks = '0;
     store_line = 512'(st_round_q[127:0]);
-    if (st_round_full_q && d_fmt_q != 2'd3) begin
+    if (st_round_full_q && d_fmt_q != dacapo_pkg::FmtF32) begin
       blocks[0 +: 144] = mx_pack_f(st_round_q[0 +: 186], st_round_scan_q[0 +: 8], d_fmt_q);
-      if (d_fmt_q == 2'd0) begin
+      if (d_fmt_q == dacapo_pkg::FmtMx9) begin
         store_line = 512'({blocks[0 +: 144]});
-      end else if (d_fmt_q == 2'd1) begin
+      end else if (d_fmt_q == dacapo_pkg::FmtMx6) begin
         store_line = 512'({blocks[0 +: 96]});
       end else begin
         store_line = 512'({blocks[0 +: 64]});
@@ -792,7 +792,7 @@ module accel_part_4x4 (
     end else begin
       if (reject) begin
         err_count_q <= err_count_q + 16'd1;
-        last_err_q <= (h_error != 4'd0) ? h_error : 4'd7;
+        last_err_q <= (h_error != dacapo_pkg::ErrNone) ? h_error : dacapo_pkg::ErrSplitBusy;
       end
     end
   end
@@ -831,37 +831,6 @@ module accel_part_4x4 (
     end
   end
   assign counters_o = counters_q;
-
-  function automatic logic [63:0] slice_select_f(
-    input logic [143:0] word,
-    input logic [1:0] format,
-    input logic [3:0] slice_index,
-    input logic high_half
-  );
-    logic [143:0] block;
-    logic [7:0]   elem9;
-    logic [3:0]   signs6;
-    logic [15:0]  mags6;
-    logic [15:0]  signs4;
-    logic [31:0]  mags4;
-    logic [15:0]  signs;
-    logic [31:0]  mags;
-    int e;
-    // The block (for MX4 the half asked for), then the slice in each format's layout.
-    block = (format == 2'd2) ? {80'd0, high_half ? word[127:64] : word[63:0]} : word;
-    elem9 = block[16 + 8*slice_index +: 8];
-    for (e = 0; e < 4; e++) begin
-      signs6[e] = block[16 + 5*(4*slice_index + e) + 4];
-      mags6[4*e +: 4] = block[16 + 5*(4*slice_index + e) +: 4];
-    end
-    for (e = 0; e < 16; e++) begin
-      signs4[e] = block[16 + 3*e + 2];
-      mags4[2*e +: 2] = block[16 + 3*e +: 2];
-    end
-    signs = (format == 2'd0) ? {15'd0, elem9[7]} : (format == 2'd1) ? {12'd0, signs6} : signs4;
-    mags = (format == 2'd0) ? {25'd0, elem9[6:0]} : (format == 2'd1) ? {16'd0, mags6} : mags4;
-    slice_select_f = {block[7:0], block[15:8], signs, mags};
-  endfunction
 
   function automatic logic [7:0] mx_scan_f(
     input logic [127:0] exps
