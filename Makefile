@@ -51,18 +51,19 @@ test-long: test
 timing:
 	$(DACAPO) asic --units dpe --max-path-ns 10 --out target/asic-check.md
 
-# The generated Verilog of every preset (rtl/dacapo, rtl/small) with its config.json, for
-# FPGA and ASIC flows.
+# The generated Verilog of every preset (rtl/dacapo, rtl/small, rtl/fpga, and rtl/common for
+# the modules they share) with its config.json, for FPGA and ASIC flows.
 rtl:
 	$(DACAPO) rtl --out rtl
 
 # Every checked-in module of every preset under Verilator's full lint; no warning is waived.
-# Packages are read first (Verilator needs a package before the modules that name it).
+# A preset's modules are its folder and rtl/common; packages are read first (Verilator needs a
+# package before the modules that name it).
 lint:
-	@for d in rtl/*/; do \
-	  for f in $$(ls $$d*.sv | grep -v '_pkg\.sv$$'); do \
-	    verilator --lint-only -Wall --top-module $$(basename $$f .sv) $$d*_pkg.sv \
-	      $$(ls $$d*.sv | grep -v '_pkg\.sv$$') || exit 1; \
+	@for d in $(filter-out rtl/common/,$(wildcard rtl/*/)); do \
+	  modules="$$(ls $$d*.sv rtl/common/*.sv | grep -v '_pkg\.sv$$')"; \
+	  for f in $$modules; do \
+	    verilator --lint-only -Wall --top-module $$(basename $$f .sv) rtl/common/*_pkg.sv $$modules || exit 1; \
 	  done; \
 	done
 	@echo "lint: rtl/*/*.sv clean under verilator --lint-only -Wall"

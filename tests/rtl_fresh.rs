@@ -11,9 +11,10 @@ fn rtl_folder_matches_the_generator() {
         let on_disk = fs::read_to_string(rtl.join(name)).unwrap_or_default();
         assert!(on_disk == *text, "rtl/{name} is stale or missing: run `make rtl`");
     }
-    for preset in hdlgen::PRESETS {
-        for entry in fs::read_dir(rtl.join(preset.name)).unwrap() {
-            let name = format!("{}/{}", preset.name, entry.unwrap().file_name().to_string_lossy());
+    let folders = hdlgen::PRESETS.iter().map(|p| p.name).chain([hdlgen::RTL_COMMON]);
+    for folder in folders {
+        for entry in fs::read_dir(rtl.join(folder)).unwrap() {
+            let name = format!("{folder}/{}", entry.unwrap().file_name().to_string_lossy());
             assert!(
                 files.iter().any(|(n, _)| *n == name),
                 "rtl/{name} is no longer generated: run `make rtl`"

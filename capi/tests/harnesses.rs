@@ -105,7 +105,7 @@ fn the_dpi_testbench_passes_on_the_generated_dpe() {
     run(Command::new("verilator")
         .args(["--binary", "-Wall", "-j", "2", "--top-module", "dpe_tb", "--Mdir"])
         .arg(dir.path())
-        .arg(repo().join("rtl/small/dpe.sv"))
+        .arg(repo().join("rtl/common/dpe.sv"))
         .arg(sv.join("dacapo_mx_dpi.sv"))
         .arg(sv.join("dpe_tb.sv"))
         .arg(static_lib())

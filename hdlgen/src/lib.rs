@@ -232,14 +232,29 @@ pub fn module_file(module: &Module) -> (String, String) {
     (format!("{}.sv", module.name()), format!("{GENERATED_HEADER}\n{}", module.to_verilog()))
 }
 
-/// The files `make rtl` writes into `rtl/`: each preset's design in `<preset>/`.
+/// The folder of `rtl/` that holds the modules several presets use, once.
+pub const RTL_COMMON: &str = "common";
+
+/// The files `make rtl` writes into `rtl/`: in `<preset>/` each preset's `config.json` and the
+/// modules only it uses, and in `common/` once each module that several presets use (the
+/// package, the presets' DPE, banks of the same size). A module's name carries every parameter
+/// of its configuration, so two presets' modules of one name are one module.
 pub fn rtl_files() -> Vec<(String, String)> {
-    PRESETS
-        .iter()
-        .flat_map(|p| {
-            design_files(p.config, Some(p.name)).into_iter().map(|(n, t)| (format!("{}/{n}", p.name), t))
-        })
-        .collect()
+    let presets: Vec<(&str, Vec<(String, String)>)> =
+        PRESETS.iter().map(|p| (p.name, design_files(p.config, Some(p.name)))).collect();
+    let users = |file: &str| presets.iter().filter(|(_, files)| files.iter().any(|(n, _)| n == file)).count();
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (preset, files) in &presets {
+        for (name, text) in files {
+            let folder = if name.ends_with(".sv") && users(name) > 1 { RTL_COMMON } else { preset };
+            let path = format!("{folder}/{name}");
+            match out.iter().find(|(n, _)| *n == path) {
+                Some((_, written)) => assert_eq!(written, text, "two presets' {name} differ"),
+                None => out.push((path, text.clone())),
+            }
+        }
+    }
+    out
 }
 
 /// The datapath units at their default parameters, which the `sim` crate compiles and tests
