@@ -5,8 +5,7 @@
 
 use crate::accel::{cmd, error, WORD_BITS};
 use crate::array::SLICE_BITS;
-use crate::mx::MxFormat;
-use crate::mx::BLOCK;
+use crate::mx::{MxFormat, BLOCK};
 use crate::verilog::{case, for_, set, Function, Module, Stmt};
 
 pub const NAME: &str = "dacapo_pkg";
@@ -131,12 +130,12 @@ fn slice_select_function() -> Function {
     // DSP block in front of a 144-bit shifter (the ECP5 accelerator's critical path).
     let six = BLOCK / mx6.cycles_per_block() * (mx6.mag_bits + 1);
     f.local("elems6", six).local("signs6", 4).local("mags6", 16).local("signs4", 16).local("mags4", 32);
-    let slices6: Vec<(String, Vec<Stmt>)> = (0..mx6.cycles_per_block())
-        .map(|s| (format!("2'd{s}"), vec![set("elems6", format!("block[{} +: {six}]", 16 + six * s))]))
-        .collect();
-    let (last, rest) = slices6.split_last().expect("MX6 has slices");
+    // Slices 0 to 2 by their index, the last as the default.
+    let last = mx6.cycles_per_block() - 1;
+    let slice6 = |s: u32| vec![set("elems6", format!("block[{} +: {six}]", 16 + six * s))];
+    let slices6: Vec<(String, Vec<Stmt>)> = (0..last).map(|s| (format!("2'd{s}"), slice6(s))).collect();
     f.stmts(vec![
-        case("slice_index[1:0]", rest.to_vec(), last.1.clone()),
+        case("slice_index[1:0]", slices6, slice6(last)),
         for_(
             "e",
             4,

@@ -10,7 +10,7 @@
 use std::fmt::Write;
 
 use crate::error::HdlError;
-use crate::expr::{Expr, Sig};
+use crate::expr::{lit, Expr, Sig};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dir {
@@ -421,9 +421,13 @@ impl Module {
     /// A `logic` signal, as a handle for checked expressions.
     #[track_caller]
     pub fn signal(&mut self, name: impl Into<String>, width: u32) -> Sig {
-        let name = name.into();
+        self.declare(name.into(), width, None)
+    }
+
+    #[track_caller]
+    fn declare(&mut self, name: String, width: u32, comment: Option<String>) -> Sig {
         self.check_new(&name);
-        self.body.push(Item::Logic { name: name.clone(), width, comment: None });
+        self.body.push(Item::Logic { name: name.clone(), width, comment });
         Sig::new(name, width)
     }
 
@@ -432,7 +436,7 @@ impl Module {
     #[track_caller]
     pub fn register(&mut self, name: &str, width: u32) -> Register {
         let (d, q) = (self.signal(format!("{name}_d"), width), self.signal(format!("{name}_q"), width));
-        let (reset, load) = (self.set(&q, Expr::Lit { value: 0, width }), self.set(&q, d.e()));
+        let (reset, load) = (self.set(&q, lit(0, width)), self.set(&q, d.e()));
         self.always_ff(vec![reset], vec![load]);
         Register { d, q }
     }
@@ -543,9 +547,7 @@ impl Module {
         width: u32,
         comment: impl Into<String>,
     ) -> &mut Module {
-        let name = name.into();
-        self.check_new(&name);
-        self.body.push(Item::Logic { name, width, comment: Some(comment.into()) });
+        self.declare(name.into(), width, Some(comment.into()));
         self
     }
 
@@ -643,7 +645,7 @@ impl Module {
         for line in self.doc.lines() {
             writeln!(out, "// {line}").unwrap();
         }
-        // A module without ports (a testbench) has no port list.
+        // A package, a module without ports (a testbench) or a module with its port list.
         let end = if self.package {
             writeln!(out, "package {};", self.name).unwrap();
             "endpackage"
@@ -720,8 +722,7 @@ fn print_items(out: &mut String, items: &[Item], depth: usize) {
                 let pad = members.iter().map(|(m, _)| m.len()).max().unwrap_or(0);
                 for (i, (member, value)) in members.iter().enumerate() {
                     let sep = if i + 1 < members.len() { "," } else { "" };
-                    writeln!(out, "{ind}  {member:<pad$} = {}{sep}", crate::expr::lit(*value, *width))
-                        .unwrap();
+                    writeln!(out, "{ind}  {member:<pad$} = {}{sep}", lit(*value, *width)).unwrap();
                 }
                 writeln!(out, "{ind}}} {name};").unwrap();
             }
@@ -806,8 +807,8 @@ fn print_stmts(out: &mut String, stmts: &[Stmt], depth: usize, block: Block) {
             Stmt::Task(text) => writeln!(out, "{indent}{text};").unwrap(),
             Stmt::Case(selector, items, default) => {
                 writeln!(out, "{indent}case ({selector})").unwrap();
-                let default = ("default".to_string(), default.clone());
-                for (label, body) in items.iter().chain(std::iter::once(&default)) {
+                let labelled = items.iter().map(|(label, body)| (label.as_str(), body));
+                for (label, body) in labelled.chain(std::iter::once(("default", default))) {
                     // A single assignment reads on the label's line.
                     if let [Stmt::Set(lhs, rhs)] = body.as_slice() {
                         writeln!(out, "{indent}  {label}: {lhs} {op} {rhs};").unwrap();
@@ -847,7 +848,6 @@ fn print_stmts(out: &mut String, stmts: &[Stmt], depth: usize, block: Block) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::expr::lit;
 
     /// The message the emitter stops `build` with.
     fn rejection(build: impl FnOnce(&mut Module) + std::panic::UnwindSafe) -> String {
