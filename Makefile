@@ -59,6 +59,11 @@ rtl:
 # Every checked-in module of every preset under Verilator's full lint; no warning is waived.
 # A preset's modules are its folder and rtl/common; packages are read first (Verilator needs a
 # package before the modules that name it).
+# The parameterized modules beyond their defaults (which the loop above lints): a preset's
+# values and a shape no preset has, as module:Name=value,...
+PARAMETER_SETS = sram:Width=32,Depth=8 sram:Width=20,Depth=2 \
+	skew_line:Width=70,Depth=3 skew_line:Width=5,Depth=1
+
 lint:
 	@for d in $(filter-out rtl/common/,$(wildcard rtl/*/)); do \
 	  modules="$$(ls $$d*.sv rtl/common/*.sv | grep -v '_pkg\.sv$$')"; \
@@ -66,7 +71,12 @@ lint:
 	    verilator --lint-only -Wall --top-module $$(basename $$f .sv) rtl/common/*_pkg.sv $$modules || exit 1; \
 	  done; \
 	done
-	@echo "lint: rtl/*/*.sv clean under verilator --lint-only -Wall"
+	@for set in $(PARAMETER_SETS); do \
+	  module=$${set%%:*}; params=$$(echo $${set#*:} | tr , ' '); \
+	  verilator --lint-only -Wall --top-module $$module $$(printf -- '-G%s ' $$params) rtl/common/$$module.sv \
+	    || exit 1; \
+	done
+	@echo "lint: rtl/*/*.sv clean under verilator --lint-only -Wall, the parameterized modules at three parameter sets each"
 
 # Yosys checks (no latches, no undriven or multi-driven nets) and resource counts of the
 # datapath units, both presets and the 8 x 16 and 32 x 32 shapes: reports/synth.md. Yosys

@@ -232,7 +232,7 @@ impl Flow {
     /// Synthesizes `design` in its timing harness and times it.
     fn time(&self, name: &str, design: &Design, hierarchical: bool) -> anyhow::Result<Timing> {
         let start = Instant::now();
-        let work = Harness::write(design, self.keep.as_deref())?;
+        let work = Harness::write(&hdlgen::accel::with_ram_macros(design), self.keep.as_deref())?;
         let (dir, top) = (work.dir.clone(), work.top.clone());
         let (macros, logic): (Vec<_>, Vec<_>) = work.modules.iter().partition(|m| is_macro(m.name()));
         let logic: Vec<String> = logic.iter().map(|m| format!("{}.sv", m.name())).collect();

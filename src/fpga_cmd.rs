@@ -151,7 +151,7 @@ fn critical_ends(report: &serde_json::Value) -> Option<(String, String)> {
 /// A flip-flop or RAM cell named by what it came from: Yosys renames ECP5 cells after nets
 /// next to them, but keeps each cell's `src`, the RTL line of the `always_ff` block that holds
 /// it. So the block's registers (those its reset branch clears) and that line, e.g.
-/// `st_scan_data_q, st_scan_q (accel_part_2x2.sv:701)`; the line alone for a block without a
+/// `store_scan_data_q, store_scan_q (accel_part_2x2.sv:701)`; the line alone for a block without a
 /// reset, the cell's name (shortened) when it has no RTL source.
 fn registers_of(cell: &str, netlist: &serde_json::Value, dir: &std::path::Path) -> String {
     let src = netlist["modules"]
@@ -247,7 +247,7 @@ mod tests {
         fs::write(
             dir.path().join("part.sv"),
             "module part;\n  always_ff @(posedge clk_i or negedge rst_ni) begin\n    if (!rst_ni) begin\n      \
-             d_kind_q <= '0;\n      d_fmt_q <= '0;\n    end else begin\n      d_fmt_q <= h_fmt;\n    end\n  end\n\
+             dma_kind_q <= '0;\n      dma_format_q <= '0;\n    end else begin\n      dma_format_q <= head_format;\n    end\n  end\n\
              \x20 always_ff @(posedge clk_i) begin\n    q <= d;\n  end\nendmodule\n",
         )
         .unwrap();
@@ -258,7 +258,10 @@ mod tests {
             "u_dut.g_a[0].u_bank.mem_q.0.0": {"attributes": {"src": "/share/lattice/brams_map_16kd.v:369.3-487.2"}},
             "lut_only": {"attributes": {}}
         }}}});
-        assert_eq!(registers_of("a_TRELLIS_FF_Q", &netlist, dir.path()), "d_kind_q, d_fmt_q (part.sv:2)");
+        assert_eq!(
+            registers_of("a_TRELLIS_FF_Q", &netlist, dir.path()),
+            "dma_kind_q, dma_format_q (part.sv:2)"
+        );
         assert_eq!(registers_of("ram", &netlist, dir.path()), "part.sv:10");
         assert_eq!(registers_of("lut_only_TRELLIS_FF_DI", &netlist, dir.path()), "lut_only");
         assert_eq!(registers_of("no_span", &netlist, dir.path()), "no_span");

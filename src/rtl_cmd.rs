@@ -355,12 +355,12 @@ fn synthesize_accel(config: AccelConfig) -> anyhow::Result<AccelResources> {
     let start = Instant::now();
     let dir = crate::cleanup::Scratch::new()?;
     let (mut logic, mut rams) = (Vec::new(), Vec::new());
-    for (name, text) in hdlgen::design_files(config, None) {
-        if name.ends_with(".sv") {
-            fs::write(dir.path().join(&name), text)?;
-            let list = if name.starts_with("sram_") { &mut rams } else { &mut logic };
-            list.push(name);
-        }
+    let design = hdlgen::accel::with_ram_macros(&hdlgen::accel_design(config));
+    for module in design.modules() {
+        let (name, text) = hdlgen::module_file(module);
+        fs::write(dir.path().join(&name), text)?;
+        let list = if name.starts_with("sram_") { &mut rams } else { &mut logic };
+        list.push(name);
     }
     let top = config.top_name();
     let all: Vec<&String> = logic.iter().chain(&rams).collect();

@@ -11,7 +11,7 @@ use crate::mx::{
     ROUND_BITS, SCAN_BITS,
 };
 use crate::package;
-use crate::verilog::{if_, if_else, set, Function, Module, Stmt};
+use crate::verilog::{if_, if_else, set, Function, Module, Size, Stmt};
 use crate::{ConfigError, Design};
 
 /// Generator parameters of one accelerator; everything else is derived.
@@ -409,46 +409,90 @@ impl AccelConfig {
 /// The accelerator with every module it instantiates.
 pub fn accel_design(cfg: AccelConfig) -> Design {
     let array = array_design(cfg.array());
-    let a_bank = sram(WORD_BITS, cfg.a_depth);
-    let b_bank = sram(WORD_BITS, cfg.b_depth);
-    let r_bank = sram(32, 2 << cfg.row_bits());
+    let ram = sram();
+    let a_bank = Bank { ram: &ram, width: WORD_BITS, depth: cfg.a_depth };
+    let b_bank = Bank { ram: &ram, width: WORD_BITS, depth: cfg.b_depth };
+    let r_bank = Bank { ram: &ram, width: 32, depth: 2 << cfg.row_bits() };
     let part = part(cfg, &b_bank, &r_bank);
     let top = top(cfg, &part, &a_bank, &array.top);
-    let mut submodules = vec![package::dacapo_pkg(), part, a_bank];
-    for m in [b_bank, r_bank] {
-        if !submodules.iter().any(|s| s.name() == m.name()) {
-            submodules.push(m);
-        }
-    }
-    submodules.push(array.top);
+    let mut submodules = vec![package::dacapo_pkg(), part, ram, array.top];
     submodules.extend(array.submodules);
     Design { top, submodules }
 }
 
-/// A one-read, one-write RAM: write at the clock edge, read registered (the read word holds
-/// until the next read).
-fn sram(width: u32, depth: u32) -> Module {
-    let aw = bits_for(u64::from(depth - 1));
-    let mut md = Module::new(
-        format!("sram_w{width}_d{depth}"),
-        format!(
-            "{depth} x {width} RAM, one write port and one registered read port; rdata_o holds the\n\
-             last word read. A read and a write of the same word in one cycle read the old word."
-        ),
-    );
-    md.input("clk_i", 1)
-        .input("we_i", 1)
-        .input("waddr_i", aw)
-        .input("wdata_i", width)
-        .input("re_i", 1)
-        .input("raddr_i", aw)
-        .output("rdata_o", width);
-    md.blank().memory("mem_q", width, depth).logic("rdata_q", width);
+/// The accelerator with each RAM bank an instance of the macro of its size (`sram_w144_d512`)
+/// rather than of the parameterized `sram`: the view of the flows that treat RAMs as black
+/// boxes, as an ASIC flow places a memory compiler's macros.
+pub fn with_ram_macros(design: &Design) -> Design {
+    let mut sizes = Vec::new();
+    let mut rebind = |module: &mut Module| {
+        sizes.extend(module.specialize("sram", &|params| {
+            let [(_, width), (_, depth)] = params else { unreachable!("sram has two parameters") };
+            format!("sram_w{width}_d{depth}")
+        }))
+    };
+    let mut top = design.top.clone();
+    rebind(&mut top);
+    let mut submodules: Vec<Module> =
+        design.submodules.iter().filter(|m| m.name() != "sram").cloned().collect();
+    submodules.iter_mut().for_each(&mut rebind);
+    sizes.sort_unstable();
+    sizes.dedup();
+    submodules.extend(sizes.into_iter().map(|params| {
+        let [(_, width), (_, depth)] = params[..] else { unreachable!("sram has two parameters") };
+        sram_macro(width, depth)
+    }));
+    Design { top, submodules }
+}
+
+/// A RAM bank of one size: an instance of `ram` (the parameterized `sram`) with its width and
+/// depth.
+struct Bank<'a> {
+    ram: &'a Module,
+    width: u32,
+    depth: u32,
+}
+
+impl Bank<'_> {
+    /// `u_bank`, an instance of the bank in `g`, connected as `conns` says.
+    fn instance(&self, g: &mut Module, conns: &[(&str, String)]) {
+        g.instance_with(self.ram, &[("Width", self.width), ("Depth", self.depth)], "u_bank", conns);
+    }
+}
+
+const SRAM_DOC: &str = "RAM with one write port and one registered read port; rdata_o holds the last\n\
+    word read. A read and a write of the same word in one cycle read the old word.";
+
+/// The RAM of every bank: `Depth` words of `Width` bits.
+fn sram() -> Module {
+    let mut md = Module::new("sram", SRAM_DOC);
+    md.parameter("Width", WORD_BITS, "bits of a word").parameter("Depth", 512, "words, a power of two");
+    let address = Size::new("$clog2(Depth)", 9);
+    ram_body(md, Size::new("Width", WORD_BITS), Size::new("Depth", 512), address)
+}
+
+/// The RAM of one size as a module of its own, `sram_w{width}_d{depth}`: the black box of
+/// [`with_ram_macros`].
+pub fn sram_macro(width: u32, depth: u32) -> Module {
+    let md = Module::new(format!("sram_w{width}_d{depth}"), SRAM_DOC);
+    let address = Size::fixed(bits_for(u64::from(depth - 1)));
+    ram_body(md, Size::fixed(width), Size::fixed(depth), address)
+}
+
+fn ram_body(mut md: Module, width: Size, depth: Size, address: Size) -> Module {
+    md.input("clk_i", 1).input("we_i", 1);
+    md.in_port_sized("waddr_i", address.clone());
+    md.in_port_sized("wdata_i", width.clone());
+    md.input("re_i", 1);
+    md.in_port_sized("raddr_i", address);
+    let rdata = md.out_port_sized("rdata_o", width.clone());
+    md.blank().memory_sized("mem_q", width.clone(), depth);
+    let rdata_q = md.signal_sized("rdata_q", width);
     md.always_clk(vec![
         if_("we_i", vec![set("mem_q[waddr_i]", "wdata_i")]),
         if_("re_i", vec![set("rdata_q", "mem_q[raddr_i]")]),
     ]);
-    md.assign("rdata_o", "rdata_q");
+    md.drive(&rdata, rdata_q.e());
     md
 }
 
@@ -468,15 +512,15 @@ fn edge_word(g: &mut Module, select: &Function, valid: &str, word: &str, control
 /// The fields of a command word (see `cmd`) by the names the part's wires give them.
 const COMMAND_FIELDS: [(&str, cmd::Field); 11] = [
     ("op", cmd::OPCODE),
-    ("fmt", cmd::FORMAT),
+    ("format", cmd::FORMAT),
     ("flag", cmd::CLEAR_OR_TRUNCATE),
     ("drain", cmd::DRAIN),
-    ("buf", cmd::BUFFER),
+    ("buffer", cmd::BUFFER),
     ("rows", cmd::ROWS),
     ("cols", cmd::COLS),
     ("count", cmd::COUNT),
     ("addr", cmd::ADDR),
-    ("baddr", cmd::B_ADDR),
+    ("b_addr", cmd::B_ADDR),
     ("host", cmd::HOST),
 ];
 
@@ -494,7 +538,7 @@ fn opcode_tests(prefix: &str) -> [(&'static str, String); 7] {
     ]
 }
 
-/// Wires `{prefix}op`, `{prefix}fmt`, ... with the fields of the command word `word`, and
+/// Wires `{prefix}op`, `{prefix}format`, ... with the fields of the command word `word`, and
 /// `{prefix}is_load_a`, ... with its opcode's tests: every one, or those that `only` lists.
 fn command_fields(md: &mut Module, word: &str, prefix: &str, only: Option<&[&str]>) {
     let wanted = |name: &str| only.is_none_or(|names| names.contains(&name));
@@ -513,7 +557,7 @@ fn command_fields(md: &mut Module, word: &str, prefix: &str, only: Option<&[&str
 /// One part's controller: its command queue, compute unit, DMA unit, B banks, result buffers,
 /// store converter, status and counters. The A banks live in the top (their owner follows the
 /// split); this module addresses them by lane (row from the part's edge).
-fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
+fn part(cfg: AccelConfig, b_bank: &Bank, r_bank: &Bank) -> Module {
     let select = package::slice_select();
     let (r_n, c_n, p) = (cfg.rows, cfg.cols, cfg.port_bits);
     let pl = p.trailing_zeros();
@@ -608,28 +652,28 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         .logic_doc("count_q", qb + 1, "commands in the ring")
         .logic("pop", 1)
         .logic("head", cmd::BITS);
-    md.logic_doc("e_valid_q", 1, "the entry register holds a command")
-        .logic("e_cmd_q", cmd::BITS)
-        .logic("e_a_end_q", 17)
-        .logic("e_b_end_q", bwb)
-        .logic("e_beats_q", beat_w)
-        .logic("e_lines_q", 16)
-        .logic_doc("e_room_q", 33, "host beats from the command's address to the end of the 32-bit space")
-        .logic_doc("e_host_io_q", 1, "a load or a store, whose host range is checked")
-        .logic_doc("e_bad_spad_q", 1, "the command's scratchpad ranges fail the range check");
+    md.logic_doc("entry_valid_q", 1, "the entry register holds a command")
+        .logic("entry_command_q", cmd::BITS)
+        .logic("entry_a_end_q", 17)
+        .logic("entry_b_end_q", bwb)
+        .logic("entry_beats_q", beat_w)
+        .logic("entry_lines_q", 16)
+        .logic_doc("entry_room_q", 33, "host beats from the command's address to the end of the 32-bit space")
+        .logic_doc("entry_host_io_q", 1, "a load or a store, whose host range is checked")
+        .logic_doc("entry_bad_scratchpad_q", 1, "the command's scratchpad ranges fail the range check");
     md.comment("The entry register's command counts as taken: the ring has room for it.");
-    md.assign("cmd_ready_o", format!("count_q + {w}'(e_valid_q) != {w}'d{q}", w = qb + 1));
+    md.assign("cmd_ready_o", format!("count_q + {w}'(entry_valid_q) != {w}'d{q}", w = qb + 1));
     md.assign("head", "queue_q[128*head_q +: 128]");
 
-    md.blank().comment("The entering command: its sizes, ends and range checks (error code 5).");
+    md.blank().comment("The incoming command (cmd_i): its sizes, ends and range checks (error code 5).");
     let entering = [
         "op",
-        "fmt",
+        "format",
         "rows",
         "cols",
         "count",
         "addr",
-        "baddr",
+        "b_addr",
         "host",
         "is_load_a",
         "is_load_b",
@@ -637,99 +681,113 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         "is_compute",
         "is_store",
     ];
-    command_fields(&mut md, "cmd_i", "in_", Some(&entering));
+    command_fields(&mut md, "cmd_i", "incoming_", Some(&entering));
     md.wire(
-        "in_words",
+        "incoming_words",
         17,
-        format!("(in_fmt == {}) ? (17'(in_count) + 17'd1) >> 1 : 17'(in_count)", package::format(mx4)),
-    )
-    .wire("in_load_bits", 32, by_format_product("in_fmt", "32'(in_rows)", word_bits))
-    .wire(
-        "in_store_bits",
-        32,
         format!(
-            "(in_fmt == {}) ? {} : {}",
-            package::format_f32(),
-            times_constant("32'(in_cols)", 32, 32),
-            by_format_product("in_fmt", "((32'(in_cols) + 32'd15) >> 4)", |f| f.block_bits())
+            "(incoming_format == {}) ? (17'(incoming_count) + 17'd1) >> 1 : 17'(incoming_count)",
+            package::format(mx4)
         ),
     )
-    .wire("in_load_beats", 32, format!("(in_load_bits + 32'd{}) >> {pl}", p - 1))
-    .wire("in_store_beats", 32, format!("(in_store_bits + 32'd{}) >> {pl}", p - 1))
-    .wire("in_beats", beat_w, format!("{beat_w}'(in_is_store ? in_store_beats : in_load_beats)"))
-    .wire("in_lines", 16, "in_is_store ? 16'(in_rows) : in_count")
-    .wire("in_a_end", 17, "17'(in_addr) + (in_is_compute ? in_words : 17'(in_count))")
+    .wire("incoming_load_bits", 32, by_format_product("incoming_format", "32'(incoming_rows)", word_bits))
     .wire(
-        "in_b_end",
+        "incoming_store_bits",
+        32,
+        format!(
+            "(incoming_format == {}) ? {} : {}",
+            package::format_f32(),
+            times_constant("32'(incoming_cols)", 32, 32),
+            by_format_product("incoming_format", "((32'(incoming_cols) + 32'd15) >> 4)", |f| f.block_bits())
+        ),
+    )
+    .wire("incoming_load_beats", 32, format!("(incoming_load_bits + 32'd{}) >> {pl}", p - 1))
+    .wire("incoming_store_beats", 32, format!("(incoming_store_bits + 32'd{}) >> {pl}", p - 1))
+    .wire(
+        "incoming_beats",
+        beat_w,
+        format!("{beat_w}'(incoming_is_store ? incoming_store_beats : incoming_load_beats)"),
+    )
+    .wire("incoming_lines", 16, "incoming_is_store ? 16'(incoming_rows) : incoming_count")
+    .wire(
+        "incoming_a_end",
+        17,
+        "17'(incoming_addr) + (incoming_is_compute ? incoming_words : 17'(incoming_count))",
+    )
+    .wire(
+        "incoming_b_end",
         bwb,
         if l == 1 {
-            "17'(in_baddr) + in_words".to_string()
+            "17'(incoming_b_addr) + incoming_words".to_string()
         } else {
-            format!("{bwb}'(in_baddr) + {}", times_constant(&format!("{bwb}'(in_words)"), l, bwb))
+            format!(
+                "{bwb}'(incoming_b_addr) + {}",
+                times_constant(&format!("{bwb}'(incoming_words)"), l, bwb)
+            )
         },
     )
     .wire(
-        "in_bad_spad",
+        "incoming_bad_scratchpad",
         1,
         format!(
-            "(in_is_load_a && in_a_end > 17'd{a}) ||\n\
-             \x20   (in_is_load_b && in_a_end > 17'd{b}) ||\n\
-             \x20   (in_is_compute && (in_a_end > 17'd{a} || in_b_end > {bwb}'d{b}))",
+            "(incoming_is_load_a && incoming_a_end > 17'd{a}) ||\n\
+             \x20   (incoming_is_load_b && incoming_a_end > 17'd{b}) ||\n\
+             \x20   (incoming_is_compute && (incoming_a_end > 17'd{a} || incoming_b_end > {bwb}'d{b}))",
             a = cfg.a_depth,
             b = cfg.b_depth,
         ),
     );
 
     md.blank().comment("The head: its fields (see hdlgen::accel::cmd) and the sizes kept with it.");
-    md.wire("h_any", 1, format!("count_q != {}'d0", qb + 1));
-    command_fields(&mut md, "head", "h_", None);
+    md.wire("head_any", 1, format!("count_q != {}'d0", qb + 1));
+    command_fields(&mut md, "head", "head_", None);
     md.wire("part_rows", 7, "7'(rows_i)")
-        .wire("h_a_end", 17, "a_ends_q[17*head_q +: 17]")
-        .wire("h_b_end", bwb, format!("b_ends_q[{bwb}*head_q +: {bwb}]"))
-        .wire("h_beats", beat_w, format!("beats_q[{beat_w}*head_q +: {beat_w}]"))
-        .wire("h_lines", 16, "h_is_store ? 16'(h_rows) : h_count")
-        .wire("lane_limit", 7, format!("h_is_load_b ? 7'd{c_n} : part_rows"));
+        .wire("head_a_end", 17, "a_ends_q[17*head_q +: 17]")
+        .wire("head_b_end", bwb, format!("b_ends_q[{bwb}*head_q +: {bwb}]"))
+        .wire("head_beats", beat_w, format!("beats_q[{beat_w}*head_q +: {beat_w}]"))
+        .wire("head_lines", 16, "head_is_store ? 16'(head_rows) : head_count")
+        .wire("lane_limit", 7, format!("head_is_load_b ? 7'd{c_n} : part_rows"));
 
     md.blank().comment("Validation, in the order of the error codes (hdlgen::accel::error).");
     md.wire(
         "bad_opcode",
         1,
-        format!("!(h_is_load || h_is_compute || h_is_store || h_is_split || h_is_fence) || head[127:{}] != '0", cmd::HOST.0 + cmd::HOST.1),
+        format!("!(head_is_load || head_is_compute || head_is_store || head_is_split || head_is_fence) || head[127:{}] != '0", cmd::HOST.0 + cmd::HOST.1),
     )
-        .wire("bad_format", 1, format!("(h_is_load || h_is_compute) && h_fmt == {}", package::format_f32()))
-        .wire("bad_empty", 1, "(h_is_load_a || h_is_compute || h_is_store) && part_rows == 7'd0")
+        .wire("bad_format", 1, format!("(head_is_load || head_is_compute) && head_format == {}", package::format_f32()))
+        .wire("bad_empty", 1, "(head_is_load_a || head_is_compute || head_is_store) && part_rows == 7'd0")
         .wire(
             "bad_shape",
             1,
             format!(
-                "(h_is_load && (h_rows == 7'd0 || h_rows > lane_limit || h_count == 16'd0)) ||\n\
-                 \x20   ((h_is_compute || h_is_store) && (h_rows == 7'd0 || h_rows > part_rows || h_cols == 7'd0 ||\n\
-                 \x20                                 h_cols > 7'd{tc})) ||\n\
-                 \x20   (h_is_compute && h_count == 16'd0)"
+                "(head_is_load && (head_rows == 7'd0 || head_rows > lane_limit || head_count == 16'd0)) ||\n\
+                 \x20   ((head_is_compute || head_is_store) && (head_rows == 7'd0 || head_rows > part_rows || head_cols == 7'd0 ||\n\
+                 \x20                                 head_cols > 7'd{tc})) ||\n\
+                 \x20   (head_is_compute && head_count == 16'd0)"
             ),
         )
         .wire("bad_range", 1, "range_bad_q[head_q]")
-        .wire("bad_split", 1, format!("h_is_split && h_rows > 7'd{r_n}"))
-        .logic("h_error", 4);
+        .wire("bad_split", 1, format!("head_is_split && head_rows > 7'd{r_n}"))
+        .logic("head_error", 4);
     md.always_comb(vec![if_else(
         "bad_opcode",
-        vec![set("h_error", package::error_code(error::OPCODE))],
+        vec![set("head_error", package::error_code(error::OPCODE))],
         vec![if_else(
             "bad_format",
-            vec![set("h_error", package::error_code(error::FORMAT))],
+            vec![set("head_error", package::error_code(error::FORMAT))],
             vec![if_else(
                 "bad_empty",
-                vec![set("h_error", package::error_code(error::EMPTY_PART))],
+                vec![set("head_error", package::error_code(error::EMPTY_PART))],
                 vec![if_else(
                     "bad_shape",
-                    vec![set("h_error", package::error_code(error::SHAPE))],
+                    vec![set("head_error", package::error_code(error::SHAPE))],
                     vec![if_else(
                         "bad_range",
-                        vec![set("h_error", package::error_code(error::RANGE))],
+                        vec![set("head_error", package::error_code(error::RANGE))],
                         vec![if_else(
                             "bad_split",
-                            vec![set("h_error", package::error_code(error::SPLIT_RANGE))],
-                            vec![set("h_error", package::error_code(error::NONE))],
+                            vec![set("head_error", package::error_code(error::SPLIT_RANGE))],
+                            vec![set("head_error", package::error_code(error::NONE))],
                         )],
                     )],
                 )],
@@ -748,87 +806,95 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
              per slot.",
         );
     }
-    md.logic("c_active_q", 1)
-        .logic("c_clear_q", 1)
-        .logic("c_stream_q", 1)
-        .logic("c_drain_q", 1)
-        .logic("c_tag_q", 1)
-        .logic("c_fmt_q", 2)
-        .logic("c_kb_q", 16)
-        .logic("c_k_q", 16)
-        .logic("c_s_q", 4)
-        .logic("c_a_q", 16)
-        .logic("c_b_q", 16)
-        .logic_doc("c_a_end_q", 17, "the first A word past the compute's")
-        .logic_doc("c_b_end_q", bwb, "the first B word past the compute's");
+    md.logic("compute_active_q", 1)
+        .logic("compute_clear_q", 1)
+        .logic("compute_stream_q", 1)
+        .logic("compute_drain_q", 1)
+        .logic("compute_tag_q", 1)
+        .logic("compute_format_q", 2)
+        .logic("compute_k_block_q", 16)
+        .logic("compute_k_q", 16)
+        .logic("compute_slice_q", 4)
+        .logic("compute_a_q", 16)
+        .logic("compute_b_q", 16)
+        .logic_doc("compute_a_end_q", 17, "the first A word past the compute's")
+        .logic_doc("compute_b_end_q", bwb, "the first B word past the compute's");
     if l > 1 {
-        md.logic_doc("c_slot_q", cfg.dpe.slot_bits(), "the slot of the block, clear or drain cycle")
-            .logic_doc("c_b_step_q", bwb, "B's word of the K step from c_b_q: L per word of A");
+        md.logic_doc("compute_slot_q", cfg.dpe.slot_bits(), "the slot of the block, clear or drain cycle")
+            .logic_doc("compute_b_step_q", bwb, "B's word of the K step from compute_b_q: L per word of A");
     }
     md.logic_doc("since_drain_q", sd, "cycles since this part's last drain began, saturating");
-    md.wire("c_last_s", 4, by_format("c_fmt_q", 4, |f| f.cycles_per_block() - 1))
-        .wire("c_emit_clear", 1, "c_active_q && c_clear_q")
-        .wire("c_emit_slice", 1, "c_active_q && !c_clear_q && c_stream_q")
-        .wire("c_at_drain", 1, "c_active_q && !c_clear_q && !c_stream_q")
-        .wire("c_block_end", 1, "c_emit_slice && c_s_q == c_last_s");
+    md.wire("compute_last_slice", 4, by_format("compute_format_q", 4, |f| f.cycles_per_block() - 1))
+        .wire("compute_emit_clear", 1, "compute_active_q && compute_clear_q")
+        .wire("compute_emit_slice", 1, "compute_active_q && !compute_clear_q && compute_stream_q")
+        .wire("compute_at_drain", 1, "compute_active_q && !compute_clear_q && !compute_stream_q")
+        .wire("compute_block_end", 1, "compute_emit_slice && compute_slice_q == compute_last_slice");
     if l == 1 {
         md.wire("spacing_ok", 1, "since_drain_q >= {1'b0, part_rows} << 1")
-            .wire("c_emit_drain", 1, "c_at_drain && spacing_ok")
-            .wire("c_final_slice", 1, "c_block_end && c_k_q == c_kb_q - 16'd1")
-            .wire("c_last", 1, "(c_final_slice && !c_drain_q) || c_emit_drain");
+            .wire("compute_emit_drain", 1, "compute_at_drain && spacing_ok")
+            .wire("compute_final_slice", 1, "compute_block_end && compute_k_q == compute_k_block_q - 16'd1")
+            .wire("compute_last", 1, "(compute_final_slice && !compute_drain_q) || compute_emit_drain");
     } else {
-        md.wire("c_slot_wraps", 1, format!("c_slot_q == {last_slot}"))
+        md.wire("compute_slot_wraps", 1, format!("compute_slot_q == {last_slot}"))
             .wire(
                 "spacing_ok",
                 1,
                 format!("since_drain_q >= {}", times_constant(&format!("{sd}'(part_rows)"), l + 1, sd)),
             )
-            .wire("c_emit_drain", 1, "c_at_drain && (c_slot_q != '0 || spacing_ok)")
-            .wire("c_step_end", 1, "c_block_end && c_slot_wraps")
-            .wire("c_final_slice", 1, "c_step_end && c_k_q == c_kb_q - 16'd1")
-            .wire("c_last", 1, "(c_final_slice && !c_drain_q) || (c_emit_drain && c_slot_wraps)");
+            .wire("compute_emit_drain", 1, "compute_at_drain && (compute_slot_q != '0 || spacing_ok)")
+            .wire("compute_step_end", 1, "compute_block_end && compute_slot_wraps")
+            .wire("compute_final_slice", 1, "compute_step_end && compute_k_q == compute_k_block_q - 16'd1")
+            .wire(
+                "compute_last",
+                1,
+                "(compute_final_slice && !compute_drain_q) || (compute_emit_drain && compute_slot_wraps)",
+            );
     }
-    md.wire("c_word", 16, format!("(c_fmt_q == {}) ? c_k_q >> 1 : c_k_q", package::format(mx4)));
+    md.wire(
+        "compute_word",
+        16,
+        format!("(compute_format_q == {}) ? compute_k_q >> 1 : compute_k_q", package::format(mx4)),
+    );
 
     md.blank().comment(
         "DMA unit: a load requests lines x beats reads, collects each line's beats, writes the line\n\
-         into the banks; a store reads result rows, converts each into st_line_q and sends its\n\
+         into the banks; a store reads result rows, converts each into store_line_q and sends its\n\
          beats.",
     );
-    md.logic_doc("d_kind_q", 2, "0 load A, 1 load B, 2 store")
-        .logic("d_active_q", 1)
-        .logic("d_fmt_q", 2)
-        .logic("d_trunc_q", 1)
-        .logic("d_buf_q", 1)
+    md.logic_doc("dma_kind_q", 2, "0 load A, 1 load B, 2 store")
+        .logic("dma_active_q", 1)
+        .logic("dma_format_q", 2)
+        .logic("dma_truncate_q", 1)
+        .logic("dma_buffer_q", 1)
         .logic_doc(
-            "d_lane_mask_q",
+            "dma_lane_mask_q",
             mask_bits,
             "lane (or stored column) i in bit i, set below the command's count",
         )
-        .logic("d_lines_q", 16)
-        .logic("d_line_q", 16)
-        .logic("d_bpl_q", beat_w)
-        .logic("d_beat_q", beat_w)
-        .logic("d_host_q", 32)
-        .logic("d_spad_q", 16)
-        .logic_doc("d_end_q", 17, "a load's first scratchpad word past its lines")
-        .logic_doc("st_read_q", 16, "result rows a store has read so far")
-        .logic_doc("st_row_ready_q", 1, "the result buffer's read word is a row not yet registered")
-        .logic("rd_q", 1)
-        .logic("rd_beat_q", beat_w)
-        .logic("rd_last_q", 1)
-        .logic("rd_line_q", 16)
-        .logic("wr_q", 1)
-        .logic("wr_addr_q", aw.max(bw))
+        .logic("dma_lines_q", 16)
+        .logic("dma_line_q", 16)
+        .logic("dma_beats_per_line_q", beat_w)
+        .logic("dma_beat_q", beat_w)
+        .logic("dma_host_q", 32)
+        .logic("dma_scratchpad_q", 16)
+        .logic_doc("dma_end_q", 17, "a load's first scratchpad word past its lines")
+        .logic_doc("store_read_q", 16, "result rows a store has read so far")
+        .logic_doc("store_row_ready_q", 1, "the result buffer's read word is a row not yet registered")
+        .logic("host_read_q", 1)
+        .logic("host_read_beat_q", beat_w)
+        .logic("host_read_last_q", 1)
+        .logic("host_read_line_q", 16)
+        .logic("bank_write_q", 1)
+        .logic("bank_write_addr_q", aw.max(bw))
         .logic_doc("line_q", line_bits, "the load line being collected, beat i in bits [P*i +: P]")
         .logic("pending_q", 2)
         .logic("drain_last", 1);
-    md.wire("d_is_store", 1, "d_kind_q == 2'd2")
-        .wire("d_more", 1, "d_line_q != d_lines_q")
-        .wire("d_req", 1, "d_active_q && d_more && (!d_is_store || st_line_full_q)")
-        .wire("d_gnt", 1, "d_req && mem_gnt_i")
-        .wire("d_last_beat", 1, format!("d_beat_q == d_bpl_q - {beat_w}'d1"))
-        .wire("d_finish", 1, "d_active_q && !d_more && !rd_q");
+    md.wire("dma_is_store", 1, "dma_kind_q == 2'd2")
+        .wire("dma_more", 1, "dma_line_q != dma_lines_q")
+        .wire("dma_request", 1, "dma_active_q && dma_more && (!dma_is_store || store_line_full_q)")
+        .wire("dma_grant", 1, "dma_request && mem_gnt_i")
+        .wire("dma_last_beat", 1, format!("dma_beat_q == dma_beats_per_line_q - {beat_w}'d1"))
+        .wire("dma_finish", 1, "dma_active_q && !dma_more && !host_read_q");
     md.comment(
         "A store streams its rows through the result buffer's read word and then one register per\n\
          stage (STORE_STAGES): the row, the scan, the alignment, the rounding and the line, whose\n\
@@ -837,35 +903,39 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
          mx_convert sits between two registers of its own.",
     );
     for (stage, holds) in STORE_STAGES {
-        md.logic_doc(format!("st_{stage}_full_q"), 1, format!("the {stage} stage holds {holds}"));
+        md.logic_doc(format!("store_{stage}_full_q"), 1, format!("the {stage} stage holds {holds}"));
     }
     // A stage's row leaves as the next stage takes it; the line's, with its last beat.
     let leaves = |i: usize| match STORE_STAGES.get(i + 1) {
-        Some((next, _)) => format!("st_{next}_take"),
-        None => "(d_gnt && d_last_beat)".to_string(),
+        Some((next, _)) => format!("store_{next}_take"),
+        None => "(dma_grant && dma_last_beat)".to_string(),
     };
     for (i, (stage, _)) in STORE_STAGES.iter().enumerate().rev() {
         let from = match i {
-            0 => "st_row_ready_q".to_string(),
-            _ => format!("st_{}_full_q", STORE_STAGES[i - 1].0),
+            0 => "store_row_ready_q".to_string(),
+            _ => format!("store_{}_full_q", STORE_STAGES[i - 1].0),
         };
-        md.wire(format!("st_{stage}_take"), 1, format!("{from} && (!st_{stage}_full_q || {})", leaves(i)));
+        md.wire(
+            format!("store_{stage}_take"),
+            1,
+            format!("{from} && (!store_{stage}_full_q || {})", leaves(i)),
+        );
     }
-    let reset = STORE_STAGES.iter().map(|(stage, _)| set(format!("st_{stage}_full_q"), "1'b0")).collect();
+    let reset = STORE_STAGES.iter().map(|(stage, _)| set(format!("store_{stage}_full_q"), "1'b0")).collect();
     let update = (0..STORE_STAGES.len())
         .map(|i| {
             let stage = STORE_STAGES[i].0;
             set(
-                format!("st_{stage}_full_q"),
-                format!("st_{stage}_take || (st_{stage}_full_q && !{})", leaves(i)),
+                format!("store_{stage}_full_q"),
+                format!("store_{stage}_take || (store_{stage}_full_q && !{})", leaves(i)),
             )
         })
         .collect();
     md.always_ff(reset, update);
     md.wire(
-        "st_read",
+        "store_read",
         1,
-        "d_active_q && d_is_store && st_read_q != d_lines_q && (!st_row_ready_q || st_row_take)",
+        "dma_active_q && dma_is_store && store_read_q != dma_lines_q && (!store_row_ready_q || store_row_take)",
     );
 
     // ---- Hazards and dispatch ----
@@ -878,72 +948,83 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
     let overlap = |w: u32, lo1: &str, end1: &str, lo2: &str, end2: &str| {
         format!("({w}'({lo1}) < {w}'({end2}) && {w}'({lo2}) < {w}'({end1}))")
     };
-    md.wire("c_reading", 1, "c_active_q && !c_last")
+    md.wire("compute_reading", 1, "compute_active_q && !compute_last")
         .wire(
             "load_hazard",
             1,
             format!(
-                "c_reading && (h_is_load_a ? {} : {})",
-                overlap(17, "h_addr", "h_a_end", "c_a_q", "c_a_end_q"),
-                overlap(bwb, "h_addr", "h_a_end", "c_b_q", "c_b_end_q")
+                "compute_reading && (head_is_load_a ? {} : {})",
+                overlap(17, "head_addr", "head_a_end", "compute_a_q", "compute_a_end_q"),
+                overlap(bwb, "head_addr", "head_a_end", "compute_b_q", "compute_b_end_q")
             ),
         )
         .wire(
             "operand_hazard",
             1,
             format!(
-                "d_active_q && ((d_kind_q == 2'd0 && {}) || (d_kind_q == 2'd1 && {}))",
-                overlap(17, "h_addr", "h_a_end", "d_spad_q", "d_end_q"),
-                overlap(bwb, "h_baddr", "h_b_end", "d_spad_q", "d_end_q")
+                "dma_active_q && ((dma_kind_q == 2'd0 && {}) || (dma_kind_q == 2'd1 && {}))",
+                overlap(17, "head_addr", "head_a_end", "dma_scratchpad_q", "dma_end_q"),
+                overlap(bwb, "head_b_addr", "head_b_end", "dma_scratchpad_q", "dma_end_q")
             ),
         )
-        .wire("buf_draining", 1, "pending_q[h_buf] || (c_active_q && c_drain_q && c_tag_q == h_buf)")
-        .wire("buf_storing", 1, "d_active_q && d_is_store && d_buf_q == h_buf")
-        .wire("result_hazard", 1, "h_is_store ? buf_draining : h_drain && (buf_draining || buf_storing)")
-        .wire("c_free", 1, "!c_active_q || c_last")
-        .wire("own_idle", 1, "!c_active_q && !d_active_q && pending_q == 2'd0")
-        .wire("go_load", 1, "h_is_load && !d_active_q && !load_hazard")
-        .wire("go_store", 1, "h_is_store && !d_active_q && !result_hazard")
-        .wire("go_compute", 1, "h_is_compute && c_free && !operand_hazard && !result_hazard")
-        .wire("go_split", 1, "h_is_split && own_idle && !other_busy_i")
-        .wire("legal", 1, format!("h_any && h_error == {}", package::error_code(error::NONE)))
-        .wire("split_busy", 1, "h_is_split && own_idle && other_busy_i")
+        .wire(
+            "buffer_draining",
+            1,
+            "pending_q[head_buffer] || (compute_active_q && compute_drain_q && compute_tag_q == head_buffer)",
+        )
+        .wire("buffer_storing", 1, "dma_active_q && dma_is_store && dma_buffer_q == head_buffer")
+        .wire(
+            "result_hazard",
+            1,
+            "head_is_store ? buffer_draining : head_drain && (buffer_draining || buffer_storing)",
+        )
+        .wire("compute_free", 1, "!compute_active_q || compute_last")
+        .wire("own_idle", 1, "!compute_active_q && !dma_active_q && pending_q == 2'd0")
+        .wire("go_load", 1, "head_is_load && !dma_active_q && !load_hazard")
+        .wire("go_store", 1, "head_is_store && !dma_active_q && !result_hazard")
+        .wire("go_compute", 1, "head_is_compute && compute_free && !operand_hazard && !result_hazard")
+        .wire("go_split", 1, "head_is_split && own_idle && !other_busy_i")
+        .wire("legal", 1, format!("head_any && head_error == {}", package::error_code(error::NONE)))
+        .wire("split_busy", 1, "head_is_split && own_idle && other_busy_i")
         .wire(
             "reject",
             1,
-            format!("h_any && (h_error != {} || split_busy)", package::error_code(error::NONE)),
+            format!("head_any && (head_error != {} || split_busy)", package::error_code(error::NONE)),
         )
         .wire(
             "dispatch",
             1,
-            "legal && (go_load || go_store || go_compute || go_split || (h_is_fence && own_idle))",
+            "legal && (go_load || go_store || go_compute || go_split || (head_is_fence && own_idle))",
         )
         .wire("start_load", 1, "legal && go_load")
         .wire("start_store", 1, "legal && go_store")
         .wire("start_compute", 1, "legal && go_compute");
     md.assign("pop", "dispatch || reject");
-    md.assign("split_we_o", "legal && go_split").assign("split_o", format!("h_rows[{}:0]", sb - 1));
-    md.assign("busy_o", "e_valid_q || h_any || c_active_q || d_active_q || pending_q != 2'd0");
+    md.assign("split_we_o", "legal && go_split").assign("split_o", format!("head_rows[{}:0]", sb - 1));
+    md.assign("busy_o", "entry_valid_q || head_any || compute_active_q || dma_active_q || pending_q != 2'd0");
 
-    md.always_ff(vec![set("e_valid_q", "1'b0")], vec![set("e_valid_q", "cmd_valid_i && cmd_ready_o")]);
+    md.always_ff(
+        vec![set("entry_valid_q", "1'b0")],
+        vec![set("entry_valid_q", "cmd_valid_i && cmd_ready_o")],
+    );
     load_together(
         &mut md,
         "cmd_valid_i && cmd_ready_o",
         &[
-            ("e_cmd_q", "cmd_i"),
-            ("e_a_end_q", "in_a_end"),
-            ("e_b_end_q", "in_b_end"),
-            ("e_beats_q", "in_beats"),
-            ("e_lines_q", "in_lines"),
-            ("e_room_q", "33'h1_0000_0000 - 33'(in_host)"),
-            ("e_host_io_q", "in_is_load || in_is_store"),
-            ("e_bad_spad_q", "in_bad_spad"),
+            ("entry_command_q", "cmd_i"),
+            ("entry_a_end_q", "incoming_a_end"),
+            ("entry_b_end_q", "incoming_b_end"),
+            ("entry_beats_q", "incoming_beats"),
+            ("entry_lines_q", "incoming_lines"),
+            ("entry_room_q", "33'h1_0000_0000 - 33'(incoming_host)"),
+            ("entry_host_io_q", "incoming_is_load || incoming_is_store"),
+            ("entry_bad_scratchpad_q", "incoming_bad_scratchpad"),
         ],
     );
     md.wire(
-        "e_bad_range",
+        "entry_bad_range",
         1,
-        format!("e_bad_spad_q || (e_host_io_q && 33'({{{beat_w}'d0, e_lines_q}} * {{16'd0, e_beats_q}}) > e_room_q)"),
+        format!("entry_bad_scratchpad_q || (entry_host_io_q && 33'({{{beat_w}'d0, entry_lines_q}} * {{16'd0, entry_beats_q}}) > entry_room_q)"),
     );
     md.always_ff(
         vec![
@@ -958,18 +1039,18 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         ],
         vec![
             if_(
-                "e_valid_q",
+                "entry_valid_q",
                 vec![
-                    set("queue_q[128*tail_q +: 128]", "e_cmd_q"),
-                    set("a_ends_q[17*tail_q +: 17]", "e_a_end_q"),
-                    set(format!("b_ends_q[{bwb}*tail_q +: {bwb}]"), "e_b_end_q"),
-                    set(format!("beats_q[{beat_w}*tail_q +: {beat_w}]"), "e_beats_q"),
-                    set("range_bad_q[tail_q]", "e_bad_range"),
+                    set("queue_q[128*tail_q +: 128]", "entry_command_q"),
+                    set("a_ends_q[17*tail_q +: 17]", "entry_a_end_q"),
+                    set(format!("b_ends_q[{bwb}*tail_q +: {bwb}]"), "entry_b_end_q"),
+                    set(format!("beats_q[{beat_w}*tail_q +: {beat_w}]"), "entry_beats_q"),
+                    set("range_bad_q[tail_q]", "entry_bad_range"),
                     set("tail_q", format!("tail_q + {qb}'d1")),
                 ],
             ),
             if_("pop", vec![set("head_q", format!("head_q + {qb}'d1"))]),
-            set("count_q", format!("count_q + {w}'(e_valid_q) - {w}'(pop)", w = qb + 1)),
+            set("count_q", format!("count_q + {w}'(entry_valid_q) - {w}'(pop)", w = qb + 1)),
         ],
     );
 
@@ -978,85 +1059,93 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         .comment("Compute unit sequencing; a dispatch in its last cycle starts the next command seamlessly.");
     let saturated = format!("{sd}'h{:X}", (1u64 << sd) - 1);
     let mut resets = vec![
-        set("c_active_q", "1'b0"),
-        set("c_clear_q", "1'b0"),
-        set("c_stream_q", "1'b0"),
-        set("c_drain_q", "1'b0"),
-        set("c_tag_q", "1'b0"),
-        set("c_fmt_q", "'0"),
-        set("c_kb_q", "'0"),
-        set("c_k_q", "'0"),
-        set("c_s_q", "'0"),
-        set("c_a_q", "'0"),
-        set("c_b_q", "'0"),
-        set("c_a_end_q", "'0"),
-        set("c_b_end_q", "'0"),
+        set("compute_active_q", "1'b0"),
+        set("compute_clear_q", "1'b0"),
+        set("compute_stream_q", "1'b0"),
+        set("compute_drain_q", "1'b0"),
+        set("compute_tag_q", "1'b0"),
+        set("compute_format_q", "'0"),
+        set("compute_k_block_q", "'0"),
+        set("compute_k_q", "'0"),
+        set("compute_slice_q", "'0"),
+        set("compute_a_q", "'0"),
+        set("compute_b_q", "'0"),
+        set("compute_a_end_q", "'0"),
+        set("compute_b_end_q", "'0"),
         set("since_drain_q", saturated.as_str()),
     ];
     let mut starts = vec![
-        set("c_active_q", "1'b1"),
-        set("c_clear_q", "h_flag"),
-        set("c_stream_q", "1'b1"),
-        set("c_drain_q", "h_drain"),
-        set("c_tag_q", "h_buf"),
-        set("c_fmt_q", "h_fmt"),
-        set("c_kb_q", "h_count"),
-        set("c_k_q", "16'd0"),
-        set("c_s_q", "4'd0"),
-        set("c_a_q", "h_addr"),
-        set("c_b_q", "h_baddr"),
-        set("c_a_end_q", "h_a_end"),
-        set("c_b_end_q", "h_b_end"),
+        set("compute_active_q", "1'b1"),
+        set("compute_clear_q", "head_flag"),
+        set("compute_stream_q", "1'b1"),
+        set("compute_drain_q", "head_drain"),
+        set("compute_tag_q", "head_buffer"),
+        set("compute_format_q", "head_format"),
+        set("compute_k_block_q", "head_count"),
+        set("compute_k_q", "16'd0"),
+        set("compute_slice_q", "4'd0"),
+        set("compute_a_q", "head_addr"),
+        set("compute_b_q", "head_b_addr"),
+        set("compute_a_end_q", "head_a_end"),
+        set("compute_b_end_q", "head_b_end"),
     ];
     let since_drain = format!(
         "{drain_begins} ? {sd}'d1 : (since_drain_q == {saturated}) ? since_drain_q : since_drain_q + {sd}'d1",
-        drain_begins = if l == 1 { "c_emit_drain" } else { "c_emit_drain && c_slot_q == '0" }
+        drain_begins =
+            if l == 1 { "compute_emit_drain" } else { "compute_emit_drain && compute_slot_q == '0" }
     );
     let steps = if l == 1 {
         vec![
-            if_("c_emit_clear", vec![set("c_clear_q", "1'b0")]),
+            if_("compute_emit_clear", vec![set("compute_clear_q", "1'b0")]),
             if_(
-                "c_emit_slice",
+                "compute_emit_slice",
                 vec![if_else(
-                    "c_block_end",
-                    vec![set("c_s_q", "4'd0"), set("c_k_q", "c_k_q + 16'd1")],
-                    vec![set("c_s_q", "c_s_q + 4'd1")],
+                    "compute_block_end",
+                    vec![set("compute_slice_q", "4'd0"), set("compute_k_q", "compute_k_q + 16'd1")],
+                    vec![set("compute_slice_q", "compute_slice_q + 4'd1")],
                 )],
             ),
-            if_("c_final_slice", vec![set("c_stream_q", "1'b0")]),
-            if_("c_emit_drain", vec![set("c_drain_q", "1'b0")]),
+            if_("compute_final_slice", vec![set("compute_stream_q", "1'b0")]),
+            if_("compute_emit_drain", vec![set("compute_drain_q", "1'b0")]),
         ]
     } else {
-        for reg in ["c_slot_q", "c_b_step_q"] {
+        for reg in ["compute_slot_q", "compute_b_step_q"] {
             resets.push(set(reg, "'0"));
             starts.push(set(reg, "'0"));
         }
         // A K step moves B on by L words once it has used A's word: every step, or every
         // second one in MX4 (two blocks a word).
-        let word_done = format!("c_fmt_q != {} || c_k_q[0]", package::format(mx4));
+        let word_done = format!("compute_format_q != {} || compute_k_q[0]", package::format(mx4));
         vec![
             if_(
-                "c_emit_clear || c_block_end || c_emit_drain",
-                vec![set("c_slot_q", format!("c_slot_wraps ? '0 : c_slot_q + {}'d1", cfg.dpe.slot_bits()))],
+                "compute_emit_clear || compute_block_end || compute_emit_drain",
+                vec![set(
+                    "compute_slot_q",
+                    format!("compute_slot_wraps ? '0 : compute_slot_q + {}'d1", cfg.dpe.slot_bits()),
+                )],
             ),
-            if_("c_emit_clear && c_slot_wraps", vec![set("c_clear_q", "1'b0")]),
+            if_("compute_emit_clear && compute_slot_wraps", vec![set("compute_clear_q", "1'b0")]),
             if_(
-                "c_emit_slice",
-                vec![if_else("c_block_end", vec![set("c_s_q", "4'd0")], vec![set("c_s_q", "c_s_q + 4'd1")])],
+                "compute_emit_slice",
+                vec![if_else(
+                    "compute_block_end",
+                    vec![set("compute_slice_q", "4'd0")],
+                    vec![set("compute_slice_q", "compute_slice_q + 4'd1")],
+                )],
             ),
             if_(
-                "c_step_end",
+                "compute_step_end",
                 vec![
-                    set("c_k_q", "c_k_q + 16'd1"),
-                    if_(word_done, vec![set("c_b_step_q", format!("c_b_step_q + {bwb}'d{l}"))]),
+                    set("compute_k_q", "compute_k_q + 16'd1"),
+                    if_(word_done, vec![set("compute_b_step_q", format!("compute_b_step_q + {bwb}'d{l}"))]),
                 ],
             ),
-            if_("c_final_slice", vec![set("c_stream_q", "1'b0")]),
-            if_("c_emit_drain && c_slot_wraps", vec![set("c_drain_q", "1'b0")]),
+            if_("compute_final_slice", vec![set("compute_stream_q", "1'b0")]),
+            if_("compute_emit_drain && compute_slot_wraps", vec![set("compute_drain_q", "1'b0")]),
         ]
     };
     let mut body = steps;
-    body.push(if_("c_last", vec![set("c_active_q", "1'b0")]));
+    body.push(if_("compute_last", vec![set("compute_active_q", "1'b0")]));
     body.push(set("since_drain_q", since_drain));
     body.push(if_("start_compute", starts));
     md.always_ff(resets, body);
@@ -1069,34 +1158,37 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
              word again for every slot, B's word L k + s for slot s.",
         );
     }
-    md.wire("c_read", 1, "c_emit_slice && c_s_q == 4'd0");
-    md.assign("a_re_o", "c_read").assign("a_raddr_o", format!("{aw}'(c_a_q + c_word)"));
+    md.wire("compute_read", 1, "compute_emit_slice && compute_slice_q == 4'd0");
+    md.assign("a_re_o", "compute_read").assign("a_raddr_o", format!("{aw}'(compute_a_q + compute_word)"));
     md.blank().comment("Stage 1: the array control, aligned with the words read (one cycle later).");
-    md.logic("st_ctrl_q", cb).logic("st_fmt_q", 2).logic("st_slice_q", 4).logic("st_half_q", 1);
+    md.logic("store_ctrl_q", cb)
+        .logic("store_format_q", 2)
+        .logic("store_slice_q", 4)
+        .logic("store_half_q", 1);
     md.always_ff(
         vec![
-            set("st_ctrl_q", "'0"),
-            set("st_fmt_q", "'0"),
-            set("st_slice_q", "'0"),
-            set("st_half_q", "1'b0"),
+            set("store_ctrl_q", "'0"),
+            set("store_format_q", "'0"),
+            set("store_slice_q", "'0"),
+            set("store_half_q", "1'b0"),
         ],
         vec![
             set(
-                "st_ctrl_q",
+                "store_ctrl_q",
                 format!(
-                    "{{{}c_tag_q, c_emit_drain, c_emit_clear || c_emit_drain, c_emit_slice}}",
-                    if l == 1 { "" } else { "c_slot_q, " }
+                    "{{{}compute_tag_q, compute_emit_drain, compute_emit_clear || compute_emit_drain, compute_emit_slice}}",
+                    if l == 1 { "" } else { "compute_slot_q, " }
                 ),
             ),
-            set("st_fmt_q", "c_fmt_q"),
-            set("st_slice_q", "c_s_q"),
-            set("st_half_q", format!("c_fmt_q == {} && c_k_q[0]", package::format(mx4))),
+            set("store_format_q", "compute_format_q"),
+            set("store_slice_q", "compute_slice_q"),
+            set("store_half_q", format!("compute_format_q == {} && compute_k_q[0]", package::format(mx4))),
         ],
     );
-    md.assign("ctrl_o", "st_ctrl_q")
-        .assign("format_o", "st_fmt_q")
-        .assign("slice_o", "st_slice_q")
-        .assign("half_o", "st_half_q");
+    md.assign("ctrl_o", "store_ctrl_q")
+        .assign("format_o", "store_format_q")
+        .assign("slice_o", "store_slice_q")
+        .assign("half_o", "store_half_q");
 
     // ---- DMA unit ----
     md.blank().comment("DMA unit sequencing.");
@@ -1104,82 +1196,82 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         .map(|b| {
             let (lo, hi) = (p * b, (p * (b + 1)).min(line_bits));
             if_(
-                format!("rd_beat_q == {beat_w}'d{b}"),
+                format!("host_read_beat_q == {beat_w}'d{b}"),
                 vec![set(format!("line_q[{}:{lo}]", hi - 1), format!("mem_rdata_i[{}:0]", hi - lo - 1))],
             )
         })
         .collect();
     md.always_ff(
         vec![
-            set("d_active_q", "1'b0"),
-            set("d_kind_q", "'0"),
-            set("d_fmt_q", "'0"),
-            set("d_trunc_q", "1'b0"),
-            set("d_buf_q", "1'b0"),
-            set("d_lane_mask_q", "'0"),
-            set("d_lines_q", "'0"),
-            set("d_line_q", "'0"),
-            set("d_bpl_q", "'0"),
-            set("d_beat_q", "'0"),
-            set("d_host_q", "'0"),
-            set("d_spad_q", "'0"),
-            set("d_end_q", "'0"),
-            set("st_read_q", "'0"),
-            set("st_row_ready_q", "1'b0"),
-            set("rd_q", "1'b0"),
-            set("rd_beat_q", "'0"),
-            set("rd_last_q", "1'b0"),
-            set("rd_line_q", "'0"),
-            set("wr_q", "1'b0"),
-            set("wr_addr_q", "'0"),
+            set("dma_active_q", "1'b0"),
+            set("dma_kind_q", "'0"),
+            set("dma_format_q", "'0"),
+            set("dma_truncate_q", "1'b0"),
+            set("dma_buffer_q", "1'b0"),
+            set("dma_lane_mask_q", "'0"),
+            set("dma_lines_q", "'0"),
+            set("dma_line_q", "'0"),
+            set("dma_beats_per_line_q", "'0"),
+            set("dma_beat_q", "'0"),
+            set("dma_host_q", "'0"),
+            set("dma_scratchpad_q", "'0"),
+            set("dma_end_q", "'0"),
+            set("store_read_q", "'0"),
+            set("store_row_ready_q", "1'b0"),
+            set("host_read_q", "1'b0"),
+            set("host_read_beat_q", "'0"),
+            set("host_read_last_q", "1'b0"),
+            set("host_read_line_q", "'0"),
+            set("bank_write_q", "1'b0"),
+            set("bank_write_addr_q", "'0"),
             set("line_q", "'0"),
         ],
         vec![
-            if_("st_read", vec![set("st_read_q", "st_read_q + 16'd1")]),
-            set("st_row_ready_q", "st_read || (st_row_ready_q && !st_row_take)"),
+            if_("store_read", vec![set("store_read_q", "store_read_q + 16'd1")]),
+            set("store_row_ready_q", "store_read || (store_row_ready_q && !store_row_take)"),
             if_(
-                "d_gnt",
+                "dma_grant",
                 vec![
-                    set("d_host_q", "d_host_q + 32'd1"),
+                    set("dma_host_q", "dma_host_q + 32'd1"),
                     if_else(
-                        "d_last_beat",
-                        vec![set("d_beat_q", "'0"), set("d_line_q", "d_line_q + 16'd1")],
-                        vec![set("d_beat_q", format!("d_beat_q + {beat_w}'d1"))],
+                        "dma_last_beat",
+                        vec![set("dma_beat_q", "'0"), set("dma_line_q", "dma_line_q + 16'd1")],
+                        vec![set("dma_beat_q", format!("dma_beat_q + {beat_w}'d1"))],
                     ),
                 ],
             ),
-            set("rd_q", "d_gnt && !d_is_store"),
-            set("rd_beat_q", "d_beat_q"),
-            set("rd_last_q", "d_last_beat"),
-            set("rd_line_q", "d_line_q"),
-            if_("rd_q", collect_beat),
-            set("wr_q", "rd_q && rd_last_q"),
-            set("wr_addr_q", format!("{}'(d_spad_q + rd_line_q)", aw.max(bw))),
-            if_("d_finish", vec![set("d_active_q", "1'b0")]),
-            if_("start_load || start_store", vec![set("d_active_q", "1'b1")]),
+            set("host_read_q", "dma_grant && !dma_is_store"),
+            set("host_read_beat_q", "dma_beat_q"),
+            set("host_read_last_q", "dma_last_beat"),
+            set("host_read_line_q", "dma_line_q"),
+            if_("host_read_q", collect_beat),
+            set("bank_write_q", "host_read_q && host_read_last_q"),
+            set("bank_write_addr_q", format!("{}'(dma_scratchpad_q + host_read_line_q)", aw.max(bw))),
+            if_("dma_finish", vec![set("dma_active_q", "1'b0")]),
+            if_("start_load || start_store", vec![set("dma_active_q", "1'b1")]),
             Stmt::Comment(
                 "While idle the unit's registers follow the queue's head, so a dispatch sets only".into(),
             ),
-            Stmt::Comment("d_active_q: no wide enable hangs behind the dispatch decision.".into()),
+            Stmt::Comment("dma_active_q: no wide enable hangs behind the dispatch decision.".into()),
             if_(
-                "!d_active_q",
+                "!dma_active_q",
                 vec![
-                    set("d_kind_q", "h_is_store ? 2'd2 : h_is_load_b ? 2'd1 : 2'd0"),
-                    set("d_fmt_q", "h_fmt"),
-                    set("d_trunc_q", "h_flag"),
-                    set("d_buf_q", "h_buf"),
+                    set("dma_kind_q", "head_is_store ? 2'd2 : head_is_load_b ? 2'd1 : 2'd0"),
+                    set("dma_format_q", "head_format"),
+                    set("dma_truncate_q", "head_flag"),
+                    set("dma_buffer_q", "head_buffer"),
                     set(
-                        "d_lane_mask_q",
-                        format!("~({{{mask_bits}{{1'b1}}}} << (h_is_store ? h_cols : h_rows))"),
+                        "dma_lane_mask_q",
+                        format!("~({{{mask_bits}{{1'b1}}}} << (head_is_store ? head_cols : head_rows))"),
                     ),
-                    set("d_lines_q", "h_lines"),
-                    set("d_line_q", "16'd0"),
-                    set("d_bpl_q", "h_beats"),
-                    set("d_beat_q", "'0"),
-                    set("d_host_q", "h_host"),
-                    set("d_spad_q", "h_addr"),
-                    set("d_end_q", "h_a_end"),
-                    set("st_read_q", "16'd0"),
+                    set("dma_lines_q", "head_lines"),
+                    set("dma_line_q", "16'd0"),
+                    set("dma_beats_per_line_q", "head_beats"),
+                    set("dma_beat_q", "'0"),
+                    set("dma_host_q", "head_host"),
+                    set("dma_scratchpad_q", "head_addr"),
+                    set("dma_end_q", "head_a_end"),
+                    set("store_read_q", "16'd0"),
                 ],
             ),
         ],
@@ -1191,7 +1283,7 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         g.assign(
             format!("lane_words[{WORD_BITS}*l +: {WORD_BITS}]"),
             format!(
-                "(d_fmt_q == {}) ? line_q[{w9}*l +: {w9}] : (d_fmt_q == {}) ? {{{p6}'d0, line_q[{w6}*l +: {w6}]}} : {{{p4}'d0, line_q[{w4}*l +: {w4}]}}",
+                "(dma_format_q == {}) ? line_q[{w9}*l +: {w9}] : (dma_format_q == {}) ? {{{p6}'d0, line_q[{w6}*l +: {w6}]}} : {{{p4}'d0, line_q[{w4}*l +: {w4}]}}",
                 package::format(mx9),
                 package::format(mx6),
                 w9 = word_bits(mx9),
@@ -1202,28 +1294,27 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
             ),
         );
     });
-    md.assign("a_we_o", "wr_q && d_kind_q == 2'd0")
-        .assign("a_waddr_o", format!("{aw}'(wr_addr_q)"))
+    md.assign("a_we_o", "bank_write_q && dma_kind_q == 2'd0")
+        .assign("a_waddr_o", format!("{aw}'(bank_write_addr_q)"))
         .assign("a_wdata_o", format!("lane_words[{}:0]", WORD_BITS * r_n - 1));
-    md.assign("a_wmask_o", format!("d_lane_mask_q[{}:0]", r_n - 1));
+    md.assign("a_wmask_o", format!("dma_lane_mask_q[{}:0]", r_n - 1));
 
     md.blank().comment("B banks, one per column, and their edge words.");
     let b_raddr = if l == 1 {
-        format!("{bw}'(c_b_q + c_word)")
+        format!("{bw}'(compute_b_q + compute_word)")
     } else {
-        format!("{bw}'({bwb}'(c_b_q) + c_b_step_q + {bwb}'(c_slot_q))")
+        format!("{bw}'({bwb}'(compute_b_q) + compute_b_step_q + {bwb}'(compute_slot_q))")
     };
     md.generate("c", c_n, "g_b", |g| {
         g.logic("word", WORD_BITS);
-        g.instance(
-            b_bank,
-            "u_bank",
+        b_bank.instance(
+            g,
             &[
                 ("clk_i", "clk_i".into()),
-                ("we_i", "wr_q && d_kind_q == 2'd1 && d_lane_mask_q[c]".into()),
-                ("waddr_i", format!("{bw}'(wr_addr_q)")),
+                ("we_i", "bank_write_q && dma_kind_q == 2'd1 && dma_lane_mask_q[c]".into()),
+                ("waddr_i", format!("{bw}'(bank_write_addr_q)")),
                 ("wdata_i", format!("lane_words[{WORD_BITS}*c +: {WORD_BITS}]")),
-                ("re_i", "c_read".into()),
+                ("re_i", "compute_read".into()),
                 ("raddr_i", b_raddr),
                 ("rdata_o", "word".into()),
             ],
@@ -1231,9 +1322,9 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         edge_word(
             g,
             &select,
-            "st_ctrl_q[0]",
+            "store_ctrl_q[0]",
             "word",
-            ["st_fmt_q", "st_slice_q", "st_half_q"],
+            ["store_format_q", "store_slice_q", "store_half_q"],
             &format!("b_o[{SLICE_BITS}*c +: {SLICE_BITS}]"),
         );
     });
@@ -1251,9 +1342,9 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
              s C + c. The last value of a drain (last row, last slot, last column) ends it.",
         );
     }
-    md.logic_doc("row_cnt_q", 7 * c_n, "next row of edge column c in bits [7c +: 7]")
+    md.logic_doc("row_count_q", 7 * c_n, "next row of edge column c in bits [7c +: 7]")
         .logic_doc("results", 32 * tc, "the result buffers' read word, column c in bits [32c +: 32]")
-        .wire("st_row", rb, format!("{rb}'(st_read_q)"));
+        .wire("store_row", rb, format!("{rb}'(store_read_q)"));
     let slot_bits = cfg.dpe.slot_bits();
     if l > 1 {
         md.logic_doc(
@@ -1263,16 +1354,15 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         );
     }
     let bank = |g: &mut Module, column: &str, we: String| {
-        g.instance(
-            r_bank,
-            "u_bank",
+        r_bank.instance(
+            g,
             &[
                 ("clk_i", "clk_i".into()),
                 ("we_i", we),
                 ("waddr_i", format!("{{drain_tag_i[{column}], row[{}:0]}}", rb - 1)),
                 ("wdata_i", format!("drain_data_i[32*{column} +: 32]")),
-                ("re_i", "st_read".into()),
-                ("raddr_i", "{d_buf_q, st_row}".into()),
+                ("re_i", "store_read".into()),
+                ("raddr_i", "{dma_buffer_q, store_row}".into()),
                 ("rdata_o", "results[32*c +: 32]".into()),
             ],
         );
@@ -1280,26 +1370,26 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
     let next_row = "(row == part_rows - 7'd1) ? 7'd0 : row + 7'd1";
     if l == 1 {
         md.generate("c", c_n, "g_r", |g| {
-            g.wire("row", 7, "row_cnt_q[7*c +: 7]");
+            g.wire("row", 7, "row_count_q[7*c +: 7]");
             bank(g, "c", "drain_valid_i[c]".into());
             g.always_ff(
-                vec![set("row_cnt_q[7*c +: 7]", "'0")],
-                vec![if_("drain_valid_i[c]", vec![set("row_cnt_q[7*c +: 7]", next_row)])],
+                vec![set("row_count_q[7*c +: 7]", "'0")],
+                vec![if_("drain_valid_i[c]", vec![set("row_count_q[7*c +: 7]", next_row)])],
             );
         });
     } else {
         md.generate("c", tc, "g_r", |g| {
             g.localparam("EDGE", format!("c % {c_n}")).localparam("SLOT", format!("c / {c_n}"));
-            g.wire("row", rb, format!("{rb}'(row_cnt_q[7*EDGE +: 7])"));
+            g.wire("row", rb, format!("{rb}'(row_count_q[7*EDGE +: 7])"));
             let slot = format!("slot_cnt_q[{slot_bits}*EDGE +: {slot_bits}]");
             bank(g, "EDGE", format!("drain_valid_i[EDGE] && {slot} == {slot_bits}'(SLOT)"));
         });
         md.generate("c", c_n, "g_drain", |g| {
-            g.wire("row", 7, "row_cnt_q[7*c +: 7]");
+            g.wire("row", 7, "row_count_q[7*c +: 7]");
             g.wire("slot", slot_bits, format!("slot_cnt_q[{slot_bits}*c +: {slot_bits}]"));
             g.always_ff(
                 vec![
-                    set("row_cnt_q[7*c +: 7]", "'0"),
+                    set("row_count_q[7*c +: 7]", "'0"),
                     set(format!("slot_cnt_q[{slot_bits}*c +: {slot_bits}]"), "'0"),
                 ],
                 vec![if_(
@@ -1309,7 +1399,7 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
                             format!("slot_cnt_q[{slot_bits}*c +: {slot_bits}]"),
                             format!("(slot == {last_slot}) ? '0 : slot + {slot_bits}'d1"),
                         ),
-                        if_(format!("slot == {last_slot}"), vec![set("row_cnt_q[7*c +: 7]", next_row)]),
+                        if_(format!("slot == {last_slot}"), vec![set("row_count_q[7*c +: 7]", next_row)]),
                     ],
                 )],
             );
@@ -1323,13 +1413,13 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
     };
     md.assign(
         "drain_last",
-        format!("drain_valid_i[{last}] && row_cnt_q[7*{last} +: 7] == part_rows - 7'd1{last_slot_too}"),
+        format!("drain_valid_i[{last}] && row_count_q[7*{last} +: 7] == part_rows - 7'd1{last_slot_too}"),
     );
     md.always_ff(
         vec![set("pending_q", "'0")],
         vec![
             if_("drain_last", vec![set(format!("pending_q[drain_tag_i[{}]]", c_n - 1), "1'b0")]),
-            if_("c_emit_drain", vec![set("pending_q[c_tag_q]", "1'b1")]),
+            if_("compute_emit_drain", vec![set("pending_q[compute_tag_q]", "1'b1")]),
         ],
     );
 
@@ -1342,40 +1432,40 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
     );
     let data_bits = 32 * BLOCK * groups;
     let round_bits = (ROUND_BITS * groups).max(32 * tc);
-    md.logic("st_row_q", 32 * tc)
+    md.logic("store_row_q", 32 * tc)
         .logic_doc("masked", data_bits, "column c in bits [32c +: 32], zero past the tile")
         .logic_doc("scans", SCAN_BITS * groups, "group g's shared exponent in bits [8g +: 8]")
-        .logic("st_scan_data_q", data_bits)
-        .logic("st_scan_q", SCAN_BITS * groups)
+        .logic("store_scan_data_q", data_bits)
+        .logic("store_scan_q", SCAN_BITS * groups)
         .logic_doc(
             "aligned",
             ALIGN_BITS * groups,
             format!("group g's micro-exponents and shifts in bits [{ALIGN_BITS}g +: {ALIGN_BITS}]"),
         )
-        .logic("st_align_data_q", data_bits)
-        .logic("st_align_scan_q", SCAN_BITS * groups)
-        .logic("st_align_q", ALIGN_BITS * groups)
+        .logic("store_align_data_q", data_bits)
+        .logic("store_align_scan_q", SCAN_BITS * groups)
+        .logic("store_align_q", ALIGN_BITS * groups)
         .logic_doc(
             "rounded",
             round_bits,
             format!("an MX row: group g's rounding in bits [{ROUND_BITS}g +: {ROUND_BITS}]; an f32 row: its values"),
         )
-        .logic("st_round_scan_q", SCAN_BITS * groups)
-        .logic("st_round_q", round_bits)
+        .logic("store_round_scan_q", SCAN_BITS * groups)
+        .logic("store_round_q", round_bits)
         .logic_doc("blocks", max_block_bits() * groups, "group g's packed block in bits [144g +: 144]")
         .logic("store_line", store_line_bits)
-        .logic("st_line_q", store_line_bits);
+        .logic("store_line_q", store_line_bits);
     // A stage's registers take their values as the stage takes a row.
     let stage_registers = |md: &mut Module, stage: &str, regs: &[(&str, &str)]| {
-        load_together(md, &format!("st_{stage}_take"), regs)
+        load_together(md, &format!("store_{stage}_take"), regs)
     };
-    stage_registers(&mut md, "row", &[("st_row_q", "results")]);
-    md.wire("padded", data_bits, format!("{data_bits}'(st_row_q)"));
+    stage_registers(&mut md, "row", &[("store_row_q", "results")]);
+    md.wire("padded", data_bits, format!("{data_bits}'(store_row_q)"));
     md.generate("c", 16 * groups, "g_mask", |g| {
-        g.assign("masked[32*c +: 32]", "d_lane_mask_q[c] ? padded[32*c +: 32] : 32'd0");
+        g.assign("masked[32*c +: 32]", "dma_lane_mask_q[c] ? padded[32*c +: 32] : 32'd0");
     });
     let steps = ConvertSteps::new();
-    let is_mx = format!("d_fmt_q != {}", package::format_f32());
+    let is_mx = format!("dma_format_q != {}", package::format_f32());
     // One conversion step per group of 16 columns: `value` into `field` of `out`.
     let per_group = |out: &str, field: u32, value: &dyn Fn(u32) -> String| -> Vec<Stmt> {
         (0..groups).map(|g| set(format!("{out}[{} +: {field}]", field * g), value(g))).collect()
@@ -1390,29 +1480,41 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
         g.assign("exponents[8*c +: 8]", "masked[32*c+23 +: 8]");
     });
     let scan_row = per_group("scans", SCAN_BITS, &|g| steps.scan.call(&[&group("exponents", 8 * BLOCK, g)]));
-    md.always_comb(vec![set("scans", "'0"), if_(format!("st_row_full_q && {is_mx}"), scan_row)]);
-    stage_registers(&mut md, "scan", &[("st_scan_data_q", "masked"), ("st_scan_q", "scans")]);
+    md.always_comb(vec![set("scans", "'0"), if_(format!("store_row_full_q && {is_mx}"), scan_row)]);
+    stage_registers(&mut md, "scan", &[("store_scan_data_q", "masked"), ("store_scan_q", "scans")]);
     let align_row = per_group("aligned", ALIGN_BITS, &|g| {
-        steps.align.call(&[&group("st_scan_data_q", 512, g), &group("st_scan_q", SCAN_BITS, g), "d_fmt_q"])
+        steps.align.call(&[
+            &group("store_scan_data_q", 512, g),
+            &group("store_scan_q", SCAN_BITS, g),
+            "dma_format_q",
+        ])
     });
-    md.always_comb(vec![set("aligned", "'0"), if_(format!("st_scan_full_q && {is_mx}"), align_row)]);
+    md.always_comb(vec![set("aligned", "'0"), if_(format!("store_scan_full_q && {is_mx}"), align_row)]);
     stage_registers(
         &mut md,
         "align",
-        &[("st_align_data_q", "st_scan_data_q"), ("st_align_scan_q", "st_scan_q"), ("st_align_q", "aligned")],
+        &[
+            ("store_align_data_q", "store_scan_data_q"),
+            ("store_align_scan_q", "store_scan_q"),
+            ("store_align_q", "aligned"),
+        ],
     );
     let round_row = per_group("rounded", ROUND_BITS, &|g| {
         steps.round.call(&[
-            &group("st_align_data_q", 512, g),
-            &group("st_align_q", ALIGN_BITS, g),
-            "d_trunc_q",
+            &group("store_align_data_q", 512, g),
+            &group("store_align_q", ALIGN_BITS, g),
+            "dma_truncate_q",
         ])
     });
     md.always_comb(vec![
-        set("rounded", format!("{round_bits}'(st_align_data_q[{}:0])", 32 * tc - 1)),
-        if_(format!("st_align_full_q && {is_mx}"), [vec![set("rounded", "'0")], round_row].concat()),
+        set("rounded", format!("{round_bits}'(store_align_data_q[{}:0])", 32 * tc - 1)),
+        if_(format!("store_align_full_q && {is_mx}"), [vec![set("rounded", "'0")], round_row].concat()),
     ]);
-    stage_registers(&mut md, "round", &[("st_round_scan_q", "st_align_scan_q"), ("st_round_q", "rounded")]);
+    stage_registers(
+        &mut md,
+        "round",
+        &[("store_round_scan_q", "store_align_scan_q"), ("store_round_q", "rounded")],
+    );
     let packed = |f: MxFormat| {
         let parts: Vec<String> = (0..groups)
             .rev()
@@ -1422,30 +1524,30 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
     };
     let mut pack_row = per_group("blocks", max_block_bits(), &|g| {
         steps.pack.call(&[
-            &group("st_round_q", ROUND_BITS, g),
-            &group("st_round_scan_q", SCAN_BITS, g),
-            "d_fmt_q",
+            &group("store_round_q", ROUND_BITS, g),
+            &group("store_round_scan_q", SCAN_BITS, g),
+            "dma_format_q",
         ])
     });
     pack_row.push(if_else(
-        format!("d_fmt_q == {}", package::format(mx9)),
+        format!("dma_format_q == {}", package::format(mx9)),
         vec![set("store_line", packed(mx9))],
         vec![if_else(
-            format!("d_fmt_q == {}", package::format(mx6)),
+            format!("dma_format_q == {}", package::format(mx6)),
             vec![set("store_line", packed(mx6))],
             vec![set("store_line", packed(mx4))],
         )],
     ));
     md.always_comb(vec![
         set("blocks", "'0"),
-        set("store_line", format!("{store_line_bits}'(st_round_q[{}:0])", 32 * tc - 1)),
-        if_(format!("st_round_full_q && {is_mx}"), pack_row),
+        set("store_line", format!("{store_line_bits}'(store_round_q[{}:0])", 32 * tc - 1)),
+        if_(format!("store_round_full_q && {is_mx}"), pack_row),
     ]);
-    stage_registers(&mut md, "line", &[("st_line_q", "store_line")]);
-    md.assign("mem_req_o", "d_req")
-        .assign("mem_we_o", "d_is_store")
-        .assign("mem_addr_o", "d_host_q")
-        .assign("mem_wdata_o", format!("st_line_q[{p}*d_beat_q +: {p}]"));
+    stage_registers(&mut md, "line", &[("store_line_q", "store_line")]);
+    md.assign("mem_req_o", "dma_request")
+        .assign("mem_we_o", "dma_is_store")
+        .assign("mem_addr_o", "dma_host_q")
+        .assign("mem_wdata_o", format!("store_line_q[{p}*dma_beat_q +: {p}]"));
 
     // ---- Status and counters ----
     md.blank()
@@ -1460,7 +1562,7 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
                 set(
                     "last_err_q",
                     format!(
-                        "(h_error != {}) ? h_error : {}",
+                        "(head_error != {}) ? head_error : {}",
                         package::error_code(error::NONE),
                         package::error_code(error::SPLIT_BUSY)
                     ),
@@ -1471,14 +1573,14 @@ fn part(cfg: AccelConfig, b_bank: &Module, r_bank: &Module) -> Module {
     md.assign("status_o", Status::pack("busy_o", "last_err_q", "err_count_q"));
     let events = [
         "busy_o",
-        "c_emit_clear || c_emit_slice || c_emit_drain",
-        "d_active_q",
-        "legal && !dispatch && ((h_is_load && !d_active_q && load_hazard) || (h_is_compute && c_free && operand_hazard))",
-        "legal && !dispatch && ((h_is_store && !d_active_q) || (h_is_compute && c_free && !operand_hazard)) && result_hazard",
-        "c_at_drain && !spacing_ok",
-        "d_req && mem_ready_i && !mem_gnt_i",
-        "d_req && !mem_ready_i",
-        "c_block_end",
+        "compute_emit_clear || compute_emit_slice || compute_emit_drain",
+        "dma_active_q",
+        "legal && !dispatch && ((head_is_load && !dma_active_q && load_hazard) || (head_is_compute && compute_free && operand_hazard))",
+        "legal && !dispatch && ((head_is_store && !dma_active_q) || (head_is_compute && compute_free && !operand_hazard)) && result_hazard",
+        "compute_at_drain && !spacing_ok",
+        "dma_request && mem_ready_i && !mem_gnt_i",
+        "dma_request && !mem_ready_i",
+        "compute_block_end",
     ];
     let mut inc = Vec::new();
     for (i, event) in events.iter().enumerate() {
@@ -1505,7 +1607,7 @@ fn load_together(md: &mut Module, enable: &str, regs: &[(&str, &str)]) {
 }
 
 /// The top: two parts, the A banks, the array and the host port arbiter.
-fn top(cfg: AccelConfig, part: &Module, a_bank: &Module, array: &Module) -> Module {
+fn top(cfg: AccelConfig, part: &Module, a_bank: &Bank, array: &Module) -> Module {
     let select = package::slice_select();
     let (r_n, c_n, p) = (cfg.rows, cfg.cols, cfg.port_bits);
     let sb = cfg.array().split_bits();
@@ -1548,20 +1650,20 @@ fn top(cfg: AccelConfig, part: &Module, a_bank: &Module, array: &Module) -> Modu
         .output("block_done_o", r_n * c_n);
 
     md.blank().logic("split_q", sb).logic("busy", 2).logic("split_we", 2).logic("split_val", 2 * sb);
-    md.logic("req", 2).logic("we", 2).logic("addr", 64).logic("wdata", 2 * p);
+    md.logic("request", 2).logic("we", 2).logic("addr", 64).logic("wdata", 2 * p);
     md.logic("a_we", 2)
         .logic("a_wmask", 2 * r_n)
         .logic("a_waddr", 2 * aw)
         .logic("a_wdata", 2 * WORD_BITS * r_n);
     md.logic("a_re", 2).logic("a_raddr", 2 * aw);
     md.logic("ctrl", 2 * cb)
-        .logic("fmt", 4)
+        .logic("format", 4)
         .logic("slice", 8)
         .logic("half", 2)
         .logic("b", 2 * SLICE_BITS * c_n);
     md.logic("drain_valid", 2 * c_n).logic("drain_tag", 2 * c_n).logic("drain_data", 64 * c_n);
     md.logic("a_edge", SLICE_BITS * r_n);
-    md.wire("gnt", 2, "{req[1] && !req[0], req[0]} & {2{mem_ready_i}}");
+    md.wire("grant", 2, "{request[1] && !request[0], request[0]} & {2{mem_ready_i}}");
 
     md.blank().comment("The parts: 0 is the top (rows 0..split), 1 the bottom (rows split..R).");
     for (i, name) in ["u_top", "u_bottom"].iter().enumerate() {
@@ -1583,12 +1685,12 @@ fn top(cfg: AccelConfig, part: &Module, a_bank: &Module, array: &Module) -> Modu
                 ("split_o", format!("split_val{}", s(sb))),
                 ("status_o", format!("status_o{}", s(32))),
                 ("counters_o", format!("counters_o{}", s(nc))),
-                ("mem_req_o", format!("req[{i}]")),
+                ("mem_req_o", format!("request[{i}]")),
                 ("mem_we_o", format!("we[{i}]")),
                 ("mem_addr_o", format!("addr{}", s(32))),
                 ("mem_wdata_o", format!("wdata{}", s(p))),
                 ("mem_ready_i", "mem_ready_i".into()),
-                ("mem_gnt_i", format!("gnt[{i}]")),
+                ("mem_gnt_i", format!("grant[{i}]")),
                 ("mem_rdata_i", "mem_rdata_i".into()),
                 ("a_we_o", format!("a_we[{i}]")),
                 ("a_wmask_o", format!("a_wmask{}", s(r_n))),
@@ -1597,7 +1699,7 @@ fn top(cfg: AccelConfig, part: &Module, a_bank: &Module, array: &Module) -> Modu
                 ("a_re_o", format!("a_re[{i}]")),
                 ("a_raddr_o", format!("a_raddr{}", s(aw))),
                 ("ctrl_o", format!("ctrl{}", s(cb))),
-                ("format_o", format!("fmt{}", s(2))),
+                ("format_o", format!("format{}", s(2))),
                 ("slice_o", format!("slice{}", s(4))),
                 ("half_o", format!("half[{i}]")),
                 ("b_o", format!("b{}", s(SLICE_BITS * c_n))),
@@ -1633,10 +1735,10 @@ fn top(cfg: AccelConfig, part: &Module, a_bank: &Module, array: &Module) -> Modu
             set("mem_wdata_q", "'0"),
         ],
         vec![
-            set("mem_req_q", "gnt != 2'd0"),
-            set("mem_we_q", "gnt[0] ? we[0] : we[1]"),
-            set("mem_addr_q", "gnt[0] ? addr[31:0] : addr[63:32]"),
-            set("mem_wdata_q", format!("gnt[0] ? wdata[{}:0] : wdata[{p} +: {p}]", p - 1)),
+            set("mem_req_q", "grant != 2'd0"),
+            set("mem_we_q", "grant[0] ? we[0] : we[1]"),
+            set("mem_addr_q", "grant[0] ? addr[31:0] : addr[63:32]"),
+            set("mem_wdata_q", format!("grant[0] ? wdata[{}:0] : wdata[{p} +: {p}]", p - 1)),
         ],
     );
     md.assign("mem_req_o", "mem_req_q")
@@ -1653,9 +1755,8 @@ fn top(cfg: AccelConfig, part: &Module, a_bank: &Module, array: &Module) -> Modu
         g.wire("own", 1, "!top_rows_q[r]");
         g.logic("word", WORD_BITS);
         let by_owner = |top: String, bottom: String| format!("own ? {bottom} : {top}");
-        g.instance(
-            a_bank,
-            "u_bank",
+        a_bank.instance(
+            g,
             &[
                 ("clk_i", "clk_i".into()),
                 (
@@ -1687,7 +1788,7 @@ fn top(cfg: AccelConfig, part: &Module, a_bank: &Module, array: &Module) -> Modu
             &select,
             &format!("ctrl[{cb}*own]"),
             "word",
-            ["fmt[2*own +: 2]", "slice[4*own +: 4]", "half[own]"],
+            ["format[2*own +: 2]", "slice[4*own +: 4]", "half[own]"],
             &format!("a_edge[{SLICE_BITS}*r +: {SLICE_BITS}]"),
         );
     });
@@ -1700,9 +1801,9 @@ fn top(cfg: AccelConfig, part: &Module, a_bank: &Module, array: &Module) -> Modu
             ("clk_i", "clk_i".into()),
             ("rst_ni", "rst_ni".into()),
             ("top_rows_i", "top_rows_q".into()),
-            ("top_format_i", "fmt[1:0]".into()),
+            ("top_format_i", "format[1:0]".into()),
             ("top_ctrl_i", format!("ctrl[{}:0]", cb - 1)),
-            ("bot_format_i", "fmt[3:2]".into()),
+            ("bot_format_i", "format[3:2]".into()),
             ("bot_ctrl_i", format!("ctrl[{}:{cb}]", 2 * cb - 1)),
             ("a_i", "a_edge".into()),
             ("top_b_i", format!("b[{}:0]", SLICE_BITS * c_n - 1)),
@@ -1739,6 +1840,20 @@ mod tests {
         assert_eq!((counters.busy, counters.stall_port, counters.blocks), (1, 61, 81));
         assert_eq!(COUNTERS[6], "stall_port");
         assert_eq!(counters.since(&Counters { busy: 1, ..counters }).busy, 0);
+    }
+
+    #[test]
+    fn ram_macros_replace_the_parameterized_bank_by_one_module_per_size() {
+        let design = with_ram_macros(&accel_design(PRESETS[1].config));
+        let names: Vec<&str> =
+            design.submodules.iter().map(|m| m.name()).filter(|n| n.starts_with("sram")).collect();
+        assert_eq!(names, ["sram_w32_d8", "sram_w144_d256"]);
+        let texts = std::iter::once(&design.top).chain(&design.submodules).map(Module::to_verilog);
+        for text in texts {
+            assert!(!text.contains("sram #("), "a parameterized bank is left in\n{text}");
+        }
+        let top = design.top.to_verilog();
+        assert!(top.contains("sram_w144_d256 u_bank ("), "{top}");
     }
 
     #[test]

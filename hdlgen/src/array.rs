@@ -4,7 +4,7 @@
 
 use crate::dpe::{dpe_design_with, DpeConfig};
 use crate::fp_add::bits_for;
-use crate::verilog::{if_, set, Module};
+use crate::verilog::{if_, set, Module, Size};
 use crate::{ConfigError, Design};
 
 /// The shape of an array and its DPE; every other size is derived from them.
@@ -91,45 +91,51 @@ const DRAIN_BITS: u32 = 34;
 /// its systolic skew.
 pub const EDGE_LATENCY: u32 = 1;
 
-/// A delay line with a runtime tap: `q_o` is `d_i` from `tap_i + 1` cycles ago (0..=depth).
-fn skew_line(width: u32, depth: u32) -> Module {
-    let tb = bits_for(u64::from(depth));
+/// A delay line with a runtime tap: `q_o` is `d_i` from `tap_i + 1` cycles ago
+/// (0..=`Depth`).
+fn skew_line() -> Module {
+    // Defaults: the DaCapo array's west edge.
+    let (width, depth) = (SLICE_BITS, 15);
     let mut md = Module::new(
-        format!("skew_line_w{width}_d{depth}"),
-        format!(
-            "Delay line for systolic skew: q_o is d_i delayed by tap_i (0..={depth}) cycles plus one, its\n\
-             output register, which keeps the tap's multiplexer off the DPE's paths. flush_i empties\n\
-             it, so a changed tap never brings back words from before the change."
-        ),
+        "skew_line",
+        "Delay line for systolic skew: q_o is d_i delayed by tap_i (0..=Depth) cycles plus one,\n\
+         its output register, which keeps the tap's multiplexer off the DPE's paths. flush_i\n\
+         empties it, so a changed tap never brings back words from before the change.",
     );
-    md.clock_and_reset().input("flush_i", 1).input("d_i", width).input("tap_i", tb).output("q_o", width);
-    md.blank().logic_doc("stages_q", width * depth, "stage s (delay s + 1) in bits [width*s +: width]");
-    md.logic("out_q", width);
-    md.wire("line", width * (depth + 1), "{stages_q, d_i}");
-    md.comment("While flushing only the new word counts: older stages read as empty.");
+    md.parameter("Width", width, "bits of a word").parameter("Depth", depth, "the longest delay, at least 1");
+    md.clock_and_reset().input("flush_i", 1);
+    md.in_port_sized("d_i", Size::new("Width", width));
+    md.in_port_sized("tap_i", Size::new("$clog2(Depth + 1)", bits_for(u64::from(depth))));
+    let q = md.out_port_sized("q_o", Size::new("Width", width));
+    md.blank().localparam("StagesWidth", "Width * Depth");
+    md.localparam("LineWidth", "Width * (Depth + 1)");
+    md.signal_sized("stages_q", Size::new("StagesWidth", width * depth));
+    let out = md.signal_sized("out_q", Size::new("Width", width));
+    md.signal_sized("line", Size::new("LineWidth", width * (depth + 1)));
+    md.assign("line", "{stages_q, d_i}");
+    md.comment("Stage s (delay s + 1) is line[Width*(s+1) +: Width]. While flushing only the new\nword counts: older stages read as empty.");
     md.always_ff(
         vec![set("stages_q", "'0"), set("out_q", "'0")],
         vec![
-            set("stages_q", format!("flush_i ? {}'(d_i) : line[{}:0]", width * depth, width * depth - 1)),
-            set("out_q", format!("(flush_i && tap_i != '0) ? {width}'d0 : line[{width}*tap_i +: {width}]")),
+            set("stages_q", "flush_i ? StagesWidth'(d_i) : line[StagesWidth-1:0]"),
+            set("out_q", "(flush_i && tap_i != '0) ? '0 : line[Width*tap_i +: Width]"),
         ],
     );
-    md.assign("q_o", "out_q");
+    md.drive(&q, out.e());
     md
 }
 
 /// The array with every module it instantiates.
 pub fn array_design(cfg: ArrayConfig) -> Design {
     let dpe = dpe_design_with(cfg.dpe);
-    let west_line = skew_line(cfg.west_bits(), cfg.rows - 1);
-    let col_line = skew_line(SLICE_BITS, cfg.cols - 1);
-    let top = array(cfg, &dpe.top, &west_line, &col_line);
-    let mut submodules = vec![west_line, col_line, dpe.top];
+    let line = skew_line();
+    let top = array(cfg, &dpe.top, &line);
+    let mut submodules = vec![line, dpe.top];
     submodules.extend(dpe.submodules);
     Design { top, submodules }
 }
 
-fn array(cfg: ArrayConfig, dpe: &Module, west_line: &Module, col_line: &Module) -> Module {
+fn array(cfg: ArrayConfig, dpe: &Module, skew_line: &Module) -> Module {
     let (r_n, c_n) = (cfg.rows, cfg.cols);
     let (w, s, l) = (cfg.west_bits(), SLICE_BITS, cfg.interleave());
     let slot_bits = cfg.dpe.slot_bits();
@@ -229,8 +235,9 @@ fn array(cfg: ArrayConfig, dpe: &Module, west_line: &Module, col_line: &Module) 
             "in_top ? {top_format_i, top_ctrl_i, a_i[64*r +: 64]} : {bot_format_i, bot_ctrl_i, a_i[64*r +: 64]}",
         );
         g.wire("tap", bits_for(u64::from(r_n - 1)), format!("in_top ? {0}'(r) : {0}'({1} - r)", bits_for(u64::from(r_n - 1)), r_n - 1));
-        g.instance(
-            west_line,
+        g.instance_with(
+            skew_line,
+            &[("Width", w), ("Depth", r_n - 1)],
             "u_skew",
             &[
                 ("clk_i", "clk_i".into()),
@@ -248,8 +255,9 @@ fn array(cfg: ArrayConfig, dpe: &Module, west_line: &Module, col_line: &Module) 
     let ctb = bits_for(u64::from(c_n - 1));
     md.generate("c", c_n, "g_cols", |g| {
         for (edge, input) in [("north", "top_b_i"), ("south", "bot_b_i")] {
-            g.instance(
-                col_line,
+            g.instance_with(
+                skew_line,
+                &[("Width", s), ("Depth", c_n - 1)],
                 format!("u_{edge}_skew"),
                 &[
                     ("clk_i", "clk_i".into()),

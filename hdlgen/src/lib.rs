@@ -14,6 +14,7 @@ pub mod mx;
 pub mod package;
 pub mod testbench;
 pub mod verilog;
+mod wrap;
 
 pub use accel::{accel_design, preset, AccelConfig, Preset, PRESETS};
 pub use array::{array_design, ArrayConfig};
@@ -237,8 +238,9 @@ pub const RTL_COMMON: &str = "common";
 
 /// The files `make rtl` writes into `rtl/`: in `<preset>/` each preset's `config.json` and the
 /// modules only it uses, and in `common/` once each module that several presets use (the
-/// package, the presets' DPE, banks of the same size). A module's name carries every parameter
-/// of its configuration, so two presets' modules of one name are one module.
+/// package, the presets' DPE, the parameterized `sram` and `skew_line`). A module's name carries
+/// every parameter of its configuration that is not a Verilog parameter, so two presets' modules
+/// of one name are one module.
 pub fn rtl_files() -> Vec<(String, String)> {
     let presets: Vec<(&str, Vec<(String, String)>)> =
         PRESETS.iter().map(|p| (p.name, design_files(p.config, Some(p.name)))).collect();

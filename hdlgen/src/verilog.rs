@@ -22,7 +22,45 @@ pub enum Dir {
 pub struct Port {
     pub name: String,
     pub dir: Dir,
+    /// At the parameters' defaults, in a parameterized module.
     pub width: u32,
+    /// The width as the parameters give it (`Width`), in a parameterized module.
+    pub size: Option<String>,
+}
+
+/// A width that a module's parameters give: the expression the declaration prints
+/// (`Width * Depth`) and its value at the parameters' defaults, which the emitter's width
+/// checks use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Size {
+    text: Option<String>,
+    value: u32,
+}
+
+impl Size {
+    pub fn new(text: impl Into<String>, value: u32) -> Size {
+        Size { text: Some(text.into()), value }
+    }
+
+    /// A width that no parameter changes.
+    pub fn fixed(value: u32) -> Size {
+        Size { text: None, value }
+    }
+
+    fn split(self) -> (u32, Option<String>) {
+        (self.value, self.text)
+    }
+}
+
+/// A parameter's name and the value an instance gives it.
+pub type ParamValue = (String, u32);
+
+/// A module parameter: its name, its default and what it means.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Parameter {
+    name: String,
+    default: u32,
+    doc: String,
 }
 
 /// A pure function: inputs, local variables and blocking statements that assign the result
@@ -174,6 +212,7 @@ impl Function {
             .map(|(name, width, comment)| Item::Logic {
                 name: name.clone(),
                 width: *width,
+                size: None,
                 comment: comment.clone(),
             })
             .collect();
@@ -268,6 +307,7 @@ enum Item {
     Logic {
         name: String,
         width: u32,
+        size: Option<String>,
         comment: Option<String>,
     },
     Assign {
@@ -282,6 +322,7 @@ enum Item {
     },
     Instance {
         module: String,
+        params: Vec<ParamValue>,
         name: String,
         conns: Vec<(String, String)>,
     },
@@ -296,7 +337,8 @@ enum Item {
     Memory {
         name: String,
         width: u32,
-        depth: u32,
+        size: Option<String>,
+        depth: String,
     },
     /// Clocked by `clk_i` without reset: memories and the registers that read them.
     AlwaysClk(Vec<Stmt>),
@@ -321,6 +363,7 @@ enum Item {
 pub struct Module {
     name: String,
     doc: String,
+    params: Vec<Parameter>,
     ports: Vec<Port>,
     body: Vec<Item>,
     /// Inside a generate block: its label, and the names (with widths) declared around it.
@@ -350,6 +393,7 @@ impl Module {
         Module {
             name: name.into(),
             doc: doc.into(),
+            params: Vec::new(),
             ports: Vec::new(),
             body: Vec::new(),
             generate: None,
@@ -387,47 +431,76 @@ impl Module {
     }
 
     pub fn input(&mut self, name: impl Into<String>, width: u32) -> &mut Module {
-        self.add_port(name.into(), Dir::Input, width);
+        self.add_port(name.into(), Dir::Input, Size::fixed(width));
         self
     }
 
     pub fn output(&mut self, name: impl Into<String>, width: u32) -> &mut Module {
-        self.add_port(name.into(), Dir::Output, width);
+        self.add_port(name.into(), Dir::Output, Size::fixed(width));
+        self
+    }
+
+    /// A parameter of the module, `parameter int name = default`; every instance
+    /// sets it (see [`Module::instance_with`]).
+    #[track_caller]
+    pub fn parameter(&mut self, name: &str, default: u32, doc: &str) -> &mut Module {
+        self.check_new(name);
+        self.params.push(Parameter { name: name.into(), default, doc: doc.into() });
         self
     }
 
     #[track_caller]
-    fn add_port(&mut self, name: String, dir: Dir, width: u32) -> Sig {
+    fn add_port(&mut self, name: String, dir: Dir, size: Size) -> Sig {
         if let Some((block, _)) = &self.generate {
             reject(HdlError::PortInGenerate { port: name, block: block.clone() });
         }
         self.check_new(&name);
-        self.ports.push(Port { name: name.clone(), dir, width });
+        let (width, size) = size.split();
+        self.ports.push(Port { name: name.clone(), dir, width, size });
         Sig::new(name, width)
     }
 
     /// An input port, as a handle for checked expressions.
     #[track_caller]
     pub fn in_port(&mut self, name: impl Into<String>, width: u32) -> Sig {
-        self.add_port(name.into(), Dir::Input, width)
+        self.add_port(name.into(), Dir::Input, Size::fixed(width))
     }
 
     /// An output port, as a handle for checked expressions.
     #[track_caller]
     pub fn out_port(&mut self, name: impl Into<String>, width: u32) -> Sig {
-        self.add_port(name.into(), Dir::Output, width)
+        self.add_port(name.into(), Dir::Output, Size::fixed(width))
+    }
+
+    /// An input port whose width the parameters give.
+    #[track_caller]
+    pub fn in_port_sized(&mut self, name: impl Into<String>, size: Size) -> Sig {
+        self.add_port(name.into(), Dir::Input, size)
+    }
+
+    /// An output port whose width the parameters give.
+    #[track_caller]
+    pub fn out_port_sized(&mut self, name: impl Into<String>, size: Size) -> Sig {
+        self.add_port(name.into(), Dir::Output, size)
     }
 
     /// A `logic` signal, as a handle for checked expressions.
     #[track_caller]
     pub fn signal(&mut self, name: impl Into<String>, width: u32) -> Sig {
-        self.declare(name.into(), width, None)
+        self.declare(name.into(), Size::fixed(width), None)
+    }
+
+    /// A `logic` signal whose width the parameters give.
+    #[track_caller]
+    pub fn signal_sized(&mut self, name: impl Into<String>, size: Size) -> Sig {
+        self.declare(name.into(), size, None)
     }
 
     #[track_caller]
-    fn declare(&mut self, name: String, width: u32, comment: Option<String>) -> Sig {
+    fn declare(&mut self, name: String, size: Size, comment: Option<String>) -> Sig {
         self.check_new(&name);
-        self.body.push(Item::Logic { name: name.clone(), width, comment });
+        let (width, size) = size.split();
+        self.body.push(Item::Logic { name: name.clone(), width, size, comment });
         Sig::new(name, width)
     }
 
@@ -444,7 +517,9 @@ impl Module {
     /// The names this module (or generate block) declares, with their widths: its ports, its
     /// signals and its memories (by word).
     fn own_names(&self) -> impl Iterator<Item = (&str, u32)> {
-        let ports = self.ports.iter().map(|p| (p.name.as_str(), p.width));
+        // A parameter reads as a 32-bit number.
+        let params = self.params.iter().map(|p| (p.name.as_str(), 32));
+        let ports = params.chain(self.ports.iter().map(|p| (p.name.as_str(), p.width)));
         ports.chain(self.body.iter().filter_map(|item| match item {
             Item::Logic { name, width, .. } | Item::Memory { name, width, .. } => {
                 Some((name.as_str(), *width))
@@ -547,7 +622,7 @@ impl Module {
         width: u32,
         comment: impl Into<String>,
     ) -> &mut Module {
-        self.declare(name.into(), width, Some(comment.into()));
+        self.declare(name.into(), Size::fixed(width), Some(comment.into()));
         self
     }
 
@@ -575,9 +650,17 @@ impl Module {
     /// A memory array of `depth` words (no reset: RAM macros have none).
     #[track_caller]
     pub fn memory(&mut self, name: impl Into<String>, width: u32, depth: u32) -> &mut Module {
+        self.memory_sized(name, Size::fixed(width), Size::fixed(depth))
+    }
+
+    /// A memory whose word width and depth the parameters give.
+    #[track_caller]
+    pub fn memory_sized(&mut self, name: impl Into<String>, width: Size, depth: Size) -> &mut Module {
         let name = name.into();
         self.check_new(&name);
-        self.body.push(Item::Memory { name, width, depth });
+        let (width, size) = width.split();
+        let depth = depth.text.unwrap_or_else(|| depth.value.to_string());
+        self.body.push(Item::Memory { name, width, size, depth });
         self
     }
 
@@ -630,13 +713,58 @@ impl Module {
         name: impl Into<String>,
         conns: &[(&str, String)],
     ) -> &mut Module {
+        self.instance_with(module, &[], name, conns)
+    }
+
+    /// An instance of a parameterized module, which sets every parameter.
+    pub fn instance_with(
+        &mut self,
+        module: &Module,
+        params: &[(&str, u32)],
+        name: impl Into<String>,
+        conns: &[(&str, String)],
+    ) -> &mut Module {
+        let set: Vec<&str> = params.iter().map(|(p, _)| *p).collect();
+        let known: Vec<&str> = module.params.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(set, known, "an instance of {} sets its parameters in order", module.name);
         for (port, _) in conns {
             assert!(module.port(port).is_some(), "{} has no port {port}", module.name);
         }
         assert_eq!(conns.len(), module.ports.len(), "instance of {} must connect every port", module.name);
+        let params = params.iter().map(|&(p, v)| (p.to_string(), v)).collect();
         let conns = conns.iter().map(|(p, s)| (p.to_string(), s.clone())).collect();
-        self.body.push(Item::Instance { module: module.name.clone(), name: name.into(), conns });
+        self.body.push(Item::Instance { module: module.name.clone(), params, name: name.into(), conns });
         self
+    }
+
+    /// Makes every instance of the parameterized module `module` (in generate blocks too) an
+    /// instance of the module that `name` names from its parameters' values, and returns
+    /// those values, one list per instance.
+    pub fn specialize(
+        &mut self,
+        module: &str,
+        name: &dyn Fn(&[ParamValue]) -> String,
+    ) -> Vec<Vec<ParamValue>> {
+        fn walk(
+            items: &mut [Item],
+            module: &str,
+            name: &dyn Fn(&[ParamValue]) -> String,
+            found: &mut Vec<Vec<ParamValue>>,
+        ) {
+            for item in items {
+                match item {
+                    Item::Instance { module: m, params, .. } if m == module => {
+                        *m = name(params);
+                        found.push(std::mem::take(params));
+                    }
+                    Item::Generate { body, .. } => walk(body, module, name, found),
+                    _ => {}
+                }
+            }
+        }
+        let mut found = Vec::new();
+        walk(&mut self.body, module, name, &mut found);
+        found
     }
 
     /// The module as Verilog text.
@@ -658,11 +786,23 @@ impl Module {
         };
         print_items(&mut out, &self.body, 1);
         writeln!(out, "{end}").unwrap();
-        out
+        crate::wrap::wrap(&out)
     }
 
     fn print_ports(&self, out: &mut String) {
-        writeln!(out, "module {} (", self.name).unwrap();
+        if self.params.is_empty() {
+            writeln!(out, "module {} (", self.name).unwrap();
+        } else {
+            writeln!(out, "module {} #(", self.name).unwrap();
+            let pad = self.params.iter().map(|p| p.name.len()).max().unwrap_or(0);
+            for (i, p) in self.params.iter().enumerate() {
+                let sep = if i + 1 < self.params.len() { "," } else { " " };
+                // `int`, not `int unsigned`, which Icarus Verilog 11 does not read.
+                let decl = format!("parameter int {:<pad$} = {}{sep}", p.name, p.default);
+                writeln!(out, "  {decl}  // {}", p.doc).unwrap();
+            }
+            writeln!(out, ") (").unwrap();
+        }
         let decls: Vec<(String, &str)> = self
             .ports
             .iter()
@@ -671,7 +811,7 @@ impl Module {
                     Dir::Input => "input ",
                     Dir::Output => "output",
                 };
-                (format!("{dir} logic {}", range(p.width)), p.name.as_str())
+                (format!("{dir} logic {}", sized_range(p.width, &p.size)), p.name.as_str())
             })
             .collect();
         let pad = decls.iter().map(|(t, _)| t.trim_end().len()).max().unwrap_or(0);
@@ -698,8 +838,12 @@ fn print_items(out: &mut String, items: &[Item], depth: usize) {
         }
     };
     for item in items {
-        if let Item::Logic { name, width, comment } = item {
-            decls.push((format!("logic {}", range(*width)).trim_end().to_string(), name, comment));
+        if let Item::Logic { name, width, size, comment } = item {
+            decls.push((
+                format!("logic {}", sized_range(*width, size)).trim_end().to_string(),
+                name,
+                comment,
+            ));
             continue;
         }
         flush(&mut decls, out);
@@ -713,8 +857,8 @@ fn print_items(out: &mut String, items: &[Item], depth: usize) {
             }
             Item::LocalParam { name, value } => writeln!(out, "{ind}localparam {name} = {value};").unwrap(),
             Item::Assign { lhs, rhs } => writeln!(out, "{ind}assign {lhs} = {rhs};").unwrap(),
-            Item::Memory { name, width, depth } => {
-                writeln!(out, "{ind}logic {} {name} [{depth}];", range(*width)).unwrap()
+            Item::Memory { name, width, size, depth } => {
+                writeln!(out, "{ind}logic {} {name} [{depth}];", sized_range(*width, size)).unwrap()
             }
             Item::Function(f) => f.print(out, depth),
             Item::Enum { name, width, members } => {
@@ -753,8 +897,17 @@ fn print_items(out: &mut String, items: &[Item], depth: usize) {
                 writeln!(out, "{ind}  end").unwrap();
                 writeln!(out, "{ind}end").unwrap();
             }
-            Item::Instance { module, name, conns } => {
-                writeln!(out, "{ind}{module} {name} (").unwrap();
+            Item::Instance { module, params, name, conns } => {
+                if params.is_empty() {
+                    writeln!(out, "{ind}{module} {name} (").unwrap();
+                } else {
+                    writeln!(out, "{ind}{module} #(").unwrap();
+                    for (i, (param, value)) in params.iter().enumerate() {
+                        let sep = if i + 1 < params.len() { "," } else { "" };
+                        writeln!(out, "{ind}  .{param}({value}){sep}").unwrap();
+                    }
+                    writeln!(out, "{ind}) {name} (").unwrap();
+                }
                 let pad = conns.iter().map(|(p, _)| p.len()).max().unwrap_or(0);
                 for (i, (port, signal)) in conns.iter().enumerate() {
                     let sep = if i + 1 < conns.len() { "," } else { "" };
@@ -771,6 +924,14 @@ fn print_items(out: &mut String, items: &[Item], depth: usize) {
         }
     }
     flush(&mut decls, out);
+}
+
+/// The range of a declaration: its parameters' expression, or its fixed width.
+fn sized_range(width: u32, size: &Option<String>) -> String {
+    match size {
+        Some(text) => format!("[{text}-1:0]"),
+        None => range(width),
+    }
 }
 
 /// `[w-1:0]` for vectors, nothing for single bits.
@@ -920,6 +1081,49 @@ mod tests {
             text.contains("    assign inner = ~a_i;") && text.contains("  assign y_o = a_i ^ 4'd5;"),
             "{text}"
         );
+    }
+
+    /// A delay line whose width and depth are parameters, for the tests below.
+    fn delay_line() -> Module {
+        let mut m = Module::new("delay", "A delay line.");
+        m.parameter("Width", 8, "bits per entry").parameter("Depth", 4, "entries");
+        m.in_port_sized("d_i", Size::new("Width", 8));
+        m.memory_sized("line_q", Size::new("Width", 8), Size::new("Depth", 4));
+        m
+    }
+
+    #[test]
+    fn a_parameterized_module_prints_its_parameters_and_sized_ports() {
+        let text = delay_line().to_verilog();
+        for line in [
+            "module delay #(",
+            "  parameter int Width = 8,  // bits per entry",
+            "  parameter int Depth = 4   // entries",
+            ") (",
+            "  input  logic [Width-1:0] d_i",
+        ] {
+            assert!(text.lines().any(|l| l.trim_end() == line), "no '{line}' in\n{text}");
+        }
+        assert!(text.contains("  logic [Width-1:0] line_q [Depth];"), "{text}");
+    }
+
+    #[test]
+    fn an_instance_sets_every_parameter_and_specialize_renames_it() {
+        let line = delay_line();
+        let mut top = Module::new("top", "A top.");
+        top.signal("d", 8);
+        top.generate("i", 2, "g_lines", |g| {
+            g.instance_with(&line, &[("Width", 8), ("Depth", 2)], "u_line", &[("d_i", "d".into())]);
+        });
+        assert!(top.to_verilog().contains("delay #(\n      .Width(8),\n      .Depth(2)\n    ) u_line ("));
+        let found = top.specialize("delay", &|p| format!("delay_w{}_d{}", p[0].1, p[1].1));
+        assert_eq!(found, vec![vec![("Width".to_string(), 8), ("Depth".to_string(), 2)]]);
+        let text = top.to_verilog();
+        assert!(text.contains("delay_w8_d2 u_line (") && !text.contains(".Width("), "{text}");
+        let missing = std::panic::catch_unwind(|| {
+            Module::new("m", "M.").instance_with(&line, &[("Width", 8)], "u", &[("d_i", "0".into())]);
+        });
+        assert!(missing.is_err(), "an instance that leaves a parameter unset was accepted");
     }
 
     #[test]

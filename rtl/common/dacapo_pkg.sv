@@ -43,7 +43,8 @@ package dacapo_pkg;
     logic [31:0]  mags;
     int e;
     // The block (for MX4 the half asked for), then the slice in each format's layout.
-    // Codes as literals (FmtMx9 = 2'd0, FmtMx6 = 2'd1, FmtMx4 = 2'd2): Yosys 0.5x reads no enum here.
+    // Codes as literals (FmtMx9 = 2'd0, FmtMx6 = 2'd1, FmtMx4 = 2'd2): Yosys 0.5x reads no enum
+    // here.
     block = (format == 2'd2) ? {80'd0, high_half ? word[127:64] : word[63:0]} : word;
     elem9 = block[16 + 8*slice_index +: 8];
     case (slice_index[1:0])

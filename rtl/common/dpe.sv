@@ -97,14 +97,18 @@ module dpe (
         block_sum_q <= '0;
         slice_q <= '0;
       end else if (block_end) begin
-        total_q <= slice_sum(block_sum_q, format_i, slice_q, a_micro_i, b_micro_i, a_sign_i, a_mag_i, b_sign_i, b_mag_i);
+        total_q <=
+            slice_sum(block_sum_q, format_i, slice_q, a_micro_i, b_micro_i, a_sign_i, a_mag_i,
+            b_sign_i, b_mag_i);
         a_exp_q <= a_exp_i;
         b_exp_q <= b_exp_i;
         format_q <= format_i;
         block_sum_q <= '0;
         slice_q <= '0;
       end else if (valid_i) begin
-        block_sum_q <= slice_sum(block_sum_q, format_i, slice_q, a_micro_i, b_micro_i, a_sign_i, a_mag_i, b_sign_i, b_mag_i);
+        block_sum_q <=
+            slice_sum(block_sum_q, format_i, slice_q, a_micro_i, b_micro_i, a_sign_i, a_mag_i,
+            b_sign_i, b_mag_i);
         slice_q <= slice_q + 4'd1;
       end
     end
@@ -235,37 +239,66 @@ module dpe (
     end
     // Carry-save tree: each full adder turns three words into a sum and a carry word.
     csa_sum_0 = addends[0] ^ addends[1] ^ addends[2];
-    csa_carry_0 = 22'(((addends[0] & addends[1]) | (addends[0] & addends[2]) | (addends[1] & addends[2])) << 1);
+    csa_carry_0 =
+        22'(((addends[0] & addends[1]) | (addends[0] & addends[2]) | (addends[1] & addends[2])) <<
+        1);
     csa_sum_1 = addends[3] ^ addends[4] ^ addends[5];
-    csa_carry_1 = 22'(((addends[3] & addends[4]) | (addends[3] & addends[5]) | (addends[4] & addends[5])) << 1);
+    csa_carry_1 =
+        22'(((addends[3] & addends[4]) | (addends[3] & addends[5]) | (addends[4] & addends[5])) <<
+        1);
     csa_sum_2 = addends[6] ^ addends[7] ^ addends[8];
-    csa_carry_2 = 22'(((addends[6] & addends[7]) | (addends[6] & addends[8]) | (addends[7] & addends[8])) << 1);
+    csa_carry_2 =
+        22'(((addends[6] & addends[7]) | (addends[6] & addends[8]) | (addends[7] & addends[8])) <<
+        1);
     csa_sum_3 = addends[9] ^ addends[10] ^ addends[11];
-    csa_carry_3 = 22'(((addends[9] & addends[10]) | (addends[9] & addends[11]) | (addends[10] & addends[11])) << 1);
+    csa_carry_3 =
+        22'(((addends[9] & addends[10]) | (addends[9] & addends[11]) |
+        (addends[10] & addends[11])) << 1);
     csa_sum_4 = addends[12] ^ addends[13] ^ addends[14];
-    csa_carry_4 = 22'(((addends[12] & addends[13]) | (addends[12] & addends[14]) | (addends[13] & addends[14])) << 1);
+    csa_carry_4 =
+        22'(((addends[12] & addends[13]) | (addends[12] & addends[14]) |
+        (addends[13] & addends[14])) << 1);
     csa_sum_5 = addends[15] ^ 22'(negatives) ^ partial;
-    csa_carry_5 = 22'(((addends[15] & 22'(negatives)) | (addends[15] & partial) | (22'(negatives) & partial)) << 1);
+    csa_carry_5 =
+        22'(((addends[15] & 22'(negatives)) | (addends[15] & partial) |
+        (22'(negatives) & partial)) << 1);
     csa_sum_6 = csa_sum_0 ^ csa_carry_0 ^ csa_sum_1;
-    csa_carry_6 = 22'(((csa_sum_0 & csa_carry_0) | (csa_sum_0 & csa_sum_1) | (csa_carry_0 & csa_sum_1)) << 1);
+    csa_carry_6 =
+        22'(((csa_sum_0 & csa_carry_0) | (csa_sum_0 & csa_sum_1) | (csa_carry_0 & csa_sum_1)) << 1);
     csa_sum_7 = csa_carry_1 ^ csa_sum_2 ^ csa_carry_2;
-    csa_carry_7 = 22'(((csa_carry_1 & csa_sum_2) | (csa_carry_1 & csa_carry_2) | (csa_sum_2 & csa_carry_2)) << 1);
+    csa_carry_7 =
+        22'(((csa_carry_1 & csa_sum_2) | (csa_carry_1 & csa_carry_2) | (csa_sum_2 & csa_carry_2)) <<
+        1);
     csa_sum_8 = csa_sum_3 ^ csa_carry_3 ^ csa_sum_4;
-    csa_carry_8 = 22'(((csa_sum_3 & csa_carry_3) | (csa_sum_3 & csa_sum_4) | (csa_carry_3 & csa_sum_4)) << 1);
+    csa_carry_8 =
+        22'(((csa_sum_3 & csa_carry_3) | (csa_sum_3 & csa_sum_4) | (csa_carry_3 & csa_sum_4)) << 1);
     csa_sum_9 = csa_carry_4 ^ csa_sum_5 ^ csa_carry_5;
-    csa_carry_9 = 22'(((csa_carry_4 & csa_sum_5) | (csa_carry_4 & csa_carry_5) | (csa_sum_5 & csa_carry_5)) << 1);
+    csa_carry_9 =
+        22'(((csa_carry_4 & csa_sum_5) | (csa_carry_4 & csa_carry_5) | (csa_sum_5 & csa_carry_5)) <<
+        1);
     csa_sum_10 = csa_sum_6 ^ csa_carry_6 ^ csa_sum_7;
-    csa_carry_10 = 22'(((csa_sum_6 & csa_carry_6) | (csa_sum_6 & csa_sum_7) | (csa_carry_6 & csa_sum_7)) << 1);
+    csa_carry_10 =
+        22'(((csa_sum_6 & csa_carry_6) | (csa_sum_6 & csa_sum_7) | (csa_carry_6 & csa_sum_7)) << 1);
     csa_sum_11 = csa_carry_7 ^ csa_sum_8 ^ csa_carry_8;
-    csa_carry_11 = 22'(((csa_carry_7 & csa_sum_8) | (csa_carry_7 & csa_carry_8) | (csa_sum_8 & csa_carry_8)) << 1);
+    csa_carry_11 =
+        22'(((csa_carry_7 & csa_sum_8) | (csa_carry_7 & csa_carry_8) | (csa_sum_8 & csa_carry_8)) <<
+        1);
     csa_sum_12 = csa_sum_10 ^ csa_carry_10 ^ csa_sum_11;
-    csa_carry_12 = 22'(((csa_sum_10 & csa_carry_10) | (csa_sum_10 & csa_sum_11) | (csa_carry_10 & csa_sum_11)) << 1);
+    csa_carry_12 =
+        22'(((csa_sum_10 & csa_carry_10) | (csa_sum_10 & csa_sum_11) |
+        (csa_carry_10 & csa_sum_11)) << 1);
     csa_sum_13 = csa_carry_11 ^ csa_sum_9 ^ csa_carry_9;
-    csa_carry_13 = 22'(((csa_carry_11 & csa_sum_9) | (csa_carry_11 & csa_carry_9) | (csa_sum_9 & csa_carry_9)) << 1);
+    csa_carry_13 =
+        22'(((csa_carry_11 & csa_sum_9) | (csa_carry_11 & csa_carry_9) |
+        (csa_sum_9 & csa_carry_9)) << 1);
     csa_sum_14 = csa_sum_12 ^ csa_carry_12 ^ csa_sum_13;
-    csa_carry_14 = 22'(((csa_sum_12 & csa_carry_12) | (csa_sum_12 & csa_sum_13) | (csa_carry_12 & csa_sum_13)) << 1);
+    csa_carry_14 =
+        22'(((csa_sum_12 & csa_carry_12) | (csa_sum_12 & csa_sum_13) |
+        (csa_carry_12 & csa_sum_13)) << 1);
     csa_sum_15 = csa_sum_14 ^ csa_carry_14 ^ csa_carry_13;
-    csa_carry_15 = 22'(((csa_sum_14 & csa_carry_14) | (csa_sum_14 & csa_carry_13) | (csa_carry_14 & csa_carry_13)) << 1);
+    csa_carry_15 =
+        22'(((csa_sum_14 & csa_carry_14) | (csa_sum_14 & csa_carry_13) |
+        (csa_carry_14 & csa_carry_13)) << 1);
     slice_sum = csa_sum_15 + csa_carry_15;
   endfunction
   function automatic logic [62:0] scale_prepare(
@@ -322,7 +355,8 @@ module dpe (
     // is Ea + Eb + 20 - (127 + 2m): normal while z < normal_top, infinite while
     // z <= normal_top - 255. Both bounds clamped to 0..21 make 5-bit comparisons (z <= 20).
     exp_sum = 10'(a_exp) + 10'(b_exp);
-    normal_top = exp_sum + 10'd20 - ((format == 2'd0) ? 10'd141 : (format == 2'd1) ? 10'd135 : 10'd131);
+    normal_top = exp_sum + 10'd20 -
+        ((format == 2'd0) ? 10'd141 : (format == 2'd1) ? 10'd135 : 10'd131);
     inf_top = normal_top - 10'd254;
     normal_limit = normal_top[9] ? 5'd0 : (normal_top > 10'd21) ? 5'd21 : 5'(normal_top);
     inf_limit = inf_top[9] ? 5'd0 : (inf_top > 10'd21) ? 5'd21 : 5'(inf_top);
@@ -333,7 +367,9 @@ module dpe (
     left = 5'(exp_sum - sub_offset);
     right = (sub_offset - exp_sum > 10'd22) ? 5'd22 : 5'(sub_offset - exp_sum);
     guard = right - 5'd1;
-    scale_prepare = {nan_block, zero, negative, magnitude, zeros, normal_top[7:0], normal_limit, inf_limit, exact_sub, left, right, guard};
+    scale_prepare =
+        {nan_block, zero, negative, magnitude, zeros, normal_top[7:0], normal_limit, inf_limit,
+        exact_sub, left, right, guard};
   endfunction
   function automatic logic [57:0] scale_place(
     input logic [62:0] prepared
@@ -486,7 +522,8 @@ module dpe (
     // Far path: a carry shifts right by one, a subtraction that lost the top bit left by one.
     far_carry = far_raw[27];
     far_left = subtract && !far_raw[26];
-    far_norm = far_carry ? {far_raw[27:2], far_raw[1] | far_raw[0]} : far_left ? {far_raw[25:0], 1'b0} : far_raw[26:0];
+    far_norm = far_carry ? {far_raw[27:2], far_raw[1] | far_raw[0]} : far_left ?
+        {far_raw[25:0], 1'b0} : far_raw[26:0];
     far_exp = far_carry ? {1'b0, x_exp} + 9'd1 : far_left ? {1'b0, x_exp} - 9'd1 : {1'b0, x_exp};
     // Near path: normalize left by the leading zeros, but never below the smallest normal
     // exponent (the result is then subnormal). Exponents get one more bit for overflow.

@@ -27,7 +27,7 @@ module accel_16x16 (
   logic [1:0]    busy;
   logic [1:0]    split_we;
   logic [9:0]    split_val;
-  logic [1:0]    req;
+  logic [1:0]    request;
   logic [1:0]    we;
   logic [63:0]   addr;
   logic [4095:0] wdata;
@@ -38,7 +38,7 @@ module accel_16x16 (
   logic [1:0]    a_re;
   logic [17:0]   a_raddr;
   logic [7:0]    ctrl;
-  logic [3:0]    fmt;
+  logic [3:0]    format;
   logic [7:0]    slice;
   logic [1:0]    half;
   logic [2047:0] b;
@@ -46,8 +46,8 @@ module accel_16x16 (
   logic [31:0]   drain_tag;
   logic [1023:0] drain_data;
   logic [1023:0] a_edge;
-  logic [1:0]    gnt;
-  assign gnt = {req[1] && !req[0], req[0]} & {2{mem_ready_i}};
+  logic [1:0]    grant;
+  assign grant = {request[1] && !request[0], request[0]} & {2{mem_ready_i}};
 
   // The parts: 0 is the top (rows 0..split), 1 the bottom (rows split..R).
   accel_part_16x16 u_top (
@@ -63,12 +63,12 @@ module accel_16x16 (
     .split_o       (split_val[5*0 +: 5]),
     .status_o      (status_o[32*0 +: 32]),
     .counters_o    (counters_o[288*0 +: 288]),
-    .mem_req_o     (req[0]),
+    .mem_req_o     (request[0]),
     .mem_we_o      (we[0]),
     .mem_addr_o    (addr[32*0 +: 32]),
     .mem_wdata_o   (wdata[2048*0 +: 2048]),
     .mem_ready_i   (mem_ready_i),
-    .mem_gnt_i     (gnt[0]),
+    .mem_gnt_i     (grant[0]),
     .mem_rdata_i   (mem_rdata_i),
     .a_we_o        (a_we[0]),
     .a_wmask_o     (a_wmask[16*0 +: 16]),
@@ -77,7 +77,7 @@ module accel_16x16 (
     .a_re_o        (a_re[0]),
     .a_raddr_o     (a_raddr[9*0 +: 9]),
     .ctrl_o        (ctrl[4*0 +: 4]),
-    .format_o      (fmt[2*0 +: 2]),
+    .format_o      (format[2*0 +: 2]),
     .slice_o       (slice[4*0 +: 4]),
     .half_o        (half[0]),
     .b_o           (b[1024*0 +: 1024]),
@@ -98,12 +98,12 @@ module accel_16x16 (
     .split_o       (split_val[5*1 +: 5]),
     .status_o      (status_o[32*1 +: 32]),
     .counters_o    (counters_o[288*1 +: 288]),
-    .mem_req_o     (req[1]),
+    .mem_req_o     (request[1]),
     .mem_we_o      (we[1]),
     .mem_addr_o    (addr[32*1 +: 32]),
     .mem_wdata_o   (wdata[2048*1 +: 2048]),
     .mem_ready_i   (mem_ready_i),
-    .mem_gnt_i     (gnt[1]),
+    .mem_gnt_i     (grant[1]),
     .mem_rdata_i   (mem_rdata_i),
     .a_we_o        (a_we[1]),
     .a_wmask_o     (a_wmask[16*1 +: 16]),
@@ -112,7 +112,7 @@ module accel_16x16 (
     .a_re_o        (a_re[1]),
     .a_raddr_o     (a_raddr[9*1 +: 9]),
     .ctrl_o        (ctrl[4*1 +: 4]),
-    .format_o      (fmt[2*1 +: 2]),
+    .format_o      (format[2*1 +: 2]),
     .slice_o       (slice[4*1 +: 4]),
     .half_o        (half[1]),
     .b_o           (b[1024*1 +: 1024]),
@@ -155,10 +155,10 @@ module accel_16x16 (
       mem_addr_q <= '0;
       mem_wdata_q <= '0;
     end else begin
-      mem_req_q <= gnt != 2'd0;
-      mem_we_q <= gnt[0] ? we[0] : we[1];
-      mem_addr_q <= gnt[0] ? addr[31:0] : addr[63:32];
-      mem_wdata_q <= gnt[0] ? wdata[2047:0] : wdata[2048 +: 2048];
+      mem_req_q <= grant != 2'd0;
+      mem_we_q <= grant[0] ? we[0] : we[1];
+      mem_addr_q <= grant[0] ? addr[31:0] : addr[63:32];
+      mem_wdata_q <= grant[0] ? wdata[2047:0] : wdata[2048 +: 2048];
     end
   end
   assign mem_req_o = mem_req_q;
@@ -173,7 +173,10 @@ module accel_16x16 (
     logic own;
     assign own = !top_rows_q[r];
     logic [143:0] word;
-    sram_w144_d512 u_bank (
+    sram #(
+      .Width(144),
+      .Depth(512)
+    ) u_bank (
       .clk_i   (clk_i),
       .we_i    (own ? a_we[1] && a_wmask[31 - r] : a_we[0] && a_wmask[r]),
       .waddr_i (own ? a_waddr[9 +: 9] : a_waddr[0 +: 9]),
@@ -186,7 +189,8 @@ module accel_16x16 (
     always @* begin
       slice_word = '0;
       if (ctrl[4*own]) begin
-        slice_word = dacapo_pkg::slice_select_f(word, fmt[2*own +: 2], slice[4*own +: 4], half[own]);
+        slice_word =
+            dacapo_pkg::slice_select_f(word, format[2*own +: 2], slice[4*own +: 4], half[own]);
       end
     end
     assign a_edge[64*r +: 64] = slice_word;
@@ -197,9 +201,9 @@ module accel_16x16 (
     .clk_i          (clk_i),
     .rst_ni         (rst_ni),
     .top_rows_i     (top_rows_q),
-    .top_format_i   (fmt[1:0]),
+    .top_format_i   (format[1:0]),
     .top_ctrl_i     (ctrl[3:0]),
-    .bot_format_i   (fmt[3:2]),
+    .bot_format_i   (format[3:2]),
     .bot_ctrl_i     (ctrl[7:4]),
     .a_i            (a_edge),
     .top_b_i        (b[1023:0]),

@@ -46,7 +46,8 @@ module accel_part_16x16 (
   // command passes an entry register first: its sizes, ends and scratchpad ranges are computed
   // on the way in, its host range (lines times beats) on the way from there into the ring.
   logic [511:0] queue_q;  // entry i in bits [128i +: 128]
-  logic [67:0]  a_ends_q;  // entry i's end (first word past it) of a load's lines or a compute's A words, bits [17i +: 17]
+  logic [67:0]  a_ends_q;  // entry i's end (first word past it) of a load's lines or a compute's A
+                           // words, bits [17i +: 17]
   logic [67:0]  b_ends_q;  // entry i's end of a compute's B words, bits [17i +: 17]
   logic [7:0]   beats_q;  // entry i's host beats per line or row, bits [2i +: 2]
   logic [3:0]   range_bad_q;  // entry i fails the range check
@@ -55,304 +56,334 @@ module accel_part_16x16 (
   logic [2:0]   count_q;  // commands in the ring
   logic         pop;
   logic [127:0] head;
-  logic         e_valid_q;  // the entry register holds a command
-  logic [127:0] e_cmd_q;
-  logic [16:0]  e_a_end_q;
-  logic [16:0]  e_b_end_q;
-  logic [1:0]   e_beats_q;
-  logic [15:0]  e_lines_q;
-  logic [32:0]  e_room_q;  // host beats from the command's address to the end of the 32-bit space
-  logic         e_host_io_q;  // a load or a store, whose host range is checked
-  logic         e_bad_spad_q;  // the command's scratchpad ranges fail the range check
+  logic         entry_valid_q;  // the entry register holds a command
+  logic [127:0] entry_command_q;
+  logic [16:0]  entry_a_end_q;
+  logic [16:0]  entry_b_end_q;
+  logic [1:0]   entry_beats_q;
+  logic [15:0]  entry_lines_q;
+  logic [32:0]  entry_room_q;  // host beats from the command's address to the end of the 32-bit
+                               // space
+  logic         entry_host_io_q;  // a load or a store, whose host range is checked
+  logic         entry_bad_scratchpad_q;  // the command's scratchpad ranges fail the range check
   // The entry register's command counts as taken: the ring has room for it.
-  assign cmd_ready_o = count_q + 3'(e_valid_q) != 3'd4;
+  assign cmd_ready_o = count_q + 3'(entry_valid_q) != 3'd4;
   assign head = queue_q[128*head_q +: 128];
 
-  // The entering command: its sizes, ends and range checks (error code 5).
-  logic [3:0] in_op;
-  assign in_op = cmd_i[0 +: 4];
-  logic [1:0] in_fmt;
-  assign in_fmt = cmd_i[4 +: 2];
-  logic [6:0] in_rows;
-  assign in_rows = cmd_i[9 +: 7];
-  logic [6:0] in_cols;
-  assign in_cols = cmd_i[16 +: 7];
-  logic [15:0] in_count;
-  assign in_count = cmd_i[23 +: 16];
-  logic [15:0] in_addr;
-  assign in_addr = cmd_i[39 +: 16];
-  logic [15:0] in_baddr;
-  assign in_baddr = cmd_i[55 +: 16];
-  logic [31:0] in_host;
-  assign in_host = cmd_i[71 +: 32];
-  logic in_is_load_a;
-  assign in_is_load_a = in_op == dacapo_pkg::OpLoadA;
-  logic in_is_load_b;
-  assign in_is_load_b = in_op == dacapo_pkg::OpLoadB;
-  logic in_is_load;
-  assign in_is_load = in_is_load_a || in_is_load_b;
-  logic in_is_compute;
-  assign in_is_compute = in_op == dacapo_pkg::OpCompute;
-  logic in_is_store;
-  assign in_is_store = in_op == dacapo_pkg::OpStore;
-  logic [16:0] in_words;
-  assign in_words = (in_fmt == dacapo_pkg::FmtMx4) ? (17'(in_count) + 17'd1) >> 1 : 17'(in_count);
-  logic [31:0] in_load_bits;
-  assign in_load_bits = (in_fmt == 2'd0) ? ((32'(in_rows) << 7) + (32'(in_rows) << 4)) : (in_fmt == 2'd1) ? ((32'(in_rows) << 6) + (32'(in_rows) << 5)) : (32'(in_rows) << 7);
-  logic [31:0] in_store_bits;
-  assign in_store_bits = (in_fmt == dacapo_pkg::FmtF32) ? (32'(in_cols) << 5) : (in_fmt == 2'd0) ? ((((32'(in_cols) + 32'd15) >> 4) << 7) + (((32'(in_cols) + 32'd15) >> 4) << 4)) : (in_fmt == 2'd1) ? ((((32'(in_cols) + 32'd15) >> 4) << 6) + (((32'(in_cols) + 32'd15) >> 4) << 5)) : (((32'(in_cols) + 32'd15) >> 4) << 6);
-  logic [31:0] in_load_beats;
-  assign in_load_beats = (in_load_bits + 32'd2047) >> 11;
-  logic [31:0] in_store_beats;
-  assign in_store_beats = (in_store_bits + 32'd2047) >> 11;
-  logic [1:0] in_beats;
-  assign in_beats = 2'(in_is_store ? in_store_beats : in_load_beats);
-  logic [15:0] in_lines;
-  assign in_lines = in_is_store ? 16'(in_rows) : in_count;
-  logic [16:0] in_a_end;
-  assign in_a_end = 17'(in_addr) + (in_is_compute ? in_words : 17'(in_count));
-  logic [16:0] in_b_end;
-  assign in_b_end = 17'(in_baddr) + in_words;
-  logic in_bad_spad;
-  assign in_bad_spad = (in_is_load_a && in_a_end > 17'd512) ||
-    (in_is_load_b && in_a_end > 17'd256) ||
-    (in_is_compute && (in_a_end > 17'd512 || in_b_end > 17'd256));
+  // The incoming command (cmd_i): its sizes, ends and range checks (error code 5).
+  logic [3:0] incoming_op;
+  assign incoming_op = cmd_i[0 +: 4];
+  logic [1:0] incoming_format;
+  assign incoming_format = cmd_i[4 +: 2];
+  logic [6:0] incoming_rows;
+  assign incoming_rows = cmd_i[9 +: 7];
+  logic [6:0] incoming_cols;
+  assign incoming_cols = cmd_i[16 +: 7];
+  logic [15:0] incoming_count;
+  assign incoming_count = cmd_i[23 +: 16];
+  logic [15:0] incoming_addr;
+  assign incoming_addr = cmd_i[39 +: 16];
+  logic [15:0] incoming_b_addr;
+  assign incoming_b_addr = cmd_i[55 +: 16];
+  logic [31:0] incoming_host;
+  assign incoming_host = cmd_i[71 +: 32];
+  logic incoming_is_load_a;
+  assign incoming_is_load_a = incoming_op == dacapo_pkg::OpLoadA;
+  logic incoming_is_load_b;
+  assign incoming_is_load_b = incoming_op == dacapo_pkg::OpLoadB;
+  logic incoming_is_load;
+  assign incoming_is_load = incoming_is_load_a || incoming_is_load_b;
+  logic incoming_is_compute;
+  assign incoming_is_compute = incoming_op == dacapo_pkg::OpCompute;
+  logic incoming_is_store;
+  assign incoming_is_store = incoming_op == dacapo_pkg::OpStore;
+  logic [16:0] incoming_words;
+  assign incoming_words = (incoming_format == dacapo_pkg::FmtMx4) ?
+      (17'(incoming_count) + 17'd1) >> 1 : 17'(incoming_count);
+  logic [31:0] incoming_load_bits;
+  assign incoming_load_bits = (incoming_format == 2'd0) ?
+      ((32'(incoming_rows) << 7) + (32'(incoming_rows) << 4)) : (incoming_format == 2'd1) ?
+      ((32'(incoming_rows) << 6) + (32'(incoming_rows) << 5)) : (32'(incoming_rows) << 7);
+  logic [31:0] incoming_store_bits;
+  assign incoming_store_bits = (incoming_format == dacapo_pkg::FmtF32) ? (32'(incoming_cols) << 5) :
+      (incoming_format == 2'd0) ?
+      ((((32'(incoming_cols) + 32'd15) >> 4) << 7) + (((32'(incoming_cols) + 32'd15) >> 4) << 4)) :
+      (incoming_format == 2'd1) ?
+      ((((32'(incoming_cols) + 32'd15) >> 4) << 6) + (((32'(incoming_cols) + 32'd15) >> 4) << 5)) :
+      (((32'(incoming_cols) + 32'd15) >> 4) << 6);
+  logic [31:0] incoming_load_beats;
+  assign incoming_load_beats = (incoming_load_bits + 32'd2047) >> 11;
+  logic [31:0] incoming_store_beats;
+  assign incoming_store_beats = (incoming_store_bits + 32'd2047) >> 11;
+  logic [1:0] incoming_beats;
+  assign incoming_beats = 2'(incoming_is_store ? incoming_store_beats : incoming_load_beats);
+  logic [15:0] incoming_lines;
+  assign incoming_lines = incoming_is_store ? 16'(incoming_rows) : incoming_count;
+  logic [16:0] incoming_a_end;
+  assign incoming_a_end = 17'(incoming_addr) +
+      (incoming_is_compute ? incoming_words : 17'(incoming_count));
+  logic [16:0] incoming_b_end;
+  assign incoming_b_end = 17'(incoming_b_addr) + incoming_words;
+  logic incoming_bad_scratchpad;
+  assign incoming_bad_scratchpad = (incoming_is_load_a && incoming_a_end > 17'd512) ||
+    (incoming_is_load_b && incoming_a_end > 17'd256) ||
+    (incoming_is_compute && (incoming_a_end > 17'd512 || incoming_b_end > 17'd256));
 
   // The head: its fields (see hdlgen::accel::cmd) and the sizes kept with it.
-  logic h_any;
-  assign h_any = count_q != 3'd0;
-  logic [3:0] h_op;
-  assign h_op = head[0 +: 4];
-  logic [1:0] h_fmt;
-  assign h_fmt = head[4 +: 2];
-  logic h_flag;
-  assign h_flag = head[6 +: 1];
-  logic h_drain;
-  assign h_drain = head[7 +: 1];
-  logic h_buf;
-  assign h_buf = head[8 +: 1];
-  logic [6:0] h_rows;
-  assign h_rows = head[9 +: 7];
-  logic [6:0] h_cols;
-  assign h_cols = head[16 +: 7];
-  logic [15:0] h_count;
-  assign h_count = head[23 +: 16];
-  logic [15:0] h_addr;
-  assign h_addr = head[39 +: 16];
-  logic [15:0] h_baddr;
-  assign h_baddr = head[55 +: 16];
-  logic [31:0] h_host;
-  assign h_host = head[71 +: 32];
-  logic h_is_load_a;
-  assign h_is_load_a = h_op == dacapo_pkg::OpLoadA;
-  logic h_is_load_b;
-  assign h_is_load_b = h_op == dacapo_pkg::OpLoadB;
-  logic h_is_load;
-  assign h_is_load = h_is_load_a || h_is_load_b;
-  logic h_is_compute;
-  assign h_is_compute = h_op == dacapo_pkg::OpCompute;
-  logic h_is_store;
-  assign h_is_store = h_op == dacapo_pkg::OpStore;
-  logic h_is_split;
-  assign h_is_split = h_op == dacapo_pkg::OpSetSplit;
-  logic h_is_fence;
-  assign h_is_fence = h_op == dacapo_pkg::OpFence;
+  logic head_any;
+  assign head_any = count_q != 3'd0;
+  logic [3:0] head_op;
+  assign head_op = head[0 +: 4];
+  logic [1:0] head_format;
+  assign head_format = head[4 +: 2];
+  logic head_flag;
+  assign head_flag = head[6 +: 1];
+  logic head_drain;
+  assign head_drain = head[7 +: 1];
+  logic head_buffer;
+  assign head_buffer = head[8 +: 1];
+  logic [6:0] head_rows;
+  assign head_rows = head[9 +: 7];
+  logic [6:0] head_cols;
+  assign head_cols = head[16 +: 7];
+  logic [15:0] head_count;
+  assign head_count = head[23 +: 16];
+  logic [15:0] head_addr;
+  assign head_addr = head[39 +: 16];
+  logic [15:0] head_b_addr;
+  assign head_b_addr = head[55 +: 16];
+  logic [31:0] head_host;
+  assign head_host = head[71 +: 32];
+  logic head_is_load_a;
+  assign head_is_load_a = head_op == dacapo_pkg::OpLoadA;
+  logic head_is_load_b;
+  assign head_is_load_b = head_op == dacapo_pkg::OpLoadB;
+  logic head_is_load;
+  assign head_is_load = head_is_load_a || head_is_load_b;
+  logic head_is_compute;
+  assign head_is_compute = head_op == dacapo_pkg::OpCompute;
+  logic head_is_store;
+  assign head_is_store = head_op == dacapo_pkg::OpStore;
+  logic head_is_split;
+  assign head_is_split = head_op == dacapo_pkg::OpSetSplit;
+  logic head_is_fence;
+  assign head_is_fence = head_op == dacapo_pkg::OpFence;
   logic [6:0] part_rows;
   assign part_rows = 7'(rows_i);
-  logic [16:0] h_a_end;
-  assign h_a_end = a_ends_q[17*head_q +: 17];
-  logic [16:0] h_b_end;
-  assign h_b_end = b_ends_q[17*head_q +: 17];
-  logic [1:0] h_beats;
-  assign h_beats = beats_q[2*head_q +: 2];
-  logic [15:0] h_lines;
-  assign h_lines = h_is_store ? 16'(h_rows) : h_count;
+  logic [16:0] head_a_end;
+  assign head_a_end = a_ends_q[17*head_q +: 17];
+  logic [16:0] head_b_end;
+  assign head_b_end = b_ends_q[17*head_q +: 17];
+  logic [1:0] head_beats;
+  assign head_beats = beats_q[2*head_q +: 2];
+  logic [15:0] head_lines;
+  assign head_lines = head_is_store ? 16'(head_rows) : head_count;
   logic [6:0] lane_limit;
-  assign lane_limit = h_is_load_b ? 7'd16 : part_rows;
+  assign lane_limit = head_is_load_b ? 7'd16 : part_rows;
 
   // Validation, in the order of the error codes (hdlgen::accel::error).
   logic bad_opcode;
-  assign bad_opcode = !(h_is_load || h_is_compute || h_is_store || h_is_split || h_is_fence) || head[127:103] != '0;
+  assign bad_opcode =
+      !(head_is_load || head_is_compute || head_is_store || head_is_split || head_is_fence) ||
+      head[127:103] != '0;
   logic bad_format;
-  assign bad_format = (h_is_load || h_is_compute) && h_fmt == dacapo_pkg::FmtF32;
+  assign bad_format = (head_is_load || head_is_compute) && head_format == dacapo_pkg::FmtF32;
   logic bad_empty;
-  assign bad_empty = (h_is_load_a || h_is_compute || h_is_store) && part_rows == 7'd0;
+  assign bad_empty = (head_is_load_a || head_is_compute || head_is_store) && part_rows == 7'd0;
   logic bad_shape;
-  assign bad_shape = (h_is_load && (h_rows == 7'd0 || h_rows > lane_limit || h_count == 16'd0)) ||
-    ((h_is_compute || h_is_store) && (h_rows == 7'd0 || h_rows > part_rows || h_cols == 7'd0 ||
-                                  h_cols > 7'd16)) ||
-    (h_is_compute && h_count == 16'd0);
+  assign bad_shape =
+      (head_is_load && (head_rows == 7'd0 || head_rows > lane_limit || head_count == 16'd0)) ||
+    ((head_is_compute || head_is_store) &&
+        (head_rows == 7'd0 || head_rows > part_rows || head_cols == 7'd0 ||
+                                  head_cols > 7'd16)) ||
+    (head_is_compute && head_count == 16'd0);
   logic bad_range;
   assign bad_range = range_bad_q[head_q];
   logic bad_split;
-  assign bad_split = h_is_split && h_rows > 7'd16;
-  logic [3:0] h_error;
+  assign bad_split = head_is_split && head_rows > 7'd16;
+  logic [3:0] head_error;
   always @* begin
     if (bad_opcode) begin
-      h_error = dacapo_pkg::ErrOpcode;
+      head_error = dacapo_pkg::ErrOpcode;
     end else if (bad_format) begin
-      h_error = dacapo_pkg::ErrFormat;
+      head_error = dacapo_pkg::ErrFormat;
     end else if (bad_empty) begin
-      h_error = dacapo_pkg::ErrEmptyPart;
+      head_error = dacapo_pkg::ErrEmptyPart;
     end else if (bad_shape) begin
-      h_error = dacapo_pkg::ErrShape;
+      head_error = dacapo_pkg::ErrShape;
     end else if (bad_range) begin
-      h_error = dacapo_pkg::ErrRange;
+      head_error = dacapo_pkg::ErrRange;
     end else if (bad_split) begin
-      h_error = dacapo_pkg::ErrSplitRange;
+      head_error = dacapo_pkg::ErrSplitRange;
     end else begin
-      h_error = dacapo_pkg::ErrNone;
+      head_error = dacapo_pkg::ErrNone;
     end
   end
 
   // Compute unit: an optional clear cycle, K blocks of slices, an optional drain cycle.
-  logic        c_active_q;
-  logic        c_clear_q;
-  logic        c_stream_q;
-  logic        c_drain_q;
-  logic        c_tag_q;
-  logic [1:0]  c_fmt_q;
-  logic [15:0] c_kb_q;
-  logic [15:0] c_k_q;
-  logic [3:0]  c_s_q;
-  logic [15:0] c_a_q;
-  logic [15:0] c_b_q;
-  logic [16:0] c_a_end_q;  // the first A word past the compute's
-  logic [16:0] c_b_end_q;  // the first B word past the compute's
+  logic        compute_active_q;
+  logic        compute_clear_q;
+  logic        compute_stream_q;
+  logic        compute_drain_q;
+  logic        compute_tag_q;
+  logic [1:0]  compute_format_q;
+  logic [15:0] compute_k_block_q;
+  logic [15:0] compute_k_q;
+  logic [3:0]  compute_slice_q;
+  logic [15:0] compute_a_q;
+  logic [15:0] compute_b_q;
+  logic [16:0] compute_a_end_q;  // the first A word past the compute's
+  logic [16:0] compute_b_end_q;  // the first B word past the compute's
   logic [7:0]  since_drain_q;  // cycles since this part's last drain began, saturating
-  logic [3:0]  c_last_s;
-  assign c_last_s = (c_fmt_q == 2'd0) ? 4'd15 : (c_fmt_q == 2'd1) ? 4'd3 : 4'd0;
-  logic c_emit_clear;
-  assign c_emit_clear = c_active_q && c_clear_q;
-  logic c_emit_slice;
-  assign c_emit_slice = c_active_q && !c_clear_q && c_stream_q;
-  logic c_at_drain;
-  assign c_at_drain = c_active_q && !c_clear_q && !c_stream_q;
-  logic c_block_end;
-  assign c_block_end = c_emit_slice && c_s_q == c_last_s;
+  logic [3:0]  compute_last_slice;
+  assign compute_last_slice = (compute_format_q == 2'd0) ? 4'd15 : (compute_format_q == 2'd1) ?
+      4'd3 : 4'd0;
+  logic compute_emit_clear;
+  assign compute_emit_clear = compute_active_q && compute_clear_q;
+  logic compute_emit_slice;
+  assign compute_emit_slice = compute_active_q && !compute_clear_q && compute_stream_q;
+  logic compute_at_drain;
+  assign compute_at_drain = compute_active_q && !compute_clear_q && !compute_stream_q;
+  logic compute_block_end;
+  assign compute_block_end = compute_emit_slice && compute_slice_q == compute_last_slice;
   logic spacing_ok;
   assign spacing_ok = since_drain_q >= {1'b0, part_rows} << 1;
-  logic c_emit_drain;
-  assign c_emit_drain = c_at_drain && spacing_ok;
-  logic c_final_slice;
-  assign c_final_slice = c_block_end && c_k_q == c_kb_q - 16'd1;
-  logic c_last;
-  assign c_last = (c_final_slice && !c_drain_q) || c_emit_drain;
-  logic [15:0] c_word;
-  assign c_word = (c_fmt_q == dacapo_pkg::FmtMx4) ? c_k_q >> 1 : c_k_q;
+  logic compute_emit_drain;
+  assign compute_emit_drain = compute_at_drain && spacing_ok;
+  logic compute_final_slice;
+  assign compute_final_slice = compute_block_end && compute_k_q == compute_k_block_q - 16'd1;
+  logic compute_last;
+  assign compute_last = (compute_final_slice && !compute_drain_q) || compute_emit_drain;
+  logic [15:0] compute_word;
+  assign compute_word = (compute_format_q == dacapo_pkg::FmtMx4) ? compute_k_q >> 1 : compute_k_q;
 
   // DMA unit: a load requests lines x beats reads, collects each line's beats, writes the line
-  // into the banks; a store reads result rows, converts each into st_line_q and sends its
+  // into the banks; a store reads result rows, converts each into store_line_q and sends its
   // beats.
-  logic [1:0]    d_kind_q;  // 0 load A, 1 load B, 2 store
-  logic          d_active_q;
-  logic [1:0]    d_fmt_q;
-  logic          d_trunc_q;
-  logic          d_buf_q;
-  logic [15:0]   d_lane_mask_q;  // lane (or stored column) i in bit i, set below the command's count
-  logic [15:0]   d_lines_q;
-  logic [15:0]   d_line_q;
-  logic [1:0]    d_bpl_q;
-  logic [1:0]    d_beat_q;
-  logic [31:0]   d_host_q;
-  logic [15:0]   d_spad_q;
-  logic [16:0]   d_end_q;  // a load's first scratchpad word past its lines
-  logic [15:0]   st_read_q;  // result rows a store has read so far
-  logic          st_row_ready_q;  // the result buffer's read word is a row not yet registered
-  logic          rd_q;
-  logic [1:0]    rd_beat_q;
-  logic          rd_last_q;
-  logic [15:0]   rd_line_q;
-  logic          wr_q;
-  logic [8:0]    wr_addr_q;
+  logic [1:0]    dma_kind_q;  // 0 load A, 1 load B, 2 store
+  logic          dma_active_q;
+  logic [1:0]    dma_format_q;
+  logic          dma_truncate_q;
+  logic          dma_buffer_q;
+  logic [15:0]   dma_lane_mask_q;  // lane (or stored column) i in bit i, set below the command's
+                                   // count
+  logic [15:0]   dma_lines_q;
+  logic [15:0]   dma_line_q;
+  logic [1:0]    dma_beats_per_line_q;
+  logic [1:0]    dma_beat_q;
+  logic [31:0]   dma_host_q;
+  logic [15:0]   dma_scratchpad_q;
+  logic [16:0]   dma_end_q;  // a load's first scratchpad word past its lines
+  logic [15:0]   store_read_q;  // result rows a store has read so far
+  logic          store_row_ready_q;  // the result buffer's read word is a row not yet registered
+  logic          host_read_q;
+  logic [1:0]    host_read_beat_q;
+  logic          host_read_last_q;
+  logic [15:0]   host_read_line_q;
+  logic          bank_write_q;
+  logic [8:0]    bank_write_addr_q;
   logic [2303:0] line_q;  // the load line being collected, beat i in bits [P*i +: P]
   logic [1:0]    pending_q;
   logic          drain_last;
-  logic          d_is_store;
-  assign d_is_store = d_kind_q == 2'd2;
-  logic d_more;
-  assign d_more = d_line_q != d_lines_q;
-  logic d_req;
-  assign d_req = d_active_q && d_more && (!d_is_store || st_line_full_q);
-  logic d_gnt;
-  assign d_gnt = d_req && mem_gnt_i;
-  logic d_last_beat;
-  assign d_last_beat = d_beat_q == d_bpl_q - 2'd1;
-  logic d_finish;
-  assign d_finish = d_active_q && !d_more && !rd_q;
+  logic          dma_is_store;
+  assign dma_is_store = dma_kind_q == 2'd2;
+  logic dma_more;
+  assign dma_more = dma_line_q != dma_lines_q;
+  logic dma_request;
+  assign dma_request = dma_active_q && dma_more && (!dma_is_store || store_line_full_q);
+  logic dma_grant;
+  assign dma_grant = dma_request && mem_gnt_i;
+  logic dma_last_beat;
+  assign dma_last_beat = dma_beat_q == dma_beats_per_line_q - 2'd1;
+  logic dma_finish;
+  assign dma_finish = dma_active_q && !dma_more && !host_read_q;
   // A store streams its rows through the result buffer's read word and then one register per
   // stage (STORE_STAGES): the row, the scan, the alignment, the rounding and the line, whose
   // beats go out. A row moves on when the next stage is empty or moves on itself in this cycle
   // (the line: sends its last beat), so one beat a cycle keeps flowing, and each step of
   // mx_convert sits between two registers of its own.
-  logic st_row_full_q;  // the row stage holds a result row not yet scanned
-  logic st_scan_full_q;  // the scan stage holds a row and its shared exponent
-  logic st_align_full_q;  // the align stage holds a row, its shared exponent, micro-exponents and elements' shifts
-  logic st_round_full_q;  // the round stage holds a rounded MX row (or an f32 row) and its shared exponent
-  logic st_line_full_q;  // the line stage holds a converted row whose beats are being sent
-  logic st_line_take;
-  assign st_line_take = st_round_full_q && (!st_line_full_q || (d_gnt && d_last_beat));
-  logic st_round_take;
-  assign st_round_take = st_align_full_q && (!st_round_full_q || st_line_take);
-  logic st_align_take;
-  assign st_align_take = st_scan_full_q && (!st_align_full_q || st_round_take);
-  logic st_scan_take;
-  assign st_scan_take = st_row_full_q && (!st_scan_full_q || st_align_take);
-  logic st_row_take;
-  assign st_row_take = st_row_ready_q && (!st_row_full_q || st_scan_take);
+  logic store_row_full_q;  // the row stage holds a result row not yet scanned
+  logic store_scan_full_q;  // the scan stage holds a row and its shared exponent
+  logic store_align_full_q;  // the align stage holds a row, its shared exponent, micro-exponents
+                             // and elements' shifts
+  logic store_round_full_q;  // the round stage holds a rounded MX row (or an f32 row) and its
+                             // shared exponent
+  logic store_line_full_q;  // the line stage holds a converted row whose beats are being sent
+  logic store_line_take;
+  assign store_line_take = store_round_full_q &&
+      (!store_line_full_q || (dma_grant && dma_last_beat));
+  logic store_round_take;
+  assign store_round_take = store_align_full_q && (!store_round_full_q || store_line_take);
+  logic store_align_take;
+  assign store_align_take = store_scan_full_q && (!store_align_full_q || store_round_take);
+  logic store_scan_take;
+  assign store_scan_take = store_row_full_q && (!store_scan_full_q || store_align_take);
+  logic store_row_take;
+  assign store_row_take = store_row_ready_q && (!store_row_full_q || store_scan_take);
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      st_row_full_q <= 1'b0;
-      st_scan_full_q <= 1'b0;
-      st_align_full_q <= 1'b0;
-      st_round_full_q <= 1'b0;
-      st_line_full_q <= 1'b0;
+      store_row_full_q <= 1'b0;
+      store_scan_full_q <= 1'b0;
+      store_align_full_q <= 1'b0;
+      store_round_full_q <= 1'b0;
+      store_line_full_q <= 1'b0;
     end else begin
-      st_row_full_q <= st_row_take || (st_row_full_q && !st_scan_take);
-      st_scan_full_q <= st_scan_take || (st_scan_full_q && !st_align_take);
-      st_align_full_q <= st_align_take || (st_align_full_q && !st_round_take);
-      st_round_full_q <= st_round_take || (st_round_full_q && !st_line_take);
-      st_line_full_q <= st_line_take || (st_line_full_q && !(d_gnt && d_last_beat));
+      store_row_full_q <= store_row_take || (store_row_full_q && !store_scan_take);
+      store_scan_full_q <= store_scan_take || (store_scan_full_q && !store_align_take);
+      store_align_full_q <= store_align_take || (store_align_full_q && !store_round_take);
+      store_round_full_q <= store_round_take || (store_round_full_q && !store_line_take);
+      store_line_full_q <= store_line_take || (store_line_full_q && !(dma_grant && dma_last_beat));
     end
   end
-  logic st_read;
-  assign st_read = d_active_q && d_is_store && st_read_q != d_lines_q && (!st_row_ready_q || st_row_take);
+  logic store_read;
+  assign store_read = dma_active_q && dma_is_store && store_read_q != dma_lines_q &&
+      (!store_row_ready_q || store_row_take);
 
   // Hazards: a load must not overwrite words the running compute reads, a compute must not
   // read words a running load writes, and a result buffer is drained into and stored from
   // one at a time.
-  logic c_reading;
-  assign c_reading = c_active_q && !c_last;
+  logic compute_reading;
+  assign compute_reading = compute_active_q && !compute_last;
   logic load_hazard;
-  assign load_hazard = c_reading && (h_is_load_a ? (17'(h_addr) < 17'(c_a_end_q) && 17'(c_a_q) < 17'(h_a_end)) : (17'(h_addr) < 17'(c_b_end_q) && 17'(c_b_q) < 17'(h_a_end)));
+  assign load_hazard = compute_reading &&
+      (head_is_load_a ?
+      (17'(head_addr) < 17'(compute_a_end_q) && 17'(compute_a_q) < 17'(head_a_end)) :
+      (17'(head_addr) < 17'(compute_b_end_q) && 17'(compute_b_q) < 17'(head_a_end)));
   logic operand_hazard;
-  assign operand_hazard = d_active_q && ((d_kind_q == 2'd0 && (17'(h_addr) < 17'(d_end_q) && 17'(d_spad_q) < 17'(h_a_end))) || (d_kind_q == 2'd1 && (17'(h_baddr) < 17'(d_end_q) && 17'(d_spad_q) < 17'(h_b_end))));
-  logic buf_draining;
-  assign buf_draining = pending_q[h_buf] || (c_active_q && c_drain_q && c_tag_q == h_buf);
-  logic buf_storing;
-  assign buf_storing = d_active_q && d_is_store && d_buf_q == h_buf;
+  assign operand_hazard = dma_active_q &&
+      ((dma_kind_q == 2'd0 &&
+      (17'(head_addr) < 17'(dma_end_q) && 17'(dma_scratchpad_q) < 17'(head_a_end))) ||
+      (dma_kind_q == 2'd1 &&
+      (17'(head_b_addr) < 17'(dma_end_q) && 17'(dma_scratchpad_q) < 17'(head_b_end))));
+  logic buffer_draining;
+  assign buffer_draining = pending_q[head_buffer] ||
+      (compute_active_q && compute_drain_q && compute_tag_q == head_buffer);
+  logic buffer_storing;
+  assign buffer_storing = dma_active_q && dma_is_store && dma_buffer_q == head_buffer;
   logic result_hazard;
-  assign result_hazard = h_is_store ? buf_draining : h_drain && (buf_draining || buf_storing);
-  logic c_free;
-  assign c_free = !c_active_q || c_last;
+  assign result_hazard = head_is_store ? buffer_draining :
+      head_drain && (buffer_draining || buffer_storing);
+  logic compute_free;
+  assign compute_free = !compute_active_q || compute_last;
   logic own_idle;
-  assign own_idle = !c_active_q && !d_active_q && pending_q == 2'd0;
+  assign own_idle = !compute_active_q && !dma_active_q && pending_q == 2'd0;
   logic go_load;
-  assign go_load = h_is_load && !d_active_q && !load_hazard;
+  assign go_load = head_is_load && !dma_active_q && !load_hazard;
   logic go_store;
-  assign go_store = h_is_store && !d_active_q && !result_hazard;
+  assign go_store = head_is_store && !dma_active_q && !result_hazard;
   logic go_compute;
-  assign go_compute = h_is_compute && c_free && !operand_hazard && !result_hazard;
+  assign go_compute = head_is_compute && compute_free && !operand_hazard && !result_hazard;
   logic go_split;
-  assign go_split = h_is_split && own_idle && !other_busy_i;
+  assign go_split = head_is_split && own_idle && !other_busy_i;
   logic legal;
-  assign legal = h_any && h_error == dacapo_pkg::ErrNone;
+  assign legal = head_any && head_error == dacapo_pkg::ErrNone;
   logic split_busy;
-  assign split_busy = h_is_split && own_idle && other_busy_i;
+  assign split_busy = head_is_split && own_idle && other_busy_i;
   logic reject;
-  assign reject = h_any && (h_error != dacapo_pkg::ErrNone || split_busy);
+  assign reject = head_any && (head_error != dacapo_pkg::ErrNone || split_busy);
   logic dispatch;
-  assign dispatch = legal && (go_load || go_store || go_compute || go_split || (h_is_fence && own_idle));
+  assign dispatch = legal &&
+      (go_load || go_store || go_compute || go_split || (head_is_fence && own_idle));
   logic start_load;
   assign start_load = legal && go_load;
   logic start_store;
@@ -361,40 +392,42 @@ module accel_part_16x16 (
   assign start_compute = legal && go_compute;
   assign pop = dispatch || reject;
   assign split_we_o = legal && go_split;
-  assign split_o = h_rows[4:0];
-  assign busy_o = e_valid_q || h_any || c_active_q || d_active_q || pending_q != 2'd0;
+  assign split_o = head_rows[4:0];
+  assign busy_o = entry_valid_q || head_any || compute_active_q || dma_active_q ||
+      pending_q != 2'd0;
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      e_valid_q <= 1'b0;
+      entry_valid_q <= 1'b0;
     end else begin
-      e_valid_q <= cmd_valid_i && cmd_ready_o;
+      entry_valid_q <= cmd_valid_i && cmd_ready_o;
     end
   end
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      e_cmd_q <= '0;
-      e_a_end_q <= '0;
-      e_b_end_q <= '0;
-      e_beats_q <= '0;
-      e_lines_q <= '0;
-      e_room_q <= '0;
-      e_host_io_q <= '0;
-      e_bad_spad_q <= '0;
+      entry_command_q <= '0;
+      entry_a_end_q <= '0;
+      entry_b_end_q <= '0;
+      entry_beats_q <= '0;
+      entry_lines_q <= '0;
+      entry_room_q <= '0;
+      entry_host_io_q <= '0;
+      entry_bad_scratchpad_q <= '0;
     end else begin
       if (cmd_valid_i && cmd_ready_o) begin
-        e_cmd_q <= cmd_i;
-        e_a_end_q <= in_a_end;
-        e_b_end_q <= in_b_end;
-        e_beats_q <= in_beats;
-        e_lines_q <= in_lines;
-        e_room_q <= 33'h1_0000_0000 - 33'(in_host);
-        e_host_io_q <= in_is_load || in_is_store;
-        e_bad_spad_q <= in_bad_spad;
+        entry_command_q <= cmd_i;
+        entry_a_end_q <= incoming_a_end;
+        entry_b_end_q <= incoming_b_end;
+        entry_beats_q <= incoming_beats;
+        entry_lines_q <= incoming_lines;
+        entry_room_q <= 33'h1_0000_0000 - 33'(incoming_host);
+        entry_host_io_q <= incoming_is_load || incoming_is_store;
+        entry_bad_scratchpad_q <= incoming_bad_scratchpad;
       end
     end
   end
-  logic e_bad_range;
-  assign e_bad_range = e_bad_spad_q || (e_host_io_q && 33'({2'd0, e_lines_q} * {16'd0, e_beats_q}) > e_room_q);
+  logic entry_bad_range;
+  assign entry_bad_range = entry_bad_scratchpad_q ||
+      (entry_host_io_q && 33'({2'd0, entry_lines_q} * {16'd0, entry_beats_q}) > entry_room_q);
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       queue_q <= '0;
@@ -406,182 +439,185 @@ module accel_part_16x16 (
       tail_q <= '0;
       count_q <= '0;
     end else begin
-      if (e_valid_q) begin
-        queue_q[128*tail_q +: 128] <= e_cmd_q;
-        a_ends_q[17*tail_q +: 17] <= e_a_end_q;
-        b_ends_q[17*tail_q +: 17] <= e_b_end_q;
-        beats_q[2*tail_q +: 2] <= e_beats_q;
-        range_bad_q[tail_q] <= e_bad_range;
+      if (entry_valid_q) begin
+        queue_q[128*tail_q +: 128] <= entry_command_q;
+        a_ends_q[17*tail_q +: 17] <= entry_a_end_q;
+        b_ends_q[17*tail_q +: 17] <= entry_b_end_q;
+        beats_q[2*tail_q +: 2] <= entry_beats_q;
+        range_bad_q[tail_q] <= entry_bad_range;
         tail_q <= tail_q + 2'd1;
       end
       if (pop) begin
         head_q <= head_q + 2'd1;
       end
-      count_q <= count_q + 3'(e_valid_q) - 3'(pop);
+      count_q <= count_q + 3'(entry_valid_q) - 3'(pop);
     end
   end
 
   // Compute unit sequencing; a dispatch in its last cycle starts the next command seamlessly.
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      c_active_q <= 1'b0;
-      c_clear_q <= 1'b0;
-      c_stream_q <= 1'b0;
-      c_drain_q <= 1'b0;
-      c_tag_q <= 1'b0;
-      c_fmt_q <= '0;
-      c_kb_q <= '0;
-      c_k_q <= '0;
-      c_s_q <= '0;
-      c_a_q <= '0;
-      c_b_q <= '0;
-      c_a_end_q <= '0;
-      c_b_end_q <= '0;
+      compute_active_q <= 1'b0;
+      compute_clear_q <= 1'b0;
+      compute_stream_q <= 1'b0;
+      compute_drain_q <= 1'b0;
+      compute_tag_q <= 1'b0;
+      compute_format_q <= '0;
+      compute_k_block_q <= '0;
+      compute_k_q <= '0;
+      compute_slice_q <= '0;
+      compute_a_q <= '0;
+      compute_b_q <= '0;
+      compute_a_end_q <= '0;
+      compute_b_end_q <= '0;
       since_drain_q <= 8'hFF;
     end else begin
-      if (c_emit_clear) begin
-        c_clear_q <= 1'b0;
+      if (compute_emit_clear) begin
+        compute_clear_q <= 1'b0;
       end
-      if (c_emit_slice) begin
-        if (c_block_end) begin
-          c_s_q <= 4'd0;
-          c_k_q <= c_k_q + 16'd1;
+      if (compute_emit_slice) begin
+        if (compute_block_end) begin
+          compute_slice_q <= 4'd0;
+          compute_k_q <= compute_k_q + 16'd1;
         end else begin
-          c_s_q <= c_s_q + 4'd1;
+          compute_slice_q <= compute_slice_q + 4'd1;
         end
       end
-      if (c_final_slice) begin
-        c_stream_q <= 1'b0;
+      if (compute_final_slice) begin
+        compute_stream_q <= 1'b0;
       end
-      if (c_emit_drain) begin
-        c_drain_q <= 1'b0;
+      if (compute_emit_drain) begin
+        compute_drain_q <= 1'b0;
       end
-      if (c_last) begin
-        c_active_q <= 1'b0;
+      if (compute_last) begin
+        compute_active_q <= 1'b0;
       end
-      since_drain_q <= c_emit_drain ? 8'd1 : (since_drain_q == 8'hFF) ? since_drain_q : since_drain_q + 8'd1;
+      since_drain_q <= compute_emit_drain ? 8'd1 : (since_drain_q == 8'hFF) ? since_drain_q :
+          since_drain_q + 8'd1;
       if (start_compute) begin
-        c_active_q <= 1'b1;
-        c_clear_q <= h_flag;
-        c_stream_q <= 1'b1;
-        c_drain_q <= h_drain;
-        c_tag_q <= h_buf;
-        c_fmt_q <= h_fmt;
-        c_kb_q <= h_count;
-        c_k_q <= 16'd0;
-        c_s_q <= 4'd0;
-        c_a_q <= h_addr;
-        c_b_q <= h_baddr;
-        c_a_end_q <= h_a_end;
-        c_b_end_q <= h_b_end;
+        compute_active_q <= 1'b1;
+        compute_clear_q <= head_flag;
+        compute_stream_q <= 1'b1;
+        compute_drain_q <= head_drain;
+        compute_tag_q <= head_buffer;
+        compute_format_q <= head_format;
+        compute_k_block_q <= head_count;
+        compute_k_q <= 16'd0;
+        compute_slice_q <= 4'd0;
+        compute_a_q <= head_addr;
+        compute_b_q <= head_b_addr;
+        compute_a_end_q <= head_a_end;
+        compute_b_end_q <= head_b_end;
       end
     end
   end
 
   // Scratchpad reads: a block's word is read at its first slice and held for the rest.
-  logic c_read;
-  assign c_read = c_emit_slice && c_s_q == 4'd0;
-  assign a_re_o = c_read;
-  assign a_raddr_o = 9'(c_a_q + c_word);
+  logic compute_read;
+  assign compute_read = compute_emit_slice && compute_slice_q == 4'd0;
+  assign a_re_o = compute_read;
+  assign a_raddr_o = 9'(compute_a_q + compute_word);
 
   // Stage 1: the array control, aligned with the words read (one cycle later).
-  logic [3:0] st_ctrl_q;
-  logic [1:0] st_fmt_q;
-  logic [3:0] st_slice_q;
-  logic       st_half_q;
+  logic [3:0] store_ctrl_q;
+  logic [1:0] store_format_q;
+  logic [3:0] store_slice_q;
+  logic       store_half_q;
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      st_ctrl_q <= '0;
-      st_fmt_q <= '0;
-      st_slice_q <= '0;
-      st_half_q <= 1'b0;
+      store_ctrl_q <= '0;
+      store_format_q <= '0;
+      store_slice_q <= '0;
+      store_half_q <= 1'b0;
     end else begin
-      st_ctrl_q <= {c_tag_q, c_emit_drain, c_emit_clear || c_emit_drain, c_emit_slice};
-      st_fmt_q <= c_fmt_q;
-      st_slice_q <= c_s_q;
-      st_half_q <= c_fmt_q == dacapo_pkg::FmtMx4 && c_k_q[0];
+      store_ctrl_q <=
+          {compute_tag_q, compute_emit_drain, compute_emit_clear || compute_emit_drain,
+          compute_emit_slice};
+      store_format_q <= compute_format_q;
+      store_slice_q <= compute_slice_q;
+      store_half_q <= compute_format_q == dacapo_pkg::FmtMx4 && compute_k_q[0];
     end
   end
-  assign ctrl_o = st_ctrl_q;
-  assign format_o = st_fmt_q;
-  assign slice_o = st_slice_q;
-  assign half_o = st_half_q;
+  assign ctrl_o = store_ctrl_q;
+  assign format_o = store_format_q;
+  assign slice_o = store_slice_q;
+  assign half_o = store_half_q;
 
   // DMA unit sequencing.
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      d_active_q <= 1'b0;
-      d_kind_q <= '0;
-      d_fmt_q <= '0;
-      d_trunc_q <= 1'b0;
-      d_buf_q <= 1'b0;
-      d_lane_mask_q <= '0;
-      d_lines_q <= '0;
-      d_line_q <= '0;
-      d_bpl_q <= '0;
-      d_beat_q <= '0;
-      d_host_q <= '0;
-      d_spad_q <= '0;
-      d_end_q <= '0;
-      st_read_q <= '0;
-      st_row_ready_q <= 1'b0;
-      rd_q <= 1'b0;
-      rd_beat_q <= '0;
-      rd_last_q <= 1'b0;
-      rd_line_q <= '0;
-      wr_q <= 1'b0;
-      wr_addr_q <= '0;
+      dma_active_q <= 1'b0;
+      dma_kind_q <= '0;
+      dma_format_q <= '0;
+      dma_truncate_q <= 1'b0;
+      dma_buffer_q <= 1'b0;
+      dma_lane_mask_q <= '0;
+      dma_lines_q <= '0;
+      dma_line_q <= '0;
+      dma_beats_per_line_q <= '0;
+      dma_beat_q <= '0;
+      dma_host_q <= '0;
+      dma_scratchpad_q <= '0;
+      dma_end_q <= '0;
+      store_read_q <= '0;
+      store_row_ready_q <= 1'b0;
+      host_read_q <= 1'b0;
+      host_read_beat_q <= '0;
+      host_read_last_q <= 1'b0;
+      host_read_line_q <= '0;
+      bank_write_q <= 1'b0;
+      bank_write_addr_q <= '0;
       line_q <= '0;
     end else begin
-      if (st_read) begin
-        st_read_q <= st_read_q + 16'd1;
+      if (store_read) begin
+        store_read_q <= store_read_q + 16'd1;
       end
-      st_row_ready_q <= st_read || (st_row_ready_q && !st_row_take);
-      if (d_gnt) begin
-        d_host_q <= d_host_q + 32'd1;
-        if (d_last_beat) begin
-          d_beat_q <= '0;
-          d_line_q <= d_line_q + 16'd1;
+      store_row_ready_q <= store_read || (store_row_ready_q && !store_row_take);
+      if (dma_grant) begin
+        dma_host_q <= dma_host_q + 32'd1;
+        if (dma_last_beat) begin
+          dma_beat_q <= '0;
+          dma_line_q <= dma_line_q + 16'd1;
         end else begin
-          d_beat_q <= d_beat_q + 2'd1;
+          dma_beat_q <= dma_beat_q + 2'd1;
         end
       end
-      rd_q <= d_gnt && !d_is_store;
-      rd_beat_q <= d_beat_q;
-      rd_last_q <= d_last_beat;
-      rd_line_q <= d_line_q;
-      if (rd_q) begin
-        if (rd_beat_q == 2'd0) begin
+      host_read_q <= dma_grant && !dma_is_store;
+      host_read_beat_q <= dma_beat_q;
+      host_read_last_q <= dma_last_beat;
+      host_read_line_q <= dma_line_q;
+      if (host_read_q) begin
+        if (host_read_beat_q == 2'd0) begin
           line_q[2047:0] <= mem_rdata_i[2047:0];
         end
-        if (rd_beat_q == 2'd1) begin
+        if (host_read_beat_q == 2'd1) begin
           line_q[2303:2048] <= mem_rdata_i[255:0];
         end
       end
-      wr_q <= rd_q && rd_last_q;
-      wr_addr_q <= 9'(d_spad_q + rd_line_q);
-      if (d_finish) begin
-        d_active_q <= 1'b0;
+      bank_write_q <= host_read_q && host_read_last_q;
+      bank_write_addr_q <= 9'(dma_scratchpad_q + host_read_line_q);
+      if (dma_finish) begin
+        dma_active_q <= 1'b0;
       end
       if (start_load || start_store) begin
-        d_active_q <= 1'b1;
+        dma_active_q <= 1'b1;
       end
       // While idle the unit's registers follow the queue's head, so a dispatch sets only
-      // d_active_q: no wide enable hangs behind the dispatch decision.
-      if (!d_active_q) begin
-        d_kind_q <= h_is_store ? 2'd2 : h_is_load_b ? 2'd1 : 2'd0;
-        d_fmt_q <= h_fmt;
-        d_trunc_q <= h_flag;
-        d_buf_q <= h_buf;
-        d_lane_mask_q <= ~({16{1'b1}} << (h_is_store ? h_cols : h_rows));
-        d_lines_q <= h_lines;
-        d_line_q <= 16'd0;
-        d_bpl_q <= h_beats;
-        d_beat_q <= '0;
-        d_host_q <= h_host;
-        d_spad_q <= h_addr;
-        d_end_q <= h_a_end;
-        st_read_q <= 16'd0;
+      // dma_active_q: no wide enable hangs behind the dispatch decision.
+      if (!dma_active_q) begin
+        dma_kind_q <= head_is_store ? 2'd2 : head_is_load_b ? 2'd1 : 2'd0;
+        dma_format_q <= head_format;
+        dma_truncate_q <= head_flag;
+        dma_buffer_q <= head_buffer;
+        dma_lane_mask_q <= ~({16{1'b1}} << (head_is_store ? head_cols : head_rows));
+        dma_lines_q <= head_lines;
+        dma_line_q <= 16'd0;
+        dma_beats_per_line_q <= head_beats;
+        dma_beat_q <= '0;
+        dma_host_q <= head_host;
+        dma_scratchpad_q <= head_addr;
+        dma_end_q <= head_a_end;
+        store_read_q <= 16'd0;
       end
     end
   end
@@ -589,30 +625,35 @@ module accel_part_16x16 (
   // Load line into lane words: MX9 144 bits, MX6 96, MX4 128 (two blocks) per lane.
   logic [2303:0] lane_words;  // lane l in bits [144l +: 144]
   for (genvar l = 0; l < 16; l++) begin : g_lane
-    assign lane_words[144*l +: 144] = (d_fmt_q == dacapo_pkg::FmtMx9) ? line_q[144*l +: 144] : (d_fmt_q == dacapo_pkg::FmtMx6) ? {48'd0, line_q[96*l +: 96]} : {16'd0, line_q[128*l +: 128]};
+    assign lane_words[144*l +: 144] = (dma_format_q == dacapo_pkg::FmtMx9) ? line_q[144*l +: 144] :
+        (dma_format_q == dacapo_pkg::FmtMx6) ? {48'd0, line_q[96*l +: 96]} :
+        {16'd0, line_q[128*l +: 128]};
   end
-  assign a_we_o = wr_q && d_kind_q == 2'd0;
-  assign a_waddr_o = 9'(wr_addr_q);
+  assign a_we_o = bank_write_q && dma_kind_q == 2'd0;
+  assign a_waddr_o = 9'(bank_write_addr_q);
   assign a_wdata_o = lane_words[2303:0];
-  assign a_wmask_o = d_lane_mask_q[15:0];
+  assign a_wmask_o = dma_lane_mask_q[15:0];
 
   // B banks, one per column, and their edge words.
   for (genvar c = 0; c < 16; c++) begin : g_b
     logic [143:0] word;
-    sram_w144_d256 u_bank (
+    sram #(
+      .Width(144),
+      .Depth(256)
+    ) u_bank (
       .clk_i   (clk_i),
-      .we_i    (wr_q && d_kind_q == 2'd1 && d_lane_mask_q[c]),
-      .waddr_i (8'(wr_addr_q)),
+      .we_i    (bank_write_q && dma_kind_q == 2'd1 && dma_lane_mask_q[c]),
+      .waddr_i (8'(bank_write_addr_q)),
       .wdata_i (lane_words[144*c +: 144]),
-      .re_i    (c_read),
-      .raddr_i (8'(c_b_q + c_word)),
+      .re_i    (compute_read),
+      .raddr_i (8'(compute_b_q + compute_word)),
       .rdata_o (word)
     );
     logic [63:0] slice_word;
     always @* begin
       slice_word = '0;
-      if (st_ctrl_q[0]) begin
-        slice_word = dacapo_pkg::slice_select_f(word, st_fmt_q, st_slice_q, st_half_q);
+      if (store_ctrl_q[0]) begin
+        slice_word = dacapo_pkg::slice_select_f(word, store_format_q, store_slice_q, store_half_q);
       end
     end
     assign b_o[64*c +: 64] = slice_word;
@@ -620,33 +661,36 @@ module accel_part_16x16 (
 
   // Result buffers: per column a RAM of two buffers of rows; the drain delivers each column's
   // rows in order with the buffer tag. The last value of a drain (last row, last column) ends it.
-  logic [111:0] row_cnt_q;  // next row of edge column c in bits [7c +: 7]
+  logic [111:0] row_count_q;  // next row of edge column c in bits [7c +: 7]
   logic [511:0] results;  // the result buffers' read word, column c in bits [32c +: 32]
-  logic [3:0]   st_row;
-  assign st_row = 4'(st_read_q);
+  logic [3:0]   store_row;
+  assign store_row = 4'(store_read_q);
   for (genvar c = 0; c < 16; c++) begin : g_r
     logic [6:0] row;
-    assign row = row_cnt_q[7*c +: 7];
-    sram_w32_d32 u_bank (
+    assign row = row_count_q[7*c +: 7];
+    sram #(
+      .Width(32),
+      .Depth(32)
+    ) u_bank (
       .clk_i   (clk_i),
       .we_i    (drain_valid_i[c]),
       .waddr_i ({drain_tag_i[c], row[3:0]}),
       .wdata_i (drain_data_i[32*c +: 32]),
-      .re_i    (st_read),
-      .raddr_i ({d_buf_q, st_row}),
+      .re_i    (store_read),
+      .raddr_i ({dma_buffer_q, store_row}),
       .rdata_o (results[32*c +: 32])
     );
     always_ff @(posedge clk_i or negedge rst_ni) begin
       if (!rst_ni) begin
-        row_cnt_q[7*c +: 7] <= '0;
+        row_count_q[7*c +: 7] <= '0;
       end else begin
         if (drain_valid_i[c]) begin
-          row_cnt_q[7*c +: 7] <= (row == part_rows - 7'd1) ? 7'd0 : row + 7'd1;
+          row_count_q[7*c +: 7] <= (row == part_rows - 7'd1) ? 7'd0 : row + 7'd1;
         end
       end
     end
   end
-  assign drain_last = drain_valid_i[15] && row_cnt_q[7*15 +: 7] == part_rows - 7'd1;
+  assign drain_last = drain_valid_i[15] && row_count_q[7*15 +: 7] == part_rows - 7'd1;
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       pending_q <= '0;
@@ -654,8 +698,8 @@ module accel_part_16x16 (
       if (drain_last) begin
         pending_q[drain_tag_i[15]] <= 1'b0;
       end
-      if (c_emit_drain) begin
-        pending_q[c_tag_q] <= 1'b1;
+      if (compute_emit_drain) begin
+        pending_q[compute_tag_q] <= 1'b1;
       end
     end
   end
@@ -664,34 +708,35 @@ module accel_part_16x16 (
   // step of mx_convert per stage: the scan for the shared exponent, the micro-exponents and
   // each element's shift, the shift and rounding, then the saturation and packing into the
   // line. An f32 row passes the same registers.
-  logic [511:0]  st_row_q;
+  logic [511:0]  store_row_q;
   logic [511:0]  masked;  // column c in bits [32c +: 32], zero past the tile
   logic [7:0]    scans;  // group g's shared exponent in bits [8g +: 8]
-  logic [511:0]  st_scan_data_q;
-  logic [7:0]    st_scan_q;
+  logic [511:0]  store_scan_data_q;
+  logic [7:0]    store_scan_q;
   logic [87:0]   aligned;  // group g's micro-exponents and shifts in bits [88g +: 88]
-  logic [511:0]  st_align_data_q;
-  logic [7:0]    st_align_scan_q;
-  logic [87:0]   st_align_q;
-  logic [511:0]  rounded;  // an MX row: group g's rounding in bits [186g +: 186]; an f32 row: its values
-  logic [7:0]    st_round_scan_q;
-  logic [511:0]  st_round_q;
+  logic [511:0]  store_align_data_q;
+  logic [7:0]    store_align_scan_q;
+  logic [87:0]   store_align_q;
+  logic [511:0]  rounded;  // an MX row: group g's rounding in bits [186g +: 186]; an f32 row: its
+                           // values
+  logic [7:0]    store_round_scan_q;
+  logic [511:0]  store_round_q;
   logic [143:0]  blocks;  // group g's packed block in bits [144g +: 144]
   logic [2047:0] store_line;
-  logic [2047:0] st_line_q;
+  logic [2047:0] store_line_q;
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      st_row_q <= '0;
+      store_row_q <= '0;
     end else begin
-      if (st_row_take) begin
-        st_row_q <= results;
+      if (store_row_take) begin
+        store_row_q <= results;
       end
     end
   end
   logic [511:0] padded;
-  assign padded = 512'(st_row_q);
+  assign padded = 512'(store_row_q);
   for (genvar c = 0; c < 16; c++) begin : g_mask
-    assign masked[32*c +: 32] = d_lane_mask_q[c] ? padded[32*c +: 32] : 32'd0;
+    assign masked[32*c +: 32] = dma_lane_mask_q[c] ? padded[32*c +: 32] : 32'd0;
   end
   // Each step runs only while the register before it holds an MX row (simulators skip it
   // otherwise); it reads registers alone, not whether the row moves on in this cycle.
@@ -701,66 +746,69 @@ module accel_part_16x16 (
   end
   always @* begin
     scans = '0;
-    if (st_row_full_q && d_fmt_q != dacapo_pkg::FmtF32) begin
+    if (store_row_full_q && dma_format_q != dacapo_pkg::FmtF32) begin
       scans[0 +: 8] = mx_scan_f(exponents[0 +: 128]);
     end
   end
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      st_scan_data_q <= '0;
-      st_scan_q <= '0;
+      store_scan_data_q <= '0;
+      store_scan_q <= '0;
     end else begin
-      if (st_scan_take) begin
-        st_scan_data_q <= masked;
-        st_scan_q <= scans;
+      if (store_scan_take) begin
+        store_scan_data_q <= masked;
+        store_scan_q <= scans;
       end
     end
   end
   always @* begin
     aligned = '0;
-    if (st_scan_full_q && d_fmt_q != dacapo_pkg::FmtF32) begin
-      aligned[0 +: 88] = mx_align_f(st_scan_data_q[0 +: 512], st_scan_q[0 +: 8], d_fmt_q);
+    if (store_scan_full_q && dma_format_q != dacapo_pkg::FmtF32) begin
+      aligned[0 +: 88] =
+          mx_align_f(store_scan_data_q[0 +: 512], store_scan_q[0 +: 8], dma_format_q);
     end
   end
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      st_align_data_q <= '0;
-      st_align_scan_q <= '0;
-      st_align_q <= '0;
+      store_align_data_q <= '0;
+      store_align_scan_q <= '0;
+      store_align_q <= '0;
     end else begin
-      if (st_align_take) begin
-        st_align_data_q <= st_scan_data_q;
-        st_align_scan_q <= st_scan_q;
-        st_align_q <= aligned;
+      if (store_align_take) begin
+        store_align_data_q <= store_scan_data_q;
+        store_align_scan_q <= store_scan_q;
+        store_align_q <= aligned;
       end
     end
   end
   always @* begin
-    rounded = 512'(st_align_data_q[511:0]);
-    if (st_align_full_q && d_fmt_q != dacapo_pkg::FmtF32) begin
+    rounded = 512'(store_align_data_q[511:0]);
+    if (store_align_full_q && dma_format_q != dacapo_pkg::FmtF32) begin
       rounded = '0;
-      rounded[0 +: 186] = mx_round_f(st_align_data_q[0 +: 512], st_align_q[0 +: 88], d_trunc_q);
+      rounded[0 +: 186] =
+          mx_round_f(store_align_data_q[0 +: 512], store_align_q[0 +: 88], dma_truncate_q);
     end
   end
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      st_round_scan_q <= '0;
-      st_round_q <= '0;
+      store_round_scan_q <= '0;
+      store_round_q <= '0;
     end else begin
-      if (st_round_take) begin
-        st_round_scan_q <= st_align_scan_q;
-        st_round_q <= rounded;
+      if (store_round_take) begin
+        store_round_scan_q <= store_align_scan_q;
+        store_round_q <= rounded;
       end
     end
   end
   always @* begin
     blocks = '0;
-    store_line = 2048'(st_round_q[511:0]);
-    if (st_round_full_q && d_fmt_q != dacapo_pkg::FmtF32) begin
-      blocks[0 +: 144] = mx_pack_f(st_round_q[0 +: 186], st_round_scan_q[0 +: 8], d_fmt_q);
-      if (d_fmt_q == dacapo_pkg::FmtMx9) begin
+    store_line = 2048'(store_round_q[511:0]);
+    if (store_round_full_q && dma_format_q != dacapo_pkg::FmtF32) begin
+      blocks[0 +: 144] =
+          mx_pack_f(store_round_q[0 +: 186], store_round_scan_q[0 +: 8], dma_format_q);
+      if (dma_format_q == dacapo_pkg::FmtMx9) begin
         store_line = 2048'({blocks[0 +: 144]});
-      end else if (d_fmt_q == dacapo_pkg::FmtMx6) begin
+      end else if (dma_format_q == dacapo_pkg::FmtMx6) begin
         store_line = 2048'({blocks[0 +: 96]});
       end else begin
         store_line = 2048'({blocks[0 +: 64]});
@@ -769,17 +817,17 @@ module accel_part_16x16 (
   end
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      st_line_q <= '0;
+      store_line_q <= '0;
     end else begin
-      if (st_line_take) begin
-        st_line_q <= store_line;
+      if (store_line_take) begin
+        store_line_q <= store_line;
       end
     end
   end
-  assign mem_req_o = d_req;
-  assign mem_we_o = d_is_store;
-  assign mem_addr_o = d_host_q;
-  assign mem_wdata_o = st_line_q[2048*d_beat_q +: 2048];
+  assign mem_req_o = dma_request;
+  assign mem_we_o = dma_is_store;
+  assign mem_addr_o = dma_host_q;
+  assign mem_wdata_o = store_line_q[2048*dma_beat_q +: 2048];
 
   // Status: {error count, last error code, busy}; counters in hdlgen::accel::COUNTERS order.
   logic [15:0]  err_count_q;
@@ -792,7 +840,7 @@ module accel_part_16x16 (
     end else begin
       if (reject) begin
         err_count_q <= err_count_q + 16'd1;
-        last_err_q <= (h_error != dacapo_pkg::ErrNone) ? h_error : dacapo_pkg::ErrSplitBusy;
+        last_err_q <= (head_error != dacapo_pkg::ErrNone) ? head_error : dacapo_pkg::ErrSplitBusy;
       end
     end
   end
@@ -804,28 +852,32 @@ module accel_part_16x16 (
       if (busy_o) begin
         counters_q[0 +: 32] <= counters_q[0 +: 32] + 32'd1;
       end
-      if (c_emit_clear || c_emit_slice || c_emit_drain) begin
+      if (compute_emit_clear || compute_emit_slice || compute_emit_drain) begin
         counters_q[32 +: 32] <= counters_q[32 +: 32] + 32'd1;
       end
-      if (d_active_q) begin
+      if (dma_active_q) begin
         counters_q[64 +: 32] <= counters_q[64 +: 32] + 32'd1;
       end
-      if (legal && !dispatch && ((h_is_load && !d_active_q && load_hazard) || (h_is_compute && c_free && operand_hazard))) begin
+      if (legal && !dispatch &&
+          ((head_is_load && !dma_active_q && load_hazard) ||
+          (head_is_compute && compute_free && operand_hazard))) begin
         counters_q[96 +: 32] <= counters_q[96 +: 32] + 32'd1;
       end
-      if (legal && !dispatch && ((h_is_store && !d_active_q) || (h_is_compute && c_free && !operand_hazard)) && result_hazard) begin
+      if (legal && !dispatch &&
+          ((head_is_store && !dma_active_q) ||
+          (head_is_compute && compute_free && !operand_hazard)) && result_hazard) begin
         counters_q[128 +: 32] <= counters_q[128 +: 32] + 32'd1;
       end
-      if (c_at_drain && !spacing_ok) begin
+      if (compute_at_drain && !spacing_ok) begin
         counters_q[160 +: 32] <= counters_q[160 +: 32] + 32'd1;
       end
-      if (d_req && mem_ready_i && !mem_gnt_i) begin
+      if (dma_request && mem_ready_i && !mem_gnt_i) begin
         counters_q[192 +: 32] <= counters_q[192 +: 32] + 32'd1;
       end
-      if (d_req && !mem_ready_i) begin
+      if (dma_request && !mem_ready_i) begin
         counters_q[224 +: 32] <= counters_q[224 +: 32] + 32'd1;
       end
-      if (c_block_end) begin
+      if (compute_block_end) begin
         counters_q[256 +: 32] <= counters_q[256 +: 32] + 32'd1;
       end
     end
@@ -897,7 +949,8 @@ module accel_part_16x16 (
     offset = (format == 2'd0) ? 5'd17 : (format == 2'd1) ? 5'd20 : 5'd22;
     for (i = 0; i < 16; i++) begin
       pair_offset = offset - 5'(micro[i/2]);
-      shift = ({2'b0, shared_exp} - ((data[32*i+23 +: 8] == 8'd0) ? 10'd1 : {2'b0, data[32*i+23 +: 8]}))
+      shift =
+          ({2'b0, shared_exp} - ((data[32*i+23 +: 8] == 8'd0) ? 10'd1 : {2'b0, data[32*i+23 +: 8]}))
         + 10'(pair_offset);
       shifts[5*i +: 5] = (shift > 10'd25) ? 5'd25 : shift[4:0];
     end

@@ -57,16 +57,21 @@ module dpe_array_16x16 (
   assign below_stayed_top = {1'b0, top_rows_i[15:1] & top_rows_q[15:1]};
   assign above_stayed_bot = {~(top_rows_i[14:0] | top_rows_q[14:0]), 1'b0};
 
-  // West edge: each row takes its part's control, then the skew of its distance from the part's edge.
+  // West edge: each row takes its part's control, then the skew of its distance from the part's
+  // edge.
   logic [1119:0] west_skewed;  // row r in bits [70r +: 70]
   for (genvar r = 0; r < 16; r++) begin : g_west
     logic in_top;
     assign in_top = top_rows_i[r];
     logic [69:0] word;
-    assign word = in_top ? {top_format_i, top_ctrl_i, a_i[64*r +: 64]} : {bot_format_i, bot_ctrl_i, a_i[64*r +: 64]};
+    assign word = in_top ? {top_format_i, top_ctrl_i, a_i[64*r +: 64]} :
+        {bot_format_i, bot_ctrl_i, a_i[64*r +: 64]};
     logic [3:0] tap;
     assign tap = in_top ? 4'(r) : 4'(15 - r);
-    skew_line_w70_d15 u_skew (
+    skew_line #(
+      .Width(70),
+      .Depth(15)
+    ) u_skew (
       .clk_i   (clk_i),
       .rst_ni  (rst_ni),
       .flush_i (moved[r]),
@@ -80,7 +85,10 @@ module dpe_array_16x16 (
   logic [1023:0] north_skewed;
   logic [1023:0] south_skewed;
   for (genvar c = 0; c < 16; c++) begin : g_cols
-    skew_line_w64_d15 u_north_skew (
+    skew_line #(
+      .Width(64),
+      .Depth(15)
+    ) u_north_skew (
       .clk_i   (clk_i),
       .rst_ni  (rst_ni),
       .flush_i (1'b0),
@@ -88,7 +96,10 @@ module dpe_array_16x16 (
       .tap_i   (4'(c)),
       .q_o     (north_skewed[64*c +: 64])
     );
-    skew_line_w64_d15 u_south_skew (
+    skew_line #(
+      .Width(64),
+      .Depth(15)
+    ) u_south_skew (
       .clk_i   (clk_i),
       .rst_ni  (rst_ni),
       .flush_i (1'b0),
@@ -117,7 +128,8 @@ module dpe_array_16x16 (
       logic [69:0] a_in;
       assign a_in = a_chain[70*c +: 70];
       logic [63:0] b_in;
-      assign b_in = top_rows_q[r] ? b_chain[64*(16*r + c) +: 64] : b_chain[64*(16*(r + 2) + c) +: 64];
+      assign b_in = top_rows_q[r] ? b_chain[64*(16*r + c) +: 64] :
+          b_chain[64*(16*(r + 2) + c) +: 64];
       logic [31:0] acc;
       logic        capture;
       logic        capture_tag;
@@ -155,7 +167,8 @@ module dpe_array_16x16 (
           drain_q[34*(16*r + c) +: 34] <= '0;
           b_fwd_q[64*(16*r + c) +: 64] <= '0;
         end else begin
-          drain_q[34*(16*r + c) +: 34] <= capture ? {1'b1, capture_tag, acc} : moved[r] ? 34'd0 : top_rows_i[r] ? from_below : from_above;
+          drain_q[34*(16*r + c) +: 34] <= capture ? {1'b1, capture_tag, acc} : moved[r] ? 34'd0 :
+              top_rows_i[r] ? from_below : from_above;
           b_fwd_q[64*(16*r + c) +: 64] <= b_in;
         end
       end

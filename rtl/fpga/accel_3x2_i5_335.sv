@@ -28,7 +28,7 @@ module accel_3x2_i5_335 (
   logic [1:0]   busy;
   logic [1:0]   split_we;
   logic [3:0]   split_val;
-  logic [1:0]   req;
+  logic [1:0]   request;
   logic [1:0]   we;
   logic [63:0]  addr;
   logic [511:0] wdata;
@@ -39,7 +39,7 @@ module accel_3x2_i5_335 (
   logic [1:0]   a_re;
   logic [15:0]  a_raddr;
   logic [13:0]  ctrl;
-  logic [3:0]   fmt;
+  logic [3:0]   format;
   logic [7:0]   slice;
   logic [1:0]   half;
   logic [255:0] b;
@@ -47,8 +47,8 @@ module accel_3x2_i5_335 (
   logic [3:0]   drain_tag;
   logic [127:0] drain_data;
   logic [191:0] a_edge;
-  logic [1:0]   gnt;
-  assign gnt = {req[1] && !req[0], req[0]} & {2{mem_ready_i}};
+  logic [1:0]   grant;
+  assign grant = {request[1] && !request[0], request[0]} & {2{mem_ready_i}};
 
   // The parts: 0 is the top (rows 0..split), 1 the bottom (rows split..R).
   accel_part_3x2_i5_335 u_top (
@@ -64,12 +64,12 @@ module accel_3x2_i5_335 (
     .split_o       (split_val[2*0 +: 2]),
     .status_o      (status_o[32*0 +: 32]),
     .counters_o    (counters_o[288*0 +: 288]),
-    .mem_req_o     (req[0]),
+    .mem_req_o     (request[0]),
     .mem_we_o      (we[0]),
     .mem_addr_o    (addr[32*0 +: 32]),
     .mem_wdata_o   (wdata[256*0 +: 256]),
     .mem_ready_i   (mem_ready_i),
-    .mem_gnt_i     (gnt[0]),
+    .mem_gnt_i     (grant[0]),
     .mem_rdata_i   (mem_rdata_i),
     .a_we_o        (a_we[0]),
     .a_wmask_o     (a_wmask[3*0 +: 3]),
@@ -78,7 +78,7 @@ module accel_3x2_i5_335 (
     .a_re_o        (a_re[0]),
     .a_raddr_o     (a_raddr[8*0 +: 8]),
     .ctrl_o        (ctrl[7*0 +: 7]),
-    .format_o      (fmt[2*0 +: 2]),
+    .format_o      (format[2*0 +: 2]),
     .slice_o       (slice[4*0 +: 4]),
     .half_o        (half[0]),
     .b_o           (b[128*0 +: 128]),
@@ -99,12 +99,12 @@ module accel_3x2_i5_335 (
     .split_o       (split_val[2*1 +: 2]),
     .status_o      (status_o[32*1 +: 32]),
     .counters_o    (counters_o[288*1 +: 288]),
-    .mem_req_o     (req[1]),
+    .mem_req_o     (request[1]),
     .mem_we_o      (we[1]),
     .mem_addr_o    (addr[32*1 +: 32]),
     .mem_wdata_o   (wdata[256*1 +: 256]),
     .mem_ready_i   (mem_ready_i),
-    .mem_gnt_i     (gnt[1]),
+    .mem_gnt_i     (grant[1]),
     .mem_rdata_i   (mem_rdata_i),
     .a_we_o        (a_we[1]),
     .a_wmask_o     (a_wmask[3*1 +: 3]),
@@ -113,7 +113,7 @@ module accel_3x2_i5_335 (
     .a_re_o        (a_re[1]),
     .a_raddr_o     (a_raddr[8*1 +: 8]),
     .ctrl_o        (ctrl[7*1 +: 7]),
-    .format_o      (fmt[2*1 +: 2]),
+    .format_o      (format[2*1 +: 2]),
     .slice_o       (slice[4*1 +: 4]),
     .half_o        (half[1]),
     .b_o           (b[128*1 +: 128]),
@@ -156,10 +156,10 @@ module accel_3x2_i5_335 (
       mem_addr_q <= '0;
       mem_wdata_q <= '0;
     end else begin
-      mem_req_q <= gnt != 2'd0;
-      mem_we_q <= gnt[0] ? we[0] : we[1];
-      mem_addr_q <= gnt[0] ? addr[31:0] : addr[63:32];
-      mem_wdata_q <= gnt[0] ? wdata[255:0] : wdata[256 +: 256];
+      mem_req_q <= grant != 2'd0;
+      mem_we_q <= grant[0] ? we[0] : we[1];
+      mem_addr_q <= grant[0] ? addr[31:0] : addr[63:32];
+      mem_wdata_q <= grant[0] ? wdata[255:0] : wdata[256 +: 256];
     end
   end
   assign mem_req_o = mem_req_q;
@@ -174,7 +174,10 @@ module accel_3x2_i5_335 (
     logic own;
     assign own = !top_rows_q[r];
     logic [143:0] word;
-    sram_w144_d256 u_bank (
+    sram #(
+      .Width(144),
+      .Depth(256)
+    ) u_bank (
       .clk_i   (clk_i),
       .we_i    (own ? a_we[1] && a_wmask[5 - r] : a_we[0] && a_wmask[r]),
       .waddr_i (own ? a_waddr[8 +: 8] : a_waddr[0 +: 8]),
@@ -187,7 +190,8 @@ module accel_3x2_i5_335 (
     always @* begin
       slice_word = '0;
       if (ctrl[7*own]) begin
-        slice_word = dacapo_pkg::slice_select_f(word, fmt[2*own +: 2], slice[4*own +: 4], half[own]);
+        slice_word =
+            dacapo_pkg::slice_select_f(word, format[2*own +: 2], slice[4*own +: 4], half[own]);
       end
     end
     assign a_edge[64*r +: 64] = slice_word;
@@ -198,9 +202,9 @@ module accel_3x2_i5_335 (
     .clk_i          (clk_i),
     .rst_ni         (rst_ni),
     .top_rows_i     (top_rows_q),
-    .top_format_i   (fmt[1:0]),
+    .top_format_i   (format[1:0]),
     .top_ctrl_i     (ctrl[6:0]),
-    .bot_format_i   (fmt[3:2]),
+    .bot_format_i   (format[3:2]),
     .bot_ctrl_i     (ctrl[13:7]),
     .a_i            (a_edge),
     .top_b_i        (b[127:0]),

@@ -4,7 +4,8 @@
 // is the split as a thermometer code, so that no row decodes it. Each part streams one
 // slice per cycle: A slices on a_i (row r in bits [64r +: 64], as the dpe operand ports
 // {exp, micro, sign, mag}), B slices on top_b_i / bot_b_i (column c in bits [64c +: 64]),
-// and {slot, tag, drain, clear, valid} on *_ctrl_i with the format on *_format_i. Edge skew registers
+// and {slot, tag, drain, clear, valid} on *_ctrl_i with the format on *_format_i. Edge skew
+// registers
 // align them (and an output register delays every edge by one more cycle): A moves east
 // and B away from its edge one DPE per cycle. Each DPE interleaves 5 outputs
 // (slots): a block, clear or drain names its slot, and blocks of one slot must enter a DPE
@@ -62,16 +63,21 @@ module dpe_array_3x2_i5_335 (
   assign below_stayed_top = {1'b0, top_rows_i[2:1] & top_rows_q[2:1]};
   assign above_stayed_bot = {~(top_rows_i[1:0] | top_rows_q[1:0]), 1'b0};
 
-  // West edge: each row takes its part's control, then the skew of its distance from the part's edge.
+  // West edge: each row takes its part's control, then the skew of its distance from the part's
+  // edge.
   logic [218:0] west_skewed;  // row r in bits [73r +: 73]
   for (genvar r = 0; r < 3; r++) begin : g_west
     logic in_top;
     assign in_top = top_rows_i[r];
     logic [72:0] word;
-    assign word = in_top ? {top_format_i, top_ctrl_i, a_i[64*r +: 64]} : {bot_format_i, bot_ctrl_i, a_i[64*r +: 64]};
+    assign word = in_top ? {top_format_i, top_ctrl_i, a_i[64*r +: 64]} :
+        {bot_format_i, bot_ctrl_i, a_i[64*r +: 64]};
     logic [1:0] tap;
     assign tap = in_top ? 2'(r) : 2'(2 - r);
-    skew_line_w73_d2 u_skew (
+    skew_line #(
+      .Width(73),
+      .Depth(2)
+    ) u_skew (
       .clk_i   (clk_i),
       .rst_ni  (rst_ni),
       .flush_i (moved[r]),
@@ -85,7 +91,10 @@ module dpe_array_3x2_i5_335 (
   logic [127:0] north_skewed;
   logic [127:0] south_skewed;
   for (genvar c = 0; c < 2; c++) begin : g_cols
-    skew_line_w64_d1 u_north_skew (
+    skew_line #(
+      .Width(64),
+      .Depth(1)
+    ) u_north_skew (
       .clk_i   (clk_i),
       .rst_ni  (rst_ni),
       .flush_i (1'b0),
@@ -93,7 +102,10 @@ module dpe_array_3x2_i5_335 (
       .tap_i   (1'(c)),
       .q_o     (north_skewed[64*c +: 64])
     );
-    skew_line_w64_d1 u_south_skew (
+    skew_line #(
+      .Width(64),
+      .Depth(1)
+    ) u_south_skew (
       .clk_i   (clk_i),
       .rst_ni  (rst_ni),
       .flush_i (1'b0),
@@ -110,7 +122,8 @@ module dpe_array_3x2_i5_335 (
   // entries at both ends.
   logic [218:0]  a_fwd_q;  // row r, column c < C-1 in bits [73((C-1)r + c) +: 73]
   logic [383:0]  b_fwd_q;  // row r, column c in bits [64(Cr + c) +: 64]
-  logic [1019:0] drain_q;  // {valid, tag, value} of row r, column c, slot s in bits [34(5(Cr + c) + s) +: 34]
+  logic [1019:0] drain_q;  // {valid, tag, value} of row r, column c, slot s in bits [34(5(Cr + c) +
+                           // s) +: 34]
   logic [639:0]  b_chain;
   logic [339:0]  drain_chain;  // each DPE's entry 0, a row further
   assign b_chain = {south_skewed, b_fwd_q, north_skewed};
@@ -188,35 +201,45 @@ module dpe_array_3x2_i5_335 (
         if (!rst_ni) begin
           drain_q[34*5*(2*r + c) +: 34] <= '0;
         end else begin
-          drain_q[34*5*(2*r + c) +: 34] <= (capture && last_slot) ? {1'b1, capture_tag, drained[31:0]} : moved[r] ? 34'd0 : drain_q[34*(5*(2*r + c) + 1) +: 34];
+          drain_q[34*5*(2*r + c) +: 34] <= (capture && last_slot) ?
+              {1'b1, capture_tag, drained[31:0]} : moved[r] ? 34'd0 :
+              drain_q[34*(5*(2*r + c) + 1) +: 34];
         end
       end
       always_ff @(posedge clk_i or negedge rst_ni) begin
         if (!rst_ni) begin
           drain_q[34*(5*(2*r + c) + 1) +: 34] <= '0;
         end else begin
-          drain_q[34*(5*(2*r + c) + 1) +: 34] <= (capture && last_slot) ? {1'b1, capture_tag, drained[63:32]} : moved[r] ? 34'd0 : drain_q[34*(5*(2*r + c) + 2) +: 34];
+          drain_q[34*(5*(2*r + c) + 1) +: 34] <= (capture && last_slot) ?
+              {1'b1, capture_tag, drained[63:32]} : moved[r] ? 34'd0 :
+              drain_q[34*(5*(2*r + c) + 2) +: 34];
         end
       end
       always_ff @(posedge clk_i or negedge rst_ni) begin
         if (!rst_ni) begin
           drain_q[34*(5*(2*r + c) + 2) +: 34] <= '0;
         end else begin
-          drain_q[34*(5*(2*r + c) + 2) +: 34] <= (capture && last_slot) ? {1'b1, capture_tag, drained[95:64]} : moved[r] ? 34'd0 : drain_q[34*(5*(2*r + c) + 3) +: 34];
+          drain_q[34*(5*(2*r + c) + 2) +: 34] <= (capture && last_slot) ?
+              {1'b1, capture_tag, drained[95:64]} : moved[r] ? 34'd0 :
+              drain_q[34*(5*(2*r + c) + 3) +: 34];
         end
       end
       always_ff @(posedge clk_i or negedge rst_ni) begin
         if (!rst_ni) begin
           drain_q[34*(5*(2*r + c) + 3) +: 34] <= '0;
         end else begin
-          drain_q[34*(5*(2*r + c) + 3) +: 34] <= (capture && last_slot) ? {1'b1, capture_tag, drained[127:96]} : moved[r] ? 34'd0 : drain_q[34*(5*(2*r + c) + 4) +: 34];
+          drain_q[34*(5*(2*r + c) + 3) +: 34] <= (capture && last_slot) ?
+              {1'b1, capture_tag, drained[127:96]} : moved[r] ? 34'd0 :
+              drain_q[34*(5*(2*r + c) + 4) +: 34];
         end
       end
       always_ff @(posedge clk_i or negedge rst_ni) begin
         if (!rst_ni) begin
           drain_q[34*(5*(2*r + c) + 4) +: 34] <= '0;
         end else begin
-          drain_q[34*(5*(2*r + c) + 4) +: 34] <= (capture && last_slot) ? {1'b1, capture_tag, drained[159:128]} : moved[r] ? 34'd0 : top_rows_i[r] ? from_below : from_above;
+          drain_q[34*(5*(2*r + c) + 4) +: 34] <= (capture && last_slot) ?
+              {1'b1, capture_tag, drained[159:128]} : moved[r] ? 34'd0 : top_rows_i[r] ?
+              from_below : from_above;
         end
       end
     end

@@ -17,7 +17,8 @@
 // slot on slot_i, reads the slot's accumulator as it enters the adder and writes it
 // 5 cycles later. Blocks of one slot must enter the adder at least 5 cycles
 // apart, which 5 slots taken in turn guarantee even in MX4 (a block every cycle), and
-// each slot's blocks are added in K order. acc_o includes a block 11 cycles after its last slice was on the
+// each slot's blocks are added in K order. acc_o includes a block 11 cycles after its last slice
+// was on the
 // ports, and block_done_o pulses then.
 // 
 // clear_i (to +0) and load_i (to load_data_i, to accumulate into an existing output) take
@@ -157,7 +158,8 @@ module dpe_i5_335 (
   logic [7:0]  b_exp_q;
   logic [1:0]  format_q;
 
-  // Stage 1: each slice's multipliers' decoded lanes, with whether the slice starts or ends its block and the
+  // Stage 1: each slice's multipliers' decoded lanes, with whether the slice starts or ends its
+  // block and the
   //                  block's exponents.
   logic [143:0] lanes_q;
   logic         lanes_valid_q;
@@ -181,7 +183,9 @@ module dpe_i5_335 (
       if (clear_i || load_i) begin
         slice_q <= '0;
       end else if (valid_i) begin
-        lanes_q <= slice_lanes(format_i, slice_q, a_micro_i, b_micro_i, a_sign_i, a_mag_i, b_sign_i, b_mag_i);
+        lanes_q <=
+            slice_lanes(format_i, slice_q, a_micro_i, b_micro_i, a_sign_i, a_mag_i, b_sign_i,
+            b_mag_i);
         lanes_first_q <= slice_q == '0;
         lanes_end_q <= block_end;
         lanes_a_exp_q <= a_exp_i;
@@ -238,7 +242,8 @@ module dpe_i5_335 (
           b_exp_q <= terms_b_exp_q;
           format_q <= terms_format_q;
         end else begin
-          block_sum_q <= (terms_first_q ? 22'd0 : block_sum_q) + terms_q[22 +: 22] + terms_q[0 +: 22];
+          block_sum_q <=
+              (terms_first_q ? 22'd0 : block_sum_q) + terms_q[22 +: 22] + terms_q[0 +: 22];
         end
       end
     end
@@ -305,7 +310,9 @@ module dpe_i5_335 (
       ordered_q <= '0;
     end else begin
       if (acc_ctrl_q[0]) begin
-        ordered_q <= fp32_add_order(pending_q[acc_ctrl_q[7:5]] ? pending_value_q[acc_ctrl_q[7:5]] : acc_q[acc_ctrl_q[7:5]], value_q);
+        ordered_q <=
+            fp32_add_order(pending_q[acc_ctrl_q[7:5]] ? pending_value_q[acc_ctrl_q[7:5]] :
+            acc_q[acc_ctrl_q[7:5]], value_q);
       end
     end
   end
@@ -476,35 +483,62 @@ module dpe_i5_335 (
     end
     // Carry-save tree: each full adder turns three words into a sum and a carry word.
     csa_sum_0 = addends[0] ^ addends[1] ^ addends[2];
-    csa_carry_0 = 22'(((addends[0] & addends[1]) | (addends[0] & addends[2]) | (addends[1] & addends[2])) << 1);
+    csa_carry_0 =
+        22'(((addends[0] & addends[1]) | (addends[0] & addends[2]) | (addends[1] & addends[2])) <<
+        1);
     csa_sum_1 = addends[3] ^ addends[4] ^ addends[5];
-    csa_carry_1 = 22'(((addends[3] & addends[4]) | (addends[3] & addends[5]) | (addends[4] & addends[5])) << 1);
+    csa_carry_1 =
+        22'(((addends[3] & addends[4]) | (addends[3] & addends[5]) | (addends[4] & addends[5])) <<
+        1);
     csa_sum_2 = addends[6] ^ addends[7] ^ addends[8];
-    csa_carry_2 = 22'(((addends[6] & addends[7]) | (addends[6] & addends[8]) | (addends[7] & addends[8])) << 1);
+    csa_carry_2 =
+        22'(((addends[6] & addends[7]) | (addends[6] & addends[8]) | (addends[7] & addends[8])) <<
+        1);
     csa_sum_3 = addends[9] ^ addends[10] ^ addends[11];
-    csa_carry_3 = 22'(((addends[9] & addends[10]) | (addends[9] & addends[11]) | (addends[10] & addends[11])) << 1);
+    csa_carry_3 =
+        22'(((addends[9] & addends[10]) | (addends[9] & addends[11]) |
+        (addends[10] & addends[11])) << 1);
     csa_sum_4 = addends[12] ^ addends[13] ^ addends[14];
-    csa_carry_4 = 22'(((addends[12] & addends[13]) | (addends[12] & addends[14]) | (addends[13] & addends[14])) << 1);
+    csa_carry_4 =
+        22'(((addends[12] & addends[13]) | (addends[12] & addends[14]) |
+        (addends[13] & addends[14])) << 1);
     csa_sum_5 = csa_sum_0 ^ csa_carry_0 ^ csa_sum_1;
-    csa_carry_5 = 22'(((csa_sum_0 & csa_carry_0) | (csa_sum_0 & csa_sum_1) | (csa_carry_0 & csa_sum_1)) << 1);
+    csa_carry_5 =
+        22'(((csa_sum_0 & csa_carry_0) | (csa_sum_0 & csa_sum_1) | (csa_carry_0 & csa_sum_1)) << 1);
     csa_sum_6 = csa_carry_1 ^ csa_sum_2 ^ csa_carry_2;
-    csa_carry_6 = 22'(((csa_carry_1 & csa_sum_2) | (csa_carry_1 & csa_carry_2) | (csa_sum_2 & csa_carry_2)) << 1);
+    csa_carry_6 =
+        22'(((csa_carry_1 & csa_sum_2) | (csa_carry_1 & csa_carry_2) | (csa_sum_2 & csa_carry_2)) <<
+        1);
     csa_sum_7 = csa_sum_3 ^ csa_carry_3 ^ csa_sum_4;
-    csa_carry_7 = 22'(((csa_sum_3 & csa_carry_3) | (csa_sum_3 & csa_sum_4) | (csa_carry_3 & csa_sum_4)) << 1);
+    csa_carry_7 =
+        22'(((csa_sum_3 & csa_carry_3) | (csa_sum_3 & csa_sum_4) | (csa_carry_3 & csa_sum_4)) << 1);
     csa_sum_8 = csa_carry_4 ^ addends[15] ^ 22'(negatives);
-    csa_carry_8 = 22'(((csa_carry_4 & addends[15]) | (csa_carry_4 & 22'(negatives)) | (addends[15] & 22'(negatives))) << 1);
+    csa_carry_8 =
+        22'(((csa_carry_4 & addends[15]) | (csa_carry_4 & 22'(negatives)) |
+        (addends[15] & 22'(negatives))) << 1);
     csa_sum_9 = csa_sum_5 ^ csa_carry_5 ^ csa_sum_6;
-    csa_carry_9 = 22'(((csa_sum_5 & csa_carry_5) | (csa_sum_5 & csa_sum_6) | (csa_carry_5 & csa_sum_6)) << 1);
+    csa_carry_9 =
+        22'(((csa_sum_5 & csa_carry_5) | (csa_sum_5 & csa_sum_6) | (csa_carry_5 & csa_sum_6)) << 1);
     csa_sum_10 = csa_carry_6 ^ csa_sum_7 ^ csa_carry_7;
-    csa_carry_10 = 22'(((csa_carry_6 & csa_sum_7) | (csa_carry_6 & csa_carry_7) | (csa_sum_7 & csa_carry_7)) << 1);
+    csa_carry_10 =
+        22'(((csa_carry_6 & csa_sum_7) | (csa_carry_6 & csa_carry_7) | (csa_sum_7 & csa_carry_7)) <<
+        1);
     csa_sum_11 = csa_sum_9 ^ csa_carry_9 ^ csa_sum_10;
-    csa_carry_11 = 22'(((csa_sum_9 & csa_carry_9) | (csa_sum_9 & csa_sum_10) | (csa_carry_9 & csa_sum_10)) << 1);
+    csa_carry_11 =
+        22'(((csa_sum_9 & csa_carry_9) | (csa_sum_9 & csa_sum_10) | (csa_carry_9 & csa_sum_10)) <<
+        1);
     csa_sum_12 = csa_carry_10 ^ csa_sum_8 ^ csa_carry_8;
-    csa_carry_12 = 22'(((csa_carry_10 & csa_sum_8) | (csa_carry_10 & csa_carry_8) | (csa_sum_8 & csa_carry_8)) << 1);
+    csa_carry_12 =
+        22'(((csa_carry_10 & csa_sum_8) | (csa_carry_10 & csa_carry_8) |
+        (csa_sum_8 & csa_carry_8)) << 1);
     csa_sum_13 = csa_sum_11 ^ csa_carry_11 ^ csa_sum_12;
-    csa_carry_13 = 22'(((csa_sum_11 & csa_carry_11) | (csa_sum_11 & csa_sum_12) | (csa_carry_11 & csa_sum_12)) << 1);
+    csa_carry_13 =
+        22'(((csa_sum_11 & csa_carry_11) | (csa_sum_11 & csa_sum_12) |
+        (csa_carry_11 & csa_sum_12)) << 1);
     csa_sum_14 = csa_sum_13 ^ csa_carry_13 ^ csa_carry_12;
-    csa_carry_14 = 22'(((csa_sum_13 & csa_carry_13) | (csa_sum_13 & csa_carry_12) | (csa_carry_13 & csa_carry_12)) << 1);
+    csa_carry_14 =
+        22'(((csa_sum_13 & csa_carry_13) | (csa_sum_13 & csa_carry_12) |
+        (csa_carry_13 & csa_carry_12)) << 1);
     slice_reduce = {csa_sum_14, csa_carry_14};
   endfunction
   function automatic logic [62:0] scale_prepare(
@@ -561,7 +595,8 @@ module dpe_i5_335 (
     // is Ea + Eb + 20 - (127 + 2m): normal while z < normal_top, infinite while
     // z <= normal_top - 255. Both bounds clamped to 0..21 make 5-bit comparisons (z <= 20).
     exp_sum = 10'(a_exp) + 10'(b_exp);
-    normal_top = exp_sum + 10'd20 - ((format == 2'd0) ? 10'd141 : (format == 2'd1) ? 10'd135 : 10'd131);
+    normal_top = exp_sum + 10'd20 -
+        ((format == 2'd0) ? 10'd141 : (format == 2'd1) ? 10'd135 : 10'd131);
     inf_top = normal_top - 10'd254;
     normal_limit = normal_top[9] ? 5'd0 : (normal_top > 10'd21) ? 5'd21 : 5'(normal_top);
     inf_limit = inf_top[9] ? 5'd0 : (inf_top > 10'd21) ? 5'd21 : 5'(inf_top);
@@ -572,7 +607,9 @@ module dpe_i5_335 (
     left = 5'(exp_sum - sub_offset);
     right = (sub_offset - exp_sum > 10'd22) ? 5'd22 : 5'(sub_offset - exp_sum);
     guard = right - 5'd1;
-    scale_prepare = {nan_block, zero, negative, magnitude, zeros, normal_top[7:0], normal_limit, inf_limit, exact_sub, left, right, guard};
+    scale_prepare =
+        {nan_block, zero, negative, magnitude, zeros, normal_top[7:0], normal_limit, inf_limit,
+        exact_sub, left, right, guard};
   endfunction
   function automatic logic [57:0] scale_place(
     input logic [62:0] prepared
@@ -778,7 +815,8 @@ module dpe_i5_335 (
     // Far path: a carry shifts right by one, a subtraction that lost the top bit left by one.
     far_carry = far_raw[27];
     far_left = subtract && !far_raw[26];
-    far_norm = far_carry ? {far_raw[27:2], far_raw[1] | far_raw[0]} : far_left ? {far_raw[25:0], 1'b0} : far_raw[26:0];
+    far_norm = far_carry ? {far_raw[27:2], far_raw[1] | far_raw[0]} : far_left ?
+        {far_raw[25:0], 1'b0} : far_raw[26:0];
     far_exp = far_carry ? {1'b0, x_exp} + 9'd1 : far_left ? {1'b0, x_exp} - 9'd1 : {1'b0, x_exp};
     // Near path: normalize left by the leading zeros, but never below the smallest normal
     // exponent (the result is then subnormal). Exponents get one more bit for overflow.

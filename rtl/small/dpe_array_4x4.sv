@@ -57,16 +57,21 @@ module dpe_array_4x4 (
   assign below_stayed_top = {1'b0, top_rows_i[3:1] & top_rows_q[3:1]};
   assign above_stayed_bot = {~(top_rows_i[2:0] | top_rows_q[2:0]), 1'b0};
 
-  // West edge: each row takes its part's control, then the skew of its distance from the part's edge.
+  // West edge: each row takes its part's control, then the skew of its distance from the part's
+  // edge.
   logic [279:0] west_skewed;  // row r in bits [70r +: 70]
   for (genvar r = 0; r < 4; r++) begin : g_west
     logic in_top;
     assign in_top = top_rows_i[r];
     logic [69:0] word;
-    assign word = in_top ? {top_format_i, top_ctrl_i, a_i[64*r +: 64]} : {bot_format_i, bot_ctrl_i, a_i[64*r +: 64]};
+    assign word = in_top ? {top_format_i, top_ctrl_i, a_i[64*r +: 64]} :
+        {bot_format_i, bot_ctrl_i, a_i[64*r +: 64]};
     logic [1:0] tap;
     assign tap = in_top ? 2'(r) : 2'(3 - r);
-    skew_line_w70_d3 u_skew (
+    skew_line #(
+      .Width(70),
+      .Depth(3)
+    ) u_skew (
       .clk_i   (clk_i),
       .rst_ni  (rst_ni),
       .flush_i (moved[r]),
@@ -80,7 +85,10 @@ module dpe_array_4x4 (
   logic [255:0] north_skewed;
   logic [255:0] south_skewed;
   for (genvar c = 0; c < 4; c++) begin : g_cols
-    skew_line_w64_d3 u_north_skew (
+    skew_line #(
+      .Width(64),
+      .Depth(3)
+    ) u_north_skew (
       .clk_i   (clk_i),
       .rst_ni  (rst_ni),
       .flush_i (1'b0),
@@ -88,7 +96,10 @@ module dpe_array_4x4 (
       .tap_i   (2'(c)),
       .q_o     (north_skewed[64*c +: 64])
     );
-    skew_line_w64_d3 u_south_skew (
+    skew_line #(
+      .Width(64),
+      .Depth(3)
+    ) u_south_skew (
       .clk_i   (clk_i),
       .rst_ni  (rst_ni),
       .flush_i (1'b0),
@@ -155,7 +166,8 @@ module dpe_array_4x4 (
           drain_q[34*(4*r + c) +: 34] <= '0;
           b_fwd_q[64*(4*r + c) +: 64] <= '0;
         end else begin
-          drain_q[34*(4*r + c) +: 34] <= capture ? {1'b1, capture_tag, acc} : moved[r] ? 34'd0 : top_rows_i[r] ? from_below : from_above;
+          drain_q[34*(4*r + c) +: 34] <= capture ? {1'b1, capture_tag, acc} : moved[r] ? 34'd0 :
+              top_rows_i[r] ? from_below : from_above;
           b_fwd_q[64*(4*r + c) +: 64] <= b_in;
         end
       end
