@@ -1,0 +1,53 @@
+//! The status register and the performance counters.
+
+use crate::accel::{error, Status, COUNTERS};
+use crate::package;
+use crate::verilog::{if_, set, Module};
+
+/// The error count and last error code behind status_o, and counters_o in COUNTERS order.
+pub(super) fn registers(md: &mut Module) {
+    md.blank()
+        .comment("Status: {error count, last error code, busy}; counters in hdlgen::accel::COUNTERS order.");
+    md.logic("err_count_q", 16).logic("last_err_q", 4).logic("counters_q", 32 * COUNTERS.len() as u32);
+    md.always_ff(
+        vec![set("err_count_q", "'0"), set("last_err_q", "'0")],
+        vec![if_(
+            "reject",
+            vec![
+                set("err_count_q", "err_count_q + 16'd1"),
+                set(
+                    "last_err_q",
+                    format!(
+                        "(head_error != {}) ? head_error : {}",
+                        package::error_code(error::NONE),
+                        package::error_code(error::SPLIT_BUSY)
+                    ),
+                ),
+            ],
+        )],
+    );
+    md.assign("status_o", Status::pack("busy_o", "last_err_q", "err_count_q"));
+    let events = [
+        "busy_o",
+        "compute_emit_clear || compute_emit_slice || compute_emit_drain",
+        "dma_active_q",
+        "legal && !dispatch && ((head_is_load && !dma_active_q && load_hazard) || (head_is_compute && compute_free && operand_hazard))",
+        "legal && !dispatch && ((head_is_store && !dma_active_q) || (head_is_compute && compute_free && !operand_hazard)) && result_hazard",
+        "compute_at_drain && !spacing_ok",
+        "dma_request && mem_ready_i && !mem_gnt_i",
+        "dma_request && !mem_ready_i",
+        "compute_block_end",
+    ];
+    let mut inc = Vec::new();
+    for (i, event) in events.iter().enumerate() {
+        inc.push(if_(
+            *event,
+            vec![set(
+                format!("counters_q[{} +: 32]", 32 * i),
+                format!("counters_q[{} +: 32] + 32'd1", 32 * i),
+            )],
+        ));
+    }
+    md.always_ff(vec![set("counters_q", "'0")], inc);
+    md.assign("counters_o", "counters_q");
+}
