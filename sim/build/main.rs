@@ -29,18 +29,17 @@ const DEFINES: &[(&str, &str)] =
     &[("VM_TRACE", "1"), ("VM_TRACE_VCD", "1"), ("VM_COVERAGE", "0"), ("VM_SC", "0")];
 const VERILATOR_FLAGS: &[&str] =
     &["--cc", "-O3", "--x-assign", "fast", "--x-initial", "fast", "--trace", "-Wno-fatal"];
-/// For the accelerator tops of many DPEs: modules out of line, their ports kept as the
-/// module's own variables (`-fno-gate`) and the model in one file. Verilator then writes the
-/// same code for every DPE instance, which the C++ compiler folds into one function
-/// (identical code folding), so 256 DPEs share one copy in the instruction cache. Inlined
-/// instead, the 16 x 16 preset is over 100 MB of C++ that takes the compiler over ten minutes.
-const LARGE_ACCEL_FLAGS: &[&str] = &["-fno-inline", "-fno-gate", "--output-split", "0"];
-/// Arrays of up to `INLINED_DPES` DPEs are inlined whole, which Verilator optimizes across
-/// the module boundaries: the `small` preset (16 DPEs) simulates about 20 % faster in MX9 and
-/// 5 % in MX6 and MX4 than out of line (`dacapo sim bench --preset small`, three runs each,
-/// alternating) and still compiles in under a minute.
-const SMALL_ACCEL_FLAGS: &[&str] = &["--output-split", "0"];
-const INLINED_DPES: u32 = 16;
+/// For the accelerator tops: modules out of line and the model in one file. With the DPE's
+/// data inputs public (`dpe_config`), Verilator keeps them as the DPE's own variables and
+/// writes the same code for every DPE instance, which the C++ compiler folds into one function
+/// (identical code folding), so 256 DPEs share one copy in the instruction cache; inlined, the
+/// 16 x 16 preset is over 100 MB of C++ that takes the compiler over ten minutes. Gate
+/// optimization stays on, so every instance's clock and reset are the top's and the whole
+/// array has one trigger. (With `-fno-gate`, which kept the ports before, each instance had
+/// its own copies of `clk_i` and `rst_ni` and its own trigger, and scheduling 290 triggers
+/// took a third of the time.) Out of line this way, every preset simulates faster than
+/// inlined whole, the small ones too (`dacapo sim bench`; README, "Performance").
+const ACCEL_FLAGS: &[&str] = &["-fno-inline", "--output-split", "0"];
 
 fn main() {
     println!("cargo:rerun-if-changed=build");
@@ -49,21 +48,21 @@ fn main() {
     let include = root.join("include");
 
     let accel = hdlgen::PRESETS.iter().map(|p| {
-        let flags =
-            if p.config.rows * p.config.cols <= INLINED_DPES { SMALL_ACCEL_FLAGS } else { LARGE_ACCEL_FLAGS };
-        (hdlgen::accel_design(p.config), flags)
+        let design = hdlgen::accel_design(p.config);
+        let config = dpe_config(&design, &p.config.array().dpe.module_name());
+        (design, Build { flags: ACCEL_FLAGS, config })
     });
-    let tops: Vec<(hdlgen::Design, &[&str])> = hdlgen::designs()
+    let tops: Vec<(hdlgen::Design, Build)> = hdlgen::designs()
         .into_iter()
         .chain(hdlgen::baseline_designs())
-        .map(|d| (d, &[][..]))
+        .map(|d| (d, Build { flags: &[], config: String::new() }))
         .chain(accel)
         .collect();
     let mut header = String::from(shim::HEADER_PRELUDE);
     let mut wrappers = String::new();
     let cache = model_cache(&out);
-    for (top, flags) in &tops {
-        build_top(top, flags, &version, &include, &cache);
+    for (top, build) in &tops {
+        build_top(top, build, &version, &include, &cache);
         header += &shim::c_header(&top.top);
         wrappers += &shim::rust_wrapper(&top.top);
     }
@@ -83,6 +82,29 @@ fn main() {
         .write_to_file(out.join("bindings.rs"))
         .unwrap_or_else(|e| fail(&format!("cannot write the bindings: {e}")));
     write_if_changed(&out.join("models.rs"), &wrappers);
+}
+
+/// How one top is verilated: flags beyond `VERILATOR_FLAGS`, and the text of a Verilator
+/// configuration file (none if empty).
+struct Build {
+    flags: &'static [&'static str],
+    config: String,
+}
+
+/// A Verilator configuration that makes the DPE's inputs other than its clock and reset
+/// public, so that they stay the DPE's own variables (see `ACCEL_FLAGS`).
+fn dpe_config(design: &hdlgen::Design, dpe: &str) -> String {
+    let module = design
+        .modules()
+        .find(|m| m.name() == dpe)
+        .unwrap_or_else(|| fail(&format!("the accelerator design has no module {dpe}")));
+    let mut config = String::from("`verilator_config\n");
+    for port in module.ports() {
+        if port.dir == hdlgen::verilog::Dir::Input && port.name != "clk_i" && port.name != "rst_ni" {
+            config += &format!("public -module \"{dpe}\" -var \"{}\"\n", port.name);
+        }
+    }
+    config
 }
 
 /// One line naming the problem and the fix, then a failed build.
@@ -193,14 +215,14 @@ fn build_runtime(version: &str, include: &Path, cache: &Path) {
     cached(&dir, "verilated", |staging| compile("verilated", staging, include, None, &sources));
 }
 
-/// Verilates one top with `extra` Verilator flags and compiles its model and shim.
-fn build_top(top: &hdlgen::Design, extra: &[&str], version: &str, include: &Path, cache: &Path) {
+/// Verilates one top as `build` says and compiles its model and shim.
+fn build_top(top: &hdlgen::Design, build: &Build, version: &str, include: &Path, cache: &Path) {
     let name = top.top.name();
     let verilog: Vec<String> = top.modules().map(Module::to_verilog).collect();
     let shim_cpp = shim::cpp(&top.top);
     let mut parts: Vec<&str> = verilog.iter().map(String::as_str).collect();
-    parts.extend([shim_cpp.as_str(), version]);
-    parts.extend(extra);
+    parts.extend([shim_cpp.as_str(), version, build.config.as_str()]);
+    parts.extend(build.flags);
     let dir = cache.join(format!("{name}-{}", key(&parts)));
     cached(&dir, name, |staging| {
         let rtl = staging.join("rtl");
@@ -213,13 +235,21 @@ fn build_top(top: &hdlgen::Design, extra: &[&str], version: &str, include: &Path
                 path
             })
             .collect();
+        // A configuration file goes before the Verilog it applies to.
+        let mut inputs = Vec::new();
+        if !build.config.is_empty() {
+            let config = staging.join("config.vlt");
+            write_if_changed(&config, &build.config);
+            inputs.push(config);
+        }
+        inputs.extend(files);
         let mdir = staging.join("obj");
         let status = Command::new("verilator")
             .args(VERILATOR_FLAGS)
-            .args(extra)
+            .args(build.flags)
             .args(["--top-module", name, "--prefix", &format!("V{name}"), "--Mdir"])
             .arg(&mdir)
-            .args(&files)
+            .args(&inputs)
             .status()
             .unwrap_or_else(|e| fail(&format!("cannot run verilator: {e}; run scripts/install-deps.sh")));
         if !status.success() {
