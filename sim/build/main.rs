@@ -36,7 +36,7 @@ const VERILATOR_FLAGS: &[&str] =
 /// 16 x 16 preset is over 100 MB of C++ that takes the compiler over ten minutes. Gate
 /// optimization stays on, so every instance's clock and reset are the top's and the whole
 /// array has one trigger. (With `-fno-gate`, which kept the ports before, each instance had
-/// its own copies of `clk_i` and `rst_ni` and its own trigger, and scheduling 290 triggers
+/// its own copies of `clk_i` and `rst_ni` and its own trigger, and scheduling 388 triggers
 /// took a third of the time.) Out of line this way, every preset simulates faster than
 /// inlined whole, the small ones too (`dacapo sim bench`; README, "Performance").
 const ACCEL_FLAGS: &[&str] = &["-fno-inline", "--output-split", "0"];
