@@ -10,7 +10,7 @@ use crate::dpe::DpeConfig;
 use crate::fp_add::bits_for;
 use crate::mx::{MxFormat, BLOCK};
 use crate::package;
-use crate::verilog::{if_, set, Function, Module, Size};
+use crate::verilog::{if_, set, Function, Module, ParamValue, Size};
 use crate::{ConfigError, Design};
 
 /// Generator parameters of one accelerator; everything else is derived.
@@ -425,10 +425,11 @@ pub fn accel_design(cfg: AccelConfig) -> Design {
 pub fn with_ram_macros(design: &Design) -> Design {
     let mut sizes = Vec::new();
     let mut rebind = |module: &mut Module| {
-        sizes.extend(module.specialize("sram", &|params| {
-            let [(_, width), (_, depth)] = params else { unreachable!("sram has two parameters") };
-            format!("sram_w{width}_d{depth}")
-        }))
+        let found = module.specialize("sram", &|params| {
+            let (width, depth) = ram_size(params);
+            macro_name(width, depth)
+        });
+        sizes.extend(found.iter().map(|params| ram_size(params)));
     };
     let mut top = design.top.clone();
     rebind(&mut top);
@@ -437,11 +438,19 @@ pub fn with_ram_macros(design: &Design) -> Design {
     submodules.iter_mut().for_each(&mut rebind);
     sizes.sort_unstable();
     sizes.dedup();
-    submodules.extend(sizes.into_iter().map(|params| {
-        let [(_, width), (_, depth)] = params[..] else { unreachable!("sram has two parameters") };
-        sram_macro(width, depth)
-    }));
+    submodules.extend(sizes.into_iter().map(|(width, depth)| sram_macro(width, depth)));
     Design { top, submodules }
+}
+
+/// The width and depth an instance of `sram` sets.
+fn ram_size(params: &[ParamValue]) -> (u32, u32) {
+    let [(_, width), (_, depth)] = params else { unreachable!("sram has two parameters") };
+    (*width, *depth)
+}
+
+/// The name of the RAM macro of one size.
+fn macro_name(width: u32, depth: u32) -> String {
+    format!("sram_w{width}_d{depth}")
 }
 
 /// A RAM bank of one size: an instance of `ram` (the parameterized `sram`) with its width and
@@ -464,16 +473,18 @@ const SRAM_DOC: &str = "RAM with one write port and one registered read port; rd
 
 /// The RAM of every bank: `Depth` words of `Width` bits.
 fn sram() -> Module {
+    // Defaults: a scratchpad bank of the DaCapo preset.
+    let (width, depth) = (WORD_BITS, 512);
     let mut md = Module::new("sram", SRAM_DOC);
-    md.parameter("Width", WORD_BITS, "bits of a word").parameter("Depth", 512, "words, a power of two");
-    let address = Size::new("$clog2(Depth)", 9);
-    ram_body(md, Size::new("Width", WORD_BITS), Size::new("Depth", 512), address)
+    md.parameter("Width", width, "bits of a word").parameter("Depth", depth, "words, a power of two");
+    let address = Size::new("$clog2(Depth)", depth.trailing_zeros());
+    ram_body(md, Size::new("Width", width), Size::new("Depth", depth), address)
 }
 
 /// The RAM of one size as a module of its own, `sram_w{width}_d{depth}`: the black box of
 /// [`with_ram_macros`].
 pub fn sram_macro(width: u32, depth: u32) -> Module {
-    let md = Module::new(format!("sram_w{width}_d{depth}"), SRAM_DOC);
+    let md = Module::new(macro_name(width, depth), SRAM_DOC);
     let address = Size::fixed(bits_for(u64::from(depth - 1)));
     ram_body(md, Size::fixed(width), Size::fixed(depth), address)
 }
