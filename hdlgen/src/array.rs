@@ -271,70 +271,56 @@ fn array(cfg: ArrayConfig, dpe: &Module, skew_line: &Module) -> Module {
         }
     });
 
-    // Drain entries: L per DPE, entry (r, c, slot) at index L(Cr + c) + slot of `drain_q`; the
-    // entries a DPE passes to its neighbour (entry 0) one row further in `drain_chain`, padded
-    // with a row of empty entries at both ends.
+    // Each DPE's drain entries: slot s's {valid, tag, value} in bits [34s +: 34] of its
+    // drain_q; entry 0 is the one its neighbour toward the part's edge takes.
     let d = DRAIN_BITS;
-    let entry = |row: &str, slot: u32| match (l, slot) {
-        (1, _) => format!("{d}*({c_n}*{row} + c)"),
-        (_, 0) => format!("{d}*{l}*({c_n}*{row} + c)"),
-        _ => format!("{d}*({l}*({c_n}*{row} + c) + {slot})"),
-    };
-    md.blank().comment(if l == 1 {
-        "Operand chains. A: per row, the skewed west word then each DPE's forwarded copy (DPE c\n\
-         reads entry c). B: per column, north edge (entry 0), each row's forwarded copy (entry\n\
-         r + 1), south edge (entry R + 1); a top row reads the entry above it, a bottom row the\n\
-         one below. Drains: each DPE's chain register, padded with empty entries at both ends."
-    } else {
-        "Operand chains. A: per row, the skewed west word then each DPE's forwarded copy (DPE c\n\
-         reads entry c). B: per column, north edge (entry 0), each row's forwarded copy (entry\n\
-         r + 1), south edge (entry R + 1); a top row reads the entry above it, a bottom row the\n\
-         one below. Drains: each DPE's chain registers, one per slot, padded with a row of empty\n\
-         entries at both ends."
-    });
-    let drain_doc = if l == 1 {
-        "{valid, tag, value} of row r, column c in bits [34(Cr + c) +: 34]".to_string()
-    } else {
-        format!("{{valid, tag, value}} of row r, column c, slot s in bits [34({l}(Cr + c) + s) +: 34]")
-    };
-    md.logic_doc(
-        "a_fwd_q",
-        w * r_n * (c_n - 1),
-        format!("row r, column c < C-1 in bits [{w}((C-1)r + c) +: {w}]"),
-    )
-    .logic_doc("b_fwd_q", s * r_n * c_n, "row r, column c in bits [64(Cr + c) +: 64]")
-    .logic_doc("drain_q", d * l * r_n * c_n, drain_doc)
-    .logic("b_chain", s * c_n * (r_n + 2));
-    let pad = d * c_n;
-    if l == 1 {
-        md.logic("drain_chain", d * c_n * (r_n + 2));
-    } else {
-        md.logic_doc("drain_chain", d * c_n * (r_n + 2), "each DPE's entry 0, a row further");
-    }
-    md.assign("b_chain", "{south_skewed, b_fwd_q, north_skewed}");
-    if l == 1 {
-        md.assign("drain_chain", format!("{{{pad}'d0, drain_q, {pad}'d0}}"));
-    } else {
-        md.assign(format!("drain_chain[{}:0]", pad - 1), "'0");
-        md.assign(format!("drain_chain[{}:{}]", pad * (r_n + 2) - 1, pad * (r_n + 1)), "'0");
-    }
-
-    md.blank();
+    let entries = d * l;
+    let entry0 = if l == 1 { String::new() } else { format!("[{}:0]", d - 1) };
+    md.blank().comment(
+        "The DPEs, row r and column c in g_row[r].g_col[c], each with the registers that pass its\n\
+         words on: the A operand east to the next column (the next column's a_q), the B operand\n\
+         away from its part's edge (b_fwd_q, which the row above or below reads) and its drained\n\
+         results toward the part's edge (drain_q). A top row reads B and drain entries from the\n\
+         row below it, a bottom row from the row above; a row at the array's edge reads B from\n\
+         the edge's skew line and no drain entry.",
+    );
     md.generate("r", r_n, "g_row", |g| {
-        g.logic_doc("a_chain", w * c_n, "entry c feeds column c");
-        g.assign(
-            "a_chain",
-            format!("{{a_fwd_q[{w}*{}*r +: {}], west_skewed[{w}*r +: {w}]}}", c_n - 1, w * (c_n - 1)),
-        );
         g.generate("c", c_n, "g_col", |g| {
-            g.wire("a_in", w, format!("a_chain[{w}*c +: {w}]"));
-            g.wire(
-                "b_in",
-                s,
-                format!(
-                    "top_rows_q[r] ? b_chain[{s}*({c_n}*r + c) +: {s}] : b_chain[{s}*({c_n}*(r + 2) + c) +: {s}]"
-                ),
+            g.logic("a_in", w).logic("b_in", s);
+            g.logic_doc("b_fwd_q", s, "b_in a cycle later, for the next row away from the part's edge");
+            g.logic_doc("drain_q", entries, if l == 1 { "{valid, tag, value}" } else { "slot s in bits [34s +: 34]" });
+            g.logic_doc("b_above", s, "row r-1's b_fwd_q, in row 0 the north edge's word");
+            g.logic_doc("b_below", s, format!("row r+1's b_fwd_q, in row {} the south edge's word", r_n - 1));
+            g.logic_doc("drain_above", d, "row r-1's entry 0, none in row 0");
+            g.logic_doc("drain_below", d, format!("row r+1's entry 0, none in row {}", r_n - 1));
+            g.generate_if(
+                "c == 0",
+                ("g_west_edge", |e: &mut Module| {
+                    e.assign("a_in", format!("west_skewed[{w}*r +: {w}]"));
+                }),
+                ("g_from_west", |e: &mut Module| {
+                    e.logic("a_q", w);
+                    e.always_ff(vec![set("a_q", "'0")], vec![set("a_q", "g_col[c-1].a_in")]);
+                    e.assign("a_in", "a_q");
+                }),
             );
+            for (edge, neighbour, row, skewed) in
+                [("north", "above", "0", "north_skewed"), ("south", "below", &(r_n - 1).to_string(), "south_skewed")]
+            {
+                let other = if edge == "north" { "r-1" } else { "r+1" };
+                g.generate_if(
+                    &format!("r == {row}"),
+                    (&format!("g_{edge}_edge"), |e: &mut Module| {
+                        e.assign(format!("b_{neighbour}"), format!("{skewed}[{s}*c +: {s}]"));
+                        e.assign(format!("drain_{neighbour}"), "'0");
+                    }),
+                    (&format!("g_{edge}_neighbour"), |e: &mut Module| {
+                        e.assign(format!("b_{neighbour}"), format!("g_row[{other}].g_col[c].b_fwd_q"));
+                        e.assign(format!("drain_{neighbour}"), format!("g_row[{other}].g_col[c].drain_q{entry0}"));
+                    }),
+                );
+            }
+            g.assign("b_in", "top_rows_q[r] ? b_above : b_below");
             g.logic("acc", 32).logic("capture", 1).logic("capture_tag", 1);
             let mut ports = vec![
                 ("clk_i", "clk_i".to_string()),
@@ -370,28 +356,23 @@ fn array(cfg: ArrayConfig, dpe: &Module, skew_line: &Module) -> Module {
             }
             let ports: Vec<(&str, String)> = ports;
             g.instance(dpe, "u_dpe", &ports);
-            let from_below = format!("below_stayed_top[r] ? drain_chain[{d}*({c_n}*(r + 2) + c) +: {d}] : {d}'d0");
-            let from_above = format!("above_stayed_bot[r] ? drain_chain[{d}*({c_n}*r + c) +: {d}] : {d}'d0");
-            let b_fwd = format!("b_fwd_q[{s}*({c_n}*r + c) +: {s}]");
+            g.wire("from_below", d, format!("below_stayed_top[r] ? drain_below : {d}'d0"));
+            g.wire("from_above", d, format!("above_stayed_bot[r] ? drain_above : {d}'d0"));
+            let neighbour = "top_rows_i[r] ? from_below : from_above";
             if l == 1 {
                 g.comment(
                     "Drain: capture when the DPE's pipeline delivers the drain flag, else take the\n\
                      neighbour's entry toward the part's edge.",
                 );
-                g.wire("from_below", d, from_below);
-                g.wire("from_above", d, from_above);
                 g.always_ff(
-                    vec![set(format!("drain_q[{} +: {d}]", entry("r", 0)), "'0"), set(&b_fwd, "'0")],
+                    vec![set("drain_q", "'0"), set("b_fwd_q", "'0")],
                     vec![
-                        set(
-                            format!("drain_q[{} +: {d}]", entry("r", 0)),
-                            "capture ? {1'b1, capture_tag, acc} : moved[r] ? 34'd0 : top_rows_i[r] ? from_below : from_above",
-                        ),
-                        set(&b_fwd, "b_in"),
+                        set("drain_q", format!("capture ? {{1'b1, capture_tag, acc}} : moved[r] ? {d}'d0 : {neighbour}")),
+                        set("b_fwd_q", "b_in"),
                     ],
                 );
             } else {
-                g.always_ff(vec![set(&b_fwd, "'0")], vec![set(&b_fwd, "b_in")]);
+                g.always_ff(vec![set("b_fwd_q", "'0")], vec![set("b_fwd_q", "b_in")]);
                 g.comment(format!(
                     "Drain: slots 0..{} wait in held_q until slot {}'s value arrives; then all {l} enter\n\
                      this DPE's entries (slot s in entry s, entry 0 nearest the part's edge). Otherwise\n\
@@ -407,19 +388,14 @@ fn array(cfg: ArrayConfig, dpe: &Module, skew_line: &Module) -> Module {
                     vec![set("held_q", "'0")],
                     vec![if_("capture && !last_slot", vec![set("held_q[32*slot +: 32]", "acc")])],
                 );
-                g.assign(format!("drain_chain[{d}*({c_n}*(r + 1) + c) +: {d}]"), format!("drain_q[{} +: {d}]", entry("r", 0)));
-                g.wire("from_below", d, from_below);
-                g.wire("from_above", d, from_above);
                 for slot in 0..l {
-                    let next = if slot + 1 < l {
-                        format!("drain_q[{} +: {d}]", entry("r", slot + 1))
-                    } else {
-                        "top_rows_i[r] ? from_below : from_above".to_string()
-                    };
+                    let entry = format!("drain_q[{} +: {d}]", d * slot);
+                    let next =
+                        if slot + 1 < l { format!("drain_q[{} +: {d}]", d * (slot + 1)) } else { neighbour.to_string() };
                     g.always_ff(
-                        vec![set(format!("drain_q[{} +: {d}]", entry("r", slot)), "'0")],
+                        vec![set(&entry, "'0")],
                         vec![set(
-                            format!("drain_q[{} +: {d}]", entry("r", slot)),
+                            &entry,
                             format!(
                                 "(capture && last_slot) ? {{1'b1, capture_tag, drained[{}:{}]}} : moved[r] ? {d}'d0 : {next}",
                                 32 * slot + 31,
@@ -430,29 +406,21 @@ fn array(cfg: ArrayConfig, dpe: &Module, skew_line: &Module) -> Module {
                 }
             }
         });
-        g.generate("c", c_n - 1, "g_fwd", |g| {
-            g.always_ff(
-                vec![set(format!("a_fwd_q[{w}*({}*r + c) +: {w}]", c_n - 1), "'0")],
-                vec![set(
-                    format!("a_fwd_q[{w}*({}*r + c) +: {w}]", c_n - 1),
-                    format!("a_chain[{w}*c +: {w}]"),
-                )],
-            );
-        });
     });
 
     md.blank().comment(
         "Edge outputs: row 0 drains north when it is a top row, row R-1 south when it is a bottom row.",
     );
     md.generate("c", c_n, "g_out", |g| {
-        let north = if l == 1 { format!("{d}*c") } else { format!("{d}*{l}*c") };
-        let south = entry(&(r_n - 1).to_string(), 0);
-        g.assign("north_result_o[32*c +: 32]", format!("drain_q[{north} +: 32]"));
-        g.assign("north_tag_o[c]", format!("drain_q[{north} + 32]"));
-        g.assign("north_valid_o[c]", format!("top_rows_i[0] && drain_q[{north} + 33]"));
-        g.assign("south_result_o[32*c +: 32]", format!("drain_q[{south} +: 32]"));
-        g.assign("south_tag_o[c]", format!("drain_q[{south} + 32]"));
-        g.assign("south_valid_o[c]", format!("!top_rows_i[{}] && drain_q[{south} + 33]", r_n - 1));
+        for (edge, row, valid) in [
+            ("north", 0, "top_rows_i[0]".to_string()),
+            ("south", r_n - 1, format!("!top_rows_i[{}]", r_n - 1)),
+        ] {
+            let entry = format!("g_row[{row}].g_col[c].drain_q");
+            g.assign(format!("{edge}_result_o[32*c +: 32]"), format!("{entry}[31:0]"));
+            g.assign(format!("{edge}_tag_o[c]"), format!("{entry}[32]"));
+            g.assign(format!("{edge}_valid_o[c]"), format!("{valid} && {entry}[33]"));
+        }
     });
     md
 }

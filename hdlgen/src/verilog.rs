@@ -333,6 +333,14 @@ enum Item {
         label: String,
         body: Vec<Item>,
     },
+    /// `if (cond) begin : label ... end else begin : else_label ... end` over module items.
+    GenerateIf {
+        cond: String,
+        label: String,
+        then: Vec<Item>,
+        else_label: String,
+        otherwise: Vec<Item>,
+    },
     /// `logic [width-1:0] name [depth];`, written and read only in `AlwaysClk` blocks.
     Memory {
         name: String,
@@ -690,15 +698,40 @@ impl Module {
         label: &str,
         body: impl FnOnce(&mut Module),
     ) -> &mut Module {
-        // The block's own scope: it sees what is declared around it and the genvar, and may
-        // declare signals of its own, but no ports.
+        let body = self.scope(label, Some(var), body);
+        self.body.push(Item::Generate { var: var.into(), count, label: label.into(), body });
+        self
+    }
+
+    /// A generate branch: `then` adds the items present where `cond` (a constant expression
+    /// of genvars and parameters) holds, `otherwise` those present where it does not.
+    pub fn generate_if(
+        &mut self,
+        cond: &str,
+        (label, then): (&str, impl FnOnce(&mut Module)),
+        (else_label, otherwise): (&str, impl FnOnce(&mut Module)),
+    ) -> &mut Module {
+        let then = self.scope(label, None, then);
+        let otherwise = self.scope(else_label, None, otherwise);
+        self.body.push(Item::GenerateIf {
+            cond: cond.into(),
+            label: label.into(),
+            then,
+            else_label: else_label.into(),
+            otherwise,
+        });
+        self
+    }
+
+    /// The items of a generate block labelled `label`: its own scope sees what is declared
+    /// around it (and the genvar `var`), and may declare signals of its own, but no ports.
+    fn scope(&self, label: &str, var: Option<&str>, body: impl FnOnce(&mut Module)) -> Vec<Item> {
         let mut outer: Vec<(String, u32)> = self.names().map(|(n, w)| (n.to_string(), w)).collect();
-        outer.push((var.to_string(), 32));
+        outer.extend(var.map(|v| (v.to_string(), 32)));
         let mut inner = Module::new("", "");
         inner.generate = Some((label.to_string(), outer));
         body(&mut inner);
-        self.body.push(Item::Generate { var: var.into(), count, label: label.into(), body: inner.body });
-        self
+        inner.body
     }
 
     /// `localparam name = value;` (untyped: Icarus Verilog 11 reads no typed localparams).
@@ -758,6 +791,10 @@ impl Module {
                         found.push(std::mem::take(params));
                     }
                     Item::Generate { body, .. } => walk(body, module, name, found),
+                    Item::GenerateIf { then, otherwise, .. } => {
+                        walk(then, module, name, found);
+                        walk(otherwise, module, name, found);
+                    }
                     _ => {}
                 }
             }
@@ -921,6 +958,13 @@ fn print_items(out: &mut String, items: &[Item], depth: usize) {
                 print_items(out, body, depth + 1);
                 writeln!(out, "{ind}end").unwrap();
             }
+            Item::GenerateIf { cond, label, then, else_label, otherwise } => {
+                writeln!(out, "{ind}if ({cond}) begin : {label}").unwrap();
+                print_items(out, then, depth + 1);
+                writeln!(out, "{ind}end else begin : {else_label}").unwrap();
+                print_items(out, otherwise, depth + 1);
+                writeln!(out, "{ind}end").unwrap();
+            }
         }
     }
     flush(&mut decls, out);
@@ -1081,6 +1125,44 @@ mod tests {
             text.contains("    assign inner = ~a_i;") && text.contains("  assign y_o = a_i ^ 4'd5;"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_generate_branch_prints_both_labelled_scopes_and_checks_inside_them() {
+        let mut m = Module::new("m", "A test module.");
+        let a = m.in_port("a_i", 4);
+        m.generate("c", 3, "g_cols", |g| {
+            let first = g.signal("first", 4);
+            g.logic("x", 4);
+            g.generate_if(
+                "c == 0",
+                ("g_edge", |e: &mut Module| {
+                    // The branch sees the loop's names around it and checks against them.
+                    e.drive(&first, a.e());
+                    e.assign("x", "a_i");
+                }),
+                ("g_inner", |e: &mut Module| {
+                    e.drive(&first, !a.e());
+                    e.assign("x", "g_cols[c-1].x");
+                }),
+            );
+        });
+        let text = m.to_verilog();
+        let expected = "    if (c == 0) begin : g_edge\n      assign first = a_i;\n      assign x = a_i;\n    \
+                        end else begin : g_inner\n      assign first = ~a_i;\n      assign x = g_cols[c-1].x;\n    end\n";
+        assert!(text.contains(expected), "{text}");
+        let mismatch = rejection(|m| {
+            let a = m.in_port("a_i", 4);
+            m.generate_if(
+                "1",
+                ("g_yes", |e: &mut Module| {
+                    let narrow = e.signal("narrow", 2);
+                    e.drive(&narrow, a.e());
+                }),
+                ("g_no", |_: &mut Module| {}),
+            );
+        });
+        assert_eq!(mismatch, "hdlgen: widths differ in narrow = a_i: 2 and 4 bits");
     }
 
     /// A delay line whose width and depth are parameters, for the tests below.

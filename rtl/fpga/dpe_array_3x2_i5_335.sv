@@ -115,29 +115,50 @@ module dpe_array_3x2_i5_335 (
     );
   end
 
-  // Operand chains. A: per row, the skewed west word then each DPE's forwarded copy (DPE c
-  // reads entry c). B: per column, north edge (entry 0), each row's forwarded copy (entry
-  // r + 1), south edge (entry R + 1); a top row reads the entry above it, a bottom row the
-  // one below. Drains: each DPE's chain registers, one per slot, padded with a row of empty
-  // entries at both ends.
-  logic [218:0]  a_fwd_q;  // row r, column c < C-1 in bits [73((C-1)r + c) +: 73]
-  logic [383:0]  b_fwd_q;  // row r, column c in bits [64(Cr + c) +: 64]
-  logic [1019:0] drain_q;  // {valid, tag, value} of row r, column c, slot s in bits [34(5(Cr + c) +
-                           // s) +: 34]
-  logic [639:0]  b_chain;
-  logic [339:0]  drain_chain;  // each DPE's entry 0, a row further
-  assign b_chain = {south_skewed, b_fwd_q, north_skewed};
-  assign drain_chain[67:0] = '0;
-  assign drain_chain[339:272] = '0;
-
+  // The DPEs, row r and column c in g_row[r].g_col[c], each with the registers that pass its
+  // words on: the A operand east to the next column (the next column's a_q), the B operand
+  // away from its part's edge (b_fwd_q, which the row above or below reads) and its drained
+  // results toward the part's edge (drain_q). A top row reads B and drain entries from the
+  // row below it, a bottom row from the row above; a row at the array's edge reads B from
+  // the edge's skew line and no drain entry.
   for (genvar r = 0; r < 3; r++) begin : g_row
-    logic [145:0] a_chain;  // entry c feeds column c
-    assign a_chain = {a_fwd_q[73*1*r +: 73], west_skewed[73*r +: 73]};
     for (genvar c = 0; c < 2; c++) begin : g_col
-      logic [72:0] a_in;
-      assign a_in = a_chain[73*c +: 73];
-      logic [63:0] b_in;
-      assign b_in = top_rows_q[r] ? b_chain[64*(2*r + c) +: 64] : b_chain[64*(2*(r + 2) + c) +: 64];
+      logic [72:0]  a_in;
+      logic [63:0]  b_in;
+      logic [63:0]  b_fwd_q;  // b_in a cycle later, for the next row away from the part's edge
+      logic [169:0] drain_q;  // slot s in bits [34s +: 34]
+      logic [63:0]  b_above;  // row r-1's b_fwd_q, in row 0 the north edge's word
+      logic [63:0]  b_below;  // row r+1's b_fwd_q, in row 2 the south edge's word
+      logic [33:0]  drain_above;  // row r-1's entry 0, none in row 0
+      logic [33:0]  drain_below;  // row r+1's entry 0, none in row 2
+      if (c == 0) begin : g_west_edge
+        assign a_in = west_skewed[73*r +: 73];
+      end else begin : g_from_west
+        logic [72:0] a_q;
+        always_ff @(posedge clk_i or negedge rst_ni) begin
+          if (!rst_ni) begin
+            a_q <= '0;
+          end else begin
+            a_q <= g_col[c-1].a_in;
+          end
+        end
+        assign a_in = a_q;
+      end
+      if (r == 0) begin : g_north_edge
+        assign b_above = north_skewed[64*c +: 64];
+        assign drain_above = '0;
+      end else begin : g_north_neighbour
+        assign b_above = g_row[r-1].g_col[c].b_fwd_q;
+        assign drain_above = g_row[r-1].g_col[c].drain_q[33:0];
+      end
+      if (r == 2) begin : g_south_edge
+        assign b_below = south_skewed[64*c +: 64];
+        assign drain_below = '0;
+      end else begin : g_south_neighbour
+        assign b_below = g_row[r+1].g_col[c].b_fwd_q;
+        assign drain_below = g_row[r+1].g_col[c].drain_q[33:0];
+      end
+      assign b_in = top_rows_q[r] ? b_above : b_below;
       logic [31:0] acc;
       logic        capture;
       logic        capture_tag;
@@ -167,11 +188,15 @@ module dpe_array_3x2_i5_335 (
         .drain_tag_o  (capture_tag),
         .slot_o       (slot)
       );
+      logic [33:0] from_below;
+      assign from_below = below_stayed_top[r] ? drain_below : 34'd0;
+      logic [33:0] from_above;
+      assign from_above = above_stayed_bot[r] ? drain_above : 34'd0;
       always_ff @(posedge clk_i or negedge rst_ni) begin
         if (!rst_ni) begin
-          b_fwd_q[64*(2*r + c) +: 64] <= '0;
+          b_fwd_q <= '0;
         end else begin
-          b_fwd_q[64*(2*r + c) +: 64] <= b_in;
+          b_fwd_q <= b_in;
         end
       end
       // Drain: slots 0..3 wait in held_q until slot 4's value arrives; then all 5 enter
@@ -192,63 +217,44 @@ module dpe_array_3x2_i5_335 (
           end
         end
       end
-      assign drain_chain[34*(2*(r + 1) + c) +: 34] = drain_q[34*5*(2*r + c) +: 34];
-      logic [33:0] from_below;
-      assign from_below = below_stayed_top[r] ? drain_chain[34*(2*(r + 2) + c) +: 34] : 34'd0;
-      logic [33:0] from_above;
-      assign from_above = above_stayed_bot[r] ? drain_chain[34*(2*r + c) +: 34] : 34'd0;
       always_ff @(posedge clk_i or negedge rst_ni) begin
         if (!rst_ni) begin
-          drain_q[34*5*(2*r + c) +: 34] <= '0;
+          drain_q[0 +: 34] <= '0;
         end else begin
-          drain_q[34*5*(2*r + c) +: 34] <= (capture && last_slot) ?
-              {1'b1, capture_tag, drained[31:0]} : moved[r] ? 34'd0 :
-              drain_q[34*(5*(2*r + c) + 1) +: 34];
+          drain_q[0 +: 34] <= (capture && last_slot) ? {1'b1, capture_tag, drained[31:0]} :
+              moved[r] ? 34'd0 : drain_q[34 +: 34];
         end
       end
       always_ff @(posedge clk_i or negedge rst_ni) begin
         if (!rst_ni) begin
-          drain_q[34*(5*(2*r + c) + 1) +: 34] <= '0;
+          drain_q[34 +: 34] <= '0;
         end else begin
-          drain_q[34*(5*(2*r + c) + 1) +: 34] <= (capture && last_slot) ?
-              {1'b1, capture_tag, drained[63:32]} : moved[r] ? 34'd0 :
-              drain_q[34*(5*(2*r + c) + 2) +: 34];
+          drain_q[34 +: 34] <= (capture && last_slot) ? {1'b1, capture_tag, drained[63:32]} :
+              moved[r] ? 34'd0 : drain_q[68 +: 34];
         end
       end
       always_ff @(posedge clk_i or negedge rst_ni) begin
         if (!rst_ni) begin
-          drain_q[34*(5*(2*r + c) + 2) +: 34] <= '0;
+          drain_q[68 +: 34] <= '0;
         end else begin
-          drain_q[34*(5*(2*r + c) + 2) +: 34] <= (capture && last_slot) ?
-              {1'b1, capture_tag, drained[95:64]} : moved[r] ? 34'd0 :
-              drain_q[34*(5*(2*r + c) + 3) +: 34];
+          drain_q[68 +: 34] <= (capture && last_slot) ? {1'b1, capture_tag, drained[95:64]} :
+              moved[r] ? 34'd0 : drain_q[102 +: 34];
         end
       end
       always_ff @(posedge clk_i or negedge rst_ni) begin
         if (!rst_ni) begin
-          drain_q[34*(5*(2*r + c) + 3) +: 34] <= '0;
+          drain_q[102 +: 34] <= '0;
         end else begin
-          drain_q[34*(5*(2*r + c) + 3) +: 34] <= (capture && last_slot) ?
-              {1'b1, capture_tag, drained[127:96]} : moved[r] ? 34'd0 :
-              drain_q[34*(5*(2*r + c) + 4) +: 34];
+          drain_q[102 +: 34] <= (capture && last_slot) ? {1'b1, capture_tag, drained[127:96]} :
+              moved[r] ? 34'd0 : drain_q[136 +: 34];
         end
       end
       always_ff @(posedge clk_i or negedge rst_ni) begin
         if (!rst_ni) begin
-          drain_q[34*(5*(2*r + c) + 4) +: 34] <= '0;
+          drain_q[136 +: 34] <= '0;
         end else begin
-          drain_q[34*(5*(2*r + c) + 4) +: 34] <= (capture && last_slot) ?
-              {1'b1, capture_tag, drained[159:128]} : moved[r] ? 34'd0 : top_rows_i[r] ?
-              from_below : from_above;
-        end
-      end
-    end
-    for (genvar c = 0; c < 1; c++) begin : g_fwd
-      always_ff @(posedge clk_i or negedge rst_ni) begin
-        if (!rst_ni) begin
-          a_fwd_q[73*(1*r + c) +: 73] <= '0;
-        end else begin
-          a_fwd_q[73*(1*r + c) +: 73] <= a_chain[73*c +: 73];
+          drain_q[136 +: 34] <= (capture && last_slot) ? {1'b1, capture_tag, drained[159:128]} :
+              moved[r] ? 34'd0 : top_rows_i[r] ? from_below : from_above;
         end
       end
     end
@@ -256,11 +262,11 @@ module dpe_array_3x2_i5_335 (
 
   // Edge outputs: row 0 drains north when it is a top row, row R-1 south when it is a bottom row.
   for (genvar c = 0; c < 2; c++) begin : g_out
-    assign north_result_o[32*c +: 32] = drain_q[34*5*c +: 32];
-    assign north_tag_o[c] = drain_q[34*5*c + 32];
-    assign north_valid_o[c] = top_rows_i[0] && drain_q[34*5*c + 33];
-    assign south_result_o[32*c +: 32] = drain_q[34*5*(2*2 + c) +: 32];
-    assign south_tag_o[c] = drain_q[34*5*(2*2 + c) + 32];
-    assign south_valid_o[c] = !top_rows_i[2] && drain_q[34*5*(2*2 + c) + 33];
+    assign north_result_o[32*c +: 32] = g_row[0].g_col[c].drain_q[31:0];
+    assign north_tag_o[c] = g_row[0].g_col[c].drain_q[32];
+    assign north_valid_o[c] = top_rows_i[0] && g_row[0].g_col[c].drain_q[33];
+    assign south_result_o[32*c +: 32] = g_row[2].g_col[c].drain_q[31:0];
+    assign south_tag_o[c] = g_row[2].g_col[c].drain_q[32];
+    assign south_valid_o[c] = !top_rows_i[2] && g_row[2].g_col[c].drain_q[33];
   end
 endmodule

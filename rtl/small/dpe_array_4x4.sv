@@ -109,26 +109,50 @@ module dpe_array_4x4 (
     );
   end
 
-  // Operand chains. A: per row, the skewed west word then each DPE's forwarded copy (DPE c
-  // reads entry c). B: per column, north edge (entry 0), each row's forwarded copy (entry
-  // r + 1), south edge (entry R + 1); a top row reads the entry above it, a bottom row the
-  // one below. Drains: each DPE's chain register, padded with empty entries at both ends.
-  logic [839:0]  a_fwd_q;  // row r, column c < C-1 in bits [70((C-1)r + c) +: 70]
-  logic [1023:0] b_fwd_q;  // row r, column c in bits [64(Cr + c) +: 64]
-  logic [543:0]  drain_q;  // {valid, tag, value} of row r, column c in bits [34(Cr + c) +: 34]
-  logic [1535:0] b_chain;
-  logic [815:0]  drain_chain;
-  assign b_chain = {south_skewed, b_fwd_q, north_skewed};
-  assign drain_chain = {136'd0, drain_q, 136'd0};
-
+  // The DPEs, row r and column c in g_row[r].g_col[c], each with the registers that pass its
+  // words on: the A operand east to the next column (the next column's a_q), the B operand
+  // away from its part's edge (b_fwd_q, which the row above or below reads) and its drained
+  // results toward the part's edge (drain_q). A top row reads B and drain entries from the
+  // row below it, a bottom row from the row above; a row at the array's edge reads B from
+  // the edge's skew line and no drain entry.
   for (genvar r = 0; r < 4; r++) begin : g_row
-    logic [279:0] a_chain;  // entry c feeds column c
-    assign a_chain = {a_fwd_q[70*3*r +: 210], west_skewed[70*r +: 70]};
     for (genvar c = 0; c < 4; c++) begin : g_col
       logic [69:0] a_in;
-      assign a_in = a_chain[70*c +: 70];
       logic [63:0] b_in;
-      assign b_in = top_rows_q[r] ? b_chain[64*(4*r + c) +: 64] : b_chain[64*(4*(r + 2) + c) +: 64];
+      logic [63:0] b_fwd_q;  // b_in a cycle later, for the next row away from the part's edge
+      logic [33:0] drain_q;  // {valid, tag, value}
+      logic [63:0] b_above;  // row r-1's b_fwd_q, in row 0 the north edge's word
+      logic [63:0] b_below;  // row r+1's b_fwd_q, in row 3 the south edge's word
+      logic [33:0] drain_above;  // row r-1's entry 0, none in row 0
+      logic [33:0] drain_below;  // row r+1's entry 0, none in row 3
+      if (c == 0) begin : g_west_edge
+        assign a_in = west_skewed[70*r +: 70];
+      end else begin : g_from_west
+        logic [69:0] a_q;
+        always_ff @(posedge clk_i or negedge rst_ni) begin
+          if (!rst_ni) begin
+            a_q <= '0;
+          end else begin
+            a_q <= g_col[c-1].a_in;
+          end
+        end
+        assign a_in = a_q;
+      end
+      if (r == 0) begin : g_north_edge
+        assign b_above = north_skewed[64*c +: 64];
+        assign drain_above = '0;
+      end else begin : g_north_neighbour
+        assign b_above = g_row[r-1].g_col[c].b_fwd_q;
+        assign drain_above = g_row[r-1].g_col[c].drain_q;
+      end
+      if (r == 3) begin : g_south_edge
+        assign b_below = south_skewed[64*c +: 64];
+        assign drain_below = '0;
+      end else begin : g_south_neighbour
+        assign b_below = g_row[r+1].g_col[c].b_fwd_q;
+        assign drain_below = g_row[r+1].g_col[c].drain_q;
+      end
+      assign b_in = top_rows_q[r] ? b_above : b_below;
       logic [31:0] acc;
       logic        capture;
       logic        capture_tag;
@@ -155,29 +179,20 @@ module dpe_array_4x4 (
         .drain_o      (capture),
         .drain_tag_o  (capture_tag)
       );
+      logic [33:0] from_below;
+      assign from_below = below_stayed_top[r] ? drain_below : 34'd0;
+      logic [33:0] from_above;
+      assign from_above = above_stayed_bot[r] ? drain_above : 34'd0;
       // Drain: capture when the DPE's pipeline delivers the drain flag, else take the
       // neighbour's entry toward the part's edge.
-      logic [33:0] from_below;
-      assign from_below = below_stayed_top[r] ? drain_chain[34*(4*(r + 2) + c) +: 34] : 34'd0;
-      logic [33:0] from_above;
-      assign from_above = above_stayed_bot[r] ? drain_chain[34*(4*r + c) +: 34] : 34'd0;
       always_ff @(posedge clk_i or negedge rst_ni) begin
         if (!rst_ni) begin
-          drain_q[34*(4*r + c) +: 34] <= '0;
-          b_fwd_q[64*(4*r + c) +: 64] <= '0;
+          drain_q <= '0;
+          b_fwd_q <= '0;
         end else begin
-          drain_q[34*(4*r + c) +: 34] <= capture ? {1'b1, capture_tag, acc} : moved[r] ? 34'd0 :
-              top_rows_i[r] ? from_below : from_above;
-          b_fwd_q[64*(4*r + c) +: 64] <= b_in;
-        end
-      end
-    end
-    for (genvar c = 0; c < 3; c++) begin : g_fwd
-      always_ff @(posedge clk_i or negedge rst_ni) begin
-        if (!rst_ni) begin
-          a_fwd_q[70*(3*r + c) +: 70] <= '0;
-        end else begin
-          a_fwd_q[70*(3*r + c) +: 70] <= a_chain[70*c +: 70];
+          drain_q <= capture ? {1'b1, capture_tag, acc} : moved[r] ? 34'd0 : top_rows_i[r] ?
+              from_below : from_above;
+          b_fwd_q <= b_in;
         end
       end
     end
@@ -185,11 +200,11 @@ module dpe_array_4x4 (
 
   // Edge outputs: row 0 drains north when it is a top row, row R-1 south when it is a bottom row.
   for (genvar c = 0; c < 4; c++) begin : g_out
-    assign north_result_o[32*c +: 32] = drain_q[34*c +: 32];
-    assign north_tag_o[c] = drain_q[34*c + 32];
-    assign north_valid_o[c] = top_rows_i[0] && drain_q[34*c + 33];
-    assign south_result_o[32*c +: 32] = drain_q[34*(4*3 + c) +: 32];
-    assign south_tag_o[c] = drain_q[34*(4*3 + c) + 32];
-    assign south_valid_o[c] = !top_rows_i[3] && drain_q[34*(4*3 + c) + 33];
+    assign north_result_o[32*c +: 32] = g_row[0].g_col[c].drain_q[31:0];
+    assign north_tag_o[c] = g_row[0].g_col[c].drain_q[32];
+    assign north_valid_o[c] = top_rows_i[0] && g_row[0].g_col[c].drain_q[33];
+    assign south_result_o[32*c +: 32] = g_row[3].g_col[c].drain_q[31:0];
+    assign south_tag_o[c] = g_row[3].g_col[c].drain_q[32];
+    assign south_valid_o[c] = !top_rows_i[3] && g_row[3].g_col[c].drain_q[33];
   end
 endmodule
