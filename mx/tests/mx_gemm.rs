@@ -214,6 +214,25 @@ fn large_products_match_on_every_thread_count() {
 }
 
 #[test]
+fn long_rows_take_several_passes_over_the_tiles() {
+    // At K = 16384 one pass over B's tiles takes one row group (24 rows) in every format, so
+    // 53 rows are three passes, the last a partial group; on two threads each thread's share
+    // starts its own passes.
+    let mut rng = Rng::new(3);
+    for format in Format::ALL {
+        let (m, k, n) = (53, 16384, 20);
+        let (a, b) = operands(&mut rng, m, k, n, format, false);
+        let want = bits(&reference_gemm(&a, &b));
+        for threads in [1, 2] {
+            for kernel in kernels() {
+                let got = gemm_with(&a, &b, GemmOptions { threads, kernel }).unwrap();
+                assert_eq!(bits(&got), want, "{format} threads {threads} {kernel:?}");
+            }
+        }
+    }
+}
+
+#[test]
 fn extremes_underflow_overflow_and_cancel() {
     // Results that are subnormal, zero, +-Inf and NaN from Inf - Inf all occur.
     let mut rng = Rng::new(3);

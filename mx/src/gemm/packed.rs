@@ -4,11 +4,16 @@
 use crate::block::{pow2, Block, CANONICAL_NAN};
 use crate::format::BLOCK;
 use crate::matrix::MxMatrix;
+use std::mem::size_of;
 
 /// Output columns one kernel step produces (one 512-bit vector of f32, or two 256-bit ones).
 pub(super) const TILE: usize = 16;
 /// Rows one kernel call gets: the kernels' register blockings (8, 6 and 4 rows) divide it.
 pub(super) const ROW_GROUP: usize = 24;
+
+/// The bytes of A rows one pass over the tiles of B takes: half of a 512 KiB L2 cache (Zen 3),
+/// the smallest of the CPUs this runs on, so B's tile and the outputs fit beside them.
+const A_PASS_BYTES: usize = 256 << 10;
 
 /// The lowest scale exponent k at which `P * 2^k` is exact in f32 for any integer block sum P
 /// (every bit of it stays at or above 2^-149), so one IEEE multiply of `P` by the exact
@@ -340,12 +345,28 @@ impl<T: Lane> Packed<T> {
         }
         // Whole row groups per thread keep each thread on the kernel's widest path.
         let rows_per_thread = m.div_ceil(threads.max(1)).next_multiple_of(ROW_GROUP);
+        // Each tile of B meets the rows of one pass before the next pass starts, so the A
+        // blocks of a pass (values, scale exponents, powers of two, biases) stay in the L2
+        // cache while every tile streams past them, instead of all of A streaming in again
+        // for each tile.
+        let block_bytes = BLOCK * size_of::<T>() + 2 * size_of::<f32>() + size_of::<i32>();
+        let row_bytes = self.nblk * block_bytes;
+        let rows_per_pass = (A_PASS_BYTES / row_bytes.max(1) / ROW_GROUP).max(1) * ROW_GROUP;
         let work = &|first_row: usize, out: &mut [f32]| {
             let rows = out.len() / self.n;
-            for t in 0..self.n.div_ceil(TILE) {
-                for r in (0..rows).step_by(ROW_GROUP) {
-                    let group = ROW_GROUP.min(rows - r);
-                    rows_kernel(self, first_row + r, group, t, &mut out[r * self.n..(r + group) * self.n]);
+            for pass in (0..rows).step_by(rows_per_pass) {
+                let pass_end = rows.min(pass + rows_per_pass);
+                for t in 0..self.n.div_ceil(TILE) {
+                    for r in (pass..pass_end).step_by(ROW_GROUP) {
+                        let group = ROW_GROUP.min(pass_end - r);
+                        rows_kernel(
+                            self,
+                            first_row + r,
+                            group,
+                            t,
+                            &mut out[r * self.n..(r + group) * self.n],
+                        );
+                    }
                 }
             }
         };
