@@ -196,21 +196,26 @@ fn one_by_one_by_one() {
     }
 }
 
-#[test]
-fn large_products_match_on_every_thread_count() {
-    // Row groups of 8 plus leftover rows, ragged column tiles, more than one thread.
-    let mut rng = Rng::new(2);
+/// Random `m x k x n` products in every format, bit-exact against the reference on every
+/// kernel and each of `threads`.
+fn matches_on_every_kernel(seed: u64, (m, k, n): (usize, usize, usize), threads: &[usize]) {
+    let mut rng = Rng::new(seed);
     for format in Format::ALL {
-        let (m, k, n) = (45, 100, 83);
         let (a, b) = operands(&mut rng, m, k, n, format, false);
         let want = bits(&reference_gemm(&a, &b));
-        for threads in [0, 1, 2, 3] {
+        for &threads in threads {
             for kernel in kernels() {
                 let got = gemm_with(&a, &b, GemmOptions { threads, kernel }).unwrap();
-                assert_eq!(bits(&got), want, "{format} threads {threads} {kernel:?}");
+                assert_eq!(bits(&got), want, "{format} {m} x {k} x {n} threads {threads} {kernel:?}");
             }
         }
     }
+}
+
+#[test]
+fn large_products_match_on_every_thread_count() {
+    // Row groups plus leftover rows, ragged column tiles, more than one thread.
+    matches_on_every_kernel(2, (45, 100, 83), &[0, 1, 2, 3]);
 }
 
 #[test]
@@ -218,18 +223,7 @@ fn long_rows_take_several_passes_over_the_tiles() {
     // At K = 16384 one pass over B's tiles takes one row group (24 rows) in every format, so
     // 53 rows are three passes, the last a partial group; on two threads each thread's share
     // starts its own passes.
-    let mut rng = Rng::new(3);
-    for format in Format::ALL {
-        let (m, k, n) = (53, 16384, 20);
-        let (a, b) = operands(&mut rng, m, k, n, format, false);
-        let want = bits(&reference_gemm(&a, &b));
-        for threads in [1, 2] {
-            for kernel in kernels() {
-                let got = gemm_with(&a, &b, GemmOptions { threads, kernel }).unwrap();
-                assert_eq!(bits(&got), want, "{format} threads {threads} {kernel:?}");
-            }
-        }
-    }
+    matches_on_every_kernel(3, (53, 16384, 20), &[1, 2]);
 }
 
 #[test]
