@@ -252,9 +252,20 @@ pub fn synth(args: SynthArgs) -> anyhow::Result<()> {
     let accel_configs = accel_list(Some(&args.accel))?;
     let folders = crate::asic_cmd::check_output_folder(&args.out)?;
     let designs: Vec<Design> = hdlgen::designs().into_iter().chain(hdlgen::baseline_designs()).collect();
-    let results: Mutex<Vec<(String, anyhow::Result<Option<Resources>>)>> = Mutex::new(Vec::new());
+    // One queue for both kinds, the accelerators first: they take longest, and started last
+    // one of them would run alone on a core while the other waits.
+    enum Job<'a> {
+        Accel(&'a (String, AccelConfig)),
+        Unit(&'a Design),
+    }
+    enum Done {
+        Accel(String, AccelConfig, anyhow::Result<AccelResources>),
+        Unit(String, anyhow::Result<Option<Resources>>),
+    }
+    let jobs: Vec<Job> = accel_configs.iter().map(Job::Accel).chain(designs.iter().map(Job::Unit)).collect();
+    let done: Mutex<Vec<Done>> = Mutex::new(Vec::new());
     let next = Mutex::new(0usize);
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(designs.len());
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(jobs.len());
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| loop {
@@ -263,27 +274,40 @@ pub fn synth(args: SynthArgs) -> anyhow::Result<()> {
                     *n += 1;
                     *n - 1
                 };
-                let Some(design) = designs.get(i) else { break };
+                let Some(job) = jobs.get(i) else { break };
                 let start = Instant::now();
-                let result = synthesize(design);
-                let status = if result.is_ok() { "ok" } else { "FAILED" };
-                eprintln!(
-                    "synth: {:<12} {status} ({:.1} s)",
-                    design.top.name(),
-                    start.elapsed().as_secs_f64()
-                );
-                results.lock().expect("results lock").push((design.top.name().to_string(), result));
+                let (name, result) = match job {
+                    Job::Accel((name, config)) => {
+                        let r = synthesize_accel(*config).with_context(|| format!("accelerator {name}"));
+                        (config.top_name(), Done::Accel(name.clone(), *config, r))
+                    }
+                    Job::Unit(design) => {
+                        let name = design.top.name().to_string();
+                        (name.clone(), Done::Unit(name, synthesize(design)))
+                    }
+                };
+                let ok = match &result {
+                    Done::Accel(_, _, r) => r.is_ok(),
+                    Done::Unit(_, r) => r.is_ok(),
+                };
+                let status = if ok { "ok" } else { "FAILED" };
+                eprintln!("synth: {name:<12} {status} ({:.1} s)", start.elapsed().as_secs_f64());
+                done.lock().expect("results lock").push(result);
             });
         }
     });
-    let mut accels = Vec::new();
-    for (name, config) in accel_configs {
-        let start = Instant::now();
-        let r = synthesize_accel(config).with_context(|| format!("accelerator {name}"))?;
-        eprintln!("synth: {:<12} ok ({:.1} s)", config.top_name(), start.elapsed().as_secs_f64());
-        accels.push((name, config, r));
+    let (mut accels, mut results) = (Vec::new(), Vec::new());
+    for result in done.into_inner().expect("results lock") {
+        match result {
+            Done::Accel(name, config, r) => accels.push((name, config, r)),
+            Done::Unit(name, r) => results.push((name, r)),
+        }
     }
-    let mut results = results.into_inner().expect("results lock");
+    accels.sort_by_key(|(name, _, _)| accel_configs.iter().position(|(n, _)| n == name));
+    let accels = accels
+        .into_iter()
+        .map(|(name, config, r)| r.map(|r| (name, config, r)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     results.sort_by_key(|(name, _)| designs.iter().position(|d| d.top.name() == name));
     let mut table = Vec::new();
     for (name, result) in results {
