@@ -259,11 +259,12 @@ pub fn synth(args: SynthArgs) -> anyhow::Result<()> {
         Unit(&'a Design),
     }
     enum Done {
-        Accel(String, AccelConfig, anyhow::Result<AccelResources>),
-        Unit(String, anyhow::Result<Option<Resources>>),
+        Accel(anyhow::Result<AccelResources>),
+        Unit(anyhow::Result<Option<Resources>>),
     }
     let jobs: Vec<Job> = accel_configs.iter().map(Job::Accel).chain(designs.iter().map(Job::Unit)).collect();
-    let done: Mutex<Vec<Done>> = Mutex::new(Vec::new());
+    // Each result at its job's index, so the report keeps the queue's order.
+    let done: Mutex<Vec<Option<Done>>> = Mutex::new(jobs.iter().map(|_| None).collect());
     let next = Mutex::new(0usize);
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(jobs.len());
     std::thread::scope(|scope| {
@@ -276,42 +277,29 @@ pub fn synth(args: SynthArgs) -> anyhow::Result<()> {
                 };
                 let Some(job) = jobs.get(i) else { break };
                 let start = Instant::now();
-                let (name, result) = match job {
+                let (name, ok, result) = match job {
                     Job::Accel((name, config)) => {
                         let r = synthesize_accel(*config).with_context(|| format!("accelerator {name}"));
-                        (config.top_name(), Done::Accel(name.clone(), *config, r))
+                        (config.top_name(), r.is_ok(), Done::Accel(r))
                     }
                     Job::Unit(design) => {
-                        let name = design.top.name().to_string();
-                        (name.clone(), Done::Unit(name, synthesize(design)))
+                        let r = synthesize(design).with_context(|| format!("design {}", design.top.name()));
+                        (design.top.name().to_string(), r.is_ok(), Done::Unit(r))
                     }
-                };
-                let ok = match &result {
-                    Done::Accel(_, _, r) => r.is_ok(),
-                    Done::Unit(_, r) => r.is_ok(),
                 };
                 let status = if ok { "ok" } else { "FAILED" };
                 eprintln!("synth: {name:<12} {status} ({:.1} s)", start.elapsed().as_secs_f64());
-                done.lock().expect("results lock").push(result);
+                done.lock().expect("results lock")[i] = Some(result);
             });
         }
     });
-    let (mut accels, mut results) = (Vec::new(), Vec::new());
-    for result in done.into_inner().expect("results lock") {
-        match result {
-            Done::Accel(name, config, r) => accels.push((name, config, r)),
-            Done::Unit(name, r) => results.push((name, r)),
+    let (mut accels, mut table) = (Vec::new(), Vec::new());
+    for (job, result) in jobs.iter().zip(done.into_inner().expect("results lock")) {
+        match (job, result.expect("every job ran")) {
+            (Job::Accel((name, config)), Done::Accel(r)) => accels.push((name.clone(), *config, r?)),
+            (Job::Unit(design), Done::Unit(r)) => table.push((design.top.name().to_string(), r?)),
+            _ => unreachable!("a job's result is of its kind"),
         }
-    }
-    accels.sort_by_key(|(name, _, _)| accel_configs.iter().position(|(n, _)| n == name));
-    let accels = accels
-        .into_iter()
-        .map(|(name, config, r)| r.map(|r| (name, config, r)))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    results.sort_by_key(|(name, _)| designs.iter().position(|d| d.top.name() == name));
-    let mut table = Vec::new();
-    for (name, result) in results {
-        table.push((name.clone(), result.with_context(|| format!("design {name}"))?));
     }
     let mut text = report(&table);
     text += &accel_report(&accels);

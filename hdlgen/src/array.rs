@@ -304,10 +304,9 @@ fn array(cfg: ArrayConfig, dpe: &Module, skew_line: &Module) -> Module {
                     e.assign("a_in", "a_q");
                 }),
             );
-            for (edge, neighbour, row, skewed) in
-                [("north", "above", "0", "north_skewed"), ("south", "below", &(r_n - 1).to_string(), "south_skewed")]
-            {
-                let other = if edge == "north" { "r-1" } else { "r+1" };
+            let last_row = (r_n - 1).to_string();
+            for (edge, neighbour, row, other) in [("north", "above", "0", "r-1"), ("south", "below", &last_row, "r+1")] {
+                let skewed = format!("{edge}_skewed");
                 g.generate_if(
                     &format!("r == {row}"),
                     (&format!("g_{edge}_edge"), |e: &mut Module| {
