@@ -45,9 +45,10 @@ enum SliceStep {
 /// One slice's exact integer sum, or a step of it (`SliceStep`). Every multiplier's digit
 /// product is one addend: shifted by its digit weight within its element and by the element
 /// pair's micro-exponents, and inverted when the element's product is negative. The addends,
-/// the count of inverted ones (the +1s of their two's complements) and the running sum meet in
-/// a carry-save tree and one carry-propagate adder, so the stage is a few adder delays deep
-/// rather than a chain of sixteen additions.
+/// the count of inverted ones (the +1s of their two's complements) and the running sum are one
+/// multi-operand addition, which synthesis builds as a carry-save tree and one carry-propagate
+/// adder, a few adder delays deep rather than a chain of sixteen additions; the pipelined
+/// variants spell the tree out to register the two words it ends in.
 fn slice_function(step: SliceStep) -> Function {
     let lanes = BLOCK;
     let sb = SUM_BITS;
@@ -149,15 +150,22 @@ fn slice_function(step: SliceStep) -> Function {
     terms.push(format!("{sb}'(negatives)"));
     if step == SliceStep::Sum {
         terms.push("partial".into());
+        f.comment(
+            "One addition of all the words: synthesis builds a multi-operand sum as a carry-save tree\n\
+             of full adders and one carry-propagate adder (Yosys: alumacc, then maccmap), and a\n\
+             simulator runs it as plain additions.",
+        );
+        f.result(terms.join(" + "));
+    } else {
+        carry_save_sum(&mut f, terms, sb);
     }
-    carry_save_sum(&mut f, terms, sb, step == SliceStep::Sum);
     f
 }
 
-/// Sets the result of `f` to the sum of `terms` (each `width` bits, modulo 2^width): levels of
-/// full adders (3:2 compressors) on whole words until two words are left, then one addition
-/// (`add`) or the two words side by side.
-fn carry_save_sum(f: &mut Function, mut terms: Vec<String>, width: u32, add: bool) {
+/// Sets the result of `f` to two words, side by side, whose sum is that of `terms` (each
+/// `width` bits, modulo 2^width): levels of full adders (3:2 compressors) on whole words until
+/// two words are left, for a pipeline that adds them a stage later.
+fn carry_save_sum(f: &mut Function, mut terms: Vec<String>, width: u32) {
     f.comment("Carry-save tree: each full adder turns three words into a sum and a carry word.");
     let mut n = 0;
     while terms.len() > 2 {
@@ -175,11 +183,7 @@ fn carry_save_sum(f: &mut Function, mut terms: Vec<String>, width: u32, add: boo
         }
         terms = next;
     }
-    f.result(if add {
-        format!("{} + {}", terms[0], terms[1])
-    } else {
-        format!("{{{}, {}}}", terms[0], terms[1])
-    });
+    f.result(format!("{{{}, {}}}", terms[0], terms[1]));
 }
 
 /// Bits of `scale_place`'s result: `{subnormal, negative, round_up, kept[22:0], other[31:0]}`:
@@ -542,64 +546,48 @@ pub fn dpe_with(cfg: DpeConfig) -> Module {
     // so that each stage computes only in the cycles it holds a block.
     let slice_args =
         ["format_i", "slice_q", "a_micro_i", "b_micro_i", "a_sign_i", "a_mag_i", "b_sign_i", "b_mag_i"];
-    md.logic("block_sum_q", SUM_BITS)
-        .logic("total_q", SUM_BITS)
-        .logic("a_exp_q", 8)
-        .logic("b_exp_q", 8)
-        .logic("format_q", 2);
-    let block_regs = ["block_sum_q", "total_q", "a_exp_q", "b_exp_q", "format_q"];
+    md.logic("block_sum_q", SUM_BITS).logic("a_exp_q", 8).logic("b_exp_q", 8).logic("format_q", 2);
+    let block_regs = ["block_sum_q", "a_exp_q", "b_exp_q", "format_q"];
+    let reset = |extra: Option<&str>| extra.into_iter().chain(block_regs).map(|r| set(r, "'0")).collect();
+    // The block's exponents and format, kept from its last slice for the scaling.
+    let block_exps = |from: [&str; 3]| block_regs[1..].iter().zip(from).map(|(r, f)| set(*r, f)).collect();
     if slicing == 1 {
-        let block_sum = slice_steps[0].call(&[&["block_sum_q"][..], &slice_args].concat());
-        md.blank()
-            .comment("Stage 1: the block sum so far; at the block's end, the whole sum and its exponents.");
-        let restart = vec![set("block_sum_q", "'0"), set("slice_q", "'0")];
+        let partial = format!("slice_q == '0 ? {SUM_BITS}'d0 : block_sum_q");
+        let block_sum = slice_steps[0].call(&[&[partial.as_str()][..], &slice_args].concat());
+        md.blank().comment(block_sum_doc(1));
         md.always_ff(
-            std::iter::once("slice_q").chain(block_regs).map(|r| set(r, "'0")).collect(),
+            reset(Some("slice_q")),
             // `block_end` already holds only for a valid slice without a clear or a load.
             vec![if_else(
                 "clear_i || load_i",
-                restart.clone(),
-                vec![if_else(
-                    "block_end",
-                    [
-                        vec![
-                            set("total_q", block_sum.clone()),
-                            set("a_exp_q", "a_exp_i"),
-                            set("b_exp_q", "b_exp_i"),
-                            set("format_q", "format_i"),
-                        ],
-                        restart,
-                    ]
-                    .concat(),
-                    vec![if_(
-                        "valid_i",
-                        vec![set("block_sum_q", block_sum), set("slice_q", "slice_q + 4'd1")],
-                    )],
+                vec![set("slice_q", "'0")],
+                vec![if_(
+                    "valid_i",
+                    vec![
+                        set("block_sum_q", block_sum),
+                        set("slice_q", "block_end ? '0 : slice_q + 4'd1"),
+                        if_("block_end", block_exps(["a_exp_i", "b_exp_i", "format_i"])),
+                    ],
                 )],
             )],
         );
     } else {
         block_sum_front(&mut md, &slice_steps, &slice_args);
         let sb = SUM_BITS;
-        md.blank().comment(format!(
-            "Stage {slicing}: the block sum so far; at the block's end, the whole sum and its exponents."
-        ));
-        let sum =
-            format!("(terms_first_q ? {sb}'d0 : block_sum_q) + terms_q[{sb} +: {sb}] + terms_q[0 +: {sb}]");
+        md.blank().comment(block_sum_doc(slicing));
         md.always_ff(
-            block_regs.iter().map(|r| set(*r, "'0")).collect(),
+            reset(None),
             vec![if_(
                 "terms_valid_q",
-                vec![if_else(
-                    "terms_end_q",
-                    vec![
-                        set("total_q", &sum),
-                        set("a_exp_q", "terms_a_exp_q"),
-                        set("b_exp_q", "terms_b_exp_q"),
-                        set("format_q", "terms_format_q"),
-                    ],
-                    vec![set("block_sum_q", &sum)],
-                )],
+                vec![
+                    set(
+                        "block_sum_q",
+                        format!(
+                            "(terms_first_q ? {sb}'d0 : block_sum_q) + terms_q[{sb} +: {sb}] + terms_q[0 +: {sb}]"
+                        ),
+                    ),
+                    if_("terms_end_q", block_exps(["terms_a_exp_q", "terms_b_exp_q", "terms_format_q"])),
+                ],
             )],
         );
     }
@@ -621,7 +609,7 @@ pub fn dpe_with(cfg: DpeConfig) -> Module {
     });
     let scaling_ctrl = &ctrl[slicing - 1..];
     let value = staged(&mut md, groups, scaling_ctrl, &["prepared_q", "placed_q"], |first, count, input| {
-        let operands = ["total_q", "a_exp_q", "b_exp_q", "format_q"];
+        let operands = ["block_sum_q", "a_exp_q", "b_exp_q", "format_q"];
         let start = input.map_or_else(|| scale_steps[0].call(&operands), str::to_string);
         let expr = scale_steps[first.max(1)..first + count].iter().fold(start, |x, step| step.call(&[&x]));
         (expr, scale_steps[first + count - 1].width())
@@ -645,6 +633,15 @@ pub fn dpe_with(cfg: DpeConfig) -> Module {
         md.function(function);
     }
     md
+}
+
+/// The comment on the block sum's stage, stage `stage`.
+fn block_sum_doc(stage: usize) -> String {
+    format!(
+        "Stage {stage}: the block sum so far, from zero at each block's first slice. After the block's\n\
+         last slice it holds the whole sum, which the scaling reads in the next cycle, and the\n\
+         block's exponents are kept beside it."
+    )
 }
 
 /// The block sum's stages before the one that adds into it: each registers its step's result

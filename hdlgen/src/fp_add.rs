@@ -2,7 +2,7 @@
 //! zeros, every NaN out as the canonical quiet NaN, overflow to infinity. Combinational, and
 //! cut into five steps that a pipeline may register between.
 
-use crate::verilog::{bundle_bits, if_, set, Function, Module};
+use crate::verilog::{bundle_bits, set, Function, Module};
 
 /// An IEEE-754 binary interchange format: sign, `exp_bits` of biased exponent, `frac_bits` of
 /// fraction.
@@ -293,15 +293,7 @@ fn normalize_left(
         (format!("{exp}_all"), format!("{exp}_zeros"), format!("{exp}_room"), format!("{exp}_clamp"));
     f.let_(&room, exp_bits, format!("{exp_bits}'({value_exp}) - {exp_bits}'d1"));
     f.let_(&all, width, value);
-    f.let_(&zeros, lz_bits, "'0");
-    let mut step = top;
-    while step > 0 {
-        f.stmts(vec![if_(
-            format!("{all}[{}:{}] == '0", width - 1, width - step),
-            vec![set(&all, format!("{all} << {step}")), set(&zeros, format!("{zeros} + {lz_bits}'d{step}"))],
-        )]);
-        step /= 2;
-    }
+    shift_out_leading_zeros(f, &all, width, &zeros, lz_bits);
     f.let_(&clamp, 1, format!("{room} < {exp_bits}'({zeros})"));
     f.let_(shifted, width, format!("{clamp} ? {value} << {room} : {all}"));
     f.let_(
@@ -321,18 +313,22 @@ pub(crate) fn leading_zeros(f: &mut Function, value: &str, width: u32, out: &str
     let ones = padded - width;
     let out_bits = bits_for(u64::from(width));
     f.let_(&v, padded, format!("{{{value}, {ones}'h{:X}}}", (1u64 << ones) - 1));
-    f.let_(out, out_bits, "'0");
-    let mut step = padded / 2;
-    while step > 0 {
-        f.stmts(vec![if_(
-            if step == 1 {
-                format!("!{v}[{}]", padded - 1)
-            } else {
-                format!("{v}[{}:{}] == '0", padded - 1, padded - step)
-            },
-            vec![set(out, format!("{out} + {out_bits}'d{step}")), set(&v, format!("{v} << {step}"))],
-        )]);
-        step /= 2;
+    shift_out_leading_zeros(f, &v, padded, out, out_bits);
+}
+
+/// Declares `zeros` (`zero_bits` wide) in `f` and counts into it the leading zeros of the
+/// `width`-bit local `value`, shifting them out of `value`: halving steps of 2^(zero_bits - 1),
+/// ..., 2, 1 bits, each taken when the top `step` bits are zero, as a hardware leading-zero
+/// counter is built. Step 2^j decides bit j of the count, and each step is a multiplexer, not a
+/// branch, so a simulator runs it without data-dependent jumps.
+fn shift_out_leading_zeros(f: &mut Function, value: &str, width: u32, zeros: &str, zero_bits: u32) {
+    f.local(zeros, zero_bits);
+    for bit in (0..zero_bits).rev() {
+        let step = 1 << bit;
+        f.stmts(vec![
+            set(format!("{zeros}[{bit}]"), format!("{value}[{}:{}] == '0", width - 1, width - step)),
+            set(value, format!("{zeros}[{bit}] ? {value} << {step} : {value}")),
+        ]);
     }
 }
 

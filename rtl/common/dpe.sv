@@ -78,38 +78,33 @@ module dpe (
     end
   end
   logic [21:0] block_sum_q;
-  logic [21:0] total_q;
   logic [7:0]  a_exp_q;
   logic [7:0]  b_exp_q;
   logic [1:0]  format_q;
 
-  // Stage 1: the block sum so far; at the block's end, the whole sum and its exponents.
+  // Stage 1: the block sum so far, from zero at each block's first slice. After the block's
+  // last slice it holds the whole sum, which the scaling reads in the next cycle, and the
+  // block's exponents are kept beside it.
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       slice_q <= '0;
       block_sum_q <= '0;
-      total_q <= '0;
       a_exp_q <= '0;
       b_exp_q <= '0;
       format_q <= '0;
     end else begin
       if (clear_i || load_i) begin
-        block_sum_q <= '0;
-        slice_q <= '0;
-      end else if (block_end) begin
-        total_q <=
-            slice_sum(block_sum_q, format_i, slice_q, a_micro_i, b_micro_i, a_sign_i, a_mag_i,
-            b_sign_i, b_mag_i);
-        a_exp_q <= a_exp_i;
-        b_exp_q <= b_exp_i;
-        format_q <= format_i;
-        block_sum_q <= '0;
         slice_q <= '0;
       end else if (valid_i) begin
         block_sum_q <=
-            slice_sum(block_sum_q, format_i, slice_q, a_micro_i, b_micro_i, a_sign_i, a_mag_i,
-            b_sign_i, b_mag_i);
-        slice_q <= slice_q + 4'd1;
+            slice_sum(slice_q == '0 ? 22'd0 : block_sum_q, format_i, slice_q, a_micro_i, b_micro_i,
+            a_sign_i, a_mag_i, b_sign_i, b_mag_i);
+        slice_q <= block_end ? '0 : slice_q + 4'd1;
+        if (block_end) begin
+          a_exp_q <= a_exp_i;
+          b_exp_q <= b_exp_i;
+          format_q <= format_i;
+        end
       end
     end
   end
@@ -121,7 +116,7 @@ module dpe (
       value_q <= '0;
     end else begin
       if (scale_ctrl_q[0]) begin
-        value_q <= scale_round(scale_place(scale_prepare(total_q, a_exp_q, b_exp_q, format_q)));
+        value_q <= scale_round(scale_place(scale_prepare(block_sum_q, a_exp_q, b_exp_q, format_q)));
       end
     end
   end
@@ -170,38 +165,6 @@ module dpe (
     logic        negative;
     logic [21:0] addends [16];  // multiplier k's signed term
     logic [4:0]  negatives;
-    logic [21:0] csa_sum_0;
-    logic [21:0] csa_carry_0;
-    logic [21:0] csa_sum_1;
-    logic [21:0] csa_carry_1;
-    logic [21:0] csa_sum_2;
-    logic [21:0] csa_carry_2;
-    logic [21:0] csa_sum_3;
-    logic [21:0] csa_carry_3;
-    logic [21:0] csa_sum_4;
-    logic [21:0] csa_carry_4;
-    logic [21:0] csa_sum_5;
-    logic [21:0] csa_carry_5;
-    logic [21:0] csa_sum_6;
-    logic [21:0] csa_carry_6;
-    logic [21:0] csa_sum_7;
-    logic [21:0] csa_carry_7;
-    logic [21:0] csa_sum_8;
-    logic [21:0] csa_carry_8;
-    logic [21:0] csa_sum_9;
-    logic [21:0] csa_carry_9;
-    logic [21:0] csa_sum_10;
-    logic [21:0] csa_carry_10;
-    logic [21:0] csa_sum_11;
-    logic [21:0] csa_carry_11;
-    logic [21:0] csa_sum_12;
-    logic [21:0] csa_carry_12;
-    logic [21:0] csa_sum_13;
-    logic [21:0] csa_carry_13;
-    logic [21:0] csa_sum_14;
-    logic [21:0] csa_carry_14;
-    logic [21:0] csa_sum_15;
-    logic [21:0] csa_carry_15;
     int k;
     // The 16 two-bit multipliers. Multiplier k takes A digit da and B digit db of element e:
     // MX9 e = 0, da = k / 4, db = k % 4; MX6 e = k / 4, da = (k / 2) % 2, db = k % 2; MX4
@@ -237,69 +200,12 @@ module dpe (
       addends[k] = (22'(product) << shift) ^ {22{negative}};
       negatives = negatives + 5'(negative);
     end
-    // Carry-save tree: each full adder turns three words into a sum and a carry word.
-    csa_sum_0 = addends[0] ^ addends[1] ^ addends[2];
-    csa_carry_0 =
-        22'(((addends[0] & addends[1]) | (addends[0] & addends[2]) | (addends[1] & addends[2])) <<
-        1);
-    csa_sum_1 = addends[3] ^ addends[4] ^ addends[5];
-    csa_carry_1 =
-        22'(((addends[3] & addends[4]) | (addends[3] & addends[5]) | (addends[4] & addends[5])) <<
-        1);
-    csa_sum_2 = addends[6] ^ addends[7] ^ addends[8];
-    csa_carry_2 =
-        22'(((addends[6] & addends[7]) | (addends[6] & addends[8]) | (addends[7] & addends[8])) <<
-        1);
-    csa_sum_3 = addends[9] ^ addends[10] ^ addends[11];
-    csa_carry_3 =
-        22'(((addends[9] & addends[10]) | (addends[9] & addends[11]) |
-        (addends[10] & addends[11])) << 1);
-    csa_sum_4 = addends[12] ^ addends[13] ^ addends[14];
-    csa_carry_4 =
-        22'(((addends[12] & addends[13]) | (addends[12] & addends[14]) |
-        (addends[13] & addends[14])) << 1);
-    csa_sum_5 = addends[15] ^ 22'(negatives) ^ partial;
-    csa_carry_5 =
-        22'(((addends[15] & 22'(negatives)) | (addends[15] & partial) |
-        (22'(negatives) & partial)) << 1);
-    csa_sum_6 = csa_sum_0 ^ csa_carry_0 ^ csa_sum_1;
-    csa_carry_6 =
-        22'(((csa_sum_0 & csa_carry_0) | (csa_sum_0 & csa_sum_1) | (csa_carry_0 & csa_sum_1)) << 1);
-    csa_sum_7 = csa_carry_1 ^ csa_sum_2 ^ csa_carry_2;
-    csa_carry_7 =
-        22'(((csa_carry_1 & csa_sum_2) | (csa_carry_1 & csa_carry_2) | (csa_sum_2 & csa_carry_2)) <<
-        1);
-    csa_sum_8 = csa_sum_3 ^ csa_carry_3 ^ csa_sum_4;
-    csa_carry_8 =
-        22'(((csa_sum_3 & csa_carry_3) | (csa_sum_3 & csa_sum_4) | (csa_carry_3 & csa_sum_4)) << 1);
-    csa_sum_9 = csa_carry_4 ^ csa_sum_5 ^ csa_carry_5;
-    csa_carry_9 =
-        22'(((csa_carry_4 & csa_sum_5) | (csa_carry_4 & csa_carry_5) | (csa_sum_5 & csa_carry_5)) <<
-        1);
-    csa_sum_10 = csa_sum_6 ^ csa_carry_6 ^ csa_sum_7;
-    csa_carry_10 =
-        22'(((csa_sum_6 & csa_carry_6) | (csa_sum_6 & csa_sum_7) | (csa_carry_6 & csa_sum_7)) << 1);
-    csa_sum_11 = csa_carry_7 ^ csa_sum_8 ^ csa_carry_8;
-    csa_carry_11 =
-        22'(((csa_carry_7 & csa_sum_8) | (csa_carry_7 & csa_carry_8) | (csa_sum_8 & csa_carry_8)) <<
-        1);
-    csa_sum_12 = csa_sum_10 ^ csa_carry_10 ^ csa_sum_11;
-    csa_carry_12 =
-        22'(((csa_sum_10 & csa_carry_10) | (csa_sum_10 & csa_sum_11) |
-        (csa_carry_10 & csa_sum_11)) << 1);
-    csa_sum_13 = csa_carry_11 ^ csa_sum_9 ^ csa_carry_9;
-    csa_carry_13 =
-        22'(((csa_carry_11 & csa_sum_9) | (csa_carry_11 & csa_carry_9) |
-        (csa_sum_9 & csa_carry_9)) << 1);
-    csa_sum_14 = csa_sum_12 ^ csa_carry_12 ^ csa_sum_13;
-    csa_carry_14 =
-        22'(((csa_sum_12 & csa_carry_12) | (csa_sum_12 & csa_sum_13) |
-        (csa_carry_12 & csa_sum_13)) << 1);
-    csa_sum_15 = csa_sum_14 ^ csa_carry_14 ^ csa_carry_13;
-    csa_carry_15 =
-        22'(((csa_sum_14 & csa_carry_14) | (csa_sum_14 & csa_carry_13) |
-        (csa_carry_14 & csa_carry_13)) << 1);
-    slice_sum = csa_sum_15 + csa_carry_15;
+    // One addition of all the words: synthesis builds a multi-operand sum as a carry-save tree
+    // of full adders and one carry-propagate adder (Yosys: alumacc, then maccmap), and a
+    // simulator runs it as plain additions.
+    slice_sum = addends[0] + addends[1] + addends[2] + addends[3] + addends[4] + addends[5] +
+        addends[6] + addends[7] + addends[8] + addends[9] + addends[10] + addends[11] +
+        addends[12] + addends[13] + addends[14] + addends[15] + 22'(negatives) + partial;
   endfunction
   function automatic logic [62:0] scale_prepare(
     input logic [21:0] block_sum,
@@ -329,27 +235,16 @@ module dpe (
     magnitude = negative ? 21'(-block_sum) : block_sum[20:0];
     // The leading zeros z of the magnitude: its leading one is bit 20 - z.
     zeros_v = {magnitude, 11'h7FF};
-    zeros = '0;
-    if (zeros_v[31:16] == '0) begin
-      zeros = zeros + 5'd16;
-      zeros_v = zeros_v << 16;
-    end
-    if (zeros_v[31:24] == '0) begin
-      zeros = zeros + 5'd8;
-      zeros_v = zeros_v << 8;
-    end
-    if (zeros_v[31:28] == '0) begin
-      zeros = zeros + 5'd4;
-      zeros_v = zeros_v << 4;
-    end
-    if (zeros_v[31:30] == '0) begin
-      zeros = zeros + 5'd2;
-      zeros_v = zeros_v << 2;
-    end
-    if (!zeros_v[31]) begin
-      zeros = zeros + 5'd1;
-      zeros_v = zeros_v << 1;
-    end
+    zeros[4] = zeros_v[31:16] == '0;
+    zeros_v = zeros[4] ? zeros_v << 16 : zeros_v;
+    zeros[3] = zeros_v[31:24] == '0;
+    zeros_v = zeros[3] ? zeros_v << 8 : zeros_v;
+    zeros[2] = zeros_v[31:28] == '0;
+    zeros_v = zeros[2] ? zeros_v << 4 : zeros_v;
+    zeros[1] = zeros_v[31:30] == '0;
+    zeros_v = zeros[1] ? zeros_v << 2 : zeros_v;
+    zeros[0] = zeros_v[31:31] == '0;
+    zeros_v = zeros[0] ? zeros_v << 1 : zeros_v;
     // Exponent offsets: 127 + 2m places the leading bit; 105 + 2m places bit 0 at 2^-149. With
     // the leading one at bit 20 - z, the biased exponent is normal_top - z, where normal_top
     // is Ea + Eb + 20 - (127 + 2m): normal while z < normal_top, infinite while
@@ -529,27 +424,16 @@ module dpe (
     // exponent (the result is then subnormal). Exponents get one more bit for overflow.
     near_exp_room = 9'(x_exp) - 9'd1;
     near_exp_all = near_raw;
-    near_exp_zeros = '0;
-    if (near_exp_all[26:11] == '0) begin
-      near_exp_all = near_exp_all << 16;
-      near_exp_zeros = near_exp_zeros + 5'd16;
-    end
-    if (near_exp_all[26:19] == '0) begin
-      near_exp_all = near_exp_all << 8;
-      near_exp_zeros = near_exp_zeros + 5'd8;
-    end
-    if (near_exp_all[26:23] == '0) begin
-      near_exp_all = near_exp_all << 4;
-      near_exp_zeros = near_exp_zeros + 5'd4;
-    end
-    if (near_exp_all[26:25] == '0) begin
-      near_exp_all = near_exp_all << 2;
-      near_exp_zeros = near_exp_zeros + 5'd2;
-    end
-    if (near_exp_all[26:26] == '0) begin
-      near_exp_all = near_exp_all << 1;
-      near_exp_zeros = near_exp_zeros + 5'd1;
-    end
+    near_exp_zeros[4] = near_exp_all[26:11] == '0;
+    near_exp_all = near_exp_zeros[4] ? near_exp_all << 16 : near_exp_all;
+    near_exp_zeros[3] = near_exp_all[26:19] == '0;
+    near_exp_all = near_exp_zeros[3] ? near_exp_all << 8 : near_exp_all;
+    near_exp_zeros[2] = near_exp_all[26:23] == '0;
+    near_exp_all = near_exp_zeros[2] ? near_exp_all << 4 : near_exp_all;
+    near_exp_zeros[1] = near_exp_all[26:25] == '0;
+    near_exp_all = near_exp_zeros[1] ? near_exp_all << 2 : near_exp_all;
+    near_exp_zeros[0] = near_exp_all[26:26] == '0;
+    near_exp_all = near_exp_zeros[0] ? near_exp_all << 1 : near_exp_all;
     near_exp_clamp = near_exp_room < 9'(near_exp_zeros);
     near_norm = near_exp_clamp ? near_raw << near_exp_room : near_exp_all;
     near_exp = near_exp_clamp ? 9'd1 : 9'(x_exp) - 9'(near_exp_zeros);
