@@ -566,16 +566,27 @@ module dpe_i5_335 (
     magnitude = negative ? 21'(-block_sum) : block_sum[20:0];
     // The leading zeros z of the magnitude: its leading one is bit 20 - z.
     zeros_v = {magnitude, 11'h7FF};
-    zeros[4] = zeros_v[31:16] == '0;
-    zeros_v = zeros[4] ? zeros_v << 16 : zeros_v;
-    zeros[3] = zeros_v[31:24] == '0;
-    zeros_v = zeros[3] ? zeros_v << 8 : zeros_v;
-    zeros[2] = zeros_v[31:28] == '0;
-    zeros_v = zeros[2] ? zeros_v << 4 : zeros_v;
-    zeros[1] = zeros_v[31:30] == '0;
-    zeros_v = zeros[1] ? zeros_v << 2 : zeros_v;
-    zeros[0] = zeros_v[31:31] == '0;
-    zeros_v = zeros[0] ? zeros_v << 1 : zeros_v;
+    zeros = '0;
+    if (zeros_v[31:16] == '0) begin
+      zeros = zeros + 5'd16;
+      zeros_v = zeros_v << 16;
+    end
+    if (zeros_v[31:24] == '0) begin
+      zeros = zeros + 5'd8;
+      zeros_v = zeros_v << 8;
+    end
+    if (zeros_v[31:28] == '0) begin
+      zeros = zeros + 5'd4;
+      zeros_v = zeros_v << 4;
+    end
+    if (zeros_v[31:30] == '0) begin
+      zeros = zeros + 5'd2;
+      zeros_v = zeros_v << 2;
+    end
+    if (zeros_v[31:31] == '0) begin
+      zeros = zeros + 5'd1;
+      zeros_v = zeros_v << 1;
+    end
     // Exponent offsets: 127 + 2m places the leading bit; 105 + 2m places bit 0 at 2^-149. With
     // the leading one at bit 20 - z, the biased exponent is normal_top - z, where normal_top
     // is Ea + Eb + 20 - (127 + 2m): normal while z < normal_top, infinite while
@@ -808,16 +819,27 @@ module dpe_i5_335 (
     // exponent (the result is then subnormal). Exponents get one more bit for overflow.
     near_exp_room = 9'(x_exp) - 9'd1;
     near_exp_all = near_raw;
-    near_exp_zeros[4] = near_exp_all[26:11] == '0;
-    near_exp_all = near_exp_zeros[4] ? near_exp_all << 16 : near_exp_all;
-    near_exp_zeros[3] = near_exp_all[26:19] == '0;
-    near_exp_all = near_exp_zeros[3] ? near_exp_all << 8 : near_exp_all;
-    near_exp_zeros[2] = near_exp_all[26:23] == '0;
-    near_exp_all = near_exp_zeros[2] ? near_exp_all << 4 : near_exp_all;
-    near_exp_zeros[1] = near_exp_all[26:25] == '0;
-    near_exp_all = near_exp_zeros[1] ? near_exp_all << 2 : near_exp_all;
-    near_exp_zeros[0] = near_exp_all[26:26] == '0;
-    near_exp_all = near_exp_zeros[0] ? near_exp_all << 1 : near_exp_all;
+    near_exp_zeros = '0;
+    if (near_exp_all[26:11] == '0) begin
+      near_exp_zeros = near_exp_zeros + 5'd16;
+      near_exp_all = near_exp_all << 16;
+    end
+    if (near_exp_all[26:19] == '0) begin
+      near_exp_zeros = near_exp_zeros + 5'd8;
+      near_exp_all = near_exp_all << 8;
+    end
+    if (near_exp_all[26:23] == '0) begin
+      near_exp_zeros = near_exp_zeros + 5'd4;
+      near_exp_all = near_exp_all << 4;
+    end
+    if (near_exp_all[26:25] == '0) begin
+      near_exp_zeros = near_exp_zeros + 5'd2;
+      near_exp_all = near_exp_all << 2;
+    end
+    if (near_exp_all[26:26] == '0) begin
+      near_exp_zeros = near_exp_zeros + 5'd1;
+      near_exp_all = near_exp_all << 1;
+    end
     near_exp_clamp = near_exp_room < 9'(near_exp_zeros);
     near_norm = near_exp_clamp ? near_raw << near_exp_room : near_exp_all;
     near_exp = near_exp_clamp ? 9'd1 : 9'(x_exp) - 9'(near_exp_zeros);
