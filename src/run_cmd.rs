@@ -15,7 +15,7 @@ use host::cl::{run_scenario, ArrayTiming, Options, Pair, Play, Policy, ScenarioR
 use host::latency::Profiler;
 use host::net::Net;
 use host::stream::{FPS, FRAMES_PER_WINDOW, SCENARIOS, WINDOWS};
-use sim::MemoryRate;
+use sim::{MemoryRate, Part};
 
 #[derive(Args)]
 pub struct PretrainArgs {
@@ -310,12 +310,12 @@ pub(crate) fn summary_json(
         let frames: u64 = runs.iter().map(|r| r.scored.len() as u64 * host::cl::world::SCORE_STRIDE).sum();
         let labels: usize = runs.iter().map(|r| r.counts.labels).sum();
         let correct: usize = runs.iter().map(|r| r.counts.labels_correct).sum();
-        let seconds = |kernel: &str| -> f64 {
+        let seconds = |kernel: &str, part: Option<Part>| -> f64 {
             runs.iter()
                 .flat_map(|r| &r.timeline)
-                .filter(|p| p.kernel == kernel)
-                .map(|p| p.end - p.start)
-                .sum()
+                .filter(|p| p.kernel == kernel && (part.is_none() || p.part == part))
+                // (A sum of no phases is 0, not Rust's -0.)
+                .fold(0.0, |sum, p| sum + (p.end - p.start))
         };
         json!({
             "labels": labels,
@@ -323,7 +323,11 @@ pub(crate) fn summary_json(
             "teacher_accuracy": if labels == 0 { 0.0 } else { 100.0 * correct as f64 / labels as f64 },
             "retrainings": runs.iter().map(|r| r.counts.retrainings).sum::<usize>(),
             "drifts": runs.iter().map(|r| r.counts.drifts).sum::<usize>(),
-            "device_seconds": {"label": seconds("label"), "train": seconds("train")},
+            "device_seconds": {
+                "label": seconds("label", None),
+                "train": seconds("train", None),
+                "validate": seconds("infer", Some(Part::Bottom)),
+            },
         })
     };
     let policies: Vec<serde_json::Value> = policies
@@ -489,12 +493,13 @@ fn timeline_svg(results: &[(Policy, usize, ScenarioRun)]) -> String {
     let x = |t: f64| left + pw * t / end;
     let rows_total = 16.0;
     let infer_rows =
-        run.timeline.iter().find(|p| p.kernel == "infer").and_then(|p| p.rows).unwrap_or(0) as f64;
+        run.timeline.iter().find(|p| p.part == Some(Part::Top)).and_then(|p| p.rows).unwrap_or(0) as f64;
     let _ = writeln!(svg, "<text x=\"{left}\" y=\"18\">{} on s{scenario}: array rows over time (inference blue, labeling orange, retraining green)</text>", policy.name());
     for p in &run.timeline {
-        let (colour, lo, hi) = match p.kernel {
-            "infer" => ("#1f77b4", 0.0, infer_rows),
-            "label" => ("#ff7f0e", infer_rows, rows_total),
+        // The shared part's inference validates a retraining: green with it.
+        let (colour, lo, hi) = match (p.part, p.kernel) {
+            (Some(Part::Top), _) | (None, "infer") => ("#1f77b4", 0.0, infer_rows),
+            (_, "label") => ("#ff7f0e", infer_rows, rows_total),
             _ => ("#2ca02c", infer_rows, rows_total),
         };
         let y0 = top + ph * lo / rows_total;

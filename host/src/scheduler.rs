@@ -1,21 +1,33 @@
 //! Two parts at work at once: a queue per part of kernel runs, each part working through its
 //! own queue while the other works through its, and a timeline of what ran on which rows,
 //! when and at which precision. Costs come from the `Profiler`; a split change waits until
-//! both parts are idle, as the chip's set-split command does.
+//! both parts are idle, as the chip's set-split command does. The continuous-learning runs on
+//! the array place every kernel here (`cl::ArrayTiming`), and their `timeline.csv` is this
+//! timeline.
 //!
-//! Each kernel here is timed as if its part had the host port to itself. On the chip the
-//! bottom part also waits for the port cycles the top part takes (`timing::PortShare` models
-//! that exactly for single GEMMs; `Profiler::kernel_beside` for a whole kernel beside the
-//! inference of every frame, which the continuous-learning runs use). Measured
-//! (`tests/scheduler.rs`): WideResNet-50-2 labeling on 14 rows takes 10.3 % longer while
-//! ResNet-18 inference of every frame runs on the top 2 rows; the top part never waits.
+//! The two parts share the host port, and the top part wins every cycle both request. So a
+//! part may run a job periodically (`periodic`: the student's inference of every frame),
+//! and a kernel that starts on the bottom part while the top part runs one loses the port
+//! cycles it takes (`Profiler::kernel_beside`, which `timing::PortShare` times exactly per
+//! GEMM). Measured (`tests/scheduler.rs`): WideResNet-50-2 labeling on 14 rows takes 10.3 %
+//! longer while ResNet-18 inference of every frame runs on the top 2 rows; the top part never
+//! waits.
 
 use anyhow::ensure;
 use mx::Format;
 use sim::Part;
 
-use crate::latency::{Kernel, Profiler};
+use crate::latency::{Beside, Kernel, Profiler};
 use crate::workloads::Model;
+
+/// What a phase runs: `model`'s `kernel` at `batch` in `format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Job {
+    pub model: Model,
+    pub kernel: Kernel,
+    pub format: Format,
+    pub batch: u64,
+}
 
 /// One entry of the timeline: `iterations` of a kernel on a part, from `start` to `end`
 /// (cycles since the scheduler's start).
@@ -27,10 +39,7 @@ pub struct Phase {
     pub rows: u32,
     pub start: u64,
     pub end: u64,
-    pub model: Model,
-    pub kernel: Kernel,
-    pub format: Format,
-    pub batch: u64,
+    pub job: Job,
     pub iterations: u64,
 }
 
@@ -40,6 +49,8 @@ pub struct Scheduler {
     split: u32,
     /// The cycle each part (top, bottom) finishes its queue.
     free: [u64; 2],
+    /// The top part's periodic job, as the bottom part's costs see it, and the cycle it ends.
+    top_periodic: Option<(Beside, u64)>,
     timeline: Vec<Phase>,
 }
 
@@ -48,7 +59,28 @@ impl Scheduler {
     pub fn new(profiler: Profiler, split: u32) -> anyhow::Result<Scheduler> {
         let rows = profiler.config().rows;
         ensure!(split <= rows, "split {split} is past the {rows} rows");
-        Ok(Scheduler { profiler, split, free: [0, 0], timeline: Vec::new() })
+        Ok(Scheduler { profiler, split, free: [0, 0], top_periodic: None, timeline: Vec::new() })
+    }
+
+    /// Starts over with both parts idle at cycle 0 and an empty timeline, the array cut after
+    /// row `split`; the profiler keeps the costs it knows.
+    pub fn restart(&mut self, split: u32) -> anyhow::Result<()> {
+        let rows = self.profiler.config().rows;
+        ensure!(split <= rows, "split {split} is past the {rows} rows");
+        self.split = split;
+        self.free = [0, 0];
+        self.top_periodic = None;
+        self.timeline.clear();
+        Ok(())
+    }
+
+    pub fn profiler(&mut self) -> &mut Profiler {
+        &mut self.profiler
+    }
+
+    /// Rows of the whole array.
+    pub fn array_rows(&self) -> u32 {
+        self.profiler.config().rows
     }
 
     pub fn split(&self) -> u32 {
@@ -64,39 +96,60 @@ impl Scheduler {
         self.free[part as usize]
     }
 
-    /// Queues `iterations` of a kernel on `part`, starting when the part is free and not
-    /// before `not_before`. Returns its phase.
-    #[allow(clippy::too_many_arguments)]
-    pub fn run(
-        &mut self,
-        part: Part,
-        not_before: u64,
-        model: Model,
-        kernel: Kernel,
-        format: Format,
-        batch: u64,
-        iterations: u64,
-    ) -> anyhow::Result<&Phase> {
+    /// Queues `iterations` of `job` on `part`, starting when the part is free and not before
+    /// `not_before`. A job that starts on the bottom part while the top part runs its periodic
+    /// job costs what it does beside it. Returns its phase.
+    pub fn run(&mut self, part: Part, not_before: u64, job: Job, iterations: u64) -> anyhow::Result<&Phase> {
         let rows = self.rows(part);
         ensure!(rows > 0, "the {part:?} part has no rows under split {}", self.split);
-        let cost = self.profiler.kernel(model, kernel, format, rows, batch)?;
         let start = self.free[part as usize].max(not_before);
-        let end = start + iterations * cost.cycles;
+        let key = (job.model, job.kernel, job.format, rows, job.batch);
+        let cost = match self.top_periodic {
+            Some((beside, until)) if part == Part::Bottom && start < until => {
+                self.profiler.kernel_beside(key, beside)?
+            }
+            _ => self.profiler.kernel(job.model, job.kernel, job.format, rows, job.batch)?,
+        };
+        Ok(self.push(part, start, start + iterations * cost.cycles, job, iterations))
+    }
+
+    /// Runs `job` on the top part `iterations` times, evenly spread from `start` (or when the
+    /// part is free) to `end`, which the part is busy until: the student's inference of every
+    /// frame. The bottom part's kernels that start meanwhile lose the port cycles it takes.
+    pub fn periodic(&mut self, job: Job, iterations: u64, start: u64, end: u64) -> anyhow::Result<&Phase> {
+        let rows = self.rows(Part::Top);
+        ensure!(rows > 0, "the top part has no rows under split {}", self.split);
+        let start = self.free[0].max(start);
+        ensure!(
+            end > start,
+            "the periodic {} would end at cycle {end}, before it starts at cycle {start}",
+            job.kernel.name()
+        );
+        let period = (end - start) / iterations.max(1);
+        let cycles = self.profiler.kernel(job.model, job.kernel, job.format, rows, job.batch)?.cycles;
+        ensure!(
+            cycles <= period,
+            "one {} takes {cycles} cycles on {rows} rows, more than its period of {period}",
+            job.kernel.name()
+        );
+        let beside = Beside {
+            model: job.model,
+            kernel: job.kernel,
+            format: job.format,
+            rows,
+            batch: job.batch,
+            period,
+        };
+        self.top_periodic = Some((beside, end));
+        Ok(self.push(Part::Top, start, end, job, iterations))
+    }
+
+    fn push(&mut self, part: Part, start: u64, end: u64, job: Job, iterations: u64) -> &Phase {
         self.free[part as usize] = end;
         let first_row = if part == Part::Top { 0 } else { self.split };
-        self.timeline.push(Phase {
-            part,
-            first_row,
-            rows,
-            start,
-            end,
-            model,
-            kernel,
-            format,
-            batch,
-            iterations,
-        });
-        Ok(self.timeline.last().expect("just pushed"))
+        let rows = self.rows(part);
+        self.timeline.push(Phase { part, first_row, rows, start, end, job, iterations });
+        self.timeline.last().expect("just pushed")
     }
 
     /// Moves the cut once both parts are idle; returns the cycle it takes effect.
@@ -128,10 +181,10 @@ impl Scheduler {
                 if p.part == Part::Top { "top" } else { "bottom" },
                 p.first_row,
                 p.rows,
-                p.model.name(),
-                p.kernel.name(),
-                p.format,
-                p.batch,
+                p.job.model.name(),
+                p.job.kernel.name(),
+                p.job.format,
+                p.job.batch,
                 p.iterations
             );
         }

@@ -5,15 +5,16 @@ use std::collections::VecDeque;
 
 use host::backend::Golden;
 use host::cl::baselines::Profiling;
-use host::cl::policies::{inference_rows, is_drift, push_labels, retrain_seconds, unpicked, Shared, BUFFER};
+use host::cl::policies::{inference_rows, is_drift, push_labels, unpicked, Retraining, Shared, BUFFER};
 use host::cl::pretrain::{pretrain, Steps};
 use host::cl::protocol::{geomean, scenario_score, window_accuracies, WARM_UP_WINDOWS};
-use host::cl::world::{balanced_newest, Labels, Sample, World};
+use host::cl::world::{balanced_newest, Labels, Sample, Sampled, World};
 use host::cl::{run_scenario, Options, Pair, Play, Policy, Timing};
 use host::latency::Kernel;
 use host::net::Net;
 use host::rng::Rng;
 use host::stream::{Stream, FRAMES_PER_WINDOW};
+use sim::Part;
 
 /// A made-up table: inference takes `infer_row_seconds / rows` per frame, labeling 0.05 s per
 /// frame on any rows, a training iteration 1 s, validation 0.1 s per batch.
@@ -61,8 +62,10 @@ fn retraining_time_counts_iterations_and_validation_batches() {
     let mut t = Table { infer_row_seconds: 0.1 };
     // 324 samples: 21 batches of 16 (the last one of 4), one epoch; 108 to validate: 7 batches.
     let shared = Shared { rows: 14, inference_rows: 2 };
-    assert!((retrain_seconds(&mut t, shared, 324, 1, 108).unwrap() - (21.0 + 0.7)).abs() < 1e-9);
-    assert!((retrain_seconds(&mut t, shared, 747, 2, 0).unwrap() - 94.0).abs() < 1e-9);
+    let mut seconds =
+        |train, epochs, validation| Retraining { train, epochs, validation }.seconds(&mut t, shared).unwrap();
+    assert!((seconds(324, 1, 108) - (21.0 + 0.7)).abs() < 1e-9);
+    assert!((seconds(747, 2, 0) - 94.0).abs() < 1e-9);
 }
 
 #[test]
@@ -130,8 +133,9 @@ fn the_label_sampler_takes_distinct_unlabeled_frames_seen_so_far() {
     // screen for label i. 8 labels: 8 distinct frames of 10..=21, never 12, each no newer
     // than the frame on screen when it was taken.
     let fps = 30.0;
-    let (frames, end) = world.sample_frames(10, 14.5 / fps, 1.0 / fps, 8, 100.0);
+    let Sampled { frames, runs, end } = world.sample_frames(10, 14.5 / fps, 1.0 / fps, 8, 100.0);
     assert_eq!(frames.len(), 8);
+    assert_eq!(runs, vec![(14.5 / fps, 8)], "a new frame for every label: one run");
     assert!((end - 22.5 / fps).abs() < 1e-9, "{end}");
     assert!(
         frames.windows(2).all(|w| w[0] < w[1]) && frames.iter().all(|f| (10..=21).contains(f) && *f != 12),
@@ -140,11 +144,15 @@ fn the_label_sampler_takes_distinct_unlabeled_frames_seen_so_far() {
     // With every frame seen labeled, labeling waits for new frames: 10 labels, 1 ms apart,
     // find the 4 unlabeled frames of 10..=14, then each new frame as it arrives, until frame
     // 20 (at 20/30 s) is the tenth.
-    let (frames, end) = world.sample_frames(10, 14.5 / fps, 0.001, 10, 100.0);
+    let Sampled { frames, runs, end } = world.sample_frames(10, 14.5 / fps, 0.001, 10, 100.0);
     assert_eq!(frames, vec![10, 11, 13, 14, 15, 16, 17, 18, 19, 20]);
+    // The device labels in runs that stop where it waits: the first four, then one a frame.
+    assert_eq!(runs.len(), 7);
+    assert_eq!(runs[0], (14.5 / fps, 4));
+    assert!(runs[1..].iter().all(|&(_, n)| n == 1) && runs[6].0 > 20.0 / fps, "{runs:?}");
     assert!(end > 20.0 / fps && end < 20.0 / fps + 0.0021, "{end}");
     // None past the phase's end.
-    assert!(world.sample_frames(10, 14.5 / fps, 0.5, 8, 14.5 / fps + 0.9).0.len() == 1);
+    assert!(world.sample_frames(10, 14.5 / fps, 0.5, 8, 14.5 / fps + 0.9).frames.len() == 1);
     world.label(&frames).unwrap();
     let twice = world.label(&[13]).unwrap_err().to_string();
     assert_eq!(twice, "frame 13 is labeled twice");
@@ -157,7 +165,7 @@ fn the_label_sampler_spreads_labels_over_everything_seen() {
     let mut world = tiny_world(&stream, &net, &mut labels);
     // 600 labels in 6 s from frames 0..3000 (100 s) and those arriving meanwhile: each tenth
     // of the range gets its share, within sampling noise.
-    let (frames, _) = world.sample_frames(0, 100.0, 0.01, 600, 200.0);
+    let frames = world.sample_frames(0, 100.0, 0.01, 600, 200.0).frames;
     assert_eq!(frames.len(), 600);
     let mut tenths = [0; 10];
     for f in &frames {
@@ -166,7 +174,7 @@ fn the_label_sampler_spreads_labels_over_everything_seen() {
     assert!(tenths.iter().all(|&n| (35..=85).contains(&n)), "{tenths:?}");
     world.label(&frames).unwrap();
     // The next phase over the same range takes none of them again.
-    let (again, _) = world.sample_frames(0, 100.0, 0.01, 600, 200.0);
+    let again = world.sample_frames(0, 100.0, 0.01, 600, 200.0).frames;
     assert!(again.iter().all(|f| frames.binary_search(f).is_err()));
 }
 
@@ -222,30 +230,32 @@ fn scenarios_replay_identically_and_follow_each_policy_s_schedule() {
     assert!((label.end - label.start - 747.0 * 0.05).abs() < 1e-6);
     assert!(a.scored.len() as u64 == 14 * FRAMES_PER_WINDOW / 10);
 
-    // Spatiotemporal: an extra label phase of 432 frames, then retrain (21 iterations + 7
+    // Spatiotemporal: an extra label phase of 432 frames, then retrain (21 iterations, then 7
     // validation batches) and label (108 frames) in turn; after a drift the buffer restarts
-    // from the 108 new labels and the extra phase labels 324 more.
+    // from the 108 new labels and the extra phase labels 324 more. Everything after the
+    // inference runs on the shared (bottom) part.
     let s = run(Policy::DacapoSpatiotemporal);
+    assert!(s.timeline[1..].iter().all(|p| p.part == Some(Part::Bottom) && p.rows == Some(14)));
     let phases: Vec<(&str, f64)> = s.timeline.iter().skip(1).map(|p| (p.kernel, p.end - p.start)).collect();
     assert!(matches!(phases[0], ("label", d) if (d - 21.6).abs() < 1e-6), "{:?}", phases[0]);
     let (mut drifts, mut full_retrains) = (0, 0);
     // (The stream's end may cut the last phase short.)
-    for pair in phases[..phases.len() - 1].windows(2) {
-        match pair {
-            [("train", d), ("label", l)] => {
+    for run in phases[..phases.len() - 1].windows(3) {
+        match run {
+            [("train", d), ("infer", v), ("label", l)] => {
                 // At most 324 samples train (21 iterations of 1 s) and 108 validate (7 batches
                 // of 0.1 s); fewer when the buffer holds fewer on either side of the holdout.
-                let (iterations, checks) = (d.floor(), ((d - d.floor()) * 10.0).round());
-                assert!((d - iterations - checks / 10.0).abs() < 1e-6, "{pair:?}");
-                assert!((1.0..=21.0).contains(&iterations) && checks <= 7.0, "{pair:?}");
-                assert!((l - 5.4).abs() < 1e-6, "{pair:?}");
+                let (iterations, checks) = (d.round(), (v * 10.0).round());
+                assert!((d - iterations).abs() < 1e-6 && (v - checks / 10.0).abs() < 1e-6, "{run:?}");
+                assert!((1.0..=21.0).contains(&iterations) && (1.0..=7.0).contains(&checks), "{run:?}");
+                assert!((l - 5.4).abs() < 1e-6, "{run:?}");
                 full_retrains += usize::from(iterations == 21.0 && checks == 7.0);
             }
-            [("label", l), ("label", e)] => {
-                assert!((l - 5.4).abs() < 1e-6 && (e - 16.2).abs() < 1e-6, "{pair:?}");
+            [("label", l), ("label", e), _] => {
+                assert!((l - 5.4).abs() < 1e-6 && (e - 16.2).abs() < 1e-6, "{run:?}");
                 drifts += 1;
             }
-            [("label", _), ("train", _)] => {}
+            [("label", _), ("train", _), _] | [("infer", _), ("label", _), _] => {}
             other => panic!("unexpected phases {other:?}"),
         }
     }

@@ -1,9 +1,11 @@
 //! Two parts working through their own queues at once, and the timeline they leave.
 
-use host::cl::{ArrayTiming, Pair, Timing};
-use host::latency::{Kernel, Profiler};
+use host::cl::world::Labels;
+use host::cl::{run_scenario, ArrayTiming, Pair, Play, Policy, Timing};
+use host::latency::{Beside, Kernel, Profiler};
+use host::net::Net;
 use host::plan::{GemmPlan, GemmShape};
-use host::scheduler::Scheduler;
+use host::scheduler::{Job, Scheduler};
 use host::timing::{schedule, PortShare};
 use host::workloads::{network, Model};
 use mx::Format;
@@ -11,6 +13,16 @@ use sim::{MemoryRate, Part};
 
 fn scheduler(split: u32) -> Scheduler {
     Scheduler::new(Profiler::new(hdlgen::preset("dacapo").unwrap(), MemoryRate::FULL), split).unwrap()
+}
+
+fn job(model: Model, kernel: Kernel, format: Format, batch: u64) -> Job {
+    Job { model, kernel, format, batch }
+}
+
+/// ResNet-18 inference of every frame (1/30 s at 500 MHz) on the top 2 rows, in MX6.
+fn inference_every_frame() -> Beside {
+    let (model, kernel, format) = (Model::ResNet18, Kernel::Infer, Format::Mx6);
+    Beside { model, kernel, format, rows: 2, batch: 1, period: 16_666_666 }
 }
 
 fn cycles(model: Model, kernel: Kernel, format: Format, rows: u32, batch: u64) -> u64 {
@@ -27,19 +39,20 @@ fn parts_run_their_queues_at_once() {
     // Inference every frame (1/30 s = 16 666 666 cycles at 500 MHz) on the top part.
     let frame = 16_666_666;
     for f in 0..4 {
-        let p = s.run(Part::Top, f * frame, Model::ResNet18, Kernel::Infer, Format::Mx6, 1, 1).unwrap();
+        let p = s.run(Part::Top, f * frame, job(Model::ResNet18, Kernel::Infer, Format::Mx6, 1), 1).unwrap();
         assert_eq!((p.start, p.end, p.first_row, p.rows), (f * frame, f * frame + infer, 0, 2));
     }
     // Labeling then training queue on the bottom part, from cycle 0, overlapping inference.
-    let p = s.run(Part::Bottom, 0, Model::WideResNet50_2, Kernel::Label, Format::Mx6, 1, 3).unwrap().clone();
+    let p =
+        s.run(Part::Bottom, 0, job(Model::WideResNet50_2, Kernel::Label, Format::Mx6, 1), 3).unwrap().clone();
     assert_eq!((p.start, p.end, p.first_row, p.rows), (0, 3 * label, 2, 14));
-    let t = s.run(Part::Bottom, 0, Model::ResNet18, Kernel::Train, Format::Mx9, 16, 2).unwrap().clone();
+    let t = s.run(Part::Bottom, 0, job(Model::ResNet18, Kernel::Train, Format::Mx9, 16), 2).unwrap().clone();
     assert_eq!((t.start, t.end), (p.end, p.end + 2 * train), "the queue runs in order");
     assert_eq!(s.free_at(Part::Top), 3 * frame + infer);
     // A split change waits for both parts.
     let at = s.set_split(4).unwrap();
     assert_eq!(at, t.end.max(3 * frame + infer));
-    let p = s.run(Part::Bottom, 0, Model::ResNet18, Kernel::Infer, Format::Mx4, 1, 1).unwrap();
+    let p = s.run(Part::Bottom, 0, job(Model::ResNet18, Kernel::Infer, Format::Mx4, 1), 1).unwrap();
     assert_eq!((p.start, p.first_row, p.rows), (at, 4, 12));
     assert_eq!(s.timeline().len(), 7);
 
@@ -56,10 +69,50 @@ fn parts_run_their_queues_at_once() {
 fn bad_requests_are_refused() {
     assert!(Scheduler::new(Profiler::new(hdlgen::preset("dacapo").unwrap(), MemoryRate::FULL), 17).is_err());
     let mut s = scheduler(16);
-    let err = s.run(Part::Bottom, 0, Model::ResNet18, Kernel::Infer, Format::Mx6, 1, 1).unwrap_err();
+    let err = s.run(Part::Bottom, 0, job(Model::ResNet18, Kernel::Infer, Format::Mx6, 1), 1).unwrap_err();
     assert_eq!(err.to_string(), "the Bottom part has no rows under split 16");
     assert!(s.set_split(20).is_err());
     assert_eq!(s.split(), 16);
+}
+
+/// The student's inference of every frame on the top part as one periodic phase: labeling on
+/// the bottom part overlaps it and takes longer than alone, by exactly what the port model
+/// (`Profiler::kernel_beside`) gives; once the inference stops, a kernel costs what it does
+/// alone, and the top part takes new work only after it.
+#[test]
+fn kernels_beside_the_periodic_inference_lose_the_port_cycles_it_takes() {
+    let config = hdlgen::preset("dacapo").unwrap();
+    let mut s = scheduler(2);
+    let frame = 16_666_666;
+    let infer = job(Model::ResNet18, Kernel::Infer, Format::Mx6, 1);
+    let top = s.periodic(infer, 30, 0, 30 * frame).unwrap().clone();
+    assert_eq!((top.start, top.end, top.iterations, top.rows), (0, 30 * frame, 30, 2));
+    let label = job(Model::WideResNet50_2, Kernel::Label, Format::Mx6, 1);
+    let p = s.run(Part::Bottom, 1000, label, 3).unwrap().clone();
+    assert!(p.start < top.end && top.start < p.end, "the parts' phases overlap");
+
+    let mut profiler = Profiler::new(config, MemoryRate::FULL);
+    let beside = inference_every_frame();
+    let shared =
+        profiler.kernel_beside((Model::WideResNet50_2, Kernel::Label, Format::Mx6, 14, 1), beside).unwrap();
+    let alone = cycles(Model::WideResNet50_2, Kernel::Label, Format::Mx6, 14, 1);
+    assert_eq!((p.start, p.end), (1000, 1000 + 3 * shared.cycles));
+    assert!(shared.cycles > alone + alone / 20, "{} vs {alone}", shared.cycles);
+
+    // After the inference stops: alone again, and the top part queues behind it.
+    let later = s.run(Part::Bottom, top.end, label, 1).unwrap().clone();
+    assert_eq!(later.end - later.start, alone);
+    let t = s.run(Part::Top, 0, infer, 1).unwrap();
+    assert_eq!(t.start, top.end);
+    // A restart empties the timeline and keeps the array.
+    s.restart(4).unwrap();
+    assert!(s.timeline().is_empty() && s.split() == 4 && s.free_at(Part::Top) == 0);
+    assert!(s.restart(17).is_err());
+    // A period shorter than one inference is refused, and so is an end before the start.
+    let err = s.periodic(infer, 10, 0, 10_000).unwrap_err().to_string();
+    assert!(err.contains("more than its period of 1000"), "{err}");
+    let err = s.periodic(infer, 10, 5_000, 4_000).unwrap_err().to_string();
+    assert_eq!(err, "the periodic infer would end at cycle 4000, before it starts at cycle 5000");
 }
 
 /// The timeline times each part as if it had the host port alone. Measured here: the bottom
@@ -160,4 +213,46 @@ fn kernels_beside_inference_lose_the_port_cycles_it_takes() {
         eprintln!("{kernel:?} at batch {batch} beside inference: {:.1} % longer", 100.0 * slowdown);
         assert!(slowdown > 0.01 && slowdown < 0.2, "{kernel:?}: {slowdown}");
     }
+}
+
+/// An array policy's run: its timeline is the scheduler's, the inference of every frame on the
+/// top part beside the labeling and retraining on the bottom part, each label costing what the
+/// port model gives beside that inference.
+#[test]
+fn the_array_policies_run_their_kernels_through_the_scheduler() {
+    let config = hdlgen::preset("dacapo").unwrap();
+    let net = Net::new(&[4], 1).unwrap();
+    let mut timing = ArrayTiming::new(Pair::ResNet18, Profiler::new(config, MemoryRate::FULL), 500.0);
+    let play = Play { windows: 1, ..Play::golden(1, 0).unwrap() };
+    let policy = Policy::DacapoSpatiotemporal;
+    let run = run_scenario(policy, Pair::ResNet18, play, (&net, &net), &mut Labels::default(), &mut timing)
+        .unwrap();
+    let phases = timing.scheduler().timeline();
+    assert_eq!(run.timeline.len(), phases.len());
+    let seconds = |cycles: u64| cycles as f64 / 500e6;
+    for (w, p) in run.timeline.iter().zip(phases) {
+        assert_eq!((w.start, w.end), (seconds(p.start), seconds(p.end)));
+        assert_eq!((w.kernel, w.format), (p.job.kernel.name(), p.job.format.name()));
+        assert_eq!((w.part, w.rows), (Some(p.part), Some(p.rows)));
+    }
+    let top = &phases[0];
+    assert_eq!(
+        (top.part, top.rows, top.start, top.end, top.iterations),
+        (Part::Top, 2, 0, 60_000_000_000, 3600)
+    );
+    // The bottom part works through one queue, all of it beside the inference.
+    let bottom = &phases[1..];
+    assert!(bottom.iter().all(|p| p.part == Part::Bottom && p.rows == 14 && p.end <= top.end));
+    assert!(bottom.windows(2).all(|w| w[0].end <= w[1].start));
+    assert!(bottom.iter().any(|p| p.job.kernel == Kernel::Train) && bottom.len() > 3);
+
+    let mut profiler = Profiler::new(config, MemoryRate::FULL);
+    let inference = inference_every_frame();
+    let key = (Model::WideResNet50_2, Kernel::Label, Format::Mx6, 14, 1);
+    let label = profiler.kernel_beside(key, inference).unwrap().cycles;
+    assert!(label > cycles(Model::WideResNet50_2, Kernel::Label, Format::Mx6, 14, 1));
+    let labels: Vec<&host::scheduler::Phase> =
+        bottom.iter().filter(|p| p.job.kernel == Kernel::Label).collect();
+    assert!(labels.iter().all(|p| p.end - p.start == p.iterations * label));
+    assert_eq!(labels.iter().map(|p| p.iterations).sum::<u64>(), run.counts.labels as u64);
 }

@@ -11,8 +11,8 @@ use std::collections::VecDeque;
 use anyhow::ensure;
 use mx::Format;
 
-use super::policies::{allocate, push_labels, Shared, TRAIN_SAMPLES};
-use super::world::{balanced_newest, batches, Sample, World, TRAIN_BATCH};
+use super::policies::{allocate, push_labels, TRAIN_SAMPLES};
+use super::world::{balanced_newest, batches, Phase, Place, Sample, World, TRAIN_BATCH};
 use super::{Pair, Timing};
 use crate::kernels::Numerics;
 use crate::latency::Kernel;
@@ -61,39 +61,35 @@ pub enum Sharing {
     TimeShared,
 }
 
-/// Where the background kernels run beside inference.
-#[derive(Clone, Copy)]
-enum Place {
-    /// The array's shared part.
-    Shared(Shared),
-    /// A GPU: `stretch` wall seconds per second of background work.
-    TimeShared { stretch: f64 },
-}
-
-/// Wall-clock seconds of background work on the device.
+/// The device's background work beside inference: where it runs and in which numerics.
 struct Background<'t> {
     timing: &'t mut dyn Timing,
     place: Place,
-    /// The shared part's rows, for the timeline; none on the GPU.
-    rows: Option<u32>,
     numerics: Numerics,
-    /// The formats of retraining and labeling in the timeline.
-    train_format: &'static str,
-    label_format: &'static str,
 }
 
 impl Background<'_> {
+    /// Wall-clock seconds of one iteration of `kernel` at `batch`.
     fn seconds(&mut self, kernel: Kernel, batch: u64) -> anyhow::Result<f64> {
-        match self.place {
-            Place::Shared(shared) => shared.seconds(self.timing, kernel, batch),
-            Place::TimeShared { stretch } => Ok(self.timing.seconds(kernel, 1, batch)? * stretch),
-        }
+        self.place.seconds(self.timing, kernel, batch)
     }
 
     /// Retraining `samples` for `epochs` epochs.
     fn train_seconds(&mut self, samples: usize, epochs: usize) -> anyhow::Result<f64> {
         Ok((epochs * samples.div_ceil(TRAIN_BATCH)) as f64
             * self.seconds(Kernel::Train, TRAIN_BATCH as u64)?)
+    }
+
+    /// Runs `iterations` of `kernel` at `batch` from `start` seconds: the phase's end.
+    fn run(
+        &mut self,
+        world: &mut World,
+        kernel: Kernel,
+        batch: u64,
+        iterations: usize,
+        start: f64,
+    ) -> anyhow::Result<f64> {
+        world.run(self.timing, self.place, kernel, batch, iterations as u64, start)
     }
 }
 
@@ -106,28 +102,16 @@ fn background<'t>(
     match sharing {
         Sharing::Spatial => {
             let shared = allocate(world, timing)?;
-            Ok(Background {
-                timing,
-                place: Place::Shared(shared),
-                rows: Some(shared.rows),
-                numerics: Format::Mx9.into(),
-                train_format: "mx9",
-                label_format: "mx6",
-            })
+            Ok(Background { timing, place: Place::Shared(shared), numerics: Format::Mx9.into() })
         }
         Sharing::TimeShared => {
             let busy = FPS as f64 * timing.seconds(Kernel::Infer, 1, 1)?;
             ensure!(busy < 1.0, "inference alone takes {:.0} % of the GPU's time", 100.0 * busy);
             world.inference = Numerics::F32;
-            world.record(0.0, end, "infer", None, "fp16");
-            Ok(Background {
-                timing,
-                place: Place::TimeShared { stretch: 1.0 / (1.0 - busy) },
-                rows: None,
-                numerics: Numerics::F32,
-                train_format: "fp16",
-                label_format: "fp16",
-            })
+            let kernel = Kernel::Infer.name();
+            world.record(Phase { start: 0.0, end, kernel, part: None, rows: None, format: "fp16" });
+            let place = Place::TimeShared { stretch: 1.0 / (1.0 - busy) };
+            Ok(Background { timing, place, numerics: Numerics::F32 })
         }
     }
 }
@@ -159,13 +143,13 @@ impl Curve {
 
 /// Ekya's micro-profiler: a copy of the student trained 5 epochs on 80 % of a random subset of
 /// `size` of `samples`, its accuracy on the other 20 % before and after each epoch, fitted to
-/// a learning curve. Returns the curve and the seconds the profile keeps the device busy.
+/// a learning curve. Returns the curve and the training iterations the profile runs.
 fn micro_profile(
     world: &mut World,
     bg: &mut Background,
     samples: &[Sample],
     size: usize,
-) -> anyhow::Result<(Curve, f64)> {
+) -> anyhow::Result<(Curve, usize)> {
     const EPOCHS: usize = 5;
     let mut subset = samples.to_vec();
     for i in (1..subset.len()).rev() {
@@ -182,8 +166,7 @@ fn micro_profile(
         net = world.train_further(net, train, batches(train.len()), bg.numerics)?;
         acc.push(world.accuracy(&net, test)?);
     }
-    let busy = bg.train_seconds(train.len(), EPOCHS)?;
-    Ok((Curve::fit(now, &acc), busy))
+    Ok((Curve::fit(now, &acc), EPOCHS * batches(train.len())))
 }
 
 /// Where Ekya's micro-profiling time goes.
@@ -324,10 +307,10 @@ pub fn ekya(
         } else {
             let size =
                 ((space.profile_share * previous.len() as f64).round() as usize).min(space.profile_cap);
-            let (curve, busy) = micro_profile(world, &mut bg, &previous, size)?;
+            let (curve, iterations) = micro_profile(world, &mut bg, &previous, size)?;
             if profiling == Profiling::InWindow {
-                world.record(window_start, window_start + busy, "train", bg.rows, bg.train_format);
-                (Some(curve), busy)
+                let done = bg.run(world, Kernel::Train, TRAIN_BATCH as u64, iterations, window_start)?;
+                (Some(curve), done - window_start)
             } else {
                 (Some(curve), 0.0)
             }
@@ -337,11 +320,11 @@ pub fn ekya(
         })?;
         let Some(config) = choice else { continue };
         let start = window_start + charged;
+        let first = world.frame_at(since);
         let (frames, t) =
-            world.sample_frames(world.frame_at(since), start, label_s, config.labels(), window_end);
+            world.label_phase(bg.timing, bg.place, first, start, config.labels(), window_end)?;
         since = start;
         let mut labeled = world.label(&frames)?;
-        world.record(start, t, "label", bg.rows, bg.label_format);
         for i in (1..labeled.len()).rev() {
             labeled.swap(i, world.rng.below(i as u64 + 1) as usize);
         }
@@ -352,9 +335,8 @@ pub fn ekya(
             continue;
         }
         let candidate = world.train_further(world.student().clone(), train, steps, bg.numerics)?;
-        let end = t + steps as f64 * step_s;
+        let end = bg.run(world, Kernel::Train, TRAIN_BATCH as u64, steps, t)?;
         world.deploy(end, candidate)?;
-        world.record(t, end, "train", bg.rows, bg.train_format);
         previous = labeled;
     }
     Ok(())
@@ -517,8 +499,7 @@ pub fn eomu(world: &mut World, timing: &mut dyn Timing, budget: f64) -> anyhow::
             continue;
         }
         let labeled = world.label(&keys)?;
-        let mut t = end + keys.len() as f64 * label_s;
-        world.record(end, t, "label", None, "fp16");
+        let mut t = bg.run(world, Kernel::Label, 1, keys.len(), end)?;
         let acc = world.student_accuracy(&labeled)?;
         push_labels(&mut buffer, labeled);
         let (trigger, mean) = trend.add(acc);
@@ -535,10 +516,8 @@ pub fn eomu(world: &mut World, timing: &mut dyn Timing, budget: f64) -> anyhow::
             let steps =
                 (epochs * batches(samples.len())).min(((deadline - t) / step_s + 1e-9).floor() as usize);
             let candidate = world.train_further(world.student().clone(), &samples, steps, bg.numerics)?;
-            let start = t;
-            t += steps as f64 * step_s;
+            t = bg.run(world, Kernel::Train, TRAIN_BATCH as u64, steps, t)?;
             world.deploy(t, candidate)?;
-            world.record(start, t, "train", None, "fp16");
         }
         free_at = t;
     }
@@ -560,7 +539,14 @@ pub fn unbounded(world: &mut World) -> anyhow::Result<()> {
         let candidate = world.trained(&train, 1, Numerics::F32)?;
         let t = ((k + 1) * EOMU_WINDOW) as f64 / FPS as f64;
         world.deploy(t, candidate)?;
-        world.record(t, t, "train", None, "f32");
+        world.record(Phase {
+            start: t,
+            end: t,
+            kernel: Kernel::Train.name(),
+            part: None,
+            rows: None,
+            format: "f32",
+        });
     }
     Ok(())
 }

@@ -11,8 +11,10 @@ pub mod protocol;
 pub mod world;
 
 use mx::Format;
+use sim::Part;
 
 use crate::latency::{Beside, Kernel, Profiler};
+use crate::scheduler::{Job, Scheduler};
 use crate::workloads::Model;
 
 /// The student / teacher pairs of the evaluation (../shared/CONTEXT.md).
@@ -96,29 +98,81 @@ pub trait Timing {
         let _ = inference_rows;
         self.seconds(kernel, rows, batch)
     }
+
+    /// Starts a run of the array: the student's inference of every frame on the top `rows`
+    /// rows from 0 until `end` seconds, the other rows shared. Returns the phase's start and
+    /// end.
+    fn start_inference(&mut self, rows: u32, end: f64) -> anyhow::Result<(f64, f64)> {
+        let _ = rows;
+        Ok((0.0, end))
+    }
+
+    /// Runs `iterations` of `kernel` at `batch` on the `shared` part from `start` seconds, or
+    /// once the part is free; returns the seconds it starts and ends. The array queues it on
+    /// its `Scheduler`, which times it beside inference; a table runs it at `start` for
+    /// `iterations` times `seconds_beside_inference`.
+    fn run_shared(
+        &mut self,
+        shared: policies::Shared,
+        kernel: Kernel,
+        batch: u64,
+        iterations: u64,
+        start: f64,
+    ) -> anyhow::Result<(f64, f64)> {
+        let each = self.seconds_beside_inference(kernel, shared.rows, batch, shared.inference_rows)?;
+        Ok((start, start + iterations as f64 * each))
+    }
 }
 
-/// The pair's real networks on the accelerator, from the timing model.
+/// The pair's real networks on the accelerator, from the timing model: each run's kernels
+/// placed on the two parts by a `Scheduler`.
 pub struct ArrayTiming {
     pair: Pair,
-    profiler: Profiler,
+    scheduler: Scheduler,
     clock_mhz: f64,
 }
 
 impl ArrayTiming {
     pub fn new(pair: Pair, profiler: Profiler, clock_mhz: f64) -> ArrayTiming {
-        ArrayTiming { pair, profiler, clock_mhz }
+        let scheduler = Scheduler::new(profiler, 0).expect("a split of 0 fits every array");
+        ArrayTiming { pair, scheduler, clock_mhz }
+    }
+
+    /// The scheduler of the current (or last) run, with its timeline.
+    pub fn scheduler(&self) -> &Scheduler {
+        &self.scheduler
+    }
+
+    /// The network a kernel runs: the teacher labels, the student infers and trains.
+    fn job(&self, kernel: Kernel, batch: u64) -> Job {
+        let (student, teacher) = self.pair.models();
+        let model = if kernel == Kernel::Label { teacher } else { student };
+        Job { model, kernel, format: kernel_format(kernel), batch }
+    }
+
+    fn seconds_of(&self, cycles: u64) -> f64 {
+        cycles as f64 / (self.clock_mhz * 1e6)
+    }
+
+    fn cycles_of(&self, seconds: f64) -> u64 {
+        (seconds * self.clock_mhz * 1e6).round() as u64
+    }
+
+    /// Cycles between frames.
+    fn frame_period(&self) -> u64 {
+        (self.clock_mhz * 1e6 / crate::stream::FPS as f64) as u64
     }
 }
 
 impl Timing for ArrayTiming {
     fn rows(&self) -> u32 {
-        self.profiler.config().rows
+        self.scheduler.array_rows()
     }
 
     fn seconds(&mut self, kernel: Kernel, rows: u32, batch: u64) -> anyhow::Result<f64> {
-        let cost = self.profiler.kernel(self.model(kernel), kernel, kernel_format(kernel), rows, batch)?;
-        Ok(cost.cycles as f64 / (self.clock_mhz * 1e6))
+        let job = self.job(kernel, batch);
+        let cost = self.scheduler.profiler().kernel(job.model, kernel, job.format, rows, batch)?;
+        Ok(self.seconds_of(cost.cycles))
     }
 
     /// As the chip times it: the shared part's GEMMs lose the host-port cycles that the
@@ -130,29 +184,49 @@ impl Timing for ArrayTiming {
         batch: u64,
         inference_rows: u32,
     ) -> anyhow::Result<f64> {
+        let infer = self.job(Kernel::Infer, 1);
         let inference = Beside {
-            model: self.model(Kernel::Infer),
+            model: infer.model,
             kernel: Kernel::Infer,
-            format: kernel_format(Kernel::Infer),
+            format: infer.format,
             rows: inference_rows,
             batch: 1,
-            period: (self.clock_mhz * 1e6 / crate::stream::FPS as f64) as u64,
+            period: self.frame_period(),
         };
-        let key = (self.model(kernel), kernel, kernel_format(kernel), rows, batch);
-        let cost = self.profiler.kernel_beside(key, inference)?;
-        Ok(cost.cycles as f64 / (self.clock_mhz * 1e6))
+        let job = self.job(kernel, batch);
+        let key = (job.model, kernel, job.format, rows, batch);
+        let cost = self.scheduler.profiler().kernel_beside(key, inference)?;
+        Ok(self.seconds_of(cost.cycles))
     }
-}
 
-impl ArrayTiming {
-    /// The network a kernel runs: the teacher labels, the student infers and trains.
-    fn model(&self, kernel: Kernel) -> Model {
-        let (student, teacher) = self.pair.models();
-        if kernel == Kernel::Label {
-            teacher
-        } else {
-            student
-        }
+    fn start_inference(&mut self, rows: u32, end: f64) -> anyhow::Result<(f64, f64)> {
+        self.scheduler.restart(rows)?;
+        let frames = (end * crate::stream::FPS as f64).round() as u64;
+        let (job, end) = (self.job(Kernel::Infer, 1), self.cycles_of(end));
+        let phase = self.scheduler.periodic(job, frames, 0, end)?;
+        let (start, end) = (phase.start, phase.end);
+        Ok((self.seconds_of(start), self.seconds_of(end)))
+    }
+
+    fn run_shared(
+        &mut self,
+        shared: policies::Shared,
+        kernel: Kernel,
+        batch: u64,
+        iterations: u64,
+        start: f64,
+    ) -> anyhow::Result<(f64, f64)> {
+        let split = self.scheduler.split();
+        anyhow::ensure!(
+            shared.inference_rows == split && shared.rows == self.scheduler.rows(Part::Bottom),
+            "the shared part of {} rows beside {} for inference is not the scheduler's cut after row {split}",
+            shared.rows,
+            shared.inference_rows
+        );
+        let (job, not_before) = (self.job(kernel, batch), self.cycles_of(start));
+        let phase = self.scheduler.run(Part::Bottom, not_before, job, iterations)?;
+        let (start, end) = (phase.start, phase.end);
+        Ok((self.seconds_of(start), self.seconds_of(end)))
     }
 }
 

@@ -7,9 +7,10 @@ use std::collections::VecDeque;
 
 use anyhow::{bail, ensure, Context};
 use mx::rng::Rng;
+use sim::Part;
 
-use super::world::{balanced_newest, Sample, World, TRAIN_BATCH};
-use super::Timing;
+use super::world::{balanced_newest, Phase, Place, Sample, World, TRAIN_BATCH};
+use super::{kernel_format, Timing};
 use crate::latency::Kernel;
 use crate::stream::{FPS, FRAMES_PER_WINDOW, WINDOW_SECONDS};
 
@@ -72,7 +73,10 @@ pub fn allocate(world: &mut World, timing: &mut dyn Timing) -> anyhow::Result<Sh
     let inference_rows = inference_rows_or(timing, world.options.inference_rows)?;
     let rows = timing.rows() - inference_rows;
     world.split = Some((inference_rows, rows));
-    world.record(0.0, world.end(), "infer", Some(inference_rows), "mx6");
+    let (start, end) = timing.start_inference(inference_rows, world.end())?;
+    let format = kernel_format(Kernel::Infer).name();
+    let (part, rows_used) = (Some(Part::Top), Some(inference_rows));
+    world.record(Phase { start, end, kernel: Kernel::Infer.name(), part, rows: rows_used, format });
     Ok(Shared { rows, inference_rows })
 }
 
@@ -81,19 +85,46 @@ pub fn is_drift(validation: f64, labeled: f64) -> bool {
     validation - labeled >= DRIFT_DROP - 1e-9
 }
 
-/// Seconds of one retraining of `train` samples for `epochs` epochs plus the validation of
-/// `validation` samples, on the shared part.
-pub fn retrain_seconds(
-    timing: &mut dyn Timing,
-    shared: Shared,
-    train: usize,
-    epochs: usize,
-    validation: usize,
-) -> anyhow::Result<f64> {
-    let iterations = (epochs * train.div_ceil(TRAIN_BATCH)) as f64;
-    let checks = validation.div_ceil(TRAIN_BATCH) as f64;
-    Ok(iterations * shared.seconds(timing, Kernel::Train, TRAIN_BATCH as u64)?
-        + checks * shared.seconds(timing, Kernel::Infer, TRAIN_BATCH as u64)?)
+/// One retraining: `train` samples for `epochs` epochs, then the validation of `validation`
+/// samples, in mini-batches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retraining {
+    pub train: usize,
+    pub epochs: usize,
+    pub validation: usize,
+}
+
+impl Retraining {
+    /// Training iterations and validation batches.
+    fn batches(self) -> (u64, u64) {
+        (
+            (self.epochs * self.train.div_ceil(TRAIN_BATCH)) as u64,
+            self.validation.div_ceil(TRAIN_BATCH) as u64,
+        )
+    }
+
+    /// Its seconds on the shared part.
+    pub fn seconds(self, timing: &mut dyn Timing, shared: Shared) -> anyhow::Result<f64> {
+        let (iterations, checks) = self.batches();
+        Ok(iterations as f64 * shared.seconds(timing, Kernel::Train, TRAIN_BATCH as u64)?
+            + checks as f64 * shared.seconds(timing, Kernel::Infer, TRAIN_BATCH as u64)?)
+    }
+
+    /// Runs it on the shared part from `start` seconds: the training phase, then the
+    /// validation's inference. Returns its end.
+    pub fn run(
+        self,
+        world: &mut World,
+        timing: &mut dyn Timing,
+        shared: Shared,
+        start: f64,
+    ) -> anyhow::Result<f64> {
+        let (iterations, checks) = self.batches();
+        let place = Place::Shared(shared);
+        let batch = TRAIN_BATCH as u64;
+        let trained = world.run(timing, place, Kernel::Train, batch, iterations, start)?;
+        world.run(timing, place, Kernel::Infer, batch, checks, trained)
+    }
 }
 
 /// DaCapo-Spatiotemporal: inference on its fewest rows; the other rows alternate between
@@ -102,6 +133,7 @@ pub fn retrain_seconds(
 /// accuracy is drift, which clears the buffer and labels until it holds 432 again.
 pub fn spatiotemporal(world: &mut World, timing: &mut dyn Timing) -> anyhow::Result<()> {
     let shared = allocate(world, timing)?;
+    let place = Place::Shared(shared);
     let label_s = shared.seconds(timing, Kernel::Label, 1)?;
     let end = world.end();
     let mut buffer: VecDeque<Sample> = VecDeque::new();
@@ -113,40 +145,36 @@ pub fn spatiotemporal(world: &mut World, timing: &mut dyn Timing) -> anyhow::Res
         if extra {
             // Label until the buffer holds enough (the shared sampler: frames seen since the
             // last label phase began).
-            let start = t;
             let first = world.frame_at(since);
-            since = start;
-            let (frames, done) =
-                world.sample_frames(first, t, label_s, EXTRA_LABEL_TARGET.saturating_sub(buffer.len()), end);
+            since = t;
+            let wanted = EXTRA_LABEL_TARGET.saturating_sub(buffer.len());
+            let (frames, done) = world.label_phase(timing, place, first, t, wanted, end)?;
             t = done;
             push_labels(&mut buffer, world.label(&frames)?);
-            world.record(start, t, "label", Some(shared.rows), "mx6");
             extra = false;
         }
         if buffer.is_empty() {
             break;
         }
-        let retrain_start = t;
         let train = balanced_newest(buffer.iter().filter(|s| !s.validates()), TRAIN_SAMPLES);
         let validation = balanced_newest(buffer.iter().filter(|s| s.validates()), VALIDATION_SAMPLES);
-        let duration = retrain_seconds(timing, shared, train.len(), 1, validation.len())?;
-        if t + duration > end {
+        let retraining = Retraining { train: train.len(), epochs: 1, validation: validation.len() };
+        if t + retraining.seconds(timing, shared)? > end {
             break;
         }
         let candidate = world.trained(&train, 1, mx::Format::Mx9)?;
         let validation_acc = world.accuracy(&candidate, &validation)?;
-        t += duration;
+        t = retraining.run(world, timing, shared, t)?;
         world.deploy(t, candidate)?;
-        world.record(retrain_start, t, "train", Some(shared.rows), "mx9");
 
         if t + label_s > end {
             break;
         }
         // 108 frames of those seen during the last retrain and label phases (and this one).
-        let (frames, done) = world.sample_frames(world.frame_at(since), t, label_s, LABELS_PER_PHASE, end);
+        let (frames, done) =
+            world.label_phase(timing, place, world.frame_at(since), t, LABELS_PER_PHASE, end)?;
         let labeled = world.label(&frames)?;
         let labeled_acc = world.student_accuracy(&labeled)?;
-        world.record(t, done, "label", Some(shared.rows), "mx6");
         since = t;
         t = done;
         if world.options.drift_test && is_drift(validation_acc, labeled_acc) {
@@ -189,7 +217,6 @@ pub fn push_labels(buffer: &mut VecDeque<Sample>, labels: Vec<Sample>) {
 /// labels, then label the pair's fixed share of the window's frames as they arrive.
 pub fn spatial(world: &mut World, timing: &mut dyn Timing, label_fraction: f64) -> anyhow::Result<()> {
     let shared = allocate(world, timing)?;
-    let label_s = shared.seconds(timing, Kernel::Label, 1)?;
     let per_window = (label_fraction * FRAMES_PER_WINDOW as f64).round() as usize;
     let mut previous: Vec<Sample> = Vec::new();
     let mut since = 0.0;
@@ -198,18 +225,16 @@ pub fn spatial(world: &mut World, timing: &mut dyn Timing, label_fraction: f64) 
             ((w as u64 * WINDOW_SECONDS) as f64, ((w as u64 + 1) * WINDOW_SECONDS) as f64);
         let mut t = start;
         if !previous.is_empty() {
-            let duration = retrain_seconds(timing, shared, previous.len(), 2, 0)?;
             let candidate = world.trained(&previous, 2, mx::Format::Mx9)?;
-            t = (t + duration).min(window_end);
+            let retraining = Retraining { train: previous.len(), epochs: 2, validation: 0 };
+            t = retraining.run(world, timing, shared, t)?;
             world.deploy(t, candidate)?;
-            world.record(start, t, "train", Some(shared.rows), "mx9");
         }
-        let label_start = t;
-        let (frames, done) = world.sample_frames(world.frame_at(since), t, label_s, per_window, window_end);
-        since = label_start;
-        t = done;
+        let first = world.frame_at(since);
+        since = t;
+        let (frames, _) =
+            world.label_phase(timing, Place::Shared(shared), first, t, per_window, window_end)?;
         previous = world.label(&frames).context("labeling")?;
-        world.record(label_start, t, "label", Some(shared.rows), "mx6");
     }
     Ok(())
 }

@@ -8,8 +8,11 @@ use mx::rng::Rng;
 use mx::Format;
 use sim::Part;
 
+use super::policies::Shared;
+use super::{kernel_format, Timing};
 use crate::backend::Backend;
 use crate::kernels::Numerics;
+use crate::latency::Kernel;
 use crate::net::Net;
 use crate::ops::Sgd;
 use crate::stream::{Stream, CLASSES, FPS, FRAMES_PER_WINDOW, WINDOWS};
@@ -41,15 +44,45 @@ impl Sample {
     }
 }
 
-/// One phase of the timeline: `kernel` on `rows` rows (None: a time-shared GPU) from `start`
-/// to `end` seconds, in `format` ("mx6", "mx9", "f32", "fp16").
+/// One phase of the timeline: `kernel` on a part of the array and its `rows` rows (None: a
+/// time-shared GPU) from `start` to `end` seconds, in `format` ("mx6", "mx9", "f32", "fp16").
 #[derive(Clone, Debug, PartialEq)]
 pub struct Phase {
     pub start: f64,
     pub end: f64,
     pub kernel: &'static str,
+    pub part: Option<Part>,
     pub rows: Option<u32>,
     pub format: &'static str,
+}
+
+/// Where a policy's labeling and retraining run beside the student's inference of every
+/// frame.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Place {
+    /// The array's shared part.
+    Shared(Shared),
+    /// A GPU: `stretch` wall seconds per second of background work.
+    TimeShared { stretch: f64 },
+}
+
+impl Place {
+    /// Wall-clock seconds of one iteration of `kernel` at `batch`.
+    pub fn seconds(self, timing: &mut dyn Timing, kernel: Kernel, batch: u64) -> anyhow::Result<f64> {
+        match self {
+            Place::Shared(shared) => shared.seconds(timing, kernel, batch),
+            Place::TimeShared { stretch } => Ok(timing.seconds(kernel, 1, batch)? * stretch),
+        }
+    }
+}
+
+/// A label phase's frames, the runs of labels it made (start in seconds, labels; a run ends
+/// where labeling waits for a new frame) and its end.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sampled {
+    pub frames: Vec<u64>,
+    pub runs: Vec<(f64, u64)>,
+    pub end: f64,
 }
 
 /// What a policy did during one scenario, for its summary.
@@ -192,32 +225,54 @@ impl<'a> World<'a> {
     /// `end`. Each label takes a frame not labeled before, uniformly among the frames from
     /// `first` to the one on screen when the label starts: spread over everything seen since
     /// `first` (policies pass the start of their previous label phase), never the same frame
-    /// twice. Returns the frames (in order) and the phase's end.
-    pub fn sample_frames(
-        &mut self,
-        first: u64,
-        start: f64,
-        label_s: f64,
-        count: usize,
-        end: f64,
-    ) -> (Vec<u64>, f64) {
+    /// twice.
+    pub fn sample_frames(&mut self, first: u64, start: f64, label_s: f64, count: usize, end: f64) -> Sampled {
         // This phase's picks, sorted, beside the frames labeled before it.
         let mut picked: Vec<u64> = Vec::new();
+        let mut runs: Vec<(f64, u64)> = Vec::new();
         let mut t = start;
+        // Whether the last slot labeled (rather than waited).
+        let mut labeling = false;
         while picked.len() < count && t + label_s <= end {
             let seen = self.frame_at(t).min(self.frames - 1);
             let first = first.min(seen);
             let mut taken: Vec<u64> = self.labeled.range(first..=seen).copied().collect();
             taken.extend(picked.iter().copied().filter(|f| (first..=seen).contains(f)));
             taken.sort_unstable();
-            t += label_s;
             // With every frame seen labeled already, this label waits for the next frame.
-            if (taken.len() as u64) <= seen - first {
+            let free = (taken.len() as u64) <= seen - first;
+            if free {
                 let frame = super::policies::unpicked(&mut self.rng, first, seen, &taken);
                 picked.insert(picked.partition_point(|&f| f < frame), frame);
+                match runs.last_mut() {
+                    Some((_, labels)) if labeling => *labels += 1,
+                    _ => runs.push((t, 1)),
+                }
             }
+            labeling = free;
+            t += label_s;
         }
-        (picked, t)
+        Sampled { frames: picked, runs, end: t }
+    }
+
+    /// A label phase in `place` (`sample_frames`, each run of labels run on the device):
+    /// the frames labeled, in order, and the phase's end.
+    pub fn label_phase(
+        &mut self,
+        timing: &mut dyn Timing,
+        place: Place,
+        first: u64,
+        start: f64,
+        count: usize,
+        end: f64,
+    ) -> anyhow::Result<(Vec<u64>, f64)> {
+        let label_s = place.seconds(timing, Kernel::Label, 1)?;
+        let sampled = self.sample_frames(first, start, label_s, count, end);
+        let mut done = sampled.end;
+        for &(at, labels) in &sampled.runs {
+            done = done.max(self.run(timing, place, Kernel::Label, 1, labels, at)?);
+        }
+        Ok((sampled.frames, done))
     }
 
     /// Teacher labels of `frames` (MX6 labeling), each a frame not labeled before in this
@@ -319,15 +374,39 @@ impl<'a> World<'a> {
         Ok(net)
     }
 
-    pub fn record(
+    pub fn record(&mut self, phase: Phase) {
+        self.timeline.push(phase);
+    }
+
+    /// Runs `iterations` of `kernel` at `batch` in `place` from `start` seconds (on the array:
+    /// once its shared part is free), records the phase and returns its end.
+    pub fn run(
         &mut self,
+        timing: &mut dyn Timing,
+        place: Place,
+        kernel: Kernel,
+        batch: u64,
+        iterations: u64,
         start: f64,
-        end: f64,
-        kernel: &'static str,
-        rows: Option<u32>,
-        format: &'static str,
-    ) {
-        self.timeline.push(Phase { start, end, kernel, rows, format });
+    ) -> anyhow::Result<f64> {
+        if iterations == 0 {
+            return Ok(start);
+        }
+        let phase = match place {
+            Place::Shared(shared) => {
+                let (start, end) = timing.run_shared(shared, kernel, batch, iterations, start)?;
+                let format = kernel_format(kernel).name();
+                let (part, rows) = (Some(Part::Bottom), Some(shared.rows));
+                Phase { start, end, kernel: kernel.name(), part, rows, format }
+            }
+            Place::TimeShared { .. } => {
+                let end = start + iterations as f64 * place.seconds(timing, kernel, batch)?;
+                Phase { start, end, kernel: kernel.name(), part: None, rows: None, format: "fp16" }
+            }
+        };
+        let end = phase.end;
+        self.record(phase);
+        Ok(end)
     }
 }
 
