@@ -1,7 +1,9 @@
 //! `dacapo_pkg`, what the accelerator's modules share: the command word's opcodes, the status
-//! register's error codes and the format codes as enums, and the function that takes a slice
-//! out of a scratchpad word. The modules name its members as `dacapo_pkg::OpLoadA`: Yosys 0.23
-//! and Icarus Verilog 11 read no `import` inside a module.
+//! register's error codes, the format codes and the compute unit's states as enums, and the
+//! function that takes a slice out of a scratchpad word. The modules name its members as
+//! `dacapo_pkg::OpLoadA`: Yosys 0.23 and Icarus Verilog 11 read no `import` inside a module.
+//! A variable holding a member is a plain logic vector, not of the enum's type, which
+//! crashes Icarus Verilog 11 when the type comes from a package.
 
 use crate::accel::{cmd, error, WORD_BITS};
 use crate::array::SLICE_BITS;
@@ -30,6 +32,28 @@ const ERRORS: [(&str, u32); 8] = [
     ("ErrRange", error::RANGE),
     ("ErrSplitRange", error::SPLIT_RANGE),
     ("ErrSplitBusy", error::SPLIT_BUSY),
+];
+
+/// The compute unit's states.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ComputeState {
+    Idle,
+    /// Clearing the accumulators (one cycle per slot).
+    Clear,
+    /// Streaming K blocks of slices.
+    Stream,
+    /// Draining the results (one cycle per slot).
+    Drain,
+}
+
+/// Bits of a compute state.
+pub const COMPUTE_STATE_BITS: u32 = 2;
+
+const COMPUTE_STATES: [(&str, u64); 4] = [
+    ("ComputeIdle", ComputeState::Idle as u64),
+    ("ComputeClear", ComputeState::Clear as u64),
+    ("ComputeStream", ComputeState::Stream as u64),
+    ("ComputeDrain", ComputeState::Drain as u64),
 ];
 
 /// The format codes (`cmd::FORMAT`): the MX formats, and f32 for stores.
@@ -77,6 +101,11 @@ pub fn format(format: MxFormat) -> String {
     member(&formats(), u64::from(format.code))
 }
 
+/// The compute state `state`.
+pub fn compute_state(state: ComputeState) -> String {
+    member(&COMPUTE_STATES, state as u64)
+}
+
 /// The store format code of f32 results.
 pub fn format_f32() -> String {
     member(&formats(), cmd::F32)
@@ -86,12 +115,15 @@ pub fn dacapo_pkg() -> Module {
     let mut pkg = Module::package(
         NAME,
         "What the accelerator's modules share: the codes of the command word and the status\n\
-         register (docs/timing.md), and the slice selection of a scratchpad word.",
+         register (docs/timing.md), the compute unit's states, and the slice selection of a\n\
+         scratchpad word. Variables hold members as plain logic vectors: Icarus Verilog 11\n\
+         crashes on a variable whose type is an enum of a package.",
     );
     let errors: Vec<(&str, u64)> = ERRORS.iter().map(|&(name, code)| (name, code.into())).collect();
     pkg.enumeration("opcode_e", cmd::OPCODE.1, &OPCODES)
         .enumeration("format_e", cmd::FORMAT.1, &formats())
-        .enumeration("error_e", 4, &errors);
+        .enumeration("error_e", 4, &errors)
+        .enumeration("compute_state_e", COMPUTE_STATE_BITS, &COMPUTE_STATES);
     pkg.function(slice_select_function());
     pkg
 }

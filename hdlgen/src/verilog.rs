@@ -380,12 +380,25 @@ pub struct Module {
     package: bool,
 }
 
-/// A register from [`Module::register`]: the next state `d`, which the module drives, and
-/// the flop `q`.
+/// A register of [`Module::declare_registers`] and [`Module::update_registers`]: the flop
+/// `{name}_q`, reset to `reset`, and its next state `{name}_d`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Register {
-    pub d: Sig,
-    pub q: Sig,
+    pub name: String,
+    pub width: u32,
+    pub reset: String,
+    /// A comment on the flop's declaration, or empty.
+    pub doc: String,
+}
+
+impl Register {
+    pub fn new(name: impl Into<String>, width: u32, reset: impl Into<String>) -> Register {
+        Register { name: name.into(), width, reset: reset.into(), doc: String::new() }
+    }
+
+    pub fn doc(self, doc: impl Into<String>) -> Register {
+        Register { doc: doc.into(), ..self }
+    }
 }
 
 /// Stops the generator at a mistake the emitter caught: a bug in the generator's code, never
@@ -512,14 +525,32 @@ impl Module {
         Sig::new(name, width)
     }
 
-    /// A register: `{name}_d`, the next state that the caller drives, and the flop
-    /// `{name}_q`, reset to zero and loaded from `{name}_d` every cycle.
-    #[track_caller]
-    pub fn register(&mut self, name: &str, width: u32) -> Register {
-        let (d, q) = (self.signal(format!("{name}_d"), width), self.signal(format!("{name}_q"), width));
-        let (reset, load) = (self.set(&q, lit(0, width)), self.set(&q, d.e()));
-        self.always_ff(vec![reset], vec![load]);
-        Register { d, q }
+    /// Declares each register's flop `{name}_q` and next state `{name}_d`, ahead of the logic
+    /// that reads them.
+    pub fn declare_registers(&mut self, registers: &[Register]) -> &mut Module {
+        for r in registers {
+            let q = format!("{}_q", r.name);
+            if r.doc.is_empty() {
+                self.logic(q, r.width);
+            } else {
+                self.logic_doc(q, r.width, r.doc.as_str());
+            }
+            self.logic(format!("{}_d", r.name), r.width);
+        }
+        self
+    }
+
+    /// The registers' update, in the two blocks of the lowRISC style: a combinational block
+    /// that holds each next state at its flop and then runs `next`, and a sequential block that
+    /// only resets the flops and loads `_q <= _d`.
+    pub fn update_registers(&mut self, registers: &[Register], next: Vec<Stmt>) -> &mut Module {
+        let mut body: Vec<Stmt> =
+            registers.iter().map(|r| set(format!("{}_d", r.name), format!("{}_q", r.name))).collect();
+        body.extend(next);
+        self.always_comb(body);
+        let resets = registers.iter().map(|r| set(format!("{}_q", r.name), r.reset.as_str())).collect();
+        let loads = registers.iter().map(|r| set(format!("{}_q", r.name), format!("{}_d", r.name))).collect();
+        self.always_ff(resets, loads)
     }
 
     /// The names this module (or generate block) declares, with their widths: its ports, its
@@ -1014,9 +1045,11 @@ fn print_stmts(out: &mut String, stmts: &[Stmt], depth: usize, block: Block) {
                 writeln!(out, "{indent}case ({selector})").unwrap();
                 let labelled = items.iter().map(|(label, body)| (label.as_str(), body));
                 for (label, body) in labelled.chain(std::iter::once(("default", default))) {
-                    // A single assignment reads on the label's line.
+                    // A single assignment reads on the label's line, and no statement as `;`.
                     if let [Stmt::Set(lhs, rhs)] = body.as_slice() {
                         writeln!(out, "{indent}  {label}: {lhs} {op} {rhs};").unwrap();
+                    } else if body.is_empty() {
+                        writeln!(out, "{indent}  {label}: ;").unwrap();
                     } else {
                         writeln!(out, "{indent}  {label}: begin").unwrap();
                         print_stmts(out, body, depth + 2, block);
@@ -1209,14 +1242,25 @@ mod tests {
     }
 
     #[test]
-    fn a_register_drives_its_flop_from_its_next_state() {
+    fn registers_load_their_next_state_in_a_block_of_their_own() {
         let mut m = Module::new("counter", "A counter.");
-        m.clock_and_reset();
-        let count = m.register("count", 3);
-        m.drive(&count.d, count.q.e() + lit(1, 3));
+        m.clock_and_reset().input("en_i", 1);
+        let registers = [Register::new("count", 3, "3'd5").doc("counts enabled cycles")];
+        m.declare_registers(&registers);
+        m.update_registers(&registers, vec![if_("en_i", vec![set("count_d", "count_q + 3'd1")])]);
         let text = m.to_verilog();
-        for line in ["count_q <= 3'd0;", "count_q <= count_d;", "assign count_d = count_q + 3'd1;"] {
-            assert!(text.lines().any(|l| l.trim() == line), "no '{line}' in\n{text}");
+        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        for line in
+            ["count_d = count_q;", "count_d = count_q + 3'd1;", "count_q <= 3'd5;", "count_q <= count_d;"]
+        {
+            assert!(lines.contains(&line), "no '{line}' in\n{text}");
         }
+        assert!(
+            lines.iter().any(|l| l.starts_with("logic [2:0] count_q;  // counts enabled cycles")),
+            "{text}"
+        );
+        // The hold comes first, so the update wins.
+        let at = |line: &str| lines.iter().position(|l| *l == line).unwrap();
+        assert!(at("count_d = count_q;") < at("count_d = count_q + 3'd1;"));
     }
 }

@@ -223,31 +223,46 @@ module accel_part_3x2_i5_335 (
   // Compute unit: optional clear cycles, one per slot; for each K block the L slots' blocks
   // of slices in turn (the row's A block again, B's next word); optional drain cycles, one
   // per slot.
-  logic        compute_active_q;
-  logic        compute_clear_q;
-  logic        compute_stream_q;
-  logic        compute_drain_q;
+  logic [1:0]  compute_state_q;  // dacapo_pkg::ComputeIdle, ComputeClear, ComputeStream or
+                                 // ComputeDrain
+  logic [1:0]  compute_state_d;
+  logic        compute_drain_q;  // the compute ends with a drain
+  logic        compute_drain_d;
   logic        compute_tag_q;
+  logic        compute_tag_d;
   logic [1:0]  compute_format_q;
+  logic [1:0]  compute_format_d;
   logic [15:0] compute_k_block_q;
+  logic [15:0] compute_k_block_d;
   logic [15:0] compute_k_q;
+  logic [15:0] compute_k_d;
   logic [3:0]  compute_slice_q;
+  logic [3:0]  compute_slice_d;
   logic [15:0] compute_a_q;
+  logic [15:0] compute_a_d;
   logic [15:0] compute_b_q;
+  logic [15:0] compute_b_d;
   logic [16:0] compute_a_end_q;  // the first A word past the compute's
+  logic [16:0] compute_a_end_d;
   logic [18:0] compute_b_end_q;  // the first B word past the compute's
+  logic [18:0] compute_b_end_d;
   logic [2:0]  compute_slot_q;  // the slot of the block, clear or drain cycle
+  logic [2:0]  compute_slot_d;
   logic [18:0] compute_b_step_q;  // B's word of the K step from compute_b_q: L per word of A
+  logic [18:0] compute_b_step_d;
   logic [7:0]  since_drain_q;  // cycles since this part's last drain began, saturating
-  logic [3:0]  compute_last_slice;
+  logic [7:0]  since_drain_d;
+  logic        compute_active;
+  assign compute_active = compute_state_q != dacapo_pkg::ComputeIdle;
+  logic compute_emit_clear;
+  assign compute_emit_clear = compute_state_q == dacapo_pkg::ComputeClear;
+  logic compute_emit_slice;
+  assign compute_emit_slice = compute_state_q == dacapo_pkg::ComputeStream;
+  logic compute_at_drain;
+  assign compute_at_drain = compute_state_q == dacapo_pkg::ComputeDrain;
+  logic [3:0] compute_last_slice;
   assign compute_last_slice = (compute_format_q == 2'd0) ? 4'd15 : (compute_format_q == 2'd1) ?
       4'd3 : 4'd0;
-  logic compute_emit_clear;
-  assign compute_emit_clear = compute_active_q && compute_clear_q;
-  logic compute_emit_slice;
-  assign compute_emit_slice = compute_active_q && !compute_clear_q && compute_stream_q;
-  logic compute_at_drain;
-  assign compute_at_drain = compute_active_q && !compute_clear_q && !compute_stream_q;
   logic compute_block_end;
   assign compute_block_end = compute_emit_slice && compute_slice_q == compute_last_slice;
   logic compute_slot_wraps;
@@ -352,7 +367,7 @@ module accel_part_3x2_i5_335 (
   // read words a running load writes, and a result buffer is drained into and stored from
   // one at a time.
   logic compute_reading;
-  assign compute_reading = compute_active_q && !compute_last;
+  assign compute_reading = compute_active && !compute_last;
   logic load_hazard;
   assign load_hazard = compute_reading &&
       (head_is_load_a ?
@@ -366,16 +381,16 @@ module accel_part_3x2_i5_335 (
       (19'(head_b_addr) < 19'(dma_end_q) && 19'(dma_scratchpad_q) < 19'(head_b_end))));
   logic buffer_draining;
   assign buffer_draining = pending_q[head_buffer] ||
-      (compute_active_q && compute_drain_q && compute_tag_q == head_buffer);
+      (compute_active && compute_drain_q && compute_tag_q == head_buffer);
   logic buffer_storing;
   assign buffer_storing = dma_active_q && dma_is_store && dma_buffer_q == head_buffer;
   logic result_hazard;
   assign result_hazard = head_is_store ? buffer_draining :
       head_drain && (buffer_draining || buffer_storing);
   logic compute_free;
-  assign compute_free = !compute_active_q || compute_last;
+  assign compute_free = !compute_active || compute_last;
   logic own_idle;
-  assign own_idle = !compute_active_q && !dma_active_q && pending_q == 2'd0;
+  assign own_idle = !compute_active && !dma_active_q && pending_q == 2'd0;
   logic go_load;
   assign go_load = head_is_load && !dma_active_q && !load_hazard;
   logic go_store;
@@ -402,8 +417,7 @@ module accel_part_3x2_i5_335 (
   assign pop = dispatch || reject;
   assign split_we_o = legal && go_split;
   assign split_o = head_rows[1:0];
-  assign busy_o = entry_valid_q || head_any || compute_active_q || dma_active_q ||
-      pending_q != 2'd0;
+  assign busy_o = entry_valid_q || head_any || compute_active || dma_active_q || pending_q != 2'd0;
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       entry_valid_q <= 1'b0;
@@ -463,12 +477,79 @@ module accel_part_3x2_i5_335 (
     end
   end
 
-  // Compute unit sequencing; a dispatch in its last cycle starts the next command seamlessly.
+  // Compute unit sequencing: clear, stream and drain; a dispatch in its last cycle starts the
+  // next command seamlessly.
+  always @* begin
+    compute_state_d = compute_state_q;
+    compute_drain_d = compute_drain_q;
+    compute_tag_d = compute_tag_q;
+    compute_format_d = compute_format_q;
+    compute_k_block_d = compute_k_block_q;
+    compute_k_d = compute_k_q;
+    compute_slice_d = compute_slice_q;
+    compute_a_d = compute_a_q;
+    compute_b_d = compute_b_q;
+    compute_a_end_d = compute_a_end_q;
+    compute_b_end_d = compute_b_end_q;
+    compute_slot_d = compute_slot_q;
+    compute_b_step_d = compute_b_step_q;
+    since_drain_d = since_drain_q;
+    case (compute_state_q)
+      dacapo_pkg::ComputeClear: begin
+        if (compute_slot_wraps) begin
+          compute_state_d = dacapo_pkg::ComputeStream;
+        end
+      end
+      dacapo_pkg::ComputeStream: begin
+        if (compute_final_slice) begin
+          compute_state_d = compute_drain_q ? dacapo_pkg::ComputeDrain : dacapo_pkg::ComputeIdle;
+        end
+      end
+      dacapo_pkg::ComputeDrain: begin
+        if (compute_emit_drain && compute_slot_wraps) begin
+          compute_state_d = dacapo_pkg::ComputeIdle;
+          compute_drain_d = 1'b0;
+        end
+      end
+      default: ;
+    endcase
+    if (compute_emit_clear || compute_block_end || compute_emit_drain) begin
+      compute_slot_d = compute_slot_wraps ? '0 : compute_slot_q + 3'd1;
+    end
+    if (compute_emit_slice) begin
+      if (compute_block_end) begin
+        compute_slice_d = 4'd0;
+      end else begin
+        compute_slice_d = compute_slice_q + 4'd1;
+      end
+    end
+    if (compute_step_end) begin
+      compute_k_d = compute_k_q + 16'd1;
+      if (compute_format_q != dacapo_pkg::FmtMx4 || compute_k_q[0]) begin
+        compute_b_step_d = compute_b_step_q + 19'd5;
+      end
+    end
+    since_drain_d = compute_emit_drain && compute_slot_q == '0 ? 8'd1 : (since_drain_q == 8'hFF) ?
+        since_drain_q : since_drain_q + 8'd1;
+    if (start_compute) begin
+      compute_state_d = head_flag ? dacapo_pkg::ComputeClear : dacapo_pkg::ComputeStream;
+      compute_drain_d = head_drain;
+      compute_tag_d = head_buffer;
+      compute_format_d = head_format;
+      compute_k_block_d = head_count;
+      compute_k_d = 16'd0;
+      compute_slice_d = 4'd0;
+      compute_a_d = head_addr;
+      compute_b_d = head_b_addr;
+      compute_a_end_d = head_a_end;
+      compute_b_end_d = head_b_end;
+      compute_slot_d = '0;
+      compute_b_step_d = '0;
+    end
+  end
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      compute_active_q <= 1'b0;
-      compute_clear_q <= 1'b0;
-      compute_stream_q <= 1'b0;
+      compute_state_q <= dacapo_pkg::ComputeIdle;
       compute_drain_q <= 1'b0;
       compute_tag_q <= 1'b0;
       compute_format_q <= '0;
@@ -479,57 +560,24 @@ module accel_part_3x2_i5_335 (
       compute_b_q <= '0;
       compute_a_end_q <= '0;
       compute_b_end_q <= '0;
-      since_drain_q <= 8'hFF;
       compute_slot_q <= '0;
       compute_b_step_q <= '0;
+      since_drain_q <= 8'hFF;
     end else begin
-      if (compute_emit_clear || compute_block_end || compute_emit_drain) begin
-        compute_slot_q <= compute_slot_wraps ? '0 : compute_slot_q + 3'd1;
-      end
-      if (compute_emit_clear && compute_slot_wraps) begin
-        compute_clear_q <= 1'b0;
-      end
-      if (compute_emit_slice) begin
-        if (compute_block_end) begin
-          compute_slice_q <= 4'd0;
-        end else begin
-          compute_slice_q <= compute_slice_q + 4'd1;
-        end
-      end
-      if (compute_step_end) begin
-        compute_k_q <= compute_k_q + 16'd1;
-        if (compute_format_q != dacapo_pkg::FmtMx4 || compute_k_q[0]) begin
-          compute_b_step_q <= compute_b_step_q + 19'd5;
-        end
-      end
-      if (compute_final_slice) begin
-        compute_stream_q <= 1'b0;
-      end
-      if (compute_emit_drain && compute_slot_wraps) begin
-        compute_drain_q <= 1'b0;
-      end
-      if (compute_last) begin
-        compute_active_q <= 1'b0;
-      end
-      since_drain_q <= compute_emit_drain && compute_slot_q == '0 ? 8'd1 :
-          (since_drain_q == 8'hFF) ? since_drain_q : since_drain_q + 8'd1;
-      if (start_compute) begin
-        compute_active_q <= 1'b1;
-        compute_clear_q <= head_flag;
-        compute_stream_q <= 1'b1;
-        compute_drain_q <= head_drain;
-        compute_tag_q <= head_buffer;
-        compute_format_q <= head_format;
-        compute_k_block_q <= head_count;
-        compute_k_q <= 16'd0;
-        compute_slice_q <= 4'd0;
-        compute_a_q <= head_addr;
-        compute_b_q <= head_b_addr;
-        compute_a_end_q <= head_a_end;
-        compute_b_end_q <= head_b_end;
-        compute_slot_q <= '0;
-        compute_b_step_q <= '0;
-      end
+      compute_state_q <= compute_state_d;
+      compute_drain_q <= compute_drain_d;
+      compute_tag_q <= compute_tag_d;
+      compute_format_q <= compute_format_d;
+      compute_k_block_q <= compute_k_block_d;
+      compute_k_q <= compute_k_d;
+      compute_slice_q <= compute_slice_d;
+      compute_a_q <= compute_a_d;
+      compute_b_q <= compute_b_d;
+      compute_a_end_q <= compute_a_end_d;
+      compute_b_end_q <= compute_b_end_d;
+      compute_slot_q <= compute_slot_d;
+      compute_b_step_q <= compute_b_step_d;
+      since_drain_q <= since_drain_d;
     end
   end
 

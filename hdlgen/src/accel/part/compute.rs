@@ -5,13 +5,49 @@ use super::Sizes;
 use crate::accel::{edge_word, Bank, WORD_BITS};
 use crate::array::SLICE_BITS;
 use crate::mx::{by_format, times_constant, MxFormat};
-use crate::package;
-use crate::verilog::{if_, if_else, set, Module};
+use crate::package::{self, ComputeState, COMPUTE_STATE_BITS};
+use crate::verilog::{case, if_, if_else, set, Module, Register};
+
+/// The compute unit's registers: its state and the command it runs.
+fn registers(s: &Sizes) -> Vec<Register> {
+    let Sizes { cfg, l, bwb, sd, .. } = *s;
+    let state_doc = "dacapo_pkg::ComputeIdle, ComputeClear, ComputeStream or ComputeDrain";
+    let idle = package::compute_state(ComputeState::Idle);
+    let mut registers = vec![
+        Register::new("compute_state", COMPUTE_STATE_BITS, idle).doc(state_doc),
+        Register::new("compute_drain", 1, "1'b0").doc("the compute ends with a drain"),
+        Register::new("compute_tag", 1, "1'b0"),
+        Register::new("compute_format", 2, "'0"),
+        Register::new("compute_k_block", 16, "'0"),
+        Register::new("compute_k", 16, "'0"),
+        Register::new("compute_slice", 4, "'0"),
+        Register::new("compute_a", 16, "'0"),
+        Register::new("compute_b", 16, "'0"),
+        Register::new("compute_a_end", 17, "'0").doc("the first A word past the compute's"),
+        Register::new("compute_b_end", bwb, "'0").doc("the first B word past the compute's"),
+    ];
+    if l > 1 {
+        registers.extend([
+            Register::new("compute_slot", cfg.dpe.slot_bits(), "'0")
+                .doc("the slot of the block, clear or drain cycle"),
+            Register::new("compute_b_step", bwb, "'0")
+                .doc("B's word of the K step from compute_b_q: L per word of A"),
+        ]);
+    }
+    let since_drain_doc = "cycles since this part's last drain began, saturating";
+    registers.push(Register::new("since_drain", sd, saturated(sd)).doc(since_drain_doc));
+    registers
+}
+
+/// The saturated value of the `bits`-bit cycles-since-drain counter.
+fn saturated(bits: u32) -> String {
+    format!("{bits}'h{:X}", (1u64 << bits) - 1)
+}
 
 /// The compute unit's registers and the wires that decode them, declared before the hazards
 /// that read them.
 pub(super) fn state(md: &mut Module, s: &Sizes) {
-    let Sizes { cfg, l, bwb, sd, .. } = *s;
+    let Sizes { l, sd, .. } = *s;
     let last_slot = &s.last_slot;
     if l == 1 {
         md.blank()
@@ -23,29 +59,21 @@ pub(super) fn state(md: &mut Module, s: &Sizes) {
              per slot.",
         );
     }
-    md.logic("compute_active_q", 1)
-        .logic("compute_clear_q", 1)
-        .logic("compute_stream_q", 1)
-        .logic("compute_drain_q", 1)
-        .logic("compute_tag_q", 1)
-        .logic("compute_format_q", 2)
-        .logic("compute_k_block_q", 16)
-        .logic("compute_k_q", 16)
-        .logic("compute_slice_q", 4)
-        .logic("compute_a_q", 16)
-        .logic("compute_b_q", 16)
-        .logic_doc("compute_a_end_q", 17, "the first A word past the compute's")
-        .logic_doc("compute_b_end_q", bwb, "the first B word past the compute's");
-    if l > 1 {
-        md.logic_doc("compute_slot_q", cfg.dpe.slot_bits(), "the slot of the block, clear or drain cycle")
-            .logic_doc("compute_b_step_q", bwb, "B's word of the K step from compute_b_q: L per word of A");
-    }
-    md.logic_doc("since_drain_q", sd, "cycles since this part's last drain began, saturating");
-    md.wire("compute_last_slice", 4, by_format("compute_format_q", 4, |f| f.cycles_per_block() - 1))
-        .wire("compute_emit_clear", 1, "compute_active_q && compute_clear_q")
-        .wire("compute_emit_slice", 1, "compute_active_q && !compute_clear_q && compute_stream_q")
-        .wire("compute_at_drain", 1, "compute_active_q && !compute_clear_q && !compute_stream_q")
-        .wire("compute_block_end", 1, "compute_emit_slice && compute_slice_q == compute_last_slice");
+    md.declare_registers(&registers(s));
+    let state = |st| format!("compute_state_q == {}", package::compute_state(st));
+    md.wire(
+        "compute_active",
+        1,
+        format!("compute_state_q != {}", package::compute_state(ComputeState::Idle)),
+    )
+    .wire("compute_emit_clear", 1, state(ComputeState::Clear))
+    .wire("compute_emit_slice", 1, state(ComputeState::Stream))
+    .wire("compute_at_drain", 1, state(ComputeState::Drain));
+    md.wire("compute_last_slice", 4, by_format("compute_format_q", 4, |f| f.cycles_per_block() - 1)).wire(
+        "compute_block_end",
+        1,
+        "compute_emit_slice && compute_slice_q == compute_last_slice",
+    );
     if l == 1 {
         md.wire("spacing_ok", 1, "since_drain_q >= {1'b0, part_rows} << 1")
             .wire("compute_emit_drain", 1, "compute_at_drain && spacing_ok")
@@ -77,100 +105,99 @@ pub(super) fn state(md: &mut Module, s: &Sizes) {
 /// The compute unit's sequencing, its scratchpad reads and the array's control register.
 pub(super) fn sequencing(md: &mut Module, s: &Sizes) {
     let Sizes { cfg, aw, l, cb, bwb, sd, .. } = *s;
-    md.blank()
-        .comment("Compute unit sequencing; a dispatch in its last cycle starts the next command seamlessly.");
-    let saturated = format!("{sd}'h{:X}", (1u64 << sd) - 1);
-    let mut resets = vec![
-        set("compute_active_q", "1'b0"),
-        set("compute_clear_q", "1'b0"),
-        set("compute_stream_q", "1'b0"),
-        set("compute_drain_q", "1'b0"),
-        set("compute_tag_q", "1'b0"),
-        set("compute_format_q", "'0"),
-        set("compute_k_block_q", "'0"),
-        set("compute_k_q", "'0"),
-        set("compute_slice_q", "'0"),
-        set("compute_a_q", "'0"),
-        set("compute_b_q", "'0"),
-        set("compute_a_end_q", "'0"),
-        set("compute_b_end_q", "'0"),
-        set("since_drain_q", saturated.as_str()),
-    ];
-    let mut starts = vec![
-        set("compute_active_q", "1'b1"),
-        set("compute_clear_q", "head_flag"),
-        set("compute_stream_q", "1'b1"),
-        set("compute_drain_q", "head_drain"),
-        set("compute_tag_q", "head_buffer"),
-        set("compute_format_q", "head_format"),
-        set("compute_k_block_q", "head_count"),
-        set("compute_k_q", "16'd0"),
-        set("compute_slice_q", "4'd0"),
-        set("compute_a_q", "head_addr"),
-        set("compute_b_q", "head_b_addr"),
-        set("compute_a_end_q", "head_a_end"),
-        set("compute_b_end_q", "head_b_end"),
-    ];
-    let since_drain = format!(
-        "{drain_begins} ? {sd}'d1 : (since_drain_q == {saturated}) ? since_drain_q : since_drain_q + {sd}'d1",
-        drain_begins =
-            if l == 1 { "compute_emit_drain" } else { "compute_emit_drain && compute_slot_q == '0" }
+    md.blank().comment(
+        "Compute unit sequencing: clear, stream and drain; a dispatch in its last cycle starts the\n\
+         next command seamlessly.",
     );
-    let steps = if l == 1 {
-        vec![
-            if_("compute_emit_clear", vec![set("compute_clear_q", "1'b0")]),
-            if_(
-                "compute_emit_slice",
-                vec![if_else(
-                    "compute_block_end",
-                    vec![set("compute_slice_q", "4'd0"), set("compute_k_q", "compute_k_q + 16'd1")],
-                    vec![set("compute_slice_q", "compute_slice_q + 4'd1")],
-                )],
-            ),
-            if_("compute_final_slice", vec![set("compute_stream_q", "1'b0")]),
-            if_("compute_emit_drain", vec![set("compute_drain_q", "1'b0")]),
-        ]
+    let state = |st| package::compute_state(st);
+    let mut starts = vec![
+        set(
+            "compute_state_d",
+            format!("head_flag ? {} : {}", state(ComputeState::Clear), state(ComputeState::Stream)),
+        ),
+        set("compute_drain_d", "head_drain"),
+        set("compute_tag_d", "head_buffer"),
+        set("compute_format_d", "head_format"),
+        set("compute_k_block_d", "head_count"),
+        set("compute_k_d", "16'd0"),
+        set("compute_slice_d", "4'd0"),
+        set("compute_a_d", "head_addr"),
+        set("compute_b_d", "head_b_addr"),
+        set("compute_a_end_d", "head_a_end"),
+        set("compute_b_end_d", "head_b_end"),
+    ];
+    if l > 1 {
+        starts.extend([set("compute_slot_d", "'0"), set("compute_b_step_d", "'0")]);
+    }
+    // The last clear and drain cycles: the only one, or the last slot's.
+    let to_stream = set("compute_state_d", state(ComputeState::Stream));
+    let (clear_done, drain_done) = if l == 1 {
+        (to_stream, "compute_emit_drain")
     } else {
-        for reg in ["compute_slot_q", "compute_b_step_q"] {
-            resets.push(set(reg, "'0"));
-            starts.push(set(reg, "'0"));
-        }
+        (if_("compute_slot_wraps", vec![to_stream]), "compute_emit_drain && compute_slot_wraps")
+    };
+    let stream_end =
+        format!("compute_drain_q ? {} : {}", state(ComputeState::Drain), state(ComputeState::Idle));
+    let to_idle = vec![set("compute_state_d", state(ComputeState::Idle)), set("compute_drain_d", "1'b0")];
+    let mut next = vec![case(
+        "compute_state_q",
+        vec![
+            (state(ComputeState::Clear), vec![clear_done]),
+            (
+                state(ComputeState::Stream),
+                vec![if_("compute_final_slice", vec![set("compute_state_d", stream_end)])],
+            ),
+            (state(ComputeState::Drain), vec![if_(drain_done, to_idle)]),
+        ],
+        vec![],
+    )];
+    if l == 1 {
+        next.push(if_(
+            "compute_emit_slice",
+            vec![if_else(
+                "compute_block_end",
+                vec![set("compute_slice_d", "4'd0"), set("compute_k_d", "compute_k_q + 16'd1")],
+                vec![set("compute_slice_d", "compute_slice_q + 4'd1")],
+            )],
+        ));
+    } else {
         // A K step moves B on by L words once it has used A's word: every step, or every
         // second one in MX4 (two blocks a word).
         let word_done = format!("compute_format_q != {} || compute_k_q[0]", package::format(MxFormat::MX4));
-        vec![
+        next.extend([
             if_(
                 "compute_emit_clear || compute_block_end || compute_emit_drain",
                 vec![set(
-                    "compute_slot_q",
+                    "compute_slot_d",
                     format!("compute_slot_wraps ? '0 : compute_slot_q + {}'d1", cfg.dpe.slot_bits()),
                 )],
             ),
-            if_("compute_emit_clear && compute_slot_wraps", vec![set("compute_clear_q", "1'b0")]),
             if_(
                 "compute_emit_slice",
                 vec![if_else(
                     "compute_block_end",
-                    vec![set("compute_slice_q", "4'd0")],
-                    vec![set("compute_slice_q", "compute_slice_q + 4'd1")],
+                    vec![set("compute_slice_d", "4'd0")],
+                    vec![set("compute_slice_d", "compute_slice_q + 4'd1")],
                 )],
             ),
             if_(
                 "compute_step_end",
                 vec![
-                    set("compute_k_q", "compute_k_q + 16'd1"),
-                    if_(word_done, vec![set("compute_b_step_q", format!("compute_b_step_q + {bwb}'d{l}"))]),
+                    set("compute_k_d", "compute_k_q + 16'd1"),
+                    if_(word_done, vec![set("compute_b_step_d", format!("compute_b_step_q + {bwb}'d{l}"))]),
                 ],
             ),
-            if_("compute_final_slice", vec![set("compute_stream_q", "1'b0")]),
-            if_("compute_emit_drain && compute_slot_wraps", vec![set("compute_drain_q", "1'b0")]),
-        ]
-    };
-    let mut body = steps;
-    body.push(if_("compute_last", vec![set("compute_active_q", "1'b0")]));
-    body.push(set("since_drain_q", since_drain));
-    body.push(if_("start_compute", starts));
-    md.always_ff(resets, body);
+        ]);
+    }
+    let drain_begins =
+        if l == 1 { "compute_emit_drain" } else { "compute_emit_drain && compute_slot_q == '0" };
+    let saturated = saturated(sd);
+    next.push(set(
+        "since_drain_d",
+        format!("{drain_begins} ? {sd}'d1 : (since_drain_q == {saturated}) ? since_drain_q : since_drain_q + {sd}'d1"),
+    ));
+    next.push(if_("start_compute", starts));
+    md.update_registers(&registers(s), next);
     if l == 1 {
         md.blank()
             .comment("Scratchpad reads: a block's word is read at its first slice and held for the rest.");

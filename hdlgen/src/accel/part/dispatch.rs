@@ -18,7 +18,7 @@ pub(super) fn decision(md: &mut Module, s: &Sizes) {
     let overlap = |w: u32, lo1: &str, end1: &str, lo2: &str, end2: &str| {
         format!("({w}'({lo1}) < {w}'({end2}) && {w}'({lo2}) < {w}'({end1}))")
     };
-    md.wire("compute_reading", 1, "compute_active_q && !compute_last")
+    md.wire("compute_reading", 1, "compute_active && !compute_last")
         .wire(
             "load_hazard",
             1,
@@ -40,7 +40,7 @@ pub(super) fn decision(md: &mut Module, s: &Sizes) {
         .wire(
             "buffer_draining",
             1,
-            "pending_q[head_buffer] || (compute_active_q && compute_drain_q && compute_tag_q == head_buffer)",
+            "pending_q[head_buffer] || (compute_active && compute_drain_q && compute_tag_q == head_buffer)",
         )
         .wire("buffer_storing", 1, "dma_active_q && dma_is_store && dma_buffer_q == head_buffer")
         .wire(
@@ -48,8 +48,8 @@ pub(super) fn decision(md: &mut Module, s: &Sizes) {
             1,
             "head_is_store ? buffer_draining : head_drain && (buffer_draining || buffer_storing)",
         )
-        .wire("compute_free", 1, "!compute_active_q || compute_last")
-        .wire("own_idle", 1, "!compute_active_q && !dma_active_q && pending_q == 2'd0")
+        .wire("compute_free", 1, "!compute_active || compute_last")
+        .wire("own_idle", 1, "!compute_active && !dma_active_q && pending_q == 2'd0")
         .wire("go_load", 1, "head_is_load && !dma_active_q && !load_hazard")
         .wire("go_store", 1, "head_is_store && !dma_active_q && !result_hazard")
         .wire("go_compute", 1, "head_is_compute && compute_free && !operand_hazard && !result_hazard")
@@ -71,5 +71,5 @@ pub(super) fn decision(md: &mut Module, s: &Sizes) {
         .wire("start_compute", 1, "legal && go_compute");
     md.assign("pop", "dispatch || reject");
     md.assign("split_we_o", "legal && go_split").assign("split_o", format!("head_rows[{}:0]", sb - 1));
-    md.assign("busy_o", "entry_valid_q || head_any || compute_active_q || dma_active_q || pending_q != 2'd0");
+    md.assign("busy_o", "entry_valid_q || head_any || compute_active || dma_active_q || pending_q != 2'd0");
 }
