@@ -17,7 +17,7 @@ deps:
 run: deps
 	$(DACAPO) run --pair resnet18 --policy all --out runs/resnet18
 
-# The seed study behind the README's results (19 minutes on 2 cores): docs/results/.
+# The seed study behind the README's results (19 to 23 minutes on 2 cores): docs/results/.
 results: deps
 	$(DACAPO) results --pair resnet18 --seeds 5 --out docs/results
 

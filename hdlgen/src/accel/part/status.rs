@@ -2,30 +2,18 @@
 
 use crate::accel::{error, Status, COUNTERS};
 use crate::package;
-use crate::verilog::{if_, set, Module};
+use crate::verilog::{if_, set, Module, Register};
 
 /// The error count and last error code behind status_o, and counters_o in COUNTERS order.
 pub(super) fn registers(md: &mut Module) {
     md.blank()
         .comment("Status: {error count, last error code, busy}; counters in hdlgen::accel::COUNTERS order.");
-    md.logic("err_count_q", 16).logic("last_err_q", 4).logic("counters_q", 32 * COUNTERS.len() as u32);
-    md.always_ff(
-        vec![set("err_count_q", "'0"), set("last_err_q", "'0")],
-        vec![if_(
-            "reject",
-            vec![
-                set("err_count_q", "err_count_q + 16'd1"),
-                set(
-                    "last_err_q",
-                    format!(
-                        "(head_error != {}) ? head_error : {}",
-                        package::error_code(error::NONE),
-                        package::error_code(error::SPLIT_BUSY)
-                    ),
-                ),
-            ],
-        )],
-    );
+    let registers = [
+        Register::new("err_count", 16, "'0"),
+        Register::new("last_err", 4, package::error_code(error::NONE)),
+        Register::new("counters", 32 * COUNTERS.len() as u32, "'0"),
+    ];
+    md.declare_registers(&registers);
     md.assign("status_o", Status::pack("busy_o", "last_err_q", "err_count_q"));
     let events = [
         "busy_o",
@@ -38,16 +26,27 @@ pub(super) fn registers(md: &mut Module) {
         "dma_request && !mem_ready_i",
         "compute_block_end",
     ];
-    let mut inc = Vec::new();
+    let mut next = vec![if_(
+        "reject",
+        vec![
+            set("err_count_d", "err_count_q + 16'd1"),
+            set(
+                "last_err_d",
+                format!(
+                    "(head_error != {}) ? head_error : {}",
+                    package::error_code(error::NONE),
+                    package::error_code(error::SPLIT_BUSY)
+                ),
+            ),
+        ],
+    )];
     for (i, event) in events.iter().enumerate() {
-        inc.push(if_(
+        let counter = format!("[{} +: 32]", 32 * i);
+        next.push(if_(
             *event,
-            vec![set(
-                format!("counters_q[{} +: 32]", 32 * i),
-                format!("counters_q[{} +: 32] + 32'd1", 32 * i),
-            )],
+            vec![set(format!("counters_d{counter}"), format!("counters_q{counter} + 32'd1"))],
         ));
     }
-    md.always_ff(vec![set("counters_q", "'0")], inc);
+    md.update_registers(&registers, next);
     md.assign("counters_o", "counters_q");
 }
