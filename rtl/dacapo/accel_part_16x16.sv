@@ -868,65 +868,107 @@ module accel_part_16x16 (
   assign mem_wdata_o = store_line_q[2048*dma_beat_q +: 2048];
 
   // Status: {error count, last error code, busy}; counters in hdlgen::accel::COUNTERS order.
-  logic [15:0]  err_count_q;
-  logic [15:0]  err_count_d;
-  logic [3:0]   last_err_q;
-  logic [3:0]   last_err_d;
-  logic [287:0] counters_q;
-  logic [287:0] counters_d;
+  logic [15:0] err_count_q;
+  logic [15:0] err_count_d;
+  logic [3:0]  last_err_q;
+  logic [3:0]  last_err_d;
+  logic [31:0] busy_count_q;
+  logic [31:0] busy_count_d;
+  logic [31:0] compute_count_q;
+  logic [31:0] compute_count_d;
+  logic [31:0] dma_count_q;
+  logic [31:0] dma_count_d;
+  logic [31:0] stall_operand_count_q;
+  logic [31:0] stall_operand_count_d;
+  logic [31:0] stall_result_count_q;
+  logic [31:0] stall_result_count_d;
+  logic [31:0] stall_drain_count_q;
+  logic [31:0] stall_drain_count_d;
+  logic [31:0] stall_port_count_q;
+  logic [31:0] stall_port_count_d;
+  logic [31:0] stall_memory_count_q;
+  logic [31:0] stall_memory_count_d;
+  logic [31:0] blocks_count_q;
+  logic [31:0] blocks_count_d;
   assign status_o = {err_count_q, 8'd0, last_err_q, 3'd0, busy_o};
   always @* begin
     err_count_d = err_count_q;
     last_err_d = last_err_q;
-    counters_d = counters_q;
+    busy_count_d = busy_count_q;
+    compute_count_d = compute_count_q;
+    dma_count_d = dma_count_q;
+    stall_operand_count_d = stall_operand_count_q;
+    stall_result_count_d = stall_result_count_q;
+    stall_drain_count_d = stall_drain_count_q;
+    stall_port_count_d = stall_port_count_q;
+    stall_memory_count_d = stall_memory_count_q;
+    blocks_count_d = blocks_count_q;
     if (reject) begin
       err_count_d = err_count_q + 16'd1;
       last_err_d = (head_error != dacapo_pkg::ErrNone) ? head_error : dacapo_pkg::ErrSplitBusy;
     end
     if (busy_o) begin
-      counters_d[0 +: 32] = counters_q[0 +: 32] + 32'd1;
+      busy_count_d = busy_count_q + 32'd1;
     end
     if (compute_emit_clear || compute_emit_slice || compute_emit_drain) begin
-      counters_d[32 +: 32] = counters_q[32 +: 32] + 32'd1;
+      compute_count_d = compute_count_q + 32'd1;
     end
     if (dma_active_q) begin
-      counters_d[64 +: 32] = counters_q[64 +: 32] + 32'd1;
+      dma_count_d = dma_count_q + 32'd1;
     end
     if (legal && !dispatch &&
         ((head_is_load && !dma_active_q && load_hazard) ||
         (head_is_compute && compute_free && operand_hazard))) begin
-      counters_d[96 +: 32] = counters_q[96 +: 32] + 32'd1;
+      stall_operand_count_d = stall_operand_count_q + 32'd1;
     end
     if (legal && !dispatch &&
         ((head_is_store && !dma_active_q) ||
         (head_is_compute && compute_free && !operand_hazard)) && result_hazard) begin
-      counters_d[128 +: 32] = counters_q[128 +: 32] + 32'd1;
+      stall_result_count_d = stall_result_count_q + 32'd1;
     end
     if (compute_at_drain && !spacing_ok) begin
-      counters_d[160 +: 32] = counters_q[160 +: 32] + 32'd1;
+      stall_drain_count_d = stall_drain_count_q + 32'd1;
     end
     if (dma_request && mem_ready_i && !mem_gnt_i) begin
-      counters_d[192 +: 32] = counters_q[192 +: 32] + 32'd1;
+      stall_port_count_d = stall_port_count_q + 32'd1;
     end
     if (dma_request && !mem_ready_i) begin
-      counters_d[224 +: 32] = counters_q[224 +: 32] + 32'd1;
+      stall_memory_count_d = stall_memory_count_q + 32'd1;
     end
     if (compute_block_end) begin
-      counters_d[256 +: 32] = counters_q[256 +: 32] + 32'd1;
+      blocks_count_d = blocks_count_q + 32'd1;
     end
   end
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       err_count_q <= '0;
       last_err_q <= dacapo_pkg::ErrNone;
-      counters_q <= '0;
+      busy_count_q <= '0;
+      compute_count_q <= '0;
+      dma_count_q <= '0;
+      stall_operand_count_q <= '0;
+      stall_result_count_q <= '0;
+      stall_drain_count_q <= '0;
+      stall_port_count_q <= '0;
+      stall_memory_count_q <= '0;
+      blocks_count_q <= '0;
     end else begin
       err_count_q <= err_count_d;
       last_err_q <= last_err_d;
-      counters_q <= counters_d;
+      busy_count_q <= busy_count_d;
+      compute_count_q <= compute_count_d;
+      dma_count_q <= dma_count_d;
+      stall_operand_count_q <= stall_operand_count_d;
+      stall_result_count_q <= stall_result_count_d;
+      stall_drain_count_q <= stall_drain_count_d;
+      stall_port_count_q <= stall_port_count_d;
+      stall_memory_count_q <= stall_memory_count_d;
+      blocks_count_q <= blocks_count_d;
     end
   end
-  assign counters_o = counters_q;
+  assign counters_o =
+      {blocks_count_q, stall_memory_count_q, stall_port_count_q, stall_drain_count_q,
+      stall_result_count_q, stall_operand_count_q, dma_count_q, compute_count_q, busy_count_q};
 
   function automatic logic [7:0] mx_scan_f(
     input logic [127:0] exps

@@ -8,14 +8,15 @@ use crate::verilog::{if_, set, Module, Register};
 pub(super) fn registers(md: &mut Module) {
     md.blank()
         .comment("Status: {error count, last error code, busy}; counters in hdlgen::accel::COUNTERS order.");
-    let registers = [
+    // One 32-bit register per counter: cheaper to simulate than slices of one wide vector.
+    let mut registers = vec![
         Register::new("err_count", 16, "'0"),
         Register::new("last_err", 4, package::error_code(error::NONE)),
-        Register::new("counters", 32 * COUNTERS.len() as u32, "'0"),
     ];
+    registers.extend(COUNTERS.iter().map(|name| Register::new(format!("{name}_count"), 32, "'0")));
     md.declare_registers(&registers);
     md.assign("status_o", Status::pack("busy_o", "last_err_q", "err_count_q"));
-    let events = [
+    let events: [&str; COUNTERS.len()] = [
         "busy_o",
         "compute_emit_clear || compute_emit_slice || compute_emit_drain",
         "dma_active_q",
@@ -40,13 +41,10 @@ pub(super) fn registers(md: &mut Module) {
             ),
         ],
     )];
-    for (i, event) in events.iter().enumerate() {
-        let counter = format!("[{} +: 32]", 32 * i);
-        next.push(if_(
-            *event,
-            vec![set(format!("counters_d{counter}"), format!("counters_q{counter} + 32'd1"))],
-        ));
+    for (name, event) in COUNTERS.iter().zip(events) {
+        next.push(if_(event, vec![set(format!("{name}_count_d"), format!("{name}_count_q + 32'd1"))]));
     }
     md.update_registers(&registers, next);
-    md.assign("counters_o", "counters_q");
+    let words: Vec<String> = COUNTERS.iter().rev().map(|name| format!("{name}_count_q")).collect();
+    md.assign("counters_o", format!("{{{}}}", words.join(", ")));
 }
