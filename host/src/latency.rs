@@ -121,7 +121,7 @@ pub struct Beside {
 const BESIDE_PHASES: u64 = 4;
 
 /// A kernel iteration's key: model, kernel, format, part rows, batch.
-type KernelKey = (Model, Kernel, Format, u32, u64);
+pub type KernelKey = (Model, Kernel, Format, u32, u64);
 
 /// GEMM and kernel costs on one accelerator configuration, remembered per GEMM shape.
 pub struct Profiler {

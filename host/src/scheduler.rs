@@ -17,7 +17,7 @@ use anyhow::ensure;
 use mx::Format;
 use sim::Part;
 
-use crate::latency::{Beside, Kernel, Profiler};
+use crate::latency::{Beside, Kernel, KernelKey, Profiler};
 use crate::workloads::Model;
 
 /// What a phase runs: `model`'s `kernel` at `batch` in `format`.
@@ -27,6 +27,19 @@ pub struct Job {
     pub kernel: Kernel,
     pub format: Format,
     pub batch: u64,
+}
+
+impl Job {
+    /// The profiler's key of one iteration on `rows` rows.
+    pub fn on(self, rows: u32) -> KernelKey {
+        (self.model, self.kernel, self.format, rows, self.batch)
+    }
+
+    /// This job on `rows` rows once every `period` cycles, as a kernel beside it sees it.
+    pub fn every(self, period: u64, rows: u32) -> Beside {
+        let Job { model, kernel, format, batch } = self;
+        Beside { model, kernel, format, rows, batch, period }
+    }
 }
 
 /// One entry of the timeline: `iterations` of a kernel on a part, from `start` to `end`
@@ -57,20 +70,26 @@ pub struct Scheduler {
 impl Scheduler {
     /// Both parts idle at cycle 0, the array cut after row `split`.
     pub fn new(profiler: Profiler, split: u32) -> anyhow::Result<Scheduler> {
-        let rows = profiler.config().rows;
-        ensure!(split <= rows, "split {split} is past the {rows} rows");
-        Ok(Scheduler { profiler, split, free: [0, 0], top_periodic: None, timeline: Vec::new() })
+        let mut scheduler =
+            Scheduler { profiler, split: 0, free: [0, 0], top_periodic: None, timeline: Vec::new() };
+        scheduler.restart(split)?;
+        Ok(scheduler)
     }
 
     /// Starts over with both parts idle at cycle 0 and an empty timeline, the array cut after
     /// row `split`; the profiler keeps the costs it knows.
     pub fn restart(&mut self, split: u32) -> anyhow::Result<()> {
-        let rows = self.profiler.config().rows;
-        ensure!(split <= rows, "split {split} is past the {rows} rows");
+        self.check_split(split)?;
         self.split = split;
         self.free = [0, 0];
         self.top_periodic = None;
         self.timeline.clear();
+        Ok(())
+    }
+
+    fn check_split(&self, split: u32) -> anyhow::Result<()> {
+        let rows = self.array_rows();
+        ensure!(split <= rows, "split {split} is past the {rows} rows");
         Ok(())
     }
 
@@ -103,20 +122,20 @@ impl Scheduler {
         let rows = self.rows(part);
         ensure!(rows > 0, "the {part:?} part has no rows under split {}", self.split);
         let start = self.free[part as usize].max(not_before);
-        let key = (job.model, job.kernel, job.format, rows, job.batch);
         let cost = match self.top_periodic {
             Some((beside, until)) if part == Part::Bottom && start < until => {
-                self.profiler.kernel_beside(key, beside)?
+                self.profiler.kernel_beside(job.on(rows), beside)?
             }
             _ => self.profiler.kernel(job.model, job.kernel, job.format, rows, job.batch)?,
         };
         Ok(self.push(part, start, start + iterations * cost.cycles, job, iterations))
     }
 
-    /// Runs `job` on the top part `iterations` times, evenly spread from `start` (or when the
-    /// part is free) to `end`, which the part is busy until: the student's inference of every
-    /// frame. The bottom part's kernels that start meanwhile lose the port cycles it takes.
-    pub fn periodic(&mut self, job: Job, iterations: u64, start: u64, end: u64) -> anyhow::Result<&Phase> {
+    /// Runs `job` on the top part once every `period` cycles from `start` (or when the part is
+    /// free), as many times as whole periods fit before `end`, which the part is busy until:
+    /// the student's inference of every frame. The bottom part's kernels that start meanwhile
+    /// lose the port cycles it takes.
+    pub fn periodic(&mut self, job: Job, period: u64, start: u64, end: u64) -> anyhow::Result<&Phase> {
         let rows = self.rows(Part::Top);
         ensure!(rows > 0, "the top part has no rows under split {}", self.split);
         let start = self.free[0].max(start);
@@ -125,23 +144,14 @@ impl Scheduler {
             "the periodic {} would end at cycle {end}, before it starts at cycle {start}",
             job.kernel.name()
         );
-        let period = (end - start) / iterations.max(1);
         let cycles = self.profiler.kernel(job.model, job.kernel, job.format, rows, job.batch)?.cycles;
         ensure!(
             cycles <= period,
             "one {} takes {cycles} cycles on {rows} rows, more than its period of {period}",
             job.kernel.name()
         );
-        let beside = Beside {
-            model: job.model,
-            kernel: job.kernel,
-            format: job.format,
-            rows,
-            batch: job.batch,
-            period,
-        };
-        self.top_periodic = Some((beside, end));
-        Ok(self.push(Part::Top, start, end, job, iterations))
+        self.top_periodic = Some((job.every(period, rows), end));
+        Ok(self.push(Part::Top, start, end, job, (end - start) / period))
     }
 
     fn push(&mut self, part: Part, start: u64, end: u64, job: Job, iterations: u64) -> &Phase {
@@ -154,8 +164,7 @@ impl Scheduler {
 
     /// Moves the cut once both parts are idle; returns the cycle it takes effect.
     pub fn set_split(&mut self, split: u32) -> anyhow::Result<u64> {
-        let rows = self.profiler.config().rows;
-        ensure!(split <= rows, "split {split} is past the {rows} rows");
+        self.check_split(split)?;
         let at = self.free[0].max(self.free[1]);
         self.free = [at, at];
         self.split = split;

@@ -85,7 +85,7 @@ fn kernels_beside_the_periodic_inference_lose_the_port_cycles_it_takes() {
     let mut s = scheduler(2);
     let frame = 16_666_666;
     let infer = job(Model::ResNet18, Kernel::Infer, Format::Mx6, 1);
-    let top = s.periodic(infer, 30, 0, 30 * frame).unwrap().clone();
+    let top = s.periodic(infer, frame, 0, 30 * frame).unwrap().clone();
     assert_eq!((top.start, top.end, top.iterations, top.rows), (0, 30 * frame, 30, 2));
     let label = job(Model::WideResNet50_2, Kernel::Label, Format::Mx6, 1);
     let p = s.run(Part::Bottom, 1000, label, 3).unwrap().clone();
@@ -109,9 +109,9 @@ fn kernels_beside_the_periodic_inference_lose_the_port_cycles_it_takes() {
     assert!(s.timeline().is_empty() && s.split() == 4 && s.free_at(Part::Top) == 0);
     assert!(s.restart(17).is_err());
     // A period shorter than one inference is refused, and so is an end before the start.
-    let err = s.periodic(infer, 10, 0, 10_000).unwrap_err().to_string();
+    let err = s.periodic(infer, 1000, 0, 10_000).unwrap_err().to_string();
     assert!(err.contains("more than its period of 1000"), "{err}");
-    let err = s.periodic(infer, 10, 5_000, 4_000).unwrap_err().to_string();
+    let err = s.periodic(infer, 100, 5_000, 4_000).unwrap_err().to_string();
     assert_eq!(err, "the periodic infer would end at cycle 4000, before it starts at cycle 5000");
 }
 

@@ -224,7 +224,7 @@ module accel_part_4x4 (
   logic [1:0]  compute_state_q;  // dacapo_pkg::ComputeIdle, ComputeClear, ComputeStream or
                                  // ComputeDrain
   logic [1:0]  compute_state_d;
-  logic        compute_drain_q;  // the compute ends with a drain
+  logic        compute_drain_q;  // the running compute ends with a drain
   logic        compute_drain_d;
   logic        compute_tag_q;
   logic        compute_tag_d;
@@ -491,7 +491,6 @@ module accel_part_4x4 (
       dacapo_pkg::ComputeDrain: begin
         if (compute_emit_drain) begin
           compute_state_d = dacapo_pkg::ComputeIdle;
-          compute_drain_d = 1'b0;
         end
       end
       default: ;

@@ -13,7 +13,7 @@ pub mod world;
 use mx::Format;
 use sim::Part;
 
-use crate::latency::{Beside, Kernel, Profiler};
+use crate::latency::{Kernel, Profiler};
 use crate::scheduler::{Job, Scheduler};
 use crate::workloads::Model;
 
@@ -158,7 +158,8 @@ impl ArrayTiming {
         (seconds * self.clock_mhz * 1e6).round() as u64
     }
 
-    /// Cycles between frames.
+    /// Cycles between frames: the period of the inference of every frame, both when a run
+    /// places it and when a kernel's cost beside it is looked up.
     fn frame_period(&self) -> u64 {
         (self.clock_mhz * 1e6 / crate::stream::FPS as f64) as u64
     }
@@ -184,26 +185,16 @@ impl Timing for ArrayTiming {
         batch: u64,
         inference_rows: u32,
     ) -> anyhow::Result<f64> {
-        let infer = self.job(Kernel::Infer, 1);
-        let inference = Beside {
-            model: infer.model,
-            kernel: Kernel::Infer,
-            format: infer.format,
-            rows: inference_rows,
-            batch: 1,
-            period: self.frame_period(),
-        };
-        let job = self.job(kernel, batch);
-        let key = (job.model, kernel, job.format, rows, batch);
+        let inference = self.job(Kernel::Infer, 1).every(self.frame_period(), inference_rows);
+        let key = self.job(kernel, batch).on(rows);
         let cost = self.scheduler.profiler().kernel_beside(key, inference)?;
         Ok(self.seconds_of(cost.cycles))
     }
 
     fn start_inference(&mut self, rows: u32, end: f64) -> anyhow::Result<(f64, f64)> {
         self.scheduler.restart(rows)?;
-        let frames = (end * crate::stream::FPS as f64).round() as u64;
-        let (job, end) = (self.job(Kernel::Infer, 1), self.cycles_of(end));
-        let phase = self.scheduler.periodic(job, frames, 0, end)?;
+        let (job, period, end) = (self.job(Kernel::Infer, 1), self.frame_period(), self.cycles_of(end));
+        let phase = self.scheduler.periodic(job, period, 0, end)?;
         let (start, end) = (phase.start, phase.end);
         Ok((self.seconds_of(start), self.seconds_of(end)))
     }

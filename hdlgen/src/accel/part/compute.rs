@@ -15,7 +15,7 @@ fn registers(s: &Sizes) -> Vec<Register> {
     let idle = package::compute_state(ComputeState::Idle);
     let mut registers = vec![
         Register::new("compute_state", COMPUTE_STATE_BITS, idle).doc(state_doc),
-        Register::new("compute_drain", 1, "1'b0").doc("the compute ends with a drain"),
+        Register::new("compute_drain", 1, "1'b0").doc("the running compute ends with a drain"),
         Register::new("compute_tag", 1, "1'b0"),
         Register::new("compute_format", 2, "'0"),
         Register::new("compute_k_block", 16, "'0"),
@@ -138,7 +138,8 @@ pub(super) fn sequencing(md: &mut Module, s: &Sizes) {
     };
     let stream_end =
         format!("compute_drain_q ? {} : {}", state(ComputeState::Drain), state(ComputeState::Idle));
-    let to_idle = vec![set("compute_state_d", state(ComputeState::Idle)), set("compute_drain_d", "1'b0")];
+    // (compute_drain_q is read only while the unit is active; a start sets it again.)
+    let to_idle = vec![set("compute_state_d", state(ComputeState::Idle))];
     let mut next = vec![case(
         "compute_state_q",
         vec![
