@@ -62,7 +62,8 @@ rtl:
 # The parameterized modules beyond their defaults (which the loop above lints): a preset's
 # values and a shape no preset has, as module:Name=value,...
 PARAMETER_SETS = sram:Width=32,Depth=8 sram:Width=20,Depth=2 \
-	skew_line:Width=70,Depth=3 skew_line:Width=5,Depth=1
+	skew_line:Width=70,Depth=3 skew_line:Width=5,Depth=1 \
+	dpe_array:Rows=2,Cols=2 dpe_array:Rows=8,Cols=3 dpe_array_i5_335:Rows=2,Cols=3 dpe_array_i5_335:Rows=5,Cols=2
 
 lint:
 	@for d in $(filter-out rtl/common/,$(wildcard rtl/*/)); do \
@@ -73,7 +74,8 @@ lint:
 	done
 	@for set in $(PARAMETER_SETS); do \
 	  module=$${set%%:*}; params=$$(echo $${set#*:} | tr , ' '); \
-	  verilator --lint-only -Wall --top-module $$module $$(printf -- '-G%s ' $$params) rtl/common/$$module.sv \
+	  files=$$(ls rtl/common/*.sv $$(dirname rtl/*/$$module.sv)/*.sv | sort -u); \
+	  verilator --lint-only -Wall --top-module $$module $$(printf -- '-G%s ' $$params) $$files \
 	    || exit 1; \
 	done
 	@echo "lint: rtl/*/*.sv clean under verilator --lint-only -Wall, the parameterized modules at three parameter sets each"

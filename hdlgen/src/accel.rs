@@ -5,7 +5,7 @@
 
 mod part;
 
-use crate::array::{array_design, ArrayConfig, SLICE_BITS};
+use crate::array::{array_modules, ArrayConfig, SLICE_BITS};
 use crate::dpe::DpeConfig;
 use crate::fp_add::bits_for;
 use crate::mx::{MxFormat, BLOCK};
@@ -407,7 +407,7 @@ impl AccelConfig {
 
 /// The accelerator with every module it instantiates.
 pub fn accel_design(cfg: AccelConfig) -> Design {
-    let array = array_design(cfg.array());
+    let array = array_modules(cfg.array());
     let ram = sram();
     let a_bank = Bank { ram: &ram, width: WORD_BITS, depth: cfg.a_depth };
     let b_bank = Bank { ram: &ram, width: WORD_BITS, depth: cfg.b_depth };
@@ -464,7 +464,12 @@ struct Bank<'a> {
 impl Bank<'_> {
     /// `u_bank`, an instance of the bank in `g`, connected as `conns` says.
     fn instance(&self, g: &mut Module, conns: &[(&str, String)]) {
-        g.instance_with(self.ram, &[("Width", self.width), ("Depth", self.depth)], "u_bank", conns);
+        g.instance_with(
+            self.ram,
+            &[("Width", self.width.into()), ("Depth", self.depth.into())],
+            "u_bank",
+            conns,
+        );
     }
 }
 
@@ -760,8 +765,9 @@ fn top(cfg: AccelConfig, part: &Module, a_bank: &Bank, array: &Module) -> Module
     });
 
     md.blank().comment("The array: the top part at the north edge, the bottom part at the south edge.");
-    md.instance(
+    md.instance_with(
         array,
+        &[("Rows", r_n.into()), ("Cols", c_n.into())],
         "u_array",
         &[
             ("clk_i", "clk_i".into()),

@@ -67,17 +67,28 @@ impl ArrayConfig {
     }
 
     /// `dpe_array_{R}x{C}`, with the DPE's parameters appended for any DPE but the presets'
-    /// (`dpe_array_3x2_i5_335`), so two shapes never share a module name.
+    /// (`dpe_array_3x2_i5_335`): the thin top of one shape, so two shapes never share a
+    /// module name.
     pub fn module_name(self) -> String {
         format!("dpe_array_{}", self.shape_name())
+    }
+
+    /// `dpe_array`, with the DPE's parameters appended for any DPE but the presets'
+    /// (`dpe_array_i5_335`): the array module, whose rows and columns are parameters.
+    pub fn array_module_name(self) -> String {
+        format!("dpe_array{}", self.dpe_suffix())
     }
 
     /// `{R}x{C}` and the DPE's suffix (`3x2_i5_335`): what names every module built around
     /// this array.
     pub fn shape_name(self) -> String {
+        format!("{}x{}{}", self.rows, self.cols, self.dpe_suffix())
+    }
+
+    /// What the DPE adds to a name: nothing for the presets' DPE, else `_i5_335`.
+    fn dpe_suffix(self) -> String {
         let dpe = self.dpe.module_name();
-        let suffix = dpe.strip_prefix("dpe").unwrap_or(&dpe);
-        format!("{}x{}{suffix}", self.rows, self.cols)
+        dpe.strip_prefix("dpe").unwrap_or(&dpe).to_string()
     }
 }
 
@@ -125,8 +136,9 @@ fn skew_line() -> Module {
     md
 }
 
-/// The array with every module it instantiates.
-pub fn array_design(cfg: ArrayConfig) -> Design {
+/// The parameterized array module (built for `cfg`'s shape, which its width checks use) with
+/// every module it instantiates.
+pub fn array_modules(cfg: ArrayConfig) -> Design {
     let dpe = dpe_design_with(cfg.dpe);
     let line = skew_line();
     let top = array(cfg, &dpe.top, &line);
@@ -134,6 +146,25 @@ pub fn array_design(cfg: ArrayConfig) -> Design {
     submodules.extend(dpe.submodules);
     Design { top, submodules }
 }
+
+/// The array of one shape as a design of its own, for the tests and flows that take one
+/// shape: a thin top (`dpe_array_4x4`) that sets the array module's parameters.
+pub fn array_design(cfg: ArrayConfig) -> Design {
+    let array = array_modules(cfg);
+    let top = Module::thin_top(
+        cfg.module_name(),
+        format!("The {} x {} DPE array: {} with its shape set.", cfg.rows, cfg.cols, array.top.name()),
+        &array.top,
+        &[("Rows", cfg.rows), ("Cols", cfg.cols)],
+    );
+    let mut submodules = vec![array.top];
+    submodules.extend(array.submodules);
+    Design { top, submodules }
+}
+
+/// The shape the array module's parameters default to, whatever shape it is built for: the
+/// `dacapo` preset's.
+const DEFAULT_SHAPE: ArrayConfig = ArrayConfig::DACAPO;
 
 fn array(cfg: ArrayConfig, dpe: &Module, skew_line: &Module) -> Module {
     let (r_n, c_n) = (cfg.rows, cfg.cols);
@@ -174,10 +205,10 @@ fn array(cfg: ArrayConfig, dpe: &Module, skew_line: &Module) -> Module {
         )
     };
     let mut md = Module::new(
-        cfg.module_name(),
+        cfg.array_module_name(),
         format!(
-            "{r_n} x {c_n} output-stationary DPE array, cut into a top part (north edge: the rows whose\n\
-             top_rows_i bit is set, 0..split) and a bottom part (south edge: rows split..{r_n}); top_rows_i\n\
+            "Rows x Cols output-stationary DPE array, cut into a top part (north edge: the rows whose\n\
+             top_rows_i bit is set, 0..split) and a bottom part (south edge: rows split..Rows); top_rows_i\n\
              is the split as a thermometer code, so that no row decodes it. Each part streams one\n\
              slice per cycle: A slices on a_i (row r in bits [64r +: 64], as the dpe operand ports\n\
              {{exp, micro, sign, mag}}), B slices on top_b_i / bot_b_i (column c in bits [64c +: 64]),\n\
@@ -187,22 +218,31 @@ fn array(cfg: ArrayConfig, dpe: &Module, skew_line: &Module) -> Module {
             drain_doc.replace("{delay}", &(cfg.dpe.latency() - 1).to_string())
         ),
     );
-    md.clock_and_reset()
-        .input("top_rows_i", r_n)
-        .input("top_format_i", 2)
+    md.parameter("Rows", DEFAULT_SHAPE.rows, "DPE rows, 2..=64").parameter(
+        "Cols",
+        DEFAULT_SHAPE.cols,
+        "DPE columns, 2..=64",
+    );
+    let rows = || Size::new("Rows", r_n);
+    let cols = || Size::new("Cols", c_n);
+    md.clock_and_reset();
+    md.in_port_sized("top_rows_i", rows());
+    md.input("top_format_i", 2)
         .input("top_ctrl_i", cfg.ctrl_bits())
         .input("bot_format_i", 2)
-        .input("bot_ctrl_i", cfg.ctrl_bits())
-        .input("a_i", s * r_n)
-        .input("top_b_i", s * c_n)
-        .input("bot_b_i", s * c_n)
-        .output("north_result_o", 32 * c_n)
-        .output("north_valid_o", c_n)
-        .output("north_tag_o", c_n)
-        .output("south_result_o", 32 * c_n)
-        .output("south_valid_o", c_n)
-        .output("south_tag_o", c_n)
-        .output("block_done_o", r_n * c_n);
+        .input("bot_ctrl_i", cfg.ctrl_bits());
+    md.in_port_sized("a_i", Size::new(format!("{s}*Rows"), s * r_n));
+    md.in_port_sized("top_b_i", Size::new(format!("{s}*Cols"), s * c_n));
+    md.in_port_sized("bot_b_i", Size::new(format!("{s}*Cols"), s * c_n));
+    for edge in ["north", "south"] {
+        md.out_port_sized(format!("{edge}_result_o"), Size::new("32*Cols", 32 * c_n));
+        md.out_port_sized(format!("{edge}_valid_o"), cols());
+        md.out_port_sized(format!("{edge}_tag_o"), cols());
+    }
+    md.out_port_sized("block_done_o", Size::new("Rows*Cols", r_n * c_n));
+    md.blank()
+        .comment("Bits of a skew line's tap: delays 0..Rows-1 on the west edge, 0..Cols-1 on the others.");
+    md.localparam("RowTapBits", "$clog2(Rows)").localparam("ColTapBits", "$clog2(Cols)");
 
     md.blank().comment(
         "top_rows_q is top_rows_i a cycle later. It selects the B operand in front of every DPE\n\
@@ -211,7 +251,8 @@ fn array(cfg: ArrayConfig, dpe: &Module, skew_line: &Module) -> Module {
          west skew line and drain entries, since its tap and drain direction change and words of\n\
          its old part must not reappear in the new one. Rows that keep their part keep their words.",
     );
-    md.logic("top_rows_q", r_n).wire("moved", r_n, "top_rows_i ^ top_rows_q");
+    md.logic_sized("top_rows_q", rows(), "").logic_sized("moved", rows(), "");
+    md.assign("moved", "top_rows_i ^ top_rows_q");
     md.always_ff(vec![set("top_rows_q", "'0")], vec![set("top_rows_q", "top_rows_i")]);
 
     md.blank().comment(
@@ -219,25 +260,30 @@ fn array(cfg: ArrayConfig, dpe: &Module, skew_line: &Module) -> Module {
          A row takes its neighbour's drain entry only then: a row that has just changed parts may\n\
          still hold a result its old edge has taken.",
     );
-    md.logic("below_stayed_top", r_n).logic("above_stayed_bot", r_n);
-    md.assign("below_stayed_top", format!("{{1'b0, top_rows_i[{0}:1] & top_rows_q[{0}:1]}}", r_n - 1));
-    md.assign("above_stayed_bot", format!("{{~(top_rows_i[{0}:0] | top_rows_q[{0}:0]), 1'b0}}", r_n - 2));
+    md.logic_sized("below_stayed_top", rows(), "").logic_sized("above_stayed_bot", rows(), "");
+    md.assign("below_stayed_top", "{1'b0, top_rows_i[Rows-1:1] & top_rows_q[Rows-1:1]}");
+    md.assign("above_stayed_bot", "{~(top_rows_i[Rows-2:0] | top_rows_q[Rows-2:0]), 1'b0}");
 
     md.blank().comment(
         "West edge: each row takes its part's control, then the skew of its distance from the part's edge.",
     );
-    md.logic_doc("west_skewed", w * r_n, format!("row r in bits [{w}r +: {w}]"));
-    md.generate("r", r_n, "g_west", |g| {
+    md.logic_sized(
+        "west_skewed",
+        Size::new(format!("{w}*Rows"), w * r_n),
+        &format!("row r in bits [{w}r +: {w}]"),
+    );
+    md.generate("r", "Rows", "g_west", |g| {
         g.wire("in_top", 1, "top_rows_i[r]");
         g.wire(
             "word",
             w,
             "in_top ? {top_format_i, top_ctrl_i, a_i[64*r +: 64]} : {bot_format_i, bot_ctrl_i, a_i[64*r +: 64]}",
         );
-        g.wire("tap", bits_for(u64::from(r_n - 1)), format!("in_top ? {0}'(r) : {0}'({1} - r)", bits_for(u64::from(r_n - 1)), r_n - 1));
+        g.logic_sized("tap", Size::new("RowTapBits", bits_for(u64::from(r_n - 1))), "");
+        g.assign("tap", "in_top ? RowTapBits'(r) : RowTapBits'(Rows - 1 - r)");
         g.instance_with(
             skew_line,
-            &[("Width", w), ("Depth", r_n - 1)],
+            &[("Width", w.into()), ("Depth", Size::new("Rows - 1", r_n - 1))],
             "u_skew",
             &[
                 ("clk_i", "clk_i".into()),
@@ -251,20 +297,21 @@ fn array(cfg: ArrayConfig, dpe: &Module, skew_line: &Module) -> Module {
     });
 
     md.blank().comment("North and south edges: column c is delayed c cycles.");
-    md.logic("north_skewed", s * c_n).logic("south_skewed", s * c_n);
-    let ctb = bits_for(u64::from(c_n - 1));
-    md.generate("c", c_n, "g_cols", |g| {
+    for edge in ["north", "south"] {
+        md.logic_sized(format!("{edge}_skewed"), Size::new(format!("{s}*Cols"), s * c_n), "");
+    }
+    md.generate("c", "Cols", "g_cols", |g| {
         for (edge, input) in [("north", "top_b_i"), ("south", "bot_b_i")] {
             g.instance_with(
                 skew_line,
-                &[("Width", s), ("Depth", c_n - 1)],
+                &[("Width", s.into()), ("Depth", Size::new("Cols - 1", c_n - 1))],
                 format!("u_{edge}_skew"),
                 &[
                     ("clk_i", "clk_i".into()),
                     ("rst_ni", "rst_ni".into()),
                     ("flush_i", "1'b0".into()),
                     ("d_i", format!("{input}[{s}*c +: {s}]")),
-                    ("tap_i", format!("{ctb}'(c)")),
+                    ("tap_i", "ColTapBits'(c)".into()),
                     ("q_o", format!("{edge}_skewed[{s}*c +: {s}]")),
                 ],
             );
@@ -284,15 +331,15 @@ fn array(cfg: ArrayConfig, dpe: &Module, skew_line: &Module) -> Module {
          row below it, a bottom row from the row above; a row at the array's edge reads B from\n\
          the edge's skew line and no drain entry.",
     );
-    md.generate("r", r_n, "g_row", |g| {
-        g.generate("c", c_n, "g_col", |g| {
+    md.generate("r", "Rows", "g_row", |g| {
+        g.generate("c", "Cols", "g_col", |g| {
             g.logic("a_in", w).logic("b_in", s);
             g.logic_doc("b_fwd_q", s, "b_in a cycle later, for the next row away from the part's edge");
             g.logic_doc("drain_q", entries, if l == 1 { "{valid, tag, value}" } else { "slot s in bits [34s +: 34]" });
             g.logic_doc("b_above", s, "row r-1's b_fwd_q, in row 0 the north edge's word");
-            g.logic_doc("b_below", s, format!("row r+1's b_fwd_q, in row {} the south edge's word", r_n - 1));
+            g.logic_doc("b_below", s, "row r+1's b_fwd_q, in row Rows-1 the south edge's word");
             g.logic_doc("drain_above", d, "row r-1's entry 0, none in row 0");
-            g.logic_doc("drain_below", d, format!("row r+1's entry 0, none in row {}", r_n - 1));
+            g.logic_doc("drain_below", d, "row r+1's entry 0, none in row Rows-1");
             g.generate_if(
                 "c == 0",
                 ("g_west_edge", |e: &mut Module| {
@@ -304,8 +351,7 @@ fn array(cfg: ArrayConfig, dpe: &Module, skew_line: &Module) -> Module {
                     e.assign("a_in", "a_q");
                 }),
             );
-            let last_row = (r_n - 1).to_string();
-            for (edge, neighbour, row, other) in [("north", "above", "0", "r-1"), ("south", "below", &last_row, "r+1")] {
+            for (edge, neighbour, row, other) in [("north", "above", "0", "r-1"), ("south", "below", "Rows - 1", "r+1")] {
                 let skewed = format!("{edge}_skewed");
                 g.generate_if(
                     &format!("r == {row}"),
@@ -346,7 +392,7 @@ fn array(cfg: ArrayConfig, dpe: &Module, skew_line: &Module) -> Module {
                 ("b_sign_i", "b_in[47:32]".into()),
                 ("b_mag_i", "b_in[31:0]".into()),
                 ("acc_o", "acc".into()),
-                ("block_done_o", format!("block_done_o[{c_n}*r + c]")),
+                ("block_done_o", "block_done_o[Cols*r + c]".into()),
                 ("drain_o", "capture".into()),
                 ("drain_tag_o", "capture_tag".into()),
             ]);
@@ -410,11 +456,10 @@ fn array(cfg: ArrayConfig, dpe: &Module, skew_line: &Module) -> Module {
     md.blank().comment(
         "Edge outputs: row 0 drains north when it is a top row, row R-1 south when it is a bottom row.",
     );
-    md.generate("c", c_n, "g_out", |g| {
-        for (edge, row, valid) in [
-            ("north", 0, "top_rows_i[0]".to_string()),
-            ("south", r_n - 1, format!("!top_rows_i[{}]", r_n - 1)),
-        ] {
+    md.generate("c", "Cols", "g_out", |g| {
+        for (edge, row, valid) in
+            [("north", "0", "top_rows_i[0]"), ("south", "Rows-1", "!top_rows_i[Rows-1]")]
+        {
             let entry = format!("g_row[{row}].g_col[c].drain_q");
             g.assign(format!("{edge}_result_o[32*c +: 32]"), format!("{entry}[31:0]"));
             g.assign(format!("{edge}_tag_o[c]"), format!("{entry}[32]"));
@@ -426,7 +471,29 @@ fn array(cfg: ArrayConfig, dpe: &Module, skew_line: &Module) -> Module {
 
 #[cfg(test)]
 mod tests {
-    use super::ArrayConfig;
+    use super::{array_design, array_modules, ArrayConfig};
+    use crate::dpe::DpeConfig;
+
+    #[test]
+    fn every_shape_instantiates_one_array_module() {
+        for dpe in [DpeConfig::SINGLE, DpeConfig::INTERLEAVED] {
+            let text = |rows, cols| {
+                array_modules(ArrayConfig::new(rows, cols).unwrap().with_dpe(dpe)).top.to_verilog()
+            };
+            let reference = text(16, 16);
+            for (rows, cols) in [(2, 2), (4, 4), (3, 2), (8, 32)] {
+                assert_eq!(text(rows, cols), reference, "the array module of {rows} x {cols} differs");
+            }
+        }
+        let design = array_design(ArrayConfig::new(8, 3).unwrap());
+        let top = design.top.to_verilog();
+        assert!(top.starts_with("// The 8 x 3 DPE array") && top.contains("module dpe_array_8x3 ("), "{top}");
+        assert!(top.contains("  dpe_array #(\n    .Rows(8),\n    .Cols(3)\n  ) u_dpe_array ("), "{top}");
+        assert!(
+            top.contains("input  logic [511:0] a_i,") && top.contains("output logic [23:0]  block_done_o"),
+            "{top}"
+        );
+    }
 
     #[test]
     fn shapes_are_checked() {

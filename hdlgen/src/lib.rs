@@ -17,7 +17,7 @@ pub mod verilog;
 mod wrap;
 
 pub use accel::{accel_design, preset, AccelConfig, Preset, PRESETS};
-pub use array::{array_design, ArrayConfig};
+pub use array::{array_design, array_modules, ArrayConfig};
 pub use dpe::dpe_design;
 pub use error::{ConfigError, HdlError};
 pub use fp_add::{fp_add, FloatFormat};

@@ -22,15 +22,16 @@ pub enum Dir {
 pub struct Port {
     pub name: String,
     pub dir: Dir,
-    /// At the parameters' defaults, in a parameterized module.
+    /// In a parameterized module, its value at the parameters the generator built the module
+    /// for (which its width checks use).
     pub width: u32,
     /// The width as the parameters give it (`Width`), in a parameterized module.
     pub size: Option<String>,
 }
 
 /// A width that a module's parameters give: the expression the declaration prints
-/// (`Width * Depth`) and its value at the parameters' defaults, which the emitter's width
-/// checks use.
+/// (`Width * Depth`) and its value at the parameters the generator builds the module for,
+/// which the emitter's width checks use.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Size {
     text: Option<String>,
@@ -49,6 +50,17 @@ impl Size {
 
     fn split(self) -> (u32, Option<String>) {
         (self.value, self.text)
+    }
+
+    /// What a declaration or an instance prints: the expression, or else the value.
+    fn print(&self) -> String {
+        self.text.clone().unwrap_or_else(|| self.value.to_string())
+    }
+}
+
+impl From<u32> for Size {
+    fn from(value: u32) -> Size {
+        Size::fixed(value)
     }
 }
 
@@ -322,14 +334,14 @@ enum Item {
     },
     Instance {
         module: String,
-        params: Vec<ParamValue>,
+        params: Vec<(String, Size)>,
         name: String,
         conns: Vec<(String, String)>,
     },
     /// `for (genvar var = 0; var < count; var++) begin : label ... end` over module items.
     Generate {
         var: String,
-        count: u32,
+        count: String,
         label: String,
         body: Vec<Item>,
     },
@@ -509,6 +521,14 @@ impl Module {
     #[track_caller]
     pub fn signal(&mut self, name: impl Into<String>, width: u32) -> Sig {
         self.declare(name.into(), Size::fixed(width), None)
+    }
+
+    /// A `logic` signal whose width the parameters give, with a trailing comment that says
+    /// what it holds (none if empty).
+    #[track_caller]
+    pub fn logic_sized(&mut self, name: impl Into<String>, size: Size, comment: &str) -> &mut Module {
+        self.declare(name.into(), size, Some(comment.to_string()).filter(|c| !c.is_empty()));
+        self
     }
 
     /// A `logic` signal whose width the parameters give.
@@ -721,16 +741,22 @@ impl Module {
         self
     }
 
-    /// A generate loop: `body` adds the items repeated for each value of the genvar `var`.
+    /// A generate loop: `body` adds the items repeated for each value of the genvar `var`,
+    /// from 0 below `count` (a number, or a constant expression of the parameters).
     pub fn generate(
         &mut self,
         var: &str,
-        count: u32,
+        count: impl std::fmt::Display,
         label: &str,
         body: impl FnOnce(&mut Module),
     ) -> &mut Module {
         let body = self.scope(label, Some(var), body);
-        self.body.push(Item::Generate { var: var.into(), count, label: label.into(), body });
+        self.body.push(Item::Generate {
+            var: var.into(),
+            count: count.to_string(),
+            label: label.into(),
+            body,
+        });
         self
     }
 
@@ -780,11 +806,12 @@ impl Module {
         self.instance_with(module, &[], name, conns)
     }
 
-    /// An instance of a parameterized module, which sets every parameter.
+    /// An instance of a parameterized module, which sets every parameter: to a number, or
+    /// to an expression of this module's own parameters (with its value at their defaults).
     pub fn instance_with(
         &mut self,
         module: &Module,
-        params: &[(&str, u32)],
+        params: &[(&str, Size)],
         name: impl Into<String>,
         conns: &[(&str, String)],
     ) -> &mut Module {
@@ -795,10 +822,29 @@ impl Module {
             assert!(module.port(port).is_some(), "{} has no port {port}", module.name);
         }
         assert_eq!(conns.len(), module.ports.len(), "instance of {} must connect every port", module.name);
-        let params = params.iter().map(|&(p, v)| (p.to_string(), v)).collect();
+        let params = params.iter().map(|(p, v)| (p.to_string(), v.clone())).collect();
         let conns = conns.iter().map(|(p, s)| (p.to_string(), s.clone())).collect();
         self.body.push(Item::Instance { module: module.name.clone(), params, name: name.into(), conns });
         self
+    }
+
+    /// A thin top named `name`: the ports of the parameterized module `inner` at the widths it
+    /// was built for, and one instance of it, `u_{inner}`, with those parameters.
+    pub fn thin_top(
+        name: impl Into<String>,
+        doc: impl Into<String>,
+        inner: &Module,
+        params: &[(&str, u32)],
+    ) -> Module {
+        let mut md = Module::new(name, doc);
+        for port in &inner.ports {
+            md.add_port(port.name.clone(), port.dir, Size::fixed(port.width));
+        }
+        let conns: Vec<(&str, String)> =
+            inner.ports.iter().map(|p| (p.name.as_str(), p.name.clone())).collect();
+        let params: Vec<(&str, Size)> = params.iter().map(|&(p, v)| (p, v.into())).collect();
+        md.blank().instance_with(inner, &params, format!("u_{}", inner.name), &conns);
+        md
     }
 
     /// Makes every instance of the parameterized module `module` (in generate blocks too) an
@@ -818,8 +864,11 @@ impl Module {
             for item in items {
                 match item {
                     Item::Instance { module: m, params, .. } if m == module => {
-                        *m = name(params);
-                        found.push(std::mem::take(params));
+                        let values: Vec<ParamValue> =
+                            params.iter().map(|(p, v)| (p.clone(), v.value)).collect();
+                        *m = name(&values);
+                        params.clear();
+                        found.push(values);
                     }
                     Item::Generate { body, .. } => walk(body, module, name, found),
                     Item::GenerateIf { then, otherwise, .. } => {
@@ -972,7 +1021,7 @@ fn print_items(out: &mut String, items: &[Item], depth: usize) {
                     writeln!(out, "{ind}{module} #(").unwrap();
                     for (i, (param, value)) in params.iter().enumerate() {
                         let sep = if i + 1 < params.len() { "," } else { "" };
-                        writeln!(out, "{ind}  .{param}({value}){sep}").unwrap();
+                        writeln!(out, "{ind}  .{param}({}){sep}", value.print()).unwrap();
                     }
                     writeln!(out, "{ind}) {name} (").unwrap();
                 }
@@ -1228,7 +1277,12 @@ mod tests {
         let mut top = Module::new("top", "A top.");
         top.signal("d", 8);
         top.generate("i", 2, "g_lines", |g| {
-            g.instance_with(&line, &[("Width", 8), ("Depth", 2)], "u_line", &[("d_i", "d".into())]);
+            g.instance_with(
+                &line,
+                &[("Width", 8.into()), ("Depth", 2.into())],
+                "u_line",
+                &[("d_i", "d".into())],
+            );
         });
         assert!(top.to_verilog().contains("delay #(\n      .Width(8),\n      .Depth(2)\n    ) u_line ("));
         let found = top.specialize("delay", &|p| format!("delay_w{}_d{}", p[0].1, p[1].1));
@@ -1236,7 +1290,7 @@ mod tests {
         let text = top.to_verilog();
         assert!(text.contains("delay_w8_d2 u_line (") && !text.contains(".Width("), "{text}");
         let missing = std::panic::catch_unwind(|| {
-            Module::new("m", "M.").instance_with(&line, &[("Width", 8)], "u", &[("d_i", "0".into())]);
+            Module::new("m", "M.").instance_with(&line, &[("Width", 8.into())], "u", &[("d_i", "0".into())]);
         });
         assert!(missing.is_err(), "an instance that leaves a parameter unset was accepted");
     }

@@ -198,7 +198,10 @@ module accel_3x2_i5_335 (
   end
 
   // The array: the top part at the north edge, the bottom part at the south edge.
-  dpe_array_3x2_i5_335 u_array (
+  dpe_array_i5_335 #(
+    .Rows(3),
+    .Cols(2)
+  ) u_array (
     .clk_i          (clk_i),
     .rst_ni         (rst_ni),
     .top_rows_i     (top_rows_q),

@@ -197,7 +197,10 @@ module accel_4x4 (
   end
 
   // The array: the top part at the north edge, the bottom part at the south edge.
-  dpe_array_4x4 u_array (
+  dpe_array #(
+    .Rows(4),
+    .Cols(4)
+  ) u_array (
     .clk_i          (clk_i),
     .rst_ni         (rst_ni),
     .top_rows_i     (top_rows_q),
