@@ -524,7 +524,8 @@ fn edge_word(g: &mut Module, select: &Function, valid: &str, word: &str, control
     g.assign(out, "slice_word");
 }
 
-/// The fields of a command word (see `cmd`) by the names the part's wires give them.
+/// The fields of a command word (see `cmd`), from the least significant up, by the names of
+/// `command_t`'s members.
 const COMMAND_FIELDS: [(&str, cmd::Field); 11] = [
     ("op", cmd::OPCODE),
     ("format", cmd::FORMAT),
@@ -539,32 +540,38 @@ const COMMAND_FIELDS: [(&str, cmd::Field); 11] = [
     ("host", cmd::HOST),
 ];
 
-/// The opcode tests of the command word whose wires `command_fields` names with `prefix`.
-fn opcode_tests(prefix: &str) -> [(&'static str, String); 7] {
-    let is = |code: u64| format!("{prefix}op == {}", package::opcode(code));
-    [
+/// `command_t`, the command word as a packed struct: `COMMAND_FIELDS` from the most
+/// significant down, and above them `reserved`, bits that must be zero. Declared in the module
+/// that decodes commands: Icarus Verilog 11 cannot elaborate a packed struct type declared in
+/// a package.
+fn command_struct(md: &mut Module) {
+    let mut fields = vec![];
+    let mut next = 0;
+    for (name, cmd::Field(lsb, bits)) in COMMAND_FIELDS {
+        assert_eq!(lsb, next, "the command word's fields are contiguous from bit 0");
+        fields.insert(0, (name, bits));
+        next = lsb + bits;
+    }
+    fields.insert(0, ("reserved", cmd::BITS - next));
+    md.packed_struct("command_t", &fields);
+}
+
+/// The opcode tests of the command `command` (a `command_t`): wires `{command}_is_load_a`, ...
+/// for every test, or those that `only` lists.
+fn opcode_tests(md: &mut Module, command: &str, only: Option<&[&str]>) {
+    let is = |code: u64| format!("{command}.op == {}", package::opcode(code));
+    let tests = [
         ("is_load_a", is(cmd::LOAD_A)),
         ("is_load_b", is(cmd::LOAD_B)),
-        ("is_load", format!("{prefix}is_load_a || {prefix}is_load_b")),
+        ("is_load", format!("{command}_is_load_a || {command}_is_load_b")),
         ("is_compute", is(cmd::COMPUTE)),
         ("is_store", is(cmd::STORE)),
         ("is_split", is(cmd::SET_SPLIT)),
         ("is_fence", is(cmd::FENCE)),
-    ]
-}
-
-/// Wires `{prefix}op`, `{prefix}format`, ... with the fields of the command word `word`, and
-/// `{prefix}is_load_a`, ... with its opcode's tests: every one, or those that `only` lists.
-fn command_fields(md: &mut Module, word: &str, prefix: &str, only: Option<&[&str]>) {
-    let wanted = |name: &str| only.is_none_or(|names| names.contains(&name));
-    for (name, cmd::Field(lo, bits)) in COMMAND_FIELDS {
-        if wanted(name) {
-            md.wire(format!("{prefix}{name}"), bits, format!("{word}[{lo} +: {bits}]"));
-        }
-    }
-    for (name, test) in opcode_tests(prefix) {
-        if wanted(name) {
-            md.wire(format!("{prefix}{name}"), 1, test);
+    ];
+    for (name, test) in tests {
+        if only.is_none_or(|names| names.contains(&name)) {
+            md.wire(format!("{command}_{name}"), 1, test);
         }
     }
 }

@@ -225,6 +225,7 @@ impl Function {
                 name: name.clone(),
                 width: *width,
                 size: None,
+                ty: None,
                 comment: comment.clone(),
             })
             .collect();
@@ -320,6 +321,8 @@ enum Item {
         name: String,
         width: u32,
         size: Option<String>,
+        /// A packed struct type's name, declared in this module, printed instead of `logic`.
+        ty: Option<String>,
         comment: Option<String>,
     },
     Assign {
@@ -365,6 +368,12 @@ enum Item {
     /// A testbench's `initial` block.
     Initial(Vec<Stmt>),
     Function(Function),
+    /// `typedef struct packed { logic [w-1:0] field; ... } name;`, fields from the most
+    /// significant down.
+    Struct {
+        name: String,
+        fields: Vec<(String, u32)>,
+    },
     /// `typedef enum logic [width-1:0] { member = value, ... } name;`
     Enum {
         name: String,
@@ -449,6 +458,35 @@ impl Module {
         let members = members.iter().map(|&(m, v)| (m.to_string(), v)).collect();
         self.body.push(Item::Enum { name: name.into(), width, members });
         self
+    }
+
+    /// `typedef struct packed { ... } name;`, with `fields` (name, width) from the most
+    /// significant down.
+    pub fn packed_struct(&mut self, name: &str, fields: &[(&str, u32)]) -> &mut Module {
+        let fields = fields.iter().map(|&(f, w)| (f.to_string(), w)).collect();
+        self.body.push(Item::Struct { name: name.into(), fields });
+        self
+    }
+
+    /// A signal of the packed struct type `ty`, which this module declares: its fields read as
+    /// `name.field`.
+    #[track_caller]
+    pub fn logic_struct(&mut self, name: impl Into<String>, ty: &str) -> &mut Module {
+        let name = name.into();
+        let Some(width) = self.struct_width(ty) else {
+            reject(HdlError::Undeclared(format!("{ty} (the type of {name})")));
+        };
+        self.check_new(&name);
+        self.body.push(Item::Logic { name, width, size: None, ty: Some(ty.to_string()), comment: None });
+        self
+    }
+
+    /// The bits of the packed struct type `ty` declared in this module.
+    fn struct_width(&self, ty: &str) -> Option<u32> {
+        self.body.iter().find_map(|item| match item {
+            Item::Struct { name, fields } if name == ty => Some(fields.iter().map(|(_, w)| w).sum()),
+            _ => None,
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -541,7 +579,7 @@ impl Module {
     fn declare(&mut self, name: String, size: Size, comment: Option<String>) -> Sig {
         self.check_new(&name);
         let (width, size) = size.split();
-        self.body.push(Item::Logic { name: name.clone(), width, size, comment });
+        self.body.push(Item::Logic { name: name.clone(), width, size, ty: None, comment });
         Sig::new(name, width)
     }
 
@@ -955,12 +993,9 @@ fn print_items(out: &mut String, items: &[Item], depth: usize) {
         }
     };
     for item in items {
-        if let Item::Logic { name, width, size, comment } = item {
-            decls.push((
-                format!("logic {}", sized_range(*width, size)).trim_end().to_string(),
-                name,
-                comment,
-            ));
+        if let Item::Logic { name, width, size, ty, comment } = item {
+            let ty = ty.clone().unwrap_or_else(|| format!("logic {}", sized_range(*width, size)));
+            decls.push((ty.trim_end().to_string(), name, comment));
             continue;
         }
         flush(&mut decls, out);
@@ -978,6 +1013,15 @@ fn print_items(out: &mut String, items: &[Item], depth: usize) {
                 writeln!(out, "{ind}logic {} {name} [{depth}];", sized_range(*width, size)).unwrap()
             }
             Item::Function(f) => f.print(out, depth),
+            Item::Struct { name, fields } => {
+                writeln!(out, "{ind}typedef struct packed {{").unwrap();
+                let pad = fields.iter().map(|(_, w)| range(*w).len()).max().unwrap_or(0);
+                for (field, width) in fields {
+                    let ty = format!("logic {:<pad$}", range(*width));
+                    writeln!(out, "{ind}  {ty} {field};").unwrap();
+                }
+                writeln!(out, "{ind}}} {name};").unwrap();
+            }
             Item::Enum { name, width, members } => {
                 writeln!(out, "{ind}typedef enum logic {} {{", range(*width)).unwrap();
                 let pad = members.iter().map(|(m, _)| m.len()).max().unwrap_or(0);
@@ -1293,6 +1337,27 @@ mod tests {
             Module::new("m", "M.").instance_with(&line, &[("Width", 8.into())], "u", &[("d_i", "0".into())]);
         });
         assert!(missing.is_err(), "an instance that leaves a parameter unset was accepted");
+    }
+
+    #[test]
+    fn a_packed_struct_types_a_signal_and_an_unknown_type_is_rejected() {
+        let mut m = Module::new("decode", "A decoder.");
+        m.input("word_i", 12).packed_struct("word_t", &[("addr", 8), ("op", 3), ("valid", 1)]);
+        m.logic_struct("word", "word_t").assign("word", "word_i");
+        let text = m.to_verilog();
+        let want = "  typedef struct packed {\n    logic [7:0] addr;\n    logic [2:0] op;\n    logic       valid;\n  } word_t;\n  word_t word;\n";
+        assert!(text.contains(want), "{text}");
+        // The struct's width is the sum of its fields', for the checks of typed expressions.
+        let err = rejection(|m| {
+            m.input("wide_i", 13).packed_struct("word_t", &[("addr", 8), ("op", 4)]);
+            m.logic_struct("word", "word_t");
+            m.drive(&Sig::new("word", 12), Sig::new("wide_i", 13).e());
+        });
+        assert_eq!(err, "hdlgen: widths differ in word = wide_i: 12 and 13 bits");
+        let err = rejection(|m| {
+            m.logic_struct("other", "other_t");
+        });
+        assert!(err.contains("other_t (the type of other)") && err.contains("not declared"), "{err}");
     }
 
     #[test]

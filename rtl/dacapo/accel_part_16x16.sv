@@ -41,6 +41,22 @@ module accel_part_16x16 (
   input  logic [511:0]  drain_data_i
 );
 
+  // The command word (hdlgen::accel::cmd).
+  typedef struct packed {
+    logic [24:0] reserved;
+    logic [31:0] host;
+    logic [15:0] b_addr;
+    logic [15:0] addr;
+    logic [15:0] count;
+    logic [6:0]  cols;
+    logic [6:0]  rows;
+    logic        buffer;
+    logic        drain;
+    logic        flag;
+    logic [1:0]  format;
+    logic [3:0]  op;
+  } command_t;
+
   // Command queue: a ring of commands, each kept with the sizes, operand ends and range check
   // that depend on it alone, so no multiply or addition lies between the head and dispatch. A
   // command passes an entry register first: its sizes, ends and scratchpad ranges are computed
@@ -55,7 +71,7 @@ module accel_part_16x16 (
   logic [1:0]   tail_q;
   logic [2:0]   count_q;  // commands in the ring
   logic         pop;
-  logic [127:0] head;
+  command_t     head;
   logic         entry_valid_q;  // the entry register holds a command
   logic [127:0] entry_command_q;
   logic [16:0]  entry_a_end_q;
@@ -71,46 +87,35 @@ module accel_part_16x16 (
   assign head = queue_q[128*head_q +: 128];
 
   // The incoming command (cmd_i): its sizes, ends and range checks (error code 5).
-  logic [3:0] incoming_op;
-  assign incoming_op = cmd_i[0 +: 4];
-  logic [1:0] incoming_format;
-  assign incoming_format = cmd_i[4 +: 2];
-  logic [6:0] incoming_rows;
-  assign incoming_rows = cmd_i[9 +: 7];
-  logic [6:0] incoming_cols;
-  assign incoming_cols = cmd_i[16 +: 7];
-  logic [15:0] incoming_count;
-  assign incoming_count = cmd_i[23 +: 16];
-  logic [15:0] incoming_addr;
-  assign incoming_addr = cmd_i[39 +: 16];
-  logic [15:0] incoming_b_addr;
-  assign incoming_b_addr = cmd_i[55 +: 16];
-  logic [31:0] incoming_host;
-  assign incoming_host = cmd_i[71 +: 32];
+  command_t incoming;
+  assign incoming = cmd_i;
+  // What the entry register's checks leave to the head's (Verilator's name for unused bits).
+  logic unused_incoming;
+  assign unused_incoming = ^{incoming.reserved, incoming.flag, incoming.drain, incoming.buffer};
   logic incoming_is_load_a;
-  assign incoming_is_load_a = incoming_op == dacapo_pkg::OpLoadA;
+  assign incoming_is_load_a = incoming.op == dacapo_pkg::OpLoadA;
   logic incoming_is_load_b;
-  assign incoming_is_load_b = incoming_op == dacapo_pkg::OpLoadB;
+  assign incoming_is_load_b = incoming.op == dacapo_pkg::OpLoadB;
   logic incoming_is_load;
   assign incoming_is_load = incoming_is_load_a || incoming_is_load_b;
   logic incoming_is_compute;
-  assign incoming_is_compute = incoming_op == dacapo_pkg::OpCompute;
+  assign incoming_is_compute = incoming.op == dacapo_pkg::OpCompute;
   logic incoming_is_store;
-  assign incoming_is_store = incoming_op == dacapo_pkg::OpStore;
+  assign incoming_is_store = incoming.op == dacapo_pkg::OpStore;
   logic [16:0] incoming_words;
-  assign incoming_words = (incoming_format == dacapo_pkg::FmtMx4) ?
-      (17'(incoming_count) + 17'd1) >> 1 : 17'(incoming_count);
+  assign incoming_words = (incoming.format == dacapo_pkg::FmtMx4) ?
+      (17'(incoming.count) + 17'd1) >> 1 : 17'(incoming.count);
   logic [31:0] incoming_load_bits;
-  assign incoming_load_bits = (incoming_format == 2'd0) ?
-      ((32'(incoming_rows) << 7) + (32'(incoming_rows) << 4)) : (incoming_format == 2'd1) ?
-      ((32'(incoming_rows) << 6) + (32'(incoming_rows) << 5)) : (32'(incoming_rows) << 7);
+  assign incoming_load_bits = (incoming.format == 2'd0) ?
+      ((32'(incoming.rows) << 7) + (32'(incoming.rows) << 4)) : (incoming.format == 2'd1) ?
+      ((32'(incoming.rows) << 6) + (32'(incoming.rows) << 5)) : (32'(incoming.rows) << 7);
   logic [31:0] incoming_store_bits;
-  assign incoming_store_bits = (incoming_format == dacapo_pkg::FmtF32) ? (32'(incoming_cols) << 5) :
-      (incoming_format == 2'd0) ?
-      ((((32'(incoming_cols) + 32'd15) >> 4) << 7) + (((32'(incoming_cols) + 32'd15) >> 4) << 4)) :
-      (incoming_format == 2'd1) ?
-      ((((32'(incoming_cols) + 32'd15) >> 4) << 6) + (((32'(incoming_cols) + 32'd15) >> 4) << 5)) :
-      (((32'(incoming_cols) + 32'd15) >> 4) << 6);
+  assign incoming_store_bits = (incoming.format == dacapo_pkg::FmtF32) ? (32'(incoming.cols) << 5) :
+      (incoming.format == 2'd0) ?
+      ((((32'(incoming.cols) + 32'd15) >> 4) << 7) + (((32'(incoming.cols) + 32'd15) >> 4) << 4)) :
+      (incoming.format == 2'd1) ?
+      ((((32'(incoming.cols) + 32'd15) >> 4) << 6) + (((32'(incoming.cols) + 32'd15) >> 4) << 5)) :
+      (((32'(incoming.cols) + 32'd15) >> 4) << 6);
   logic [31:0] incoming_load_beats;
   assign incoming_load_beats = (incoming_load_bits + 32'd2047) >> 11;
   logic [31:0] incoming_store_beats;
@@ -118,12 +123,12 @@ module accel_part_16x16 (
   logic [1:0] incoming_beats;
   assign incoming_beats = 2'(incoming_is_store ? incoming_store_beats : incoming_load_beats);
   logic [15:0] incoming_lines;
-  assign incoming_lines = incoming_is_store ? 16'(incoming_rows) : incoming_count;
+  assign incoming_lines = incoming_is_store ? 16'(incoming.rows) : incoming.count;
   logic [16:0] incoming_a_end;
-  assign incoming_a_end = 17'(incoming_addr) +
-      (incoming_is_compute ? incoming_words : 17'(incoming_count));
+  assign incoming_a_end = 17'(incoming.addr) +
+      (incoming_is_compute ? incoming_words : 17'(incoming.count));
   logic [16:0] incoming_b_end;
-  assign incoming_b_end = 17'(incoming_b_addr) + incoming_words;
+  assign incoming_b_end = 17'(incoming.b_addr) + incoming_words;
   logic incoming_bad_scratchpad;
   assign incoming_bad_scratchpad = (incoming_is_load_a && incoming_a_end > 17'd512) ||
     (incoming_is_load_b && incoming_a_end > 17'd256) ||
@@ -132,42 +137,20 @@ module accel_part_16x16 (
   // The head: its fields (see hdlgen::accel::cmd) and the sizes kept with it.
   logic head_any;
   assign head_any = count_q != 3'd0;
-  logic [3:0] head_op;
-  assign head_op = head[0 +: 4];
-  logic [1:0] head_format;
-  assign head_format = head[4 +: 2];
-  logic head_flag;
-  assign head_flag = head[6 +: 1];
-  logic head_drain;
-  assign head_drain = head[7 +: 1];
-  logic head_buffer;
-  assign head_buffer = head[8 +: 1];
-  logic [6:0] head_rows;
-  assign head_rows = head[9 +: 7];
-  logic [6:0] head_cols;
-  assign head_cols = head[16 +: 7];
-  logic [15:0] head_count;
-  assign head_count = head[23 +: 16];
-  logic [15:0] head_addr;
-  assign head_addr = head[39 +: 16];
-  logic [15:0] head_b_addr;
-  assign head_b_addr = head[55 +: 16];
-  logic [31:0] head_host;
-  assign head_host = head[71 +: 32];
   logic head_is_load_a;
-  assign head_is_load_a = head_op == dacapo_pkg::OpLoadA;
+  assign head_is_load_a = head.op == dacapo_pkg::OpLoadA;
   logic head_is_load_b;
-  assign head_is_load_b = head_op == dacapo_pkg::OpLoadB;
+  assign head_is_load_b = head.op == dacapo_pkg::OpLoadB;
   logic head_is_load;
   assign head_is_load = head_is_load_a || head_is_load_b;
   logic head_is_compute;
-  assign head_is_compute = head_op == dacapo_pkg::OpCompute;
+  assign head_is_compute = head.op == dacapo_pkg::OpCompute;
   logic head_is_store;
-  assign head_is_store = head_op == dacapo_pkg::OpStore;
+  assign head_is_store = head.op == dacapo_pkg::OpStore;
   logic head_is_split;
-  assign head_is_split = head_op == dacapo_pkg::OpSetSplit;
+  assign head_is_split = head.op == dacapo_pkg::OpSetSplit;
   logic head_is_fence;
-  assign head_is_fence = head_op == dacapo_pkg::OpFence;
+  assign head_is_fence = head.op == dacapo_pkg::OpFence;
   logic [6:0] part_rows;
   assign part_rows = 7'(rows_i);
   logic [16:0] head_a_end;
@@ -177,7 +160,7 @@ module accel_part_16x16 (
   logic [1:0] head_beats;
   assign head_beats = beats_q[2*head_q +: 2];
   logic [15:0] head_lines;
-  assign head_lines = head_is_store ? 16'(head_rows) : head_count;
+  assign head_lines = head_is_store ? 16'(head.rows) : head.count;
   logic [6:0] lane_limit;
   assign lane_limit = head_is_load_b ? 7'd16 : part_rows;
 
@@ -185,22 +168,22 @@ module accel_part_16x16 (
   logic bad_opcode;
   assign bad_opcode =
       !(head_is_load || head_is_compute || head_is_store || head_is_split || head_is_fence) ||
-      head[127:103] != '0;
+      head.reserved != '0;
   logic bad_format;
-  assign bad_format = (head_is_load || head_is_compute) && head_format == dacapo_pkg::FmtF32;
+  assign bad_format = (head_is_load || head_is_compute) && head.format == dacapo_pkg::FmtF32;
   logic bad_empty;
   assign bad_empty = (head_is_load_a || head_is_compute || head_is_store) && part_rows == 7'd0;
   logic bad_shape;
   assign bad_shape =
-      (head_is_load && (head_rows == 7'd0 || head_rows > lane_limit || head_count == 16'd0)) ||
+      (head_is_load && (head.rows == 7'd0 || head.rows > lane_limit || head.count == 16'd0)) ||
     ((head_is_compute || head_is_store) &&
-        (head_rows == 7'd0 || head_rows > part_rows || head_cols == 7'd0 ||
-                                  head_cols > 7'd16)) ||
-    (head_is_compute && head_count == 16'd0);
+        (head.rows == 7'd0 || head.rows > part_rows || head.cols == 7'd0 ||
+                                  head.cols > 7'd16)) ||
+    (head_is_compute && head.count == 16'd0);
   logic bad_range;
   assign bad_range = range_bad_q[head_q];
   logic bad_split;
-  assign bad_split = head_is_split && head_rows > 7'd16;
+  assign bad_split = head_is_split && head.rows > 7'd16;
   logic [3:0] head_error;
   always @* begin
     if (bad_opcode) begin
@@ -360,22 +343,22 @@ module accel_part_16x16 (
   logic load_hazard;
   assign load_hazard = compute_reading &&
       (head_is_load_a ?
-      (17'(head_addr) < 17'(compute_a_end_q) && 17'(compute_a_q) < 17'(head_a_end)) :
-      (17'(head_addr) < 17'(compute_b_end_q) && 17'(compute_b_q) < 17'(head_a_end)));
+      (17'(head.addr) < 17'(compute_a_end_q) && 17'(compute_a_q) < 17'(head_a_end)) :
+      (17'(head.addr) < 17'(compute_b_end_q) && 17'(compute_b_q) < 17'(head_a_end)));
   logic operand_hazard;
   assign operand_hazard = dma_active_q &&
       ((dma_kind_q == 2'd0 &&
-      (17'(head_addr) < 17'(dma_end_q) && 17'(dma_scratchpad_q) < 17'(head_a_end))) ||
+      (17'(head.addr) < 17'(dma_end_q) && 17'(dma_scratchpad_q) < 17'(head_a_end))) ||
       (dma_kind_q == 2'd1 &&
-      (17'(head_b_addr) < 17'(dma_end_q) && 17'(dma_scratchpad_q) < 17'(head_b_end))));
+      (17'(head.b_addr) < 17'(dma_end_q) && 17'(dma_scratchpad_q) < 17'(head_b_end))));
   logic buffer_draining;
-  assign buffer_draining = pending_q[head_buffer] ||
-      (compute_active && compute_drain_q && compute_tag_q == head_buffer);
+  assign buffer_draining = pending_q[head.buffer] ||
+      (compute_active && compute_drain_q && compute_tag_q == head.buffer);
   logic buffer_storing;
-  assign buffer_storing = dma_active_q && dma_is_store && dma_buffer_q == head_buffer;
+  assign buffer_storing = dma_active_q && dma_is_store && dma_buffer_q == head.buffer;
   logic result_hazard;
   assign result_hazard = head_is_store ? buffer_draining :
-      head_drain && (buffer_draining || buffer_storing);
+      head.drain && (buffer_draining || buffer_storing);
   logic compute_free;
   assign compute_free = !compute_active || compute_last;
   logic own_idle;
@@ -405,7 +388,7 @@ module accel_part_16x16 (
   assign start_compute = legal && go_compute;
   assign pop = dispatch || reject;
   assign split_we_o = legal && go_split;
-  assign split_o = head_rows[4:0];
+  assign split_o = head.rows[4:0];
   assign busy_o = entry_valid_q || head_any || compute_active || dma_active_q || pending_q != 2'd0;
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -431,7 +414,7 @@ module accel_part_16x16 (
         entry_b_end_q <= incoming_b_end;
         entry_beats_q <= incoming_beats;
         entry_lines_q <= incoming_lines;
-        entry_room_q <= 33'h1_0000_0000 - 33'(incoming_host);
+        entry_room_q <= 33'h1_0000_0000 - 33'(incoming.host);
         entry_host_io_q <= incoming_is_load || incoming_is_store;
         entry_bad_scratchpad_q <= incoming_bad_scratchpad;
       end
@@ -506,15 +489,15 @@ module accel_part_16x16 (
     since_drain_d = compute_emit_drain ? 8'd1 : (since_drain_q == 8'hFF) ? since_drain_q :
         since_drain_q + 8'd1;
     if (start_compute) begin
-      compute_state_d = head_flag ? dacapo_pkg::ComputeClear : dacapo_pkg::ComputeStream;
-      compute_drain_d = head_drain;
-      compute_tag_d = head_buffer;
-      compute_format_d = head_format;
-      compute_k_block_d = head_count;
+      compute_state_d = head.flag ? dacapo_pkg::ComputeClear : dacapo_pkg::ComputeStream;
+      compute_drain_d = head.drain;
+      compute_tag_d = head.buffer;
+      compute_format_d = head.format;
+      compute_k_block_d = head.count;
       compute_k_d = 16'd0;
       compute_slice_d = 4'd0;
-      compute_a_d = head_addr;
-      compute_b_d = head_b_addr;
+      compute_a_d = head.addr;
+      compute_b_d = head.b_addr;
       compute_a_end_d = head_a_end;
       compute_b_end_d = head_b_end;
     end
@@ -643,16 +626,16 @@ module accel_part_16x16 (
       // dma_active_q: no wide enable hangs behind the dispatch decision.
       if (!dma_active_q) begin
         dma_kind_q <= head_is_store ? 2'd2 : head_is_load_b ? 2'd1 : 2'd0;
-        dma_format_q <= head_format;
-        dma_truncate_q <= head_flag;
-        dma_buffer_q <= head_buffer;
-        dma_lane_mask_q <= ~({16{1'b1}} << (head_is_store ? head_cols : head_rows));
+        dma_format_q <= head.format;
+        dma_truncate_q <= head.flag;
+        dma_buffer_q <= head.buffer;
+        dma_lane_mask_q <= ~({16{1'b1}} << (head_is_store ? head.cols : head.rows));
         dma_lines_q <= head_lines;
         dma_line_q <= 16'd0;
         dma_beats_per_line_q <= head_beats;
         dma_beat_q <= '0;
-        dma_host_q <= head_host;
-        dma_scratchpad_q <= head_addr;
+        dma_host_q <= head.host;
+        dma_scratchpad_q <= head.addr;
         dma_end_q <= head_a_end;
         store_read_q <= 16'd0;
       end

@@ -142,6 +142,8 @@ pub(super) fn part(cfg: AccelConfig, b_bank: &Bank, r_bank: &Bank) -> Module {
         .input("drain_valid_i", c_n)
         .input("drain_tag_i", c_n)
         .input("drain_data_i", 32 * c_n);
+    md.blank().comment("The command word (hdlgen::accel::cmd).");
+    super::command_struct(&mut md);
     queue::intake(&mut md, &s);
     compute::state(&mut md, &s);
     dma::state(&mut md, &s);

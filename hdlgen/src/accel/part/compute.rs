@@ -113,16 +113,16 @@ pub(super) fn sequencing(md: &mut Module, s: &Sizes) {
     let mut starts = vec![
         set(
             "compute_state_d",
-            format!("head_flag ? {} : {}", state(ComputeState::Clear), state(ComputeState::Stream)),
+            format!("head.flag ? {} : {}", state(ComputeState::Clear), state(ComputeState::Stream)),
         ),
-        set("compute_drain_d", "head_drain"),
-        set("compute_tag_d", "head_buffer"),
-        set("compute_format_d", "head_format"),
-        set("compute_k_block_d", "head_count"),
+        set("compute_drain_d", "head.drain"),
+        set("compute_tag_d", "head.buffer"),
+        set("compute_format_d", "head.format"),
+        set("compute_k_block_d", "head.count"),
         set("compute_k_d", "16'd0"),
         set("compute_slice_d", "4'd0"),
-        set("compute_a_d", "head_addr"),
-        set("compute_b_d", "head_b_addr"),
+        set("compute_a_d", "head.addr"),
+        set("compute_b_d", "head.b_addr"),
         set("compute_a_end_d", "head_a_end"),
         set("compute_b_end_d", "head_b_end"),
     ];

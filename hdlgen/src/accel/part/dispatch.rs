@@ -24,8 +24,8 @@ pub(super) fn decision(md: &mut Module, s: &Sizes) {
             1,
             format!(
                 "compute_reading && (head_is_load_a ? {} : {})",
-                overlap(17, "head_addr", "head_a_end", "compute_a_q", "compute_a_end_q"),
-                overlap(bwb, "head_addr", "head_a_end", "compute_b_q", "compute_b_end_q")
+                overlap(17, "head.addr", "head_a_end", "compute_a_q", "compute_a_end_q"),
+                overlap(bwb, "head.addr", "head_a_end", "compute_b_q", "compute_b_end_q")
             ),
         )
         .wire(
@@ -33,20 +33,20 @@ pub(super) fn decision(md: &mut Module, s: &Sizes) {
             1,
             format!(
                 "dma_active_q && ((dma_kind_q == 2'd0 && {}) || (dma_kind_q == 2'd1 && {}))",
-                overlap(17, "head_addr", "head_a_end", "dma_scratchpad_q", "dma_end_q"),
-                overlap(bwb, "head_b_addr", "head_b_end", "dma_scratchpad_q", "dma_end_q")
+                overlap(17, "head.addr", "head_a_end", "dma_scratchpad_q", "dma_end_q"),
+                overlap(bwb, "head.b_addr", "head_b_end", "dma_scratchpad_q", "dma_end_q")
             ),
         )
         .wire(
             "buffer_draining",
             1,
-            "pending_q[head_buffer] || (compute_active && compute_drain_q && compute_tag_q == head_buffer)",
+            "pending_q[head.buffer] || (compute_active && compute_drain_q && compute_tag_q == head.buffer)",
         )
-        .wire("buffer_storing", 1, "dma_active_q && dma_is_store && dma_buffer_q == head_buffer")
+        .wire("buffer_storing", 1, "dma_active_q && dma_is_store && dma_buffer_q == head.buffer")
         .wire(
             "result_hazard",
             1,
-            "head_is_store ? buffer_draining : head_drain && (buffer_draining || buffer_storing)",
+            "head_is_store ? buffer_draining : head.drain && (buffer_draining || buffer_storing)",
         )
         .wire("compute_free", 1, "!compute_active || compute_last")
         .wire("own_idle", 1, "!compute_active && !dma_active_q && pending_q == 2'd0")
@@ -70,6 +70,6 @@ pub(super) fn decision(md: &mut Module, s: &Sizes) {
         .wire("start_store", 1, "legal && go_store")
         .wire("start_compute", 1, "legal && go_compute");
     md.assign("pop", "dispatch || reject");
-    md.assign("split_we_o", "legal && go_split").assign("split_o", format!("head_rows[{}:0]", sb - 1));
+    md.assign("split_we_o", "legal && go_split").assign("split_o", format!("head.rows[{}:0]", sb - 1));
     md.assign("busy_o", "entry_valid_q || head_any || compute_active || dma_active_q || pending_q != 2'd0");
 }

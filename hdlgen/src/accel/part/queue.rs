@@ -2,7 +2,7 @@
 //! unit takes it (hdlgen::accel::cmd gives the command word).
 
 use super::Sizes;
-use crate::accel::{cmd, command_fields, error, load_together, word_bits};
+use crate::accel::{cmd, error, load_together, opcode_tests, word_bits};
 use crate::mx::{by_format_product, times_constant, MxFormat};
 use crate::package;
 use crate::verilog::{if_, if_else, set, Module};
@@ -38,7 +38,7 @@ pub(super) fn intake(md: &mut Module, s: &Sizes) {
         .logic("tail_q", qb)
         .logic_doc("count_q", qb + 1, "commands in the ring")
         .logic("pop", 1)
-        .logic("head", cmd::BITS);
+        .logic_struct("head", "command_t");
     md.logic_doc("entry_valid_q", 1, "the entry register holds a command")
         .logic("entry_command_q", cmd::BITS)
         .logic("entry_a_end_q", 17)
@@ -53,39 +53,27 @@ pub(super) fn intake(md: &mut Module, s: &Sizes) {
     md.assign("head", "queue_q[128*head_q +: 128]");
 
     md.blank().comment("The incoming command (cmd_i): its sizes, ends and range checks (error code 5).");
-    let entering = [
-        "op",
-        "format",
-        "rows",
-        "cols",
-        "count",
-        "addr",
-        "b_addr",
-        "host",
-        "is_load_a",
-        "is_load_b",
-        "is_load",
-        "is_compute",
-        "is_store",
-    ];
-    command_fields(md, "cmd_i", "incoming_", Some(&entering));
+    md.logic_struct("incoming", "command_t").assign("incoming", "cmd_i");
+    md.comment("What the entry register's checks leave to the head's (Verilator's name for unused bits).");
+    md.wire("unused_incoming", 1, "^{incoming.reserved, incoming.flag, incoming.drain, incoming.buffer}");
+    opcode_tests(md, "incoming", Some(&["is_load_a", "is_load_b", "is_load", "is_compute", "is_store"]));
     md.wire(
         "incoming_words",
         17,
         format!(
-            "(incoming_format == {}) ? (17'(incoming_count) + 17'd1) >> 1 : 17'(incoming_count)",
+            "(incoming.format == {}) ? (17'(incoming.count) + 17'd1) >> 1 : 17'(incoming.count)",
             package::format(MxFormat::MX4)
         ),
     )
-    .wire("incoming_load_bits", 32, by_format_product("incoming_format", "32'(incoming_rows)", word_bits))
+    .wire("incoming_load_bits", 32, by_format_product("incoming.format", "32'(incoming.rows)", word_bits))
     .wire(
         "incoming_store_bits",
         32,
         format!(
-            "(incoming_format == {}) ? {} : {}",
+            "(incoming.format == {}) ? {} : {}",
             package::format_f32(),
-            times_constant("32'(incoming_cols)", 32, 32),
-            by_format_product("incoming_format", "((32'(incoming_cols) + 32'd15) >> 4)", |f| f.block_bits())
+            times_constant("32'(incoming.cols)", 32, 32),
+            by_format_product("incoming.format", "((32'(incoming.cols) + 32'd15) >> 4)", |f| f.block_bits())
         ),
     )
     .wire("incoming_load_beats", 32, format!("(incoming_load_bits + 32'd{}) >> {pl}", p - 1))
@@ -95,20 +83,20 @@ pub(super) fn intake(md: &mut Module, s: &Sizes) {
         beat_w,
         format!("{beat_w}'(incoming_is_store ? incoming_store_beats : incoming_load_beats)"),
     )
-    .wire("incoming_lines", 16, "incoming_is_store ? 16'(incoming_rows) : incoming_count")
+    .wire("incoming_lines", 16, "incoming_is_store ? 16'(incoming.rows) : incoming.count")
     .wire(
         "incoming_a_end",
         17,
-        "17'(incoming_addr) + (incoming_is_compute ? incoming_words : 17'(incoming_count))",
+        "17'(incoming.addr) + (incoming_is_compute ? incoming_words : 17'(incoming.count))",
     )
     .wire(
         "incoming_b_end",
         bwb,
         if l == 1 {
-            "17'(incoming_b_addr) + incoming_words".to_string()
+            "17'(incoming.b_addr) + incoming_words".to_string()
         } else {
             format!(
-                "{bwb}'(incoming_b_addr) + {}",
+                "{bwb}'(incoming.b_addr) + {}",
                 times_constant(&format!("{bwb}'(incoming_words)"), l, bwb)
             )
         },
@@ -127,34 +115,34 @@ pub(super) fn intake(md: &mut Module, s: &Sizes) {
 
     md.blank().comment("The head: its fields (see hdlgen::accel::cmd) and the sizes kept with it.");
     md.wire("head_any", 1, format!("count_q != {}'d0", qb + 1));
-    command_fields(md, "head", "head_", None);
+    opcode_tests(md, "head", None);
     md.wire("part_rows", 7, "7'(rows_i)")
         .wire("head_a_end", 17, "a_ends_q[17*head_q +: 17]")
         .wire("head_b_end", bwb, format!("b_ends_q[{bwb}*head_q +: {bwb}]"))
         .wire("head_beats", beat_w, format!("beats_q[{beat_w}*head_q +: {beat_w}]"))
-        .wire("head_lines", 16, "head_is_store ? 16'(head_rows) : head_count")
+        .wire("head_lines", 16, "head_is_store ? 16'(head.rows) : head.count")
         .wire("lane_limit", 7, format!("head_is_load_b ? 7'd{c_n} : part_rows"));
 
     md.blank().comment("Validation, in the order of the error codes (hdlgen::accel::error).");
     md.wire(
         "bad_opcode",
         1,
-        format!("!(head_is_load || head_is_compute || head_is_store || head_is_split || head_is_fence) || head[127:{}] != '0", cmd::HOST.0 + cmd::HOST.1),
+        "!(head_is_load || head_is_compute || head_is_store || head_is_split || head_is_fence) || head.reserved != '0",
     )
-        .wire("bad_format", 1, format!("(head_is_load || head_is_compute) && head_format == {}", package::format_f32()))
+        .wire("bad_format", 1, format!("(head_is_load || head_is_compute) && head.format == {}", package::format_f32()))
         .wire("bad_empty", 1, "(head_is_load_a || head_is_compute || head_is_store) && part_rows == 7'd0")
         .wire(
             "bad_shape",
             1,
             format!(
-                "(head_is_load && (head_rows == 7'd0 || head_rows > lane_limit || head_count == 16'd0)) ||\n\
-                 \x20   ((head_is_compute || head_is_store) && (head_rows == 7'd0 || head_rows > part_rows || head_cols == 7'd0 ||\n\
-                 \x20                                 head_cols > 7'd{tc})) ||\n\
-                 \x20   (head_is_compute && head_count == 16'd0)"
+                "(head_is_load && (head.rows == 7'd0 || head.rows > lane_limit || head.count == 16'd0)) ||\n\
+                 \x20   ((head_is_compute || head_is_store) && (head.rows == 7'd0 || head.rows > part_rows || head.cols == 7'd0 ||\n\
+                 \x20                                 head.cols > 7'd{tc})) ||\n\
+                 \x20   (head_is_compute && head.count == 16'd0)"
             ),
         )
         .wire("bad_range", 1, "range_bad_q[head_q]")
-        .wire("bad_split", 1, format!("head_is_split && head_rows > 7'd{r_n}"))
+        .wire("bad_split", 1, format!("head_is_split && head.rows > 7'd{r_n}"))
         .logic("head_error", 4);
     md.always_comb(vec![if_else(
         "bad_opcode",
@@ -200,7 +188,7 @@ pub(super) fn ring(md: &mut Module, s: &Sizes) {
             ("entry_b_end_q", "incoming_b_end"),
             ("entry_beats_q", "incoming_beats"),
             ("entry_lines_q", "incoming_lines"),
-            ("entry_room_q", "33'h1_0000_0000 - 33'(incoming_host)"),
+            ("entry_room_q", "33'h1_0000_0000 - 33'(incoming.host)"),
             ("entry_host_io_q", "incoming_is_load || incoming_is_store"),
             ("entry_bad_scratchpad_q", "incoming_bad_scratchpad"),
         ],
