@@ -845,7 +845,8 @@ impl Module {
     }
 
     /// An instance of a parameterized module, which sets every parameter: to a number, or
-    /// to an expression of this module's own parameters (with its value at their defaults).
+    /// to an expression of this module's own parameters (with its value at the parameters this
+    /// module is built for).
     pub fn instance_with(
         &mut self,
         module: &Module,
@@ -928,6 +929,9 @@ impl Module {
         for line in self.doc.lines() {
             writeln!(out, "// {line}").unwrap();
         }
+        if has_always_comb(&self.body) {
+            writeln!(out, "//\n// {ALWAYS_STAR_WHY}").unwrap();
+        }
         // A package, a module without ports (a testbench) or a module with its port list.
         let end = if self.package {
             writeln!(out, "package {};", self.name).unwrap();
@@ -976,6 +980,21 @@ impl Module {
         }
         writeln!(out, ");").unwrap();
     }
+}
+
+/// Why the combinational blocks print as `always @*`, said in every module that has one.
+const ALWAYS_STAR_WHY: &str =
+    "Combinational blocks are `always @*` rather than `always_comb`: Icarus Verilog 11 \
+    re-runs an always_comb that reads a variable it also assigns (a running sum over a loop) without end.";
+
+/// Whether `items` (generate blocks included) hold an `always @*` block.
+fn has_always_comb(items: &[Item]) -> bool {
+    items.iter().any(|item| match item {
+        Item::AlwaysComb(_) => true,
+        Item::Generate { body, .. } => has_always_comb(body),
+        Item::GenerateIf { then, otherwise, .. } => has_always_comb(then) || has_always_comb(otherwise),
+        _ => false,
+    })
 }
 
 fn print_items(out: &mut String, items: &[Item], depth: usize) {
@@ -1042,9 +1061,7 @@ fn print_items(out: &mut String, items: &[Item], depth: usize) {
                 writeln!(out, "{ind}end").unwrap();
             }
             Item::AlwaysComb(body) => {
-                // `always @*` rather than `always_comb`: Icarus Verilog 11 re-runs an
-                // always_comb that reads a variable it also assigns (a running maximum, a
-                // sum over a loop) without end; `always @*` means the same everywhere.
+                // `always @*`: see ALWAYS_STAR_WHY, which the module's header says.
                 writeln!(out, "{ind}always @* begin").unwrap();
                 print_stmts(out, body, depth + 1, Block::COMB);
                 writeln!(out, "{ind}end").unwrap();

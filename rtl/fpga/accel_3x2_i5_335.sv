@@ -6,6 +6,9 @@
 // mem_ready_i high; read data arrives the cycle after the request).
 // status_o and counters_o hold part 0 (top) in the low half. See docs/timing.md.
 // Each DPE computes 5 outputs of its row (C-slow), so a tile is 10 columns wide.
+//
+// Combinational blocks are `always @*` rather than `always_comb`: Icarus Verilog 11 re-runs an
+// always_comb that reads a variable it also assigns (a running sum over a loop) without end.
 module accel_3x2_i5_335 (
   input  logic         clk_i,
   input  logic         rst_ni,

@@ -5,6 +5,9 @@
 // drains into, a status register and performance counters. Commands dispatch in order,
 // each to its unit once the unit is free and no hazard holds it; an illegal command sets
 // the error code and is dropped. docs/timing.md gives the cycle count of every command.
+//
+// Combinational blocks are `always @*` rather than `always_comb`: Icarus Verilog 11 re-runs an
+// always_comb that reads a variable it also assigns (a running sum over a loop) without end.
 module accel_part_3x2_i5_335 (
   input  logic         clk_i,
   input  logic         rst_ni,

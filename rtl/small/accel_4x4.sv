@@ -5,6 +5,9 @@
 // (the top part wins a cycle both want; the memory takes a request in a cycle it holds
 // mem_ready_i high; read data arrives the cycle after the request).
 // status_o and counters_o hold part 0 (top) in the low half. See docs/timing.md.
+//
+// Combinational blocks are `always @*` rather than `always_comb`: Icarus Verilog 11 re-runs an
+// always_comb that reads a variable it also assigns (a running sum over a loop) without end.
 module accel_4x4 (
   input  logic         clk_i,
   input  logic         rst_ni,
