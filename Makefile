@@ -74,7 +74,7 @@ lint:
 	done
 	@for set in $(PARAMETER_SETS); do \
 	  module=$${set%%:*}; params=$$(echo $${set#*:} | tr , ' '); \
-	  files=$$(ls rtl/common/*.sv $$(dirname rtl/*/$$module.sv)/*.sv | sort -u); \
+	  files="rtl/common/dacapo_pkg.sv $$(ls rtl/common/*.sv $$(dirname rtl/*/$$module.sv)/*.sv | grep -v '_pkg\.sv$$' | sort -u)"; \
 	  verilator --lint-only -Wall --top-module $$module $$(printf -- '-G%s ' $$params) $$files \
 	    || exit 1; \
 	done

@@ -27,11 +27,13 @@ fn generates_and_lints(rows: &str, cols: &str) {
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("config.json")).unwrap()).unwrap();
     let top = config["top"].as_str().unwrap().to_string();
     assert_eq!(top, format!("accel_{rows}x{cols}"));
-    let files: Vec<String> = std::fs::read_dir(dir.path())
+    let mut files: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().path().to_string_lossy().into_owned())
         .filter(|p| p.ends_with(".sv"))
         .collect();
+    // The package before the modules that name it, as Verilator requires.
+    files.sort_by_key(|p| (!p.ends_with("_pkg.sv"), p.clone()));
     let lint = Command::new("verilator")
         .args(["--lint-only", "-Wall", "--top-module", &top])
         .args(&files)

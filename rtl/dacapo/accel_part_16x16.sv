@@ -852,108 +852,43 @@ module accel_part_16x16 (
   assign mem_addr_o = dma_host_q;
   assign mem_wdata_o = store_line_q[2048*dma_beat_q +: 2048];
 
-  // Status: {error count, last error code, busy}; counters in hdlgen::accel::COUNTERS order.
-  logic [15:0] err_count_q;
-  logic [15:0] err_count_d;
-  logic [3:0]  last_err_q;
-  logic [3:0]  last_err_d;
-  logic [31:0] busy_count_q;
-  logic [31:0] busy_count_d;
-  logic [31:0] compute_count_q;
-  logic [31:0] compute_count_d;
-  logic [31:0] dma_count_q;
-  logic [31:0] dma_count_d;
-  logic [31:0] stall_operand_count_q;
-  logic [31:0] stall_operand_count_d;
-  logic [31:0] stall_result_count_q;
-  logic [31:0] stall_result_count_d;
-  logic [31:0] stall_drain_count_q;
-  logic [31:0] stall_drain_count_d;
-  logic [31:0] stall_port_count_q;
-  logic [31:0] stall_port_count_d;
-  logic [31:0] stall_memory_count_q;
-  logic [31:0] stall_memory_count_d;
-  logic [31:0] blocks_count_q;
-  logic [31:0] blocks_count_d;
-  assign status_o = {err_count_q, 8'd0, last_err_q, 3'd0, busy_o};
-  always @* begin
-    err_count_d = err_count_q;
-    last_err_d = last_err_q;
-    busy_count_d = busy_count_q;
-    compute_count_d = compute_count_q;
-    dma_count_d = dma_count_q;
-    stall_operand_count_d = stall_operand_count_q;
-    stall_result_count_d = stall_result_count_q;
-    stall_drain_count_d = stall_drain_count_q;
-    stall_port_count_d = stall_port_count_q;
-    stall_memory_count_d = stall_memory_count_q;
-    blocks_count_d = blocks_count_q;
-    if (reject) begin
-      err_count_d = err_count_q + 16'd1;
-      last_err_d = (head_error != dacapo_pkg::ErrNone) ? head_error : dacapo_pkg::ErrSplitBusy;
-    end
-    if (busy_o) begin
-      busy_count_d = busy_count_q + 32'd1;
-    end
-    if (compute_emit_clear || compute_emit_slice || compute_emit_drain) begin
-      compute_count_d = compute_count_q + 32'd1;
-    end
-    if (dma_active_q) begin
-      dma_count_d = dma_count_q + 32'd1;
-    end
-    if (legal && !dispatch &&
-        ((head_is_load && !dma_active_q && load_hazard) ||
-        (head_is_compute && compute_free && operand_hazard))) begin
-      stall_operand_count_d = stall_operand_count_q + 32'd1;
-    end
-    if (legal && !dispatch &&
-        ((head_is_store && !dma_active_q) ||
-        (head_is_compute && compute_free && !operand_hazard)) && result_hazard) begin
-      stall_result_count_d = stall_result_count_q + 32'd1;
-    end
-    if (compute_at_drain && !spacing_ok) begin
-      stall_drain_count_d = stall_drain_count_q + 32'd1;
-    end
-    if (dma_request && mem_ready_i && !mem_gnt_i) begin
-      stall_port_count_d = stall_port_count_q + 32'd1;
-    end
-    if (dma_request && !mem_ready_i) begin
-      stall_memory_count_d = stall_memory_count_q + 32'd1;
-    end
-    if (compute_block_end) begin
-      blocks_count_d = blocks_count_q + 32'd1;
-    end
-  end
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      err_count_q <= '0;
-      last_err_q <= dacapo_pkg::ErrNone;
-      busy_count_q <= '0;
-      compute_count_q <= '0;
-      dma_count_q <= '0;
-      stall_operand_count_q <= '0;
-      stall_result_count_q <= '0;
-      stall_drain_count_q <= '0;
-      stall_port_count_q <= '0;
-      stall_memory_count_q <= '0;
-      blocks_count_q <= '0;
-    end else begin
-      err_count_q <= err_count_d;
-      last_err_q <= last_err_d;
-      busy_count_q <= busy_count_d;
-      compute_count_q <= compute_count_d;
-      dma_count_q <= dma_count_d;
-      stall_operand_count_q <= stall_operand_count_d;
-      stall_result_count_q <= stall_result_count_d;
-      stall_drain_count_q <= stall_drain_count_d;
-      stall_port_count_q <= stall_port_count_d;
-      stall_memory_count_q <= stall_memory_count_d;
-      blocks_count_q <= blocks_count_d;
-    end
-  end
-  assign counters_o =
-      {blocks_count_q, stall_memory_count_q, stall_port_count_q, stall_drain_count_q,
-      stall_result_count_q, stall_operand_count_q, dma_count_q, compute_count_q, busy_count_q};
+  // Status and counters (part_status): the event each counter counts.
+  logic busy_event;
+  assign busy_event = busy_o;
+  logic compute_event;
+  assign compute_event = compute_emit_clear || compute_emit_slice || compute_emit_drain;
+  logic dma_event;
+  assign dma_event = dma_active_q;
+  logic stall_operand_event;
+  assign stall_operand_event = legal && !dispatch &&
+      ((head_is_load && !dma_active_q && load_hazard) ||
+      (head_is_compute && compute_free && operand_hazard));
+  logic stall_result_event;
+  assign stall_result_event = legal && !dispatch &&
+      ((head_is_store && !dma_active_q) || (head_is_compute && compute_free && !operand_hazard)) &&
+      result_hazard;
+  logic stall_drain_event;
+  assign stall_drain_event = compute_at_drain && !spacing_ok;
+  logic stall_port_event;
+  assign stall_port_event = dma_request && mem_ready_i && !mem_gnt_i;
+  logic stall_memory_event;
+  assign stall_memory_event = dma_request && !mem_ready_i;
+  logic blocks_event;
+  assign blocks_event = compute_block_end;
+  logic [8:0] count_events;
+  assign count_events =
+      {blocks_event, stall_memory_event, stall_port_event, stall_drain_event, stall_result_event,
+      stall_operand_event, dma_event, compute_event, busy_event};
+  part_status u_status (
+    .clk_i      (clk_i),
+    .rst_ni     (rst_ni),
+    .busy_i     (busy_o),
+    .reject_i   (reject),
+    .error_i    (head_error),
+    .events_i   (count_events),
+    .status_o   (status_o),
+    .counters_o (counters_o)
+  );
 
   function automatic logic [7:0] mx_scan_f(
     input logic [127:0] exps

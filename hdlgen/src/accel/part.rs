@@ -7,7 +7,7 @@ mod dispatch;
 mod dma;
 mod queue;
 mod results;
-mod status;
+pub(super) mod status;
 mod store;
 
 use super::{cmd, AccelConfig, Bank, COUNTERS, WORD_BITS};
@@ -98,7 +98,7 @@ impl Sizes {
 /// One part's controller: its command queue, compute unit, DMA unit, B banks, result buffers,
 /// store converter, status and counters. The A banks live in the top (their owner follows the
 /// split); this module addresses them by lane (row from the part's edge).
-pub(super) fn part(cfg: AccelConfig, b_bank: &Bank, r_bank: &Bank) -> Module {
+pub(super) fn part(cfg: AccelConfig, b_bank: &Bank, r_bank: &Bank, status: &Module) -> Module {
     let s = Sizes::new(cfg);
     let Sizes { r_n, c_n, p, sb, aw, cb, .. } = s;
     let mut md = Module::new(
@@ -155,7 +155,7 @@ pub(super) fn part(cfg: AccelConfig, b_bank: &Bank, r_bank: &Bank) -> Module {
     compute::b_banks(&mut md, &s, b_bank);
     results::buffers(&mut md, &s, r_bank);
     let steps = store::path(&mut md, &s);
-    status::registers(&mut md);
+    status::instance(&mut md, status);
     steps.declare(&mut md);
     md
 }

@@ -1,21 +1,68 @@
-//! The status register and the performance counters.
+//! The status register and the performance counters: a module of their own (`part_status`),
+//! the same for every configuration, which the part feeds with the events it counts.
 
 use crate::accel::{error, Status, COUNTERS};
 use crate::package;
-use crate::verilog::{if_, set, Module, Register};
+use crate::verilog::{if_, set, Module};
 
-/// The error count and last error code behind status_o, and counters_o in COUNTERS order.
-pub(super) fn registers(md: &mut Module) {
-    md.blank()
-        .comment("Status: {error count, last error code, busy}; counters in hdlgen::accel::COUNTERS order.");
+/// `part_status`: the error count and last error code behind `status_o`, and one 32-bit
+/// counter per event of `events_i`, concatenated into `counters_o` in `COUNTERS` order.
+pub(in crate::accel) fn module() -> Module {
+    let n = COUNTERS.len() as u32;
+    let mut md = Module::new(
+        "part_status",
+        "A part's status register and performance counters. status_o is {error count, last\n\
+         error code, busy}: a cycle with reject_i counts one illegal command and records error_i,\n\
+         or ErrSplitBusy where error_i is ErrNone (a set-split refused because the other part is\n\
+         busy, which the part's command checks do not code). Counter i counts the cycles with\n\
+         events_i[i] set (hdlgen::accel::COUNTERS gives their order), each modulo 2^32.",
+    );
+    md.clock_and_reset()
+        .input("busy_i", 1)
+        .input("reject_i", 1)
+        .input("error_i", 4)
+        .input("events_i", n)
+        .output("status_o", 32)
+        .output("counters_o", 32 * n);
+    md.blank();
     // One 32-bit register per counter: cheaper to simulate than slices of one wide vector.
-    let mut registers = vec![
-        Register::new("err_count", 16, "'0"),
-        Register::new("last_err", 4, package::error_code(error::NONE)),
-    ];
-    registers.extend(COUNTERS.iter().map(|name| Register::new(format!("{name}_count"), 32, "'0")));
-    md.declare_registers(&registers);
-    md.assign("status_o", Status::pack("busy_o", "last_err_q", "err_count_q"));
+    // Each loads under its event inside always_ff rather than from a `_d` block: the events
+    // depend on the part's inputs, so Verilator would evaluate a `_d` block of this separate
+    // module again whenever an input changes (+2.3 % instructions on `small`, callgrind).
+    let counters: Vec<String> = COUNTERS.iter().map(|name| format!("{name}_count_q")).collect();
+    md.logic("err_count_q", 16).logic("last_err_q", 4);
+    for counter in &counters {
+        md.logic(counter, 32);
+    }
+    md.blank().assign("status_o", Status::pack("busy_i", "last_err_q", "err_count_q"));
+    let mut reset = vec![set("err_count_q", "'0"), set("last_err_q", package::error_code(error::NONE))];
+    let mut next = vec![if_(
+        "reject_i",
+        vec![
+            set("err_count_q", "err_count_q + 16'd1"),
+            set(
+                "last_err_q",
+                format!(
+                    "(error_i != {}) ? error_i : {}",
+                    package::error_code(error::NONE),
+                    package::error_code(error::SPLIT_BUSY)
+                ),
+            ),
+        ],
+    )];
+    for (i, counter) in counters.iter().enumerate() {
+        reset.push(set(counter, "'0"));
+        next.push(if_(format!("events_i[{i}]"), vec![set(counter, format!("{counter} + 32'd1"))]));
+    }
+    md.always_ff(reset, next);
+    let words: Vec<&str> = counters.iter().rev().map(String::as_str).collect();
+    md.assign("counters_o", format!("{{{}}}", words.join(", ")));
+    md
+}
+
+/// The part's side: the event each counter counts, and the instance of `part_status`.
+pub(super) fn instance(md: &mut Module, status: &Module) {
+    md.blank().comment("Status and counters (part_status): the event each counter counts.");
     let events: [&str; COUNTERS.len()] = [
         "busy_o",
         "compute_emit_clear || compute_emit_slice || compute_emit_drain",
@@ -27,24 +74,23 @@ pub(super) fn registers(md: &mut Module) {
         "dma_request && !mem_ready_i",
         "compute_block_end",
     ];
-    let mut next = vec![if_(
-        "reject",
-        vec![
-            set("err_count_d", "err_count_q + 16'd1"),
-            set(
-                "last_err_d",
-                format!(
-                    "(head_error != {}) ? head_error : {}",
-                    package::error_code(error::NONE),
-                    package::error_code(error::SPLIT_BUSY)
-                ),
-            ),
-        ],
-    )];
     for (name, event) in COUNTERS.iter().zip(events) {
-        next.push(if_(event, vec![set(format!("{name}_count_d"), format!("{name}_count_q + 32'd1"))]));
+        md.wire(format!("{name}_event"), 1, event);
     }
-    md.update_registers(&registers, next);
-    let words: Vec<String> = COUNTERS.iter().rev().map(|name| format!("{name}_count_q")).collect();
-    md.assign("counters_o", format!("{{{}}}", words.join(", ")));
+    let names: Vec<String> = COUNTERS.iter().rev().map(|name| format!("{name}_event")).collect();
+    md.wire("count_events", COUNTERS.len() as u32, format!("{{{}}}", names.join(", ")));
+    md.instance(
+        status,
+        "u_status",
+        &[
+            ("clk_i", "clk_i".into()),
+            ("rst_ni", "rst_ni".into()),
+            ("busy_i", "busy_o".into()),
+            ("reject_i", "reject".into()),
+            ("error_i", "head_error".into()),
+            ("events_i", "count_events".into()),
+            ("status_o", "status_o".into()),
+            ("counters_o", "counters_o".into()),
+        ],
+    );
 }
