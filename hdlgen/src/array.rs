@@ -251,7 +251,7 @@ fn array(cfg: ArrayConfig, dpe: &Module, skew_line: &Module) -> Module {
          west skew line and drain entries, since its tap and drain direction change and words of\n\
          its old part must not reappear in the new one. Rows that keep their part keep their words.",
     );
-    md.logic_sized("top_rows_q", rows(), "").logic_sized("moved", rows(), "");
+    md.logic("top_rows_q", rows()).logic("moved", rows());
     md.assign("moved", "top_rows_i ^ top_rows_q");
     md.always_ff(vec![set("top_rows_q", "'0")], vec![set("top_rows_q", "top_rows_i")]);
 
@@ -260,17 +260,17 @@ fn array(cfg: ArrayConfig, dpe: &Module, skew_line: &Module) -> Module {
          A row takes its neighbour's drain entry only then: a row that has just changed parts may\n\
          still hold a result its old edge has taken.",
     );
-    md.logic_sized("below_stayed_top", rows(), "").logic_sized("above_stayed_bot", rows(), "");
+    md.logic("below_stayed_top", rows()).logic("above_stayed_bot", rows());
     md.assign("below_stayed_top", "{1'b0, top_rows_i[Rows-1:1] & top_rows_q[Rows-1:1]}");
     md.assign("above_stayed_bot", "{~(top_rows_i[Rows-2:0] | top_rows_q[Rows-2:0]), 1'b0}");
 
     md.blank().comment(
         "West edge: each row takes its part's control, then the skew of its distance from the part's edge.",
     );
-    md.logic_sized(
+    md.logic_doc(
         "west_skewed",
         Size::new(format!("{w}*Rows"), w * r_n),
-        &format!("row r in bits [{w}r +: {w}]"),
+        format!("row r in bits [{w}r +: {w}]"),
     );
     md.generate("r", "Rows", "g_west", |g| {
         g.wire("in_top", 1, "top_rows_i[r]");
@@ -279,7 +279,7 @@ fn array(cfg: ArrayConfig, dpe: &Module, skew_line: &Module) -> Module {
             w,
             "in_top ? {top_format_i, top_ctrl_i, a_i[64*r +: 64]} : {bot_format_i, bot_ctrl_i, a_i[64*r +: 64]}",
         );
-        g.logic_sized("tap", Size::new("RowTapBits", bits_for(u64::from(r_n - 1))), "");
+        g.logic("tap", Size::new("RowTapBits", bits_for(u64::from(r_n - 1))));
         g.assign("tap", "in_top ? RowTapBits'(r) : RowTapBits'(Rows - 1 - r)");
         g.instance_with(
             skew_line,
@@ -298,7 +298,7 @@ fn array(cfg: ArrayConfig, dpe: &Module, skew_line: &Module) -> Module {
 
     md.blank().comment("North and south edges: column c is delayed c cycles.");
     for edge in ["north", "south"] {
-        md.logic_sized(format!("{edge}_skewed"), Size::new(format!("{s}*Cols"), s * c_n), "");
+        md.logic(format!("{edge}_skewed"), Size::new(format!("{s}*Cols"), s * c_n));
     }
     md.generate("c", "Cols", "g_cols", |g| {
         for (edge, input) in [("north", "top_b_i"), ("south", "bot_b_i")] {

@@ -561,14 +561,6 @@ impl Module {
         self.declare(name.into(), Size::fixed(width), None)
     }
 
-    /// A `logic` signal whose width the parameters give, with a trailing comment that says
-    /// what it holds (none if empty).
-    #[track_caller]
-    pub fn logic_sized(&mut self, name: impl Into<String>, size: Size, comment: &str) -> &mut Module {
-        self.declare(name.into(), size, Some(comment.to_string()).filter(|c| !c.is_empty()));
-        self
-    }
-
     /// A `logic` signal whose width the parameters give.
     #[track_caller]
     pub fn signal_sized(&mut self, name: impl Into<String>, size: Size) -> Sig {
@@ -705,9 +697,10 @@ impl Module {
         self
     }
 
+    /// A `logic` signal of a fixed width, or of one the parameters give.
     #[track_caller]
-    pub fn logic(&mut self, name: impl Into<String>, width: u32) -> &mut Module {
-        self.signal(name, width);
+    pub fn logic(&mut self, name: impl Into<String>, width: impl Into<Size>) -> &mut Module {
+        self.declare(name.into(), width.into(), None);
         self
     }
 
@@ -716,10 +709,10 @@ impl Module {
     pub fn logic_doc(
         &mut self,
         name: impl Into<String>,
-        width: u32,
+        width: impl Into<Size>,
         comment: impl Into<String>,
     ) -> &mut Module {
-        self.declare(name.into(), Size::fixed(width), Some(comment.into()));
+        self.declare(name.into(), width.into(), Some(comment.into()));
         self
     }
 

@@ -380,6 +380,10 @@ module accel_part_4x4 (
   assign split_busy = head_is_split && own_idle && other_busy_i;
   logic reject;
   assign reject = head_any && (head_error != dacapo_pkg::ErrNone || split_busy);
+  // The code a rejection records: a set-split refused while the other part works has no
+  // error of the checks above.
+  logic [3:0] reject_error;
+  assign reject_error = (head_error != dacapo_pkg::ErrNone) ? head_error : dacapo_pkg::ErrSplitBusy;
   logic dispatch;
   assign dispatch = legal &&
       (go_load || go_store || go_compute || go_split || (head_is_fence && own_idle));
@@ -884,7 +888,7 @@ module accel_part_4x4 (
     .rst_ni     (rst_ni),
     .busy_i     (busy_o),
     .reject_i   (reject),
-    .error_i    (head_error),
+    .error_i    (reject_error),
     .events_i   (count_events),
     .status_o   (status_o),
     .counters_o (counters_o)

@@ -61,6 +61,16 @@ pub(super) fn decision(md: &mut Module, s: &Sizes) {
             1,
             format!("head_any && (head_error != {} || split_busy)", package::error_code(error::NONE)),
         )
+        .comment("The code a rejection records: a set-split refused while the other part works has no\nerror of the checks above.")
+        .wire(
+            "reject_error",
+            4,
+            format!(
+                "(head_error != {}) ? head_error : {}",
+                package::error_code(error::NONE),
+                package::error_code(error::SPLIT_BUSY)
+            ),
+        )
         .wire(
             "dispatch",
             1,

@@ -12,10 +12,9 @@ pub(in crate::accel) fn module() -> Module {
     let mut md = Module::new(
         "part_status",
         "A part's status register and performance counters. status_o is {error count, last\n\
-         error code, busy}: a cycle with reject_i counts one illegal command and records error_i,\n\
-         or ErrSplitBusy where error_i is ErrNone (a set-split refused because the other part is\n\
-         busy, which the part's command checks do not code). Counter i counts the cycles with\n\
-         events_i[i] set (hdlgen::accel::COUNTERS gives their order), each modulo 2^32.",
+         error code, busy}: a cycle with reject_i counts one illegal command and records its\n\
+         code, error_i. Counter i counts the cycles with events_i[i] set (hdlgen::accel::COUNTERS\n\
+         gives their order), each modulo 2^32.",
     );
     md.clock_and_reset()
         .input("busy_i", 1)
@@ -36,20 +35,8 @@ pub(in crate::accel) fn module() -> Module {
     }
     md.blank().assign("status_o", Status::pack("busy_i", "last_err_q", "err_count_q"));
     let mut reset = vec![set("err_count_q", "'0"), set("last_err_q", package::error_code(error::NONE))];
-    let mut next = vec![if_(
-        "reject_i",
-        vec![
-            set("err_count_q", "err_count_q + 16'd1"),
-            set(
-                "last_err_q",
-                format!(
-                    "(error_i != {}) ? error_i : {}",
-                    package::error_code(error::NONE),
-                    package::error_code(error::SPLIT_BUSY)
-                ),
-            ),
-        ],
-    )];
+    let mut next =
+        vec![if_("reject_i", vec![set("err_count_q", "err_count_q + 16'd1"), set("last_err_q", "error_i")])];
     for (i, counter) in counters.iter().enumerate() {
         reset.push(set(counter, "'0"));
         next.push(if_(format!("events_i[{i}]"), vec![set(counter, format!("{counter} + 32'd1"))]));
@@ -87,7 +74,7 @@ pub(super) fn instance(md: &mut Module, status: &Module) {
             ("rst_ni", "rst_ni".into()),
             ("busy_i", "busy_o".into()),
             ("reject_i", "reject".into()),
-            ("error_i", "head_error".into()),
+            ("error_i", "reject_error".into()),
             ("events_i", "count_events".into()),
             ("status_o", "status_o".into()),
             ("counters_o", "counters_o".into()),
