@@ -63,7 +63,8 @@ rtl:
 # values and a shape no preset has, as module:Name=value,...
 PARAMETER_SETS = sram:Width=32,Depth=8 sram:Width=20,Depth=2 \
 	skew_line:Width=70,Depth=3 skew_line:Width=5,Depth=1 \
-	dpe_array:Rows=2,Cols=2 dpe_array:Rows=8,Cols=3 dpe_array_i5_335:Rows=2,Cols=3 dpe_array_i5_335:Rows=5,Cols=2
+	dpe_array:Rows=2,Cols=2 dpe_array:Rows=8,Cols=3 dpe_array_i5_335:Rows=2,Cols=3 dpe_array_i5_335:Rows=5,Cols=2 \
+	part_queue:Width=5,Depth=2 part_queue:Width=300,Depth=16
 
 lint:
 	@for d in $(filter-out rtl/common/,$(wildcard rtl/*/)); do \

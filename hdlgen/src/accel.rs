@@ -412,10 +412,10 @@ pub fn accel_design(cfg: AccelConfig) -> Design {
     let a_bank = Bank { ram: &ram, width: WORD_BITS, depth: cfg.a_depth };
     let b_bank = Bank { ram: &ram, width: WORD_BITS, depth: cfg.b_depth };
     let r_bank = Bank { ram: &ram, width: 32, depth: 2 << cfg.row_bits() };
-    let status = part::status::module();
-    let part = part::part(cfg, &b_bank, &r_bank, &status);
+    let units = part::Units::new();
+    let part = part::part(cfg, &b_bank, &r_bank, &units);
     let top = top(cfg, &part, &a_bank, &array.top);
-    let mut submodules = vec![package::dacapo_pkg(), part, status, ram, array.top];
+    let mut submodules = vec![package::dacapo_pkg(), part, units.queue, units.status, ram, array.top];
     submodules.extend(array.submodules);
     Design { top, submodules }
 }

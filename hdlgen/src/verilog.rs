@@ -1104,10 +1104,14 @@ fn print_items(out: &mut String, items: &[Item], depth: usize) {
     flush(&mut decls, out);
 }
 
-/// The range of a declaration: its parameters' expression, or its fixed width.
+/// The range of a declaration: its parameters' expression (`N + 1` prints as `[N:0]`), or its
+/// fixed width.
 fn sized_range(width: u32, size: &Option<String>) -> String {
     match size {
-        Some(text) => format!("[{text}-1:0]"),
+        Some(text) => match text.strip_suffix(" + 1") {
+            Some(top) => format!("[{top}:0]"),
+            None => format!("[{text}-1:0]"),
+        },
         None => range(width),
     }
 }
@@ -1307,6 +1311,7 @@ mod tests {
         m.parameter("Width", 8, "bits per entry").parameter("Depth", 4, "entries");
         m.in_port_sized("d_i", Size::new("Width", 8));
         m.memory_sized("line_q", Size::new("Width", 8), Size::new("Depth", 4));
+        m.logic("fill_q", Size::new("$clog2(Depth) + 1", 3));
         m
     }
 
@@ -1323,6 +1328,8 @@ mod tests {
             assert!(text.lines().any(|l| l.trim_end() == line), "no '{line}' in\n{text}");
         }
         assert!(text.contains("  logic [Width-1:0] line_q [Depth];"), "{text}");
+        // A width of `N + 1` prints as `[N:0]`, not `[N + 1-1:0]`.
+        assert!(text.contains("  logic [$clog2(Depth):0] fill_q;"), "{text}");
     }
 
     #[test]

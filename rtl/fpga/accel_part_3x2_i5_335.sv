@@ -64,16 +64,16 @@ module accel_part_3x2_i5_335 (
   // that depend on it alone, so no multiply or addition lies between the head and dispatch. A
   // command passes an entry register first: its sizes, ends and scratchpad ranges are computed
   // on the way in, its host range (lines times beats) on the way from there into the ring.
-  logic [511:0] queue_q;  // entry i in bits [128i +: 128]
-  logic [67:0]  a_ends_q;  // entry i's end (first word past it) of a load's lines or a compute's A
-                           // words, bits [17i +: 17]
-  logic [75:0]  b_ends_q;  // entry i's end of a compute's B words, bits [19i +: 19]
-  logic [7:0]   beats_q;  // entry i's host beats per line or row, bits [2i +: 2]
-  logic [3:0]   range_bad_q;  // entry i fails the range check
-  logic [1:0]   head_q;
-  logic [1:0]   tail_q;
-  logic [2:0]   count_q;  // commands in the ring
+  typedef struct packed {
+    logic         bad_range;
+    logic [1:0]   beats;
+    logic [18:0]  b_end;
+    logic [16:0]  a_end;
+    logic [127:0] command;
+  } queue_entry_t;
+  logic [2:0]   queue_count;  // commands in the ring
   logic         pop;
+  queue_entry_t head_entry;
   command_t     head;
   logic         entry_valid_q;  // the entry register holds a command
   logic [127:0] entry_command_q;
@@ -86,8 +86,8 @@ module accel_part_3x2_i5_335 (
   logic         entry_host_io_q;  // a load or a store, whose host range is checked
   logic         entry_bad_scratchpad_q;  // the command's scratchpad ranges fail the range check
   // The entry register's command counts as taken: the ring has room for it.
-  assign cmd_ready_o = count_q + 3'(entry_valid_q) != 3'd4;
-  assign head = queue_q[128*head_q +: 128];
+  assign cmd_ready_o = queue_count + 3'(entry_valid_q) != 3'd4;
+  assign head = head_entry.command;
 
   // The incoming command (cmd_i): its sizes, ends and range checks (error code 5).
   command_t incoming;
@@ -139,7 +139,7 @@ module accel_part_3x2_i5_335 (
 
   // The head: its fields (see hdlgen::accel::cmd) and the sizes kept with it.
   logic head_any;
-  assign head_any = count_q != 3'd0;
+  assign head_any = queue_count != 3'd0;
   logic head_is_load_a;
   assign head_is_load_a = head.op == dacapo_pkg::OpLoadA;
   logic head_is_load_b;
@@ -157,11 +157,11 @@ module accel_part_3x2_i5_335 (
   logic [6:0] part_rows;
   assign part_rows = 7'(rows_i);
   logic [16:0] head_a_end;
-  assign head_a_end = a_ends_q[17*head_q +: 17];
+  assign head_a_end = head_entry.a_end;
   logic [18:0] head_b_end;
-  assign head_b_end = b_ends_q[19*head_q +: 19];
+  assign head_b_end = head_entry.b_end;
   logic [1:0] head_beats;
-  assign head_beats = beats_q[2*head_q +: 2];
+  assign head_beats = head_entry.beats;
   logic [15:0] head_lines;
   assign head_lines = head_is_store ? 16'(head.rows) : head.count;
   logic [6:0] lane_limit;
@@ -184,7 +184,7 @@ module accel_part_3x2_i5_335 (
                                   head.cols > 7'd10)) ||
     (head_is_compute && head.count == 16'd0);
   logic bad_range;
-  assign bad_range = range_bad_q[head_q];
+  assign bad_range = head_entry.bad_range;
   logic bad_split;
   assign bad_split = head_is_split && head.rows > 7'd3;
   logic [3:0] head_error;
@@ -441,31 +441,21 @@ module accel_part_3x2_i5_335 (
   logic entry_bad_range;
   assign entry_bad_range = entry_bad_scratchpad_q ||
       (entry_host_io_q && 33'({2'd0, entry_lines_q} * {16'd0, entry_beats_q}) > entry_room_q);
-  always_ff @(posedge clk_i or negedge rst_ni) begin
-    if (!rst_ni) begin
-      queue_q <= '0;
-      a_ends_q <= '0;
-      b_ends_q <= '0;
-      beats_q <= '0;
-      range_bad_q <= '0;
-      head_q <= '0;
-      tail_q <= '0;
-      count_q <= '0;
-    end else begin
-      if (entry_valid_q) begin
-        queue_q[128*tail_q +: 128] <= entry_command_q;
-        a_ends_q[17*tail_q +: 17] <= entry_a_end_q;
-        b_ends_q[19*tail_q +: 19] <= entry_b_end_q;
-        beats_q[2*tail_q +: 2] <= entry_beats_q;
-        range_bad_q[tail_q] <= entry_bad_range;
-        tail_q <= tail_q + 2'd1;
-      end
-      if (pop) begin
-        head_q <= head_q + 2'd1;
-      end
-      count_q <= count_q + 3'(entry_valid_q) - 3'(pop);
-    end
-  end
+  queue_entry_t queue_entry;
+  assign queue_entry =
+      {entry_bad_range, entry_beats_q, entry_b_end_q, entry_a_end_q, entry_command_q};
+  part_queue #(
+    .Width(167),
+    .Depth(4)
+  ) u_queue (
+    .clk_i   (clk_i),
+    .rst_ni  (rst_ni),
+    .push_i  (entry_valid_q),
+    .entry_i (queue_entry),
+    .pop_i   (pop),
+    .head_o  (head_entry),
+    .count_o (queue_count)
+  );
 
   // Compute unit sequencing: clear, stream and drain; a dispatch in its last cycle starts the
   // next command seamlessly.

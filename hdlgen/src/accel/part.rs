@@ -7,7 +7,7 @@ mod dispatch;
 mod dma;
 mod queue;
 mod results;
-pub(super) mod status;
+mod status;
 mod store;
 
 use super::{cmd, AccelConfig, Bank, COUNTERS, WORD_BITS};
@@ -95,10 +95,22 @@ impl Sizes {
     }
 }
 
+/// The modules a part instantiates besides its RAM banks, the same for every configuration.
+pub(super) struct Units {
+    pub queue: Module,
+    pub status: Module,
+}
+
+impl Units {
+    pub fn new() -> Units {
+        Units { queue: queue::module(), status: status::module() }
+    }
+}
+
 /// One part's controller: its command queue, compute unit, DMA unit, B banks, result buffers,
 /// store converter, status and counters. The A banks live in the top (their owner follows the
 /// split); this module addresses them by lane (row from the part's edge).
-pub(super) fn part(cfg: AccelConfig, b_bank: &Bank, r_bank: &Bank, status: &Module) -> Module {
+pub(super) fn part(cfg: AccelConfig, b_bank: &Bank, r_bank: &Bank, units: &Units) -> Module {
     let s = Sizes::new(cfg);
     let Sizes { r_n, c_n, p, sb, aw, cb, .. } = s;
     let mut md = Module::new(
@@ -149,13 +161,13 @@ pub(super) fn part(cfg: AccelConfig, b_bank: &Bank, r_bank: &Bank, status: &Modu
     dma::state(&mut md, &s);
     store::stages(&mut md);
     dispatch::decision(&mut md, &s);
-    queue::ring(&mut md, &s);
+    queue::ring(&mut md, &s, &units.queue);
     compute::sequencing(&mut md, &s);
     dma::sequencing(&mut md, &s);
     compute::b_banks(&mut md, &s, b_bank);
     results::buffers(&mut md, &s, r_bank);
     let steps = store::path(&mut md, &s);
-    status::instance(&mut md, status);
+    status::instance(&mut md, &units.status);
     steps.declare(&mut md);
     md
 }

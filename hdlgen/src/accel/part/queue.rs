@@ -1,11 +1,11 @@
-//! The command queue: a command passes an entry register, then waits in a ring until its
-//! unit takes it (hdlgen::accel::cmd gives the command word).
+//! The command queue: a command passes an entry register, then waits in a ring (`part_queue`,
+//! a module of its own) until its unit takes it (hdlgen::accel::cmd gives the command word).
 
 use super::Sizes;
-use crate::accel::{cmd, error, load_together, opcode_tests, word_bits};
+use crate::accel::{cmd, error, load_together, opcode_tests, word_bits, PRESETS};
 use crate::mx::{by_format_product, times_constant, MxFormat};
 use crate::package;
-use crate::verilog::{if_, if_else, set, Module};
+use crate::verilog::{if_, if_else, set, Module, Size};
 
 /// The ring's storage, the entry register's inputs (the incoming command's sizes, ends and
 /// range checks), the head's fields and its validation, in the order of the error codes.
@@ -17,27 +17,10 @@ pub(super) fn intake(md: &mut Module, s: &Sizes) {
          command passes an entry register first: its sizes, ends and scratchpad ranges are computed\n\
          on the way in, its host range (lines times beats) on the way from there into the ring.",
     );
-    md.logic_doc("queue_q", cmd::BITS * q, "entry i in bits [128i +: 128]")
-        .logic_doc(
-            "a_ends_q",
-            17 * q,
-            "entry i's end (first word past it) of a load's lines or a compute's A words, bits [17i +: 17]",
-        )
-        .logic_doc(
-            "b_ends_q",
-            bwb * q,
-            format!("entry i's end of a compute's B words, bits [{bwb}i +: {bwb}]"),
-        )
-        .logic_doc(
-            "beats_q",
-            beat_w * q,
-            format!("entry i's host beats per line or row, bits [{beat_w}i +: {beat_w}]"),
-        )
-        .logic_doc("range_bad_q", q, "entry i fails the range check")
-        .logic("head_q", qb)
-        .logic("tail_q", qb)
-        .logic_doc("count_q", qb + 1, "commands in the ring")
+    md.packed_struct("queue_entry_t", &entry_fields(s));
+    md.logic_doc("queue_count", qb + 1, "commands in the ring")
         .logic("pop", 1)
+        .logic_struct("head_entry", "queue_entry_t")
         .logic_struct("head", "command_t");
     md.logic_doc("entry_valid_q", 1, "the entry register holds a command")
         .logic("entry_command_q", cmd::BITS)
@@ -49,8 +32,8 @@ pub(super) fn intake(md: &mut Module, s: &Sizes) {
         .logic_doc("entry_host_io_q", 1, "a load or a store, whose host range is checked")
         .logic_doc("entry_bad_scratchpad_q", 1, "the command's scratchpad ranges fail the range check");
     md.comment("The entry register's command counts as taken: the ring has room for it.");
-    md.assign("cmd_ready_o", format!("count_q + {w}'(entry_valid_q) != {w}'d{q}", w = qb + 1));
-    md.assign("head", "queue_q[128*head_q +: 128]");
+    md.assign("cmd_ready_o", format!("queue_count + {w}'(entry_valid_q) != {w}'d{q}", w = qb + 1));
+    md.assign("head", "head_entry.command");
 
     md.blank().comment("The incoming command (cmd_i): its sizes, ends and range checks (error code 5).");
     md.logic_struct("incoming", "command_t").assign("incoming", "cmd_i");
@@ -114,12 +97,12 @@ pub(super) fn intake(md: &mut Module, s: &Sizes) {
     );
 
     md.blank().comment("The head: its fields (see hdlgen::accel::cmd) and the sizes kept with it.");
-    md.wire("head_any", 1, format!("count_q != {}'d0", qb + 1));
+    md.wire("head_any", 1, format!("queue_count != {}'d0", qb + 1));
     opcode_tests(md, "head", None);
     md.wire("part_rows", 7, "7'(rows_i)")
-        .wire("head_a_end", 17, "a_ends_q[17*head_q +: 17]")
-        .wire("head_b_end", bwb, format!("b_ends_q[{bwb}*head_q +: {bwb}]"))
-        .wire("head_beats", beat_w, format!("beats_q[{beat_w}*head_q +: {beat_w}]"))
+        .wire("head_a_end", 17, "head_entry.a_end")
+        .wire("head_b_end", bwb, "head_entry.b_end")
+        .wire("head_beats", beat_w, "head_entry.beats")
         .wire("head_lines", 16, "head_is_store ? 16'(head.rows) : head.count")
         .wire("lane_limit", 7, format!("head_is_load_b ? 7'd{c_n} : part_rows"));
 
@@ -141,7 +124,7 @@ pub(super) fn intake(md: &mut Module, s: &Sizes) {
                  \x20   (head_is_compute && head.count == 16'd0)"
             ),
         )
-        .wire("bad_range", 1, "range_bad_q[head_q]")
+        .wire("bad_range", 1, "head_entry.bad_range")
         .wire("bad_split", 1, format!("head_is_split && head.rows > 7'd{r_n}"))
         .logic("head_error", 4);
     md.always_comb(vec![if_else(
@@ -172,9 +155,10 @@ pub(super) fn intake(md: &mut Module, s: &Sizes) {
 }
 
 /// The entry register and the ring: a command spends a cycle in the entry register, then
-/// joins the ring at its tail; a dispatch or a rejection pops the head.
-pub(super) fn ring(md: &mut Module, s: &Sizes) {
-    let Sizes { qb, beat_w, bwb, .. } = *s;
+/// joins the ring (an instance of `ring`, `part_queue`) with the sizes, ends and range check
+/// computed on its way; a dispatch or a rejection pops the head.
+pub(super) fn ring(md: &mut Module, s: &Sizes, ring: &Module) {
+    let Sizes { q, beat_w, .. } = *s;
     md.always_ff(
         vec![set("entry_valid_q", "1'b0")],
         vec![set("entry_valid_q", "cmd_valid_i && cmd_ready_o")],
@@ -198,31 +182,72 @@ pub(super) fn ring(md: &mut Module, s: &Sizes) {
         1,
         format!("entry_bad_scratchpad_q || (entry_host_io_q && 33'({{{beat_w}'d0, entry_lines_q}} * {{16'd0, entry_beats_q}}) > entry_room_q)"),
     );
-    md.always_ff(
-        vec![
-            set("queue_q", "'0"),
-            set("a_ends_q", "'0"),
-            set("b_ends_q", "'0"),
-            set("beats_q", "'0"),
-            set("range_bad_q", "'0"),
-            set("head_q", "'0"),
-            set("tail_q", "'0"),
-            set("count_q", "'0"),
-        ],
-        vec![
-            if_(
-                "entry_valid_q",
-                vec![
-                    set("queue_q[128*tail_q +: 128]", "entry_command_q"),
-                    set("a_ends_q[17*tail_q +: 17]", "entry_a_end_q"),
-                    set(format!("b_ends_q[{bwb}*tail_q +: {bwb}]"), "entry_b_end_q"),
-                    set(format!("beats_q[{beat_w}*tail_q +: {beat_w}]"), "entry_beats_q"),
-                    set("range_bad_q[tail_q]", "entry_bad_range"),
-                    set("tail_q", format!("tail_q + {qb}'d1")),
-                ],
-            ),
-            if_("pop", vec![set("head_q", format!("head_q + {qb}'d1"))]),
-            set("count_q", format!("count_q + {w}'(entry_valid_q) - {w}'(pop)", w = qb + 1)),
+    md.logic_struct("queue_entry", "queue_entry_t").assign(
+        "queue_entry",
+        "{entry_bad_range, entry_beats_q, entry_b_end_q, entry_a_end_q, entry_command_q}",
+    );
+    md.instance_with(
+        ring,
+        &[("Width", entry_bits(s).into()), ("Depth", q.into())],
+        "u_queue",
+        &[
+            ("clk_i", "clk_i".into()),
+            ("rst_ni", "rst_ni".into()),
+            ("push_i", "entry_valid_q".into()),
+            ("entry_i", "queue_entry".into()),
+            ("pop_i", "pop".into()),
+            ("head_o", "head_entry".into()),
+            ("count_o", "queue_count".into()),
         ],
     );
+}
+
+/// A ring entry, `queue_entry_t`: the command and what the entry register computed for it,
+/// from the most significant field down.
+fn entry_fields(s: &Sizes) -> [(&'static str, u32); 5] {
+    [("bad_range", 1), ("beats", s.beat_w), ("b_end", s.bwb), ("a_end", 17), ("command", cmd::BITS)]
+}
+
+fn entry_bits(s: &Sizes) -> u32 {
+    entry_fields(s).iter().map(|(_, bits)| bits).sum()
+}
+
+/// `part_queue`: a ring of `Depth` entries of `Width` bits, the same module for every
+/// configuration. An entry pushed joins at the tail; a pop drops the head.
+pub(in crate::accel) fn module() -> Module {
+    // Defaults: the `dacapo` preset's.
+    let preset = Sizes::new(PRESETS[0].config);
+    let (width, depth) = (entry_bits(&preset), preset.q);
+    let mut md = Module::new(
+        "part_queue",
+        "A ring of Depth entries of Width bits: push_i appends entry_i at the tail, pop_i drops\n\
+         the head, head_o is the oldest entry and count_o the number held. The part never pushes\n\
+         into a full ring nor pops an empty one.",
+    );
+    md.parameter("Width", width, "bits of an entry").parameter("Depth", depth, "entries, a power of two");
+    let pointer_bits = depth.trailing_zeros();
+    md.clock_and_reset().input("push_i", 1);
+    md.in_port_sized("entry_i", Size::new("Width", width));
+    md.input("pop_i", 1);
+    md.out_port_sized("head_o", Size::new("Width", width));
+    md.out_port_sized("count_o", Size::new("$clog2(Depth) + 1", pointer_bits + 1));
+    md.blank()
+        .localparam("PointerBits", "$clog2(Depth)")
+        .localparam("CountBits", "PointerBits + 1")
+        .comment("No reset for the entries: the part reads head_o only while the ring holds one.")
+        .memory_sized("ring_q", Size::new("Width", width), Size::new("Depth", depth))
+        .logic("head_q", Size::new("PointerBits", pointer_bits))
+        .logic("tail_q", Size::new("PointerBits", pointer_bits))
+        .logic("count_q", Size::new("CountBits", pointer_bits + 1));
+    md.always_clk(vec![if_("push_i", vec![set("ring_q[tail_q]", "entry_i")])]);
+    md.always_ff(
+        vec![set("head_q", "'0"), set("tail_q", "'0"), set("count_q", "'0")],
+        vec![
+            if_("push_i", vec![set("tail_q", "tail_q + PointerBits'(1)")]),
+            if_("pop_i", vec![set("head_q", "head_q + PointerBits'(1)")]),
+            set("count_q", "count_q + CountBits'(push_i) - CountBits'(pop_i)"),
+        ],
+    );
+    md.assign("head_o", "ring_q[head_q]").assign("count_o", "count_q");
+    md
 }
